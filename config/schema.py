@@ -1,0 +1,211 @@
+"""The hall's configuration as typed, validated models.
+
+The TOML file is the technician's only way to describe a hall, so every rule a
+hall could get wrong is checked here, at start, with a message that names the
+key path. Cross-references (a window serving a category that does not exist)
+are checked in `HallConfig`'s validators for the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PREFIX_RE = re.compile(r"^[A-Z]$")
+
+
+class Strict(BaseModel):
+    """Base for config sections: unknown keys are typos, so they are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(Strict):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end <= self.start:
+            raise ValueError(f"结束时间 {self.end} 必须晚于开始时间 {self.start}")
+        return self
+
+
+class Hours(Strict):
+    """Opening hours: the same periods on each listed weekday (1 = Monday)."""
+
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    periods: list[Period] = [
+        Period(start=time(8, 30), end=time(12, 0)),
+        Period(start=time(14, 0), end=time(17, 30)),
+    ]
+    # Outside opening hours the kiosk refuses new tickets only when enforced;
+    # the demo hall turns this off so it can be tried at any time.
+    enforce: bool = True
+
+
+class Hall(Strict):
+    name: str = Field(min_length=1)
+    region_code: str = Field(pattern=r"^\d{6}(\d{3})?(\d{3})?$")
+    timezone: str = "Asia/Shanghai"
+    hours: Hours = Hours()
+
+
+class Category(Strict):
+    prefix: str
+    name: str = Field(min_length=1)
+    daily_cap: int = Field(default=300, ge=1, le=999)
+    # Used for the wait estimate until the day has its own finished tickets.
+    default_service_minutes: float = Field(default=6.0, gt=0, le=240)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not PREFIX_RE.match(v):
+            raise ValueError(f'前缀必须是一个大写字母，而不是 "{v}"')
+        return v
+
+
+class Window(Strict):
+    number: int = Field(ge=1, le=99)
+    name: str = ""
+    categories: list[str] = Field(min_length=1)
+    primary: str | None = None
+
+
+class Staff(Strict):
+    id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
+    name: str = Field(min_length=1)
+    role: Literal["clerk", "manager", "technician"] = "clerk"
+    post: Literal["A", "B"] = "A"
+    windows: list[int] = []
+    duties: str = ""
+    pin_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]+$")
+
+
+class Device(Strict):
+    """One device: `kind` picks the driver, `url` the channel it talks through.
+
+    URLs: `socket://127.0.0.1:9100`, `/dev/ttyUSB0`, `COM3`, `loop://`,
+    `usb://0x0416:0x5011`, `file:///dev/usb/lp0`, `emulator://` (demo only).
+    """
+
+    name: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
+    kind: Literal["printer", "led", "evaluator", "camera", "voice"]
+    url: str = Field(min_length=1)
+    window: int | None = None
+    options: dict[str, str | int | float | bool] = {}
+
+
+class QueuePolicy(Strict):
+    recall_limit: int = Field(default=3, ge=1, le=10)
+    no_show: Literal["void", "requeue"] = "requeue"
+    requeue_after: int = Field(default=3, ge=0, le=50)
+    max_requeues: int = Field(default=1, ge=0, le=5)
+    call_order: list[Literal["appointment", "priority", "normal"]] = ["appointment", "priority", "normal"]
+    prefer_primary: bool = False
+    mean_service_window: int = Field(default=20, ge=1, le=500)
+    announce_template: str = "请{number}号到{window}号窗口办理"
+
+    @field_validator("call_order")
+    @classmethod
+    def _order(cls, v: list[str]) -> list[str]:
+        if sorted(v) != ["appointment", "normal", "priority"]:
+            raise ValueError("必须恰好包含 appointment、priority、normal 各一次")
+        return v
+
+
+class County(Strict):
+    endpoint: str = ""
+    hall_id: str = ""
+    # The secret itself never sits in the config file: only where to find it.
+    secret_env: str = "HALL_COUNTY_SECRET"
+    secret_file: str = ""
+    ca_bundle: str = ""
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class Server(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    threads: int = Field(default=24, ge=4, le=200)
+    max_streams: int = Field(default=16, ge=1, le=190)
+    data_dir: str = ""
+    demo: bool = False
+
+    @model_validator(mode="after")
+    def _spare_threads(self) -> Server:
+        if self.max_streams > self.threads - 4:
+            raise ValueError(
+                f"max_streams ({self.max_streams}) 必须比 threads ({self.threads}) 至少少 4，"
+                "否则实时推送会占满所有线程"
+            )
+        return self
+
+
+def _default_categories() -> list[Category]:
+    names = {
+        "A": "司法信访、应急、城管",
+        "B": "民政、退役军人事务",
+        "C": "医保、人社",
+        "D": "自然资源、林业、住建",
+        "E": "财政惠农、农村综合",
+        "F": "卫计、残联",
+    }
+    return [Category(prefix=p, name=n) for p, n in names.items()]
+
+
+class HallConfig(Strict):
+    hall: Hall
+    categories: list[Category] = Field(default_factory=_default_categories, min_length=1)
+    windows: list[Window] = Field(min_length=1)
+    staff: list[Staff] = []
+    devices: list[Device] = []
+    queue: QueuePolicy = QueuePolicy()
+    county: County = County()
+    server: Server = Server()
+
+    @model_validator(mode="after")
+    def _references(self) -> HallConfig:
+        prefixes = [c.prefix for c in self.categories]
+        _unique("categories", "prefix", prefixes)
+        known = set(prefixes)
+        numbers = [w.number for w in self.windows]
+        _unique("windows", "number", numbers)
+        for i, w in enumerate(self.windows):
+            for c in w.categories:
+                if c not in known:
+                    raise ValueError(f'windows[{i}].categories: unknown category "{c}" / 未知业务类别 "{c}"')
+            if w.primary is not None and w.primary not in w.categories:
+                raise ValueError(f'windows[{i}].primary: "{w.primary}" is not in this window\'s categories')
+        _unique("staff", "id", [s.id for s in self.staff])
+        for i, s in enumerate(self.staff):
+            for n in s.windows:
+                if n not in numbers:
+                    raise ValueError(f"staff[{i}].windows: unknown window {n} / 未知窗口 {n}")
+        _unique("devices", "name", [d.name for d in self.devices])
+        for i, d in enumerate(self.devices):
+            if d.window is not None and d.window not in numbers:
+                raise ValueError(f"devices[{i}].window: unknown window {d.window} / 未知窗口 {d.window}")
+        return self
+
+    def category(self, prefix: str) -> Category | None:
+        return next((c for c in self.categories if c.prefix == prefix), None)
+
+    def window(self, number: int) -> Window | None:
+        return next((w for w in self.windows if w.number == number), None)
+
+    def staff_member(self, staff_id: str) -> Staff | None:
+        return next((s for s in self.staff if s.id == staff_id), None)
+
+
+def _unique(section: str, key: str, values: list[object]) -> None:
+    seen: set[object] = set()
+    for i, v in enumerate(values):
+        if v in seen:
+            raise ValueError(f'{section}[{i}].{key}: duplicate value "{v}" / 重复的值 "{v}"')
+        seen.add(v)

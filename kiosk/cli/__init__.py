@@ -1,0 +1,39 @@
+"""The `kiosk` command: one entry point, one module per subcommand.
+
+Each module in `COMMANDS` exposes `register(subparsers)`; its handler returns
+the exit code. Modules are imported only to register, and heavy imports
+(OpenCV, escpos) stay inside handlers so `kiosk --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "hall.cli.serve",
+    "hall.cli.config_cmd",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="乡镇便民服务中心大厅服务 / township hall service"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

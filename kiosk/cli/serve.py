@@ -1,0 +1,87 @@
+"""`kiosk serve`: run the hall service (waitress + background workers)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from hall.config.loader import ConfigError, demo_config_path, load_config
+
+log = logging.getLogger("kiosk.serve")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="启动大厅服务 / run the hall service")
+    p.add_argument("--config", "-c", help="hall config (TOML)")
+    p.add_argument("--demo", action="store_true", help="demo hall with emulated devices")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--data-dir", help="where the database and logs live")
+    p.set_defaults(handler=serve_cmd)
+
+
+def serve_cmd(args: argparse.Namespace) -> int:
+    from hall.logsetup import setup_logging
+    from hall.paths import data_dir
+
+    path = Path(args.config) if args.config else (demo_config_path() if args.demo else None)
+    if path is None:
+        print("请用 --config 指定配置文件，或用 --demo 启动演示大厅 / give --config FILE or --demo",
+              file=sys.stderr)
+        return 2
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    if args.demo and not config.server.demo:
+        config = config.model_copy(update={"server": config.server.model_copy(update={"demo": True})})
+    ddir = data_dir(args.data_dir or config.server.data_dir)
+    log_file = setup_logging(ddir / "logs")
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    return run(config, ddir, host, port, log_file)
+
+
+def run(config, ddir: Path, host: str, port: int, log_file: Path | None) -> int:  # type: ignore[no-untyped-def]
+    import waitress
+
+    from hall.services import build_services
+    from hall.store.db import StoreError
+    from hall.web.app import create_app
+
+    try:
+        services = build_services(config, ddir)
+    except StoreError as exc:
+        print(f"数据库错误 / database error: {exc}", file=sys.stderr)
+        return 2
+    services.log_file = log_file
+    services.start()
+    app = create_app(services)
+    server = waitress.create_server(
+        app, host=host, port=port, threads=config.server.threads, channel_timeout=60,
+        connection_limit=200, ident="hall-kiosk",
+    )
+    stop = threading.Event()
+
+    def _graceful(signum: int, frame: object) -> None:
+        log.info("stopping (signal %s)", signum)
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGINT, _graceful)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _graceful)
+    log.info("%s serving on http://%s:%s (data: %s)", config.hall.name, host, port, ddir)
+    try:
+        server.run()
+    except (OSError, ValueError) as exc:
+        if not stop.is_set():
+            log.error("server stopped: %s", exc)
+    finally:
+        services.stop()
+    return 0

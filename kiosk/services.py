@@ -1,0 +1,77 @@
+"""The composition root: builds store, engine, hub, devices and relay from a config.
+
+This is the only place that knows how the parts fit together; `create_app`
+only wires routes to what is built here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hall.config.schema import HallConfig
+from hall.drivers.manager import DeviceManager
+from hall.events import EventHub
+from hall.queue.clock import Clock
+from hall.queue.engine import QueueEngine
+from hall.sessions import SessionStore
+from hall.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    config: HallConfig
+    data_dir: Path
+    db: Database
+    hub: EventHub
+    engine: QueueEngine
+    sessions: SessionStore
+    devices: DeviceManager
+    clock: Clock
+    started_at: float = field(default_factory=time.time)
+    log_file: Path | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        """Start background work: devices and the midnight roll-over."""
+        self.engine.roll_over()
+        self.devices.start()
+        t = threading.Thread(target=self._daily, name="daily-scheduler", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _daily(self) -> None:
+        # Wake at local midnight (at least hourly, in case the clock jumps) and
+        # close the old day's leftovers; roll_over is idempotent and cheap.
+        while not self._stop.is_set():
+            wait = (self.engine.next_midnight() - self.clock.now()).total_seconds() + 1
+            if self._stop.wait(min(max(wait, 1.0), 3600.0)):
+                return
+            try:
+                self.engine.roll_over()
+            except Exception:
+                log.exception("daily roll-over failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.hub.close()
+        self.devices.stop()
+        self.db.close()
+
+
+def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = None,
+                   db_name: str = "hall.db") -> Services:
+    clock = clock or Clock(config.hall.timezone)
+    db = Database(data_dir / db_name)
+    hub = EventHub(max_streams=config.server.max_streams)
+    engine = QueueEngine(db, config, clock=clock, publish=hub.publish)
+    sessions = SessionStore(db, config, clock)
+    devices = DeviceManager()
+    return Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
+                    devices=devices, clock=clock)

@@ -1,0 +1,123 @@
+"""Queue routes: citizens take numbers, clerks work their window."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from hall.web.auth import current_session, require_role
+from hall.web.errors import ApiError
+from hall.web.util import body, services
+
+bp = Blueprint("queue", __name__)
+
+
+class IssueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(pattern=r"^[A-Z]$")
+    lane: Literal["normal", "priority"] = "normal"
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(pattern=r"^[A-Z]$")
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=100)
+
+
+@bp.post("/api/tickets")
+def issue_ticket() -> tuple[Response, int]:
+    req = body(IssueRequest)
+    result = services().engine.issue(req.category, req.lane)
+    return jsonify(result.as_dict()), 201
+
+
+@bp.get("/api/tickets/<int:ticket_id>")
+def ticket_status(ticket_id: int) -> Response:
+    return jsonify(services().engine.ticket_status(ticket_id))
+
+
+@bp.get("/api/queue")
+def queue_snapshot() -> Response:
+    return jsonify(services().engine.snapshot())
+
+
+@bp.get("/api/queue/figures")
+@require_role("clerk", "manager", "technician")
+def queue_figures() -> Response:
+    return jsonify(services().engine.figures())
+
+
+def _window_clerk(n: int) -> str:
+    """The clerk signed in at window n (managers may act on any window)."""
+    s = current_session()
+    assert s is not None  # require_role ran first
+    if s.role == "clerk" and s.window != n:
+        raise ApiError("wrong_window", f"您登录的是{s.window}号窗口，不能操作{n}号窗口", 403)
+    return s.staff_id
+
+
+def _ticket(t: Any) -> Response:
+    return jsonify({"ticket": t.public()})
+
+
+@bp.post("/api/windows/<int:n>/call")
+@require_role("clerk", "manager")
+def call(n: int) -> Response:
+    return _ticket(services().engine.call_next(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/recall")
+@require_role("clerk", "manager")
+def recall(n: int) -> Response:
+    return _ticket(services().engine.recall(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/no-show")
+@require_role("clerk", "manager")
+def no_show(n: int) -> Response:
+    return _ticket(services().engine.no_show(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/start")
+@require_role("clerk", "manager")
+def start(n: int) -> Response:
+    return _ticket(services().engine.start(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/finish")
+@require_role("clerk", "manager")
+def finish(n: int) -> Response:
+    return _ticket(services().engine.finish(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/transfer")
+@require_role("clerk", "manager")
+def transfer(n: int) -> Response:
+    req = body(TransferRequest)
+    return _ticket(services().engine.transfer(n, _window_clerk(n), req.category))
+
+
+@bp.post("/api/windows/<int:n>/pause")
+@require_role("clerk", "manager")
+def pause(n: int) -> Response:
+    req = body(PauseRequest)
+    services().engine.pause(n, _window_clerk(n), req.reason)
+    return jsonify({"window": services().engine.window_view(n).as_dict()})
+
+
+@bp.post("/api/windows/<int:n>/resume")
+@require_role("clerk", "manager")
+def resume(n: int) -> Response:
+    services().engine.resume(n, _window_clerk(n))
+    return jsonify({"window": services().engine.window_view(n).as_dict()})
+
+
+@bp.get("/api/windows/<int:n>")
+def window_view(n: int) -> Response:
+    return jsonify({"window": services().engine.window_view(n).as_dict()})

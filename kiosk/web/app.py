@@ -1,0 +1,35 @@
+"""The Flask app factory: wires routes to services built by the composition root."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+from hall.services import Services
+from hall.web import api_events, api_health, api_queue, api_session
+from hall.web.errors import register_error_handlers
+
+
+def openapi_document() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(resources.files("hall.web").joinpath("openapi.json").read_text("utf-8"))
+    return doc
+
+
+def create_app(services: Services, settings: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.config.update(settings or {})
+    app.extensions["hall"] = services
+    register_error_handlers(app)
+    for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp):
+        app.register_blueprint(bp)
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
+
+    return app

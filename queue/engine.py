@@ -1,0 +1,593 @@
+"""The queue engine: tickets, windows and clerks, on the store, emitting events.
+
+It imports neither Flask nor drivers. Every change runs in one write
+transaction (`BEGIN IMMEDIATE`), so two kiosks issuing or two clerks calling
+at once are serialised by SQLite and can never share a number or a ticket.
+Events are published only after the transaction committed, so a listener
+never sees a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import statistics
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from hall.config.schema import HallConfig
+from hall.queue.clock import Clock, epoch_us, iso, parse_iso
+from hall.queue.errors import QueueError, invalid, not_found
+from hall.queue.models import ACTIVE_STATES, LANES, Lane, Ticket, WindowView
+from hall.queue.models import IssueResult as IssueResult
+from hall.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+def _no_publish(kind: str, payload: dict[str, Any]) -> None:
+    return None
+
+
+class QueueEngine:
+    def __init__(
+        self,
+        db: Database,
+        config: HallConfig,
+        *,
+        clock: Clock | None = None,
+        publish: Publish | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.policy = config.queue
+        self.clock = clock or Clock(config.hall.timezone)
+        self.publish: Publish = publish or _no_publish
+        with self.db.write() as c:
+            for w in config.windows:
+                c.execute("INSERT OR IGNORE INTO windows (number) VALUES (?)", (w.number,))
+
+    # ------------------------------------------------------------------ helpers
+    def _today(self) -> str:
+        return self.clock.today().isoformat()
+
+    def _category(self, prefix: str) -> Any:
+        cat = self.config.category(prefix)
+        if cat is None:
+            raise QueueError("unknown_category", f"业务类别 {prefix} 不存在", 404)
+        return cat
+
+    def _window(self, number: int) -> Any:
+        w = self.config.window(number)
+        if w is None:
+            raise QueueError("unknown_window", f"{number}号窗口不存在", 404)
+        return w
+
+    def _ticket(self, c: sqlite3.Connection, ticket_id: int) -> Ticket:
+        row = c.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise not_found(f"票号 {ticket_id} ")
+        return Ticket.from_row(row)
+
+    def _current(self, c: sqlite3.Connection, window: int) -> Ticket | None:
+        row = c.execute(
+            "SELECT * FROM tickets WHERE window = ? AND state IN ('called', 'serving') ORDER BY id DESC LIMIT 1",
+            (window,),
+        ).fetchone()
+        return Ticket.from_row(row) if row else None
+
+    def _event(self, c: sqlite3.Connection, ticket_id: int, action: str, window: int | None,
+               clerk: str | None, detail: dict[str, Any] | None = None) -> None:
+        c.execute(
+            "INSERT INTO ticket_events (ticket_id, at, action, window, clerk, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket_id, iso(self.clock.now()), action, window, clerk,
+             json.dumps(detail, ensure_ascii=False) if detail else None),
+        )
+
+    def _audit(self, c: sqlite3.Connection, actor: str, action: str, target: str, detail: str = "") -> None:
+        c.execute(
+            "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (iso(self.clock.now()), actor, action, target, detail),
+        )
+
+    def _rank(self, t: Ticket, now: datetime) -> tuple[int, int, int]:
+        """Sort key of a waiting ticket: lane rank by policy, then FIFO.
+
+        An appointment whose slot has not begun yet ranks as a normal ticket,
+        so an early arrival is not stuck behind an empty hall.
+        """
+        lane = t.lane
+        if lane == "appointment" and (t.slot_start is None or parse_iso(t.slot_start) > now):
+            lane = "normal"
+        return (self.policy.call_order.index(lane), t.queue_key, t.id)
+
+    def _waiting(self, c: sqlite3.Connection, categories: list[str]) -> list[Ticket]:
+        marks = ",".join("?" * len(categories))
+        rows = c.execute(
+            f"SELECT * FROM tickets WHERE service_date = ? AND state = 'waiting' AND category IN ({marks})",
+            (self._today(), *categories),
+        ).fetchall()
+        return [Ticket.from_row(r) for r in rows]
+
+    def _waiting_counts(self, c: sqlite3.Connection) -> dict[str, int]:
+        counts = {cat.prefix: 0 for cat in self.config.categories}
+        for row in c.execute(
+            "SELECT category, COUNT(*) FROM tickets WHERE service_date = ? AND state = 'waiting' GROUP BY category",
+            (self._today(),),
+        ):
+            counts[row[0]] = row[1]
+        return counts
+
+    def _open_windows(self, c: sqlite3.Connection, category: str) -> int:
+        serving = [w.number for w in self.config.windows if category in w.categories]
+        if not serving:
+            return 0
+        marks = ",".join("?" * len(serving))
+        row = c.execute(
+            f"""SELECT COUNT(DISTINCT s.window) FROM window_sessions s JOIN windows w ON w.number = s.window
+                WHERE s.logout_at IS NULL AND w.paused = 0 AND s.window IN ({marks})""",
+            serving,
+        ).fetchone()
+        return int(row[0])
+
+    def mean_service_seconds(self, c: sqlite3.Connection, category: str) -> float:
+        """Recent mean service time of a category today, or its configured default."""
+        rows = c.execute(
+            """SELECT serving_at, finished_at FROM tickets
+               WHERE service_date = ? AND category = ? AND state = 'done' AND serving_at IS NOT NULL
+               ORDER BY finished_at DESC LIMIT ?""",
+            (self._today(), category, self.policy.mean_service_window),
+        ).fetchall()
+        durations = [(parse_iso(r[1]) - parse_iso(r[0])).total_seconds() for r in rows]
+        durations = [d for d in durations if d >= 0]
+        if len(durations) >= 3:
+            return statistics.fmean(durations)
+        return float(self._category(category).default_service_minutes * 60)
+
+    def _estimate(self, c: sqlite3.Connection, category: str, ahead: int) -> int:
+        if ahead == 0:
+            return 0
+        windows = max(1, self._open_windows(c, category))
+        return round(ahead * self.mean_service_seconds(c, category) / windows / 60)
+
+    def _ahead(self, c: sqlite3.Connection, t: Ticket) -> int:
+        now = self.clock.now()
+        mine = self._rank(t, now)
+        return sum(1 for o in self._waiting(c, [t.category]) if o.id != t.id and self._rank(o, now) < mine)
+
+    def no_show_rule(self) -> str:
+        p = self.policy
+        if p.no_show == "void" or p.max_requeues == 0:
+            return "过号作废，请重新取号"
+        return f"过号后顺延{p.requeue_after}位重新排队"
+
+    def is_open(self, when: datetime | None = None) -> bool:
+        when = when or self.clock.now()
+        hours = self.config.hall.hours
+        if when.isoweekday() not in hours.weekdays:
+            return False
+        t = when.timetz().replace(tzinfo=None)
+        return any(p.start <= t < p.end for p in hours.periods)
+
+    # ------------------------------------------------------------------ citizens
+    def issue(self, category: str, lane: Lane = "normal", *, appointment_id: int | None = None,
+              slot_start: datetime | None = None) -> IssueResult:
+        cat = self._category(category)
+        if lane not in LANES:
+            raise invalid(f"取号通道 {lane} 无效")
+        if lane == "appointment" and appointment_id is None:
+            raise invalid("预约通道需要预约签到")
+        now = self.clock.now()
+        if self.config.hall.hours.enforce and not self.is_open(now):
+            raise QueueError("closed", "当前不在办公时间，暂停取号", 409)
+        today = now.date().isoformat()
+        with self.db.write() as c:
+            row = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM tickets WHERE service_date = ? AND category = ?",
+                (today, category),
+            ).fetchone()
+            seq = int(row[0]) + 1
+            if seq > cat.daily_cap:
+                raise QueueError("category_full", f"{cat.name} 今日已满（{cat.daily_cap} 个号）", 409)
+            number = f"{category}{seq:03d}"
+            cur = c.execute(
+                """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
+                                       slot_start, appointment_id)
+                   VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)""",
+                (today, category, seq, number, lane, iso(now), epoch_us(now),
+                 iso(slot_start) if slot_start else None, appointment_id),
+            )
+            ticket = self._ticket(c, int(cur.lastrowid or 0))
+            self._event(c, ticket.id, "issue", None, None, {"lane": lane})
+            ahead = self._ahead(c, ticket)
+            wait = self._estimate(c, category, ahead)
+            waiting = self._waiting_counts(c)
+        result = IssueResult(ticket, ahead, wait, cat.name, self.no_show_rule())
+        self.publish("ticket.issued", {**result.as_dict(), "waiting": waiting})
+        return result
+
+    def set_print_status(self, ticket_id: int, status: str) -> None:
+        """Record whether the ticket reached paper, so a failed print is never silent."""
+        with self.db.write() as c:
+            c.execute("UPDATE tickets SET print_status = ? WHERE id = ?", (status, ticket_id))
+            self._event(c, ticket_id, f"print_{status}", None, None)
+        self.publish("ticket.print", {"id": ticket_id, "print_status": status})
+
+    def cancel(self, ticket_id: int, actor: str, reason: str = "") -> Ticket:
+        with self.db.write() as c:
+            t = self._ticket(c, ticket_id)
+            if t.state != "waiting":
+                raise QueueError("bad_state", f"{t.number} 当前状态不能作废", 409)
+            c.execute("UPDATE tickets SET state = 'cancelled', finished_at = ? WHERE id = ?",
+                      (iso(self.clock.now()), t.id))
+            self._event(c, t.id, "cancel", None, actor, {"reason": reason})
+            self._audit(c, actor, "ticket.cancel", t.number, reason)
+            t = self._ticket(c, t.id)
+            waiting = self._waiting_counts(c)
+        self.publish("ticket.updated", {"ticket": t.public(), "waiting": waiting})
+        return t
+
+    def ticket_status(self, ticket_id: int) -> dict[str, Any]:
+        with self.db.read() as c:
+            t = self._ticket(c, ticket_id)
+            ahead = self._ahead(c, t) if t.state == "waiting" else 0
+            wait = self._estimate(c, t.category, ahead) if t.state == "waiting" else 0
+        return {"ticket": t.public(), "ahead": ahead, "wait_minutes": wait}
+
+    # ------------------------------------------------------------------ clerks
+    def _require_open_window(self, c: sqlite3.Connection, window: int) -> None:
+        row = c.execute("SELECT paused FROM windows WHERE number = ?", (window,)).fetchone()
+        if row and row[0]:
+            raise QueueError("window_paused", f"{window}号窗口已暂停服务，请先恢复", 409)
+
+    def _finish_locked(self, c: sqlite3.Connection, t: Ticket, window: int, clerk: str) -> Ticket:
+        now = iso(self.clock.now())
+        c.execute(
+            "UPDATE tickets SET state = 'done', serving_at = COALESCE(serving_at, ?), finished_at = ? WHERE id = ?",
+            (now, now, t.id),
+        )
+        self._event(c, t.id, "finish", window, clerk)
+        return self._ticket(c, t.id)
+
+    def call_next(self, window: int, clerk: str) -> Ticket:
+        """Call the next ticket for this window; a ticket being served is finished first."""
+        w = self._window(window)
+        now = self.clock.now()
+        finished: Ticket | None = None
+        with self.db.write() as c:
+            self._require_open_window(c, window)
+            current = self._current(c, window)
+            if current is not None:
+                if current.state == "called":
+                    raise QueueError(
+                        "current_open", f"{current.number} 已叫号未处理：请先开始办理、重呼或标记过号", 409
+                    )
+                finished = self._finish_locked(c, current, window, clerk)
+            candidates = self._waiting(c, list(w.categories))
+            if not candidates:
+                raise QueueError("queue_empty", "当前没有等候的号", 409)
+
+            def key(t: Ticket) -> tuple[int, int, int, int]:
+                rank = self._rank(t, now)
+                primary = 0 if (not self.policy.prefer_primary or t.category == w.primary) else 1
+                return (rank[0], primary, rank[1], rank[2])
+
+            t = min(candidates, key=key)
+            c.execute(
+                """UPDATE tickets SET state = 'called', window = ?, clerk = ?, call_count = 1, called_at = ?
+                   WHERE id = ? AND state = 'waiting'""",
+                (window, clerk, iso(now), t.id),
+            )
+            self._event(c, t.id, "call", window, clerk)
+            t = self._ticket(c, t.id)
+            waiting = self._waiting_counts(c)
+        if finished:
+            self.publish("ticket.updated", {"ticket": finished.public(), "waiting": waiting})
+        self.publish("ticket.called", self._call_payload(t, window, recall=False, waiting=waiting))
+        return t
+
+    def announcement(self, number: str, window: int, recall: bool) -> str:
+        text = self.policy.announce_template.format(number=number, window=window)
+        return text + ("（重呼）" if recall else "")
+
+    def _call_payload(self, t: Ticket, window: int, *, recall: bool, waiting: dict[str, int]) -> dict[str, Any]:
+        cat = self._category(t.category)
+        return {
+            "ticket": t.public(),
+            "number": t.number,
+            "window": window,
+            "category_name": cat.name,
+            "recall": recall,
+            "call_count": t.call_count,
+            "text": self.announcement(t.number, window, recall),
+            "waiting": waiting,
+        }
+
+    def recall(self, window: int, clerk: str) -> Ticket:
+        self._window(window)
+        with self.db.write() as c:
+            self._require_open_window(c, window)
+            t = self._current(c, window)
+            if t is None or t.state != "called":
+                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            if t.call_count >= self.policy.recall_limit:
+                raise QueueError(
+                    "recall_limit", f"{t.number} 已呼叫 {t.call_count} 次，达到上限，请标记过号", 409
+                )
+            c.execute("UPDATE tickets SET call_count = call_count + 1 WHERE id = ?", (t.id,))
+            self._event(c, t.id, "recall", window, clerk)
+            t = self._ticket(c, t.id)
+            waiting = self._waiting_counts(c)
+        self.publish("ticket.called", self._call_payload(t, window, recall=True, waiting=waiting))
+        return t
+
+    def no_show(self, window: int, clerk: str) -> Ticket:
+        """Mark the called ticket absent: void it, or re-queue it K places back, by policy."""
+        self._window(window)
+        with self.db.write() as c:
+            t = self._current(c, window)
+            if t is None or t.state != "called":
+                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            requeue = self.policy.no_show == "requeue" and t.requeue_count < self.policy.max_requeues
+            if requeue:
+                others = sorted(
+                    (o for o in self._waiting(c, [t.category]) if o.lane == t.lane),
+                    key=lambda o: (o.queue_key, o.id),
+                )
+                k = self.policy.requeue_after
+                if not others:
+                    new_key = t.queue_key
+                elif k == 0:
+                    new_key = min(others[0].queue_key, t.queue_key)
+                elif len(others) >= k:
+                    new_key = others[k - 1].queue_key + 1
+                else:
+                    new_key = others[-1].queue_key + 1
+                c.execute(
+                    """UPDATE tickets SET state = 'waiting', window = NULL, clerk = NULL, called_at = NULL,
+                       call_count = 0, requeue_count = requeue_count + 1, queue_key = ? WHERE id = ?""",
+                    (new_key, t.id),
+                )
+                self._event(c, t.id, "requeue", window, clerk, {"after": k})
+            else:
+                c.execute("UPDATE tickets SET state = 'no_show', finished_at = ? WHERE id = ?",
+                          (iso(self.clock.now()), t.id))
+                self._event(c, t.id, "no_show", window, clerk)
+            t = self._ticket(c, t.id)
+            waiting = self._waiting_counts(c)
+        self.publish("ticket.updated", {"ticket": t.public(), "window": window, "requeued": requeue,
+                                        "waiting": waiting})
+        return t
+
+    def start(self, window: int, clerk: str) -> Ticket:
+        self._window(window)
+        with self.db.write() as c:
+            t = self._current(c, window)
+            if t is None or t.state != "called":
+                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            c.execute("UPDATE tickets SET state = 'serving', serving_at = ? WHERE id = ?",
+                      (iso(self.clock.now()), t.id))
+            self._event(c, t.id, "start", window, clerk)
+            t = self._ticket(c, t.id)
+        self.publish("ticket.updated", {"ticket": t.public(), "window": window})
+        return t
+
+    def finish(self, window: int, clerk: str) -> Ticket:
+        self._window(window)
+        with self.db.write() as c:
+            t = self._current(c, window)
+            if t is None:
+                raise QueueError("nothing_current", "当前没有正在办理的号", 409)
+            t = self._finish_locked(c, t, window, clerk)
+        self.publish("ticket.updated", {"ticket": t.public(), "window": window})
+        return t
+
+    def transfer(self, window: int, clerk: str, to_category: str) -> Ticket:
+        """Hand the current ticket to another category; it keeps its number and place by issue time."""
+        self._window(window)
+        self._category(to_category)
+        with self.db.write() as c:
+            t = self._current(c, window)
+            if t is None:
+                raise QueueError("nothing_current", "当前没有可转移的号", 409)
+            if t.category == to_category:
+                raise invalid("不能转移到同一业务类别")
+            c.execute("UPDATE tickets SET state = 'transferred', finished_at = ? WHERE id = ?",
+                      (iso(self.clock.now()), t.id))
+            cur = c.execute(
+                """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
+                                       slot_start, appointment_id, transferred_from, print_status)
+                   VALUES (?, ?, NULL, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)""",
+                (t.service_date, to_category, t.number, t.lane, t.issued_at, t.queue_key, t.slot_start,
+                 t.appointment_id, t.id, t.print_status),
+            )
+            new = self._ticket(c, int(cur.lastrowid or 0))
+            self._event(c, t.id, "transfer", window, clerk, {"to": to_category, "new_id": new.id})
+            self._event(c, new.id, "transfer_in", window, clerk, {"from": t.category})
+            self._audit(c, clerk, "ticket.transfer", t.number, f"{t.category}->{to_category}")
+            waiting = self._waiting_counts(c)
+        self.publish("ticket.updated", {"ticket": new.public(), "window": window, "transferred_from": t.id,
+                                        "waiting": waiting})
+        return new
+
+    def pause(self, window: int, clerk: str, reason: str) -> None:
+        self._window(window)
+        reason = reason.strip()
+        if not reason:
+            raise invalid("暂停服务需要填写原因")
+        with self.db.write() as c:
+            t = self._current(c, window)
+            if t is not None and t.state == "called":
+                raise QueueError("current_open", f"{t.number} 已叫号，请先处理再暂停", 409)
+            c.execute("UPDATE windows SET paused = 1, pause_reason = ?, paused_at = ? WHERE number = ?",
+                      (reason[:100], iso(self.clock.now()), window))
+            self._audit(c, clerk, "window.pause", str(window), reason[:100])
+        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+
+    def resume(self, window: int, clerk: str) -> None:
+        self._window(window)
+        with self.db.write() as c:
+            c.execute("UPDATE windows SET paused = 0, pause_reason = NULL, paused_at = NULL WHERE number = ?",
+                      (window,))
+            self._audit(c, clerk, "window.resume", str(window))
+        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+
+    # ------------------------------------------------------------------ posts
+    def login(self, window: int, staff_id: str, post: str | None = None) -> None:
+        """Put a clerk on a window; whoever held it hands over (A/B post cover)."""
+        self._window(window)
+        staff = self.config.staff_member(staff_id)
+        if staff is None:
+            raise not_found(f"工号 {staff_id} ")
+        if staff.windows and window not in staff.windows:
+            raise QueueError("not_assigned", f"{staff.name} 未被安排在{window}号窗口", 403)
+        post = post or staff.post
+        now = iso(self.clock.now())
+        with self.db.write() as c:
+            c.execute(
+                """UPDATE window_sessions SET logout_at = ?, logout_reason = 'handover'
+                   WHERE logout_at IS NULL AND (window = ? OR staff_id = ?)""",
+                (now, window, staff_id),
+            )
+            c.execute("INSERT INTO window_sessions (window, staff_id, post, login_at) VALUES (?, ?, ?, ?)",
+                      (window, staff_id, post, now))
+            self._audit(c, staff_id, "window.login", str(window), post)
+        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+
+    def logout(self, window: int, staff_id: str, reason: str = "logout") -> None:
+        with self.db.write() as c:
+            c.execute(
+                "UPDATE window_sessions SET logout_at = ?, logout_reason = ? "
+                "WHERE logout_at IS NULL AND window = ? AND staff_id = ?",
+                (iso(self.clock.now()), reason, window, staff_id),
+            )
+            self._audit(c, staff_id, "window.logout", str(window), reason)
+        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+
+    def window_view(self, number: int, c: sqlite3.Connection | None = None) -> WindowView:
+        w = self._window(number)
+        conn = c or self.db.conn
+        row = conn.execute("SELECT paused, pause_reason FROM windows WHERE number = ?", (number,)).fetchone()
+        sess = conn.execute(
+            "SELECT staff_id, post FROM window_sessions WHERE window = ? AND logout_at IS NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+        current = self._current(conn, number)
+        staff = self.config.staff_member(sess[0]) if sess else None
+        return WindowView(
+            number=number,
+            name=w.name or f"{number}号窗口",
+            categories=list(w.categories),
+            paused=bool(row and row[0]),
+            pause_reason=row[1] if row else None,
+            clerk_id=sess[0] if sess else None,
+            clerk_name=staff.name if staff else None,
+            post=sess[1] if sess else None,
+            current=current.public() if current else None,
+            empty_post=sess is None and self.is_open(),
+        )
+
+    def empty_posts(self, when: datetime | None = None) -> list[int]:
+        """Windows with no clerk on post during opening hours: an alert for the manager."""
+        if not self.is_open(when):
+            return []
+        with self.db.read() as c:
+            manned = {r[0] for r in c.execute("SELECT window FROM window_sessions WHERE logout_at IS NULL")}
+        return [w.number for w in self.config.windows if w.number not in manned]
+
+    # ------------------------------------------------------------------ views
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a screen needs to draw the queue from scratch."""
+        with self.db.read() as c:
+            waiting = self._waiting_counts(c)
+            cats = []
+            for cat in self.config.categories:
+                n = waiting.get(cat.prefix, 0)
+                issued = c.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM tickets WHERE service_date = ? AND category = ?",
+                    (self._today(), cat.prefix),
+                ).fetchone()[0]
+                cats.append({
+                    "prefix": cat.prefix,
+                    "name": cat.name,
+                    "waiting": n,
+                    "wait_minutes": self._estimate(c, cat.prefix, n),
+                    "full": issued >= cat.daily_cap,
+                    "remaining": max(0, cat.daily_cap - issued),
+                })
+            windows = [self.window_view(w.number, c).as_dict() for w in self.config.windows]
+            recent = [
+                {"number": r["number"], "window": r["window"], "at": r["at"], "recall": r["action"] == "recall"}
+                for r in c.execute(
+                    """SELECT t.number, e.window, e.at, e.action FROM ticket_events e
+                       JOIN tickets t ON t.id = e.ticket_id
+                       WHERE e.action IN ('call', 'recall') AND t.service_date = ?
+                       ORDER BY e.id DESC LIMIT 10""",
+                    (self._today(),),
+                )
+            ]
+        return {
+            "hall": self.config.hall.name,
+            "date": self._today(),
+            "open": self.is_open(),
+            "categories": cats,
+            "windows": windows,
+            "recent_calls": recent,
+        }
+
+    def figures(self, day: date | None = None) -> dict[str, Any]:
+        """Today's (or a given day's) counts and mean times, per category and in all."""
+        d = (day or self.clock.today()).isoformat()
+        with self.db.read() as c:
+            rows = [Ticket.from_row(r) for r in c.execute("SELECT * FROM tickets WHERE service_date = ?", (d,))]
+        originals = [t for t in rows if t.transferred_from is None]
+
+        def summary(ts: list[Ticket], orig: list[Ticket]) -> dict[str, Any]:
+            waits = [(parse_iso(t.called_at) - parse_iso(t.issued_at)).total_seconds()
+                     for t in ts if t.called_at]
+            services = [(parse_iso(t.finished_at) - parse_iso(t.serving_at)).total_seconds()
+                        for t in ts if t.state == "done" and t.serving_at and t.finished_at]
+            done = sum(1 for t in ts if t.state == "done")
+            no_show = sum(1 for t in ts if t.state == "no_show")
+            return {
+                "issued": len(orig),
+                "waiting": sum(1 for t in ts if t.state == "waiting"),
+                "in_service": sum(1 for t in ts if t.state in ACTIVE_STATES),
+                "served": done,
+                "no_show": no_show,
+                "transferred": sum(1 for t in ts if t.state == "transferred"),
+                "cancelled": sum(1 for t in ts if t.state == "cancelled"),
+                "no_show_rate": round(no_show / (done + no_show), 4) if done + no_show else 0.0,
+                "mean_wait_seconds": round(statistics.fmean(waits), 1) if waits else None,
+                "mean_service_seconds": round(statistics.fmean(services), 1) if services else None,
+            }
+
+        per_cat = {
+            cat.prefix: summary([t for t in rows if t.category == cat.prefix],
+                                [t for t in originals if t.category == cat.prefix])
+            for cat in self.config.categories
+        }
+        return {"date": d, "total": summary(rows, originals), "categories": per_cat}
+
+    def roll_over(self) -> int:
+        """Close yesterday's leftovers: numbers restart at local midnight, old tickets cannot be called."""
+        today = self._today()
+        with self.db.write() as c:
+            cur = c.execute(
+                "UPDATE tickets SET state = 'cancelled', finished_at = ? "
+                "WHERE service_date < ? AND state IN ('waiting', 'called', 'serving')",
+                (iso(self.clock.now()), today),
+            )
+            n = cur.rowcount
+        if n:
+            log.info("closed %d ticket(s) left over from earlier days", n)
+        return n
+
+    def next_midnight(self) -> datetime:
+        now = self.clock.now()
+        return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)

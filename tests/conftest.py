@@ -1,0 +1,65 @@
+"""Shared fixtures: a demo-like hall on a temporary SQLite file with a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hall.config.loader import demo_config_path, load_config
+from hall.config.schema import HallConfig
+from hall.queue.clock import FixedClock
+from hall.services import Services, build_services
+
+# A Wednesday morning during opening hours.
+T0 = datetime(2026, 11, 25, 9, 0, 0)
+
+
+@pytest.fixture
+def config() -> HallConfig:
+    return load_config(demo_config_path())
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
+    svc = build_services(config, tmp_path, clock=clock)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def engine(services: Services) -> Any:
+    return services.engine
+
+
+@pytest.fixture
+def events(services: Services) -> list[tuple[str, dict[str, Any]]]:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    services.hub.add_listener(lambda ev: seen.append((ev.kind, ev.data)))
+    return seen
+
+
+@pytest.fixture
+def client(services: Services) -> Any:
+    from hall.web.app import create_app
+
+    app = create_app(services, {"TESTING": True})
+    return app.test_client()
+
+
+def login(client: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1) -> str:
+    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
+    if window is not None:
+        body["window"] = window
+    r = client.post("/api/session", json=body)
+    assert r.status_code == 201, r.get_json()
+    token: str = r.get_json()["token"]
+    return token
