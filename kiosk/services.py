@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hall.config.schema import HallConfig
+from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
 from hall.queue.clock import Clock
@@ -66,12 +67,16 @@ class Services:
 
 
 def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = None,
-                   db_name: str = "hall.db") -> Services:
+                   db_name: str = "hall.db", with_devices: bool = True) -> Services:
     clock = clock or Clock(config.hall.timezone)
     db = Database(data_dir / db_name)
     hub = EventHub(max_streams=config.server.max_streams)
     engine = QueueEngine(db, config, clock=clock, publish=hub.publish)
     sessions = SessionStore(db, config, clock)
     devices = DeviceManager()
-    return Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
-                    devices=devices, clock=clock)
+    services = Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
+                        devices=devices, clock=clock)
+    if with_devices:
+        build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
+                                    manager=devices))
+    return services

@@ -7,7 +7,9 @@ takes SQLite's single write lock up front: two clerks calling at the same
 moment are serialised by the database itself, not by luck.
 
 Migrations are the `NNNN_name.sql` files in `migrations/`, applied in order
-at start; `PRAGMA user_version` records the last one applied.
+at start. The table `schema_migrations` records each one applied by name (so
+a migration is never skipped or run twice); `PRAGMA user_version` mirrors the
+highest number for tools that look there.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def migrations() -> list[tuple[int, str, str]]:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise StoreError(f"migrations must be numbered 0001, 0002, … without gaps; found {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise StoreError(f"two migrations share a number: {numbers}")
     return found
 
 
@@ -107,19 +109,25 @@ class Database:
 
     def migrate(self) -> int:
         c = self.conn
-        current = c.execute("PRAGMA user_version").fetchone()[0]
+        c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = {r[0] for r in c.execute("SELECT name FROM schema_migrations")}
         steps = migrations()
-        if current > len(steps):
+        known = {name for _, name, _ in steps}
+        unknown = sorted(applied - known)
+        if unknown:
             raise StoreError(
-                f"{self.path}: database schema version {current} is newer than this program knows "
-                f"({len(steps)}); install the newer version of the service"
+                f"{self.path}: database has migrations this program does not know ({', '.join(unknown)}): "
+                "it was written by a newer version of the service; install that version"
             )
-        for number, name, sql in steps[current:]:
+        for number, name, sql in steps:
+            if name in applied:
+                continue
             log.info("applying migration %s", name)
             try:
                 c.execute("BEGIN IMMEDIATE")
                 for statement in _split_sql(sql):
                     c.execute(statement)
+                c.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
                 c.execute(f"PRAGMA user_version={number}")
                 c.execute("COMMIT")
             except sqlite3.Error as exc:
