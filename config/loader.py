@@ -11,9 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from hall.config.schema import HallConfig
+from pydantic import ValidationError
 
 
 class ConfigError(Exception):

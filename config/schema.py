@@ -9,6 +9,7 @@ are checked in `HallConfig`'s validators for the same reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import time
 from typing import Annotated, Literal
 
@@ -203,7 +204,7 @@ class HallConfig(Strict):
         return next((s for s in self.staff if s.id == staff_id), None)
 
 
-def _unique(section: str, key: str, values: list[object]) -> None:
+def _unique(section: str, key: str, values: Sequence[object]) -> None:
     seen: set[object] = set()
     for i, v in enumerate(values):
         if v in seen:

@@ -94,7 +94,7 @@ class DeviceWorker:
         if self.state in (DeviceState.OFFLINE, DeviceState.STOPPED) and self._stop.is_set():
             fut.set_exception(TransportError(f"{self.name} 已停止 / stopped"))
             return fut
-        self._commands.put((command, fut))  # type: ignore[arg-type]
+        self._commands.put((command, fut))
         return fut
 
     def on_state_change(self, fn: Callable[[DeviceWorker], None]) -> None:

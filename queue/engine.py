@@ -26,10 +26,10 @@ from hall.store.db import Database
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, dict[str, Any]], None]
+Publish = Callable[[str, dict[str, Any]], object]
 
 
-def _no_publish(kind: str, payload: dict[str, Any]) -> None:
+def _no_publish(kind: str, payload: dict[str, Any]) -> object:
     return None
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hall.config.loader import demo_config_path, load_config
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from hall.config.loader import ConfigError, demo_config_path, load_config
 
 DEMO = demo_config_path().read_text(encoding="utf-8")

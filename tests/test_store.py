@@ -5,7 +5,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from hall.store.db import Database, StoreError, migrations
 
 
@@ -60,9 +59,9 @@ def test_committed_write_survives_abrupt_process_exit(tmp_path: Path) -> None:
 
     path = tmp_path / "x.db"
     code = (
-        "import os; from hall.store.db import Database; db = Database(%r)\n"
+        f"import os; from hall.store.db import Database; db = Database({str(path)!r})\n"
         "with db.write() as c: c.execute(\"INSERT INTO audit (at, actor, action) VALUES ('t','a','x')\")\n"
-        "os._exit(0)" % str(path)
+        "os._exit(0)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

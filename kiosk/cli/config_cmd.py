@@ -10,7 +10,7 @@ from hall.config.loader import ConfigError, load_config
 from hall.security import hash_pin
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="检查配置 / check a config file")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION")
     csub.required = True

@@ -10,11 +10,12 @@ import threading
 from pathlib import Path
 
 from hall.config.loader import ConfigError, demo_config_path, load_config
+from hall.config.schema import HallConfig
 
 log = logging.getLogger("kiosk.serve")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="启动大厅服务 / run the hall service")
     p.add_argument("--config", "-c", help="hall config (TOML)")
     p.add_argument("--demo", action="store_true", help="demo hall with emulated devices")
@@ -47,9 +48,8 @@ def serve_cmd(args: argparse.Namespace) -> int:
     return run(config, ddir, host, port, log_file)
 
 
-def run(config, ddir: Path, host: str, port: int, log_file: Path | None) -> int:  # type: ignore[no-untyped-def]
+def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None) -> int:
     import waitress
-
     from hall.services import build_services
     from hall.store.db import StoreError
     from hall.web.app import create_app

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
-
 from hall.events import Event, StreamLimit
 from hall.web.errors import error_response
 from hall.web.util import services

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, jsonify
-
 from hall import __version__
 from hall.web.util import services
 

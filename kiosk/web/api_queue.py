@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field
-
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
+from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("queue", __name__)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
-
 from hall.web.auth import COOKIE, current_session, token_from_request
 from hall.web.errors import ApiError
 from hall.web.util import body, services
+from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("session", __name__)
 

@@ -7,7 +7,6 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-
 from hall.sessions import Session
 from hall.web.errors import ApiError
 

@@ -9,10 +9,9 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from hall.queue.errors import QueueError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
-
-from hall.queue.errors import QueueError
 
 log = logging.getLogger(__name__)
 

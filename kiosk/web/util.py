@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from pydantic import BaseModel
-
 from hall.services import Services
 from hall.web.errors import ApiError
+from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
