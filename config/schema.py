@@ -130,6 +130,21 @@ class County(Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
+class Records(Strict):
+    """Case and rating rules the hall (or the county's rules) may tune."""
+
+    # A 差评 opens a rectification (整改) due this many working days later.
+    rectification_days: int = Field(default=15, ge=1, le=90)
+    # 限时办结: a case is flagged "near" when this many working days or fewer remain.
+    near_due_days: int = Field(default=2, ge=0, le=30)
+    # How long the evaluator waits for a rating after the clerk's "请评价".
+    prompt_seconds: int = Field(default=120, ge=15, le=1800)
+    # The clerk sees a rating only once it is final: this long after it was given.
+    clerk_delay_minutes: int = Field(default=30, ge=0, le=1440)
+    # A just-finished ticket can still be rated at its window for this long.
+    rate_after_finish_minutes: int = Field(default=30, ge=1, le=480)
+
+
 class Server(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -168,6 +183,7 @@ class HallConfig(Strict):
     devices: list[Device] = []
     queue: QueuePolicy = QueuePolicy()
     county: County = County()
+    records: Records = Records()
     server: Server = Server()
 
     @model_validator(mode="after")
