@@ -1,0 +1,185 @@
+"""Benchmark of the hall service: prints one JSON document of figures.
+
+Core figures (issue #2): start-up time to the first /healthz 200, RSS after
+start, idle CPU over 10 s, ticket issue latency p50/p99 and throughput with 8
+concurrent HTTP clients against a real `kiosk serve` process. Device, camera
+and relay figures come from the scripts/bench_*.py modules when present.
+
+Targets on a 2-core machine: p99 ≤ 50 ms, ≥ 300 tickets/s, RSS ≤ 90 MB idle,
+idle CPU ≤ 0.5 %, start-up ≤ 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_config(tmp: Path, devices: bool) -> Path:
+    """The demo config with caps raised so the load test never hits 今日已满."""
+    text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
+    text = re.sub(r"daily_cap = \d+", "daily_cap = 999", text)
+    if not devices:
+        text = re.sub(r"\n\[\[devices\]\][^\[]*", "\n", text)
+    path = tmp / "bench.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))], 2)
+
+
+def start_server(tmp: Path, devices: bool) -> tuple[subprocess.Popen[bytes], int, float]:
+    port = free_port()
+    cfg = bench_config(tmp, devices)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [KIOSK, "serve", "--config", str(cfg), "--port", str(port), "--data-dir", str(tmp / "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("server did not start")
+        if time.perf_counter() - t0 > 30:
+            proc.kill()
+            raise SystemExit("server did not answer /healthz within 30 s")
+        time.sleep(0.01)
+    return proc, port, time.perf_counter() - t0
+
+
+def issue_load(port: int, clients: int, per_client: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    cats = "ABCDEF"
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        for n in range(per_client):
+            body = json.dumps({"category": cats[(i + n) % len(cats)]})
+            t0 = time.perf_counter()
+            conn.request("POST", "/api/tickets", body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            mine.append((time.perf_counter() - t0) * 1000)
+            if resp.status != 201:
+                with lock:
+                    errors.append(str(resp.status))
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "tickets": len(latencies),
+        "errors": len(errors),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "mean_ms": round(statistics.fmean(latencies), 2),
+        "throughput_per_s": round(len(latencies) / elapsed, 1),
+    }
+
+
+def core(idle_seconds: float, per_client: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="hallbench") as d:
+        tmp = Path(d)
+        proc, port, startup = start_server(tmp, devices=False)
+        try:
+            p = psutil.Process(proc.pid)
+            rss_start = p.memory_info().rss / 1e6
+            time.sleep(1.0)
+            cpu0 = p.cpu_times()
+            t0 = time.perf_counter()
+            time.sleep(idle_seconds)
+            cpu1 = p.cpu_times()
+            wall = time.perf_counter() - t0
+            idle_cpu = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100
+            rss_idle = p.memory_info().rss / 1e6
+            load = issue_load(port, 8, per_client)
+            rss_after = p.memory_info().rss / 1e6
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return {
+        "startup_to_healthz_s": round(startup, 3),
+        "rss_after_start_mb": round(rss_start, 1),
+        "rss_idle_mb": round(rss_idle, 1),
+        "rss_after_load_mb": round(rss_after, 1),
+        "idle_cpu_percent": round(idle_cpu, 3),
+        "idle_seconds": idle_seconds,
+        "ticket_issue": load,
+    }
+
+
+def extra_modules() -> dict[str, Any]:
+    """Figures from scripts/bench_*.py (devices, camera, relay) when they exist."""
+    out: dict[str, Any] = {}
+    for path in sorted((ROOT / "scripts").glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            continue
+        mod = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(mod)
+            out[path.stem.removeprefix("bench_")] = mod.run()
+        except Exception as exc:  # one broken module must not hide the others' figures
+            out[path.stem.removeprefix("bench_")] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--quick", action="store_true", help="shorter idle window and load, for a smoke run")
+    ap.add_argument("--core-only", action="store_true", help="skip the device/camera/relay modules")
+    args = ap.parse_args()
+    figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    figures["core"] = core(2.0 if args.quick else 10.0, 50 if args.quick else 250)
+    if not args.core_only:
+        figures.update(extra_modules())
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
