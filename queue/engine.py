@@ -105,6 +105,14 @@ class QueueEngine:
             lane = "normal"
         return (self.policy.call_order.index(lane), t.queue_key, t.id)
 
+    def _lane_rank_sql(self) -> tuple[str, list[Any]]:
+        """The `_rank` lane order as an SQL expression (ISO times in the hall's zone compare as text)."""
+        order = self.policy.call_order
+        expr = ("CASE WHEN lane = 'appointment' AND slot_start IS NOT NULL AND slot_start <= ? THEN ? "
+                "WHEN lane = 'priority' THEN ? ELSE ? END")
+        params = [iso(self.clock.now()), order.index("appointment"), order.index("priority"), order.index("normal")]
+        return expr, params
+
     def _waiting(self, c: sqlite3.Connection, categories: list[str]) -> list[Ticket]:
         marks = ",".join("?" * len(categories))
         rows = c.execute(
@@ -155,9 +163,16 @@ class QueueEngine:
         return round(ahead * self.mean_service_seconds(c, category) / windows / 60)
 
     def _ahead(self, c: sqlite3.Connection, t: Ticket) -> int:
-        now = self.clock.now()
-        mine = self._rank(t, now)
-        return sum(1 for o in self._waiting(c, [t.category]) if o.id != t.id and self._rank(o, now) < mine)
+        """Waiting tickets of the same category that will be called before `t`."""
+        rank, key, tid = self._rank(t, self.clock.now())
+        expr, params = self._lane_rank_sql()
+        row = c.execute(
+            f"""SELECT COUNT(*) FROM tickets
+                WHERE service_date = ? AND state = 'waiting' AND category = ? AND id != ?
+                  AND ({expr} < ? OR ({expr} = ? AND (queue_key < ? OR (queue_key = ? AND id < ?))))""",
+            (t.service_date, t.category, tid, *params, rank, *params, rank, key, key, tid),
+        ).fetchone()
+        return int(row[0])
 
     def no_show_rule(self) -> str:
         p = self.policy
@@ -201,8 +216,11 @@ class QueueEngine:
                 (today, category, seq, number, lane, iso(now), epoch_us(now),
                  iso(slot_start) if slot_start else None, appointment_id),
             )
-            ticket = self._ticket(c, int(cur.lastrowid or 0))
-            self._event(c, ticket.id, "issue", None, None, {"lane": lane})
+            ticket_id = int(cur.lastrowid or 0)
+            self._event(c, ticket_id, "issue", None, None, {"lane": lane})
+        # The number is committed; what follows only reads, outside the write lock.
+        with self.db.read() as c:
+            ticket = self._ticket(c, ticket_id)
             ahead = self._ahead(c, ticket)
             wait = self._estimate(c, category, ahead)
             waiting = self._waiting_counts(c)
@@ -267,16 +285,18 @@ class QueueEngine:
                         "current_open", f"{current.number} 已叫号未处理：请先开始办理、重呼或标记过号", 409
                     )
                 finished = self._finish_locked(c, current, window, clerk)
-            candidates = self._waiting(c, list(w.categories))
-            if not candidates:
+            expr, params = self._lane_rank_sql()
+            marks = ",".join("?" * len(w.categories))
+            primary = "CASE WHEN category = ? THEN 0 ELSE 1 END, " if self.policy.prefer_primary else ""
+            primary_params = [w.primary] if self.policy.prefer_primary else []
+            row = c.execute(
+                f"""SELECT * FROM tickets WHERE service_date = ? AND state = 'waiting' AND category IN ({marks})
+                    ORDER BY {expr}, {primary}queue_key, id LIMIT 1""",
+                (now.date().isoformat(), *w.categories, *params, *primary_params),
+            ).fetchone()
+            if row is None:
                 raise QueueError("queue_empty", "当前没有等候的号", 409)
-
-            def key(t: Ticket) -> tuple[int, int, int, int]:
-                rank = self._rank(t, now)
-                primary = 0 if (not self.policy.prefer_primary or t.category == w.primary) else 1
-                return (rank[0], primary, rank[1], rank[2])
-
-            t = min(candidates, key=key)
+            t = Ticket.from_row(row)
             c.execute(
                 """UPDATE tickets SET state = 'called', window = ?, clerk = ?, call_count = 1, called_at = ?
                    WHERE id = ? AND state = 'waiting'""",

@@ -311,3 +311,19 @@ def test_concurrent_clerks_never_get_the_same_ticket(services: Any) -> None:
         t.join()
     all_ids = [i for ids in got.values() for i in ids]
     assert len(all_ids) == 60 and len(set(all_ids)) == 60
+
+
+def test_prefer_primary_category(tmp_path: Path, config: HallConfig, clock: FixedClock) -> None:
+    cfg = config.model_copy(update={"queue": config.queue.model_copy(update={"prefer_primary": True})})
+    svc = build_services(cfg, tmp_path, clock=clock, with_devices=False)
+    svc.engine.issue("E")  # older, but window 1's primary is A
+    clock.advance(seconds=30)
+    a = svc.engine.issue("A").ticket
+    assert svc.engine.call_next(1, "1001").id == a.id
+    svc.stop()
+    # without the preference the older E ticket goes first
+    svc2 = build_services(config, tmp_path / "b", clock=clock, with_devices=False)
+    e = svc2.engine.issue("E").ticket
+    svc2.engine.issue("A")
+    assert svc2.engine.call_next(1, "1001").id == e.id
+    svc2.stop()

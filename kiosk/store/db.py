@@ -56,6 +56,9 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Writers of this process queue here rather than in SQLite's busy handler,
+        # which sleeps in growing steps and turns contention into 100 ms+ tails.
+        self._write_lock = threading.Lock()
         self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
@@ -85,14 +88,15 @@ class Database:
         if c.in_transaction:  # nested use joins the outer transaction
             yield c
             return
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        else:
-            c.execute("COMMIT")
+        with self._write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            else:
+                c.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
