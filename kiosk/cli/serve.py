@@ -77,6 +77,8 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _graceful)
     log.info("%s serving on http://%s:%s (data: %s)", config.hall.name, host, port, ddir)
+    if config.server.demo:
+        print(demo_banner(config, host, port, ddir), flush=True)
     try:
         server.run()
     except (OSError, ValueError) as exc:
@@ -85,3 +87,32 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     finally:
         services.stop()
     return 0
+
+
+def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
+    """Where a newcomer opens each screen, and who to sign in as."""
+    base = f"http://{host}:{port}"
+    clerks = [st for st in config.staff if st.role == "clerk"]
+    lines = [
+        "",
+        f"  演示大厅已启动 / demo hall running: {config.hall.name}",
+        f"  触摸屏 kiosk        {base}/kiosk",
+        f"  窗口叫号 clerk       {base}/clerk",
+        f"  评价器 evaluator     {base}/evaluator/1",
+        f"  大屏 board           {base}/board",
+        f"  管理 manager         {base}/manager",
+        f"  运维 technician      {base}/tech",
+        f"  接口 API             {base}/api/openapi.json   健康 {base}/healthz",
+        "",
+        "  演示账号 / demo sign-ins (工号 / PIN):",
+    ]
+    for st in clerks:
+        wins = "、".join(str(w) for w in st.windows) if st.windows else "任意"
+        lines.append(f"    窗口人员 clerk   {st.id} / 123456   {st.name}（{st.post}岗，窗口 {wins}）")
+    for st in config.staff:
+        if st.role == "manager":
+            lines.append(f"    管理员 manager   {st.id} / 888888   {st.name}")
+        elif st.role == "technician":
+            lines.append(f"    技术员 tech      {st.id} / 666666   {st.name}")
+    lines += [f"  数据目录 / data: {ddir}", "  按 Ctrl+C 停止 / Ctrl+C to stop", ""]
+    return "\n".join(lines)
