@@ -6,7 +6,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from hall.config.loader import ConfigError, demo_config_path, load_config
@@ -66,12 +65,11 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         app, host=host, port=port, threads=config.server.threads, channel_timeout=60,
         connection_limit=200, ident="hall-kiosk",
     )
-    stop = threading.Event()
-
     def _graceful(signum: int, frame: object) -> None:
+        # Leave the serving loop even with keep-alive clients connected;
+        # `finally` below stops devices and closes the database.
         log.info("stopping (signal %s)", signum)
-        stop.set()
-        server.close()
+        raise SystemExit(0)
 
     signal.signal(signal.SIGINT, _graceful)
     if hasattr(signal, "SIGTERM"):
@@ -81,10 +79,10 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         print(demo_banner(config, host, port, ddir), flush=True)
     try:
         server.run()
-    except (OSError, ValueError) as exc:
-        if not stop.is_set():
-            log.error("server stopped: %s", exc)
+    except SystemExit:
+        pass
     finally:
+        server.close()
         services.stop()
     return 0
 

@@ -1,0 +1,103 @@
+"""The real `kiosk serve` process: start-up, demo banner, power-cut survival, log masking."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hall.config.loader import demo_config_path
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _no_devices_config(tmp: Path) -> Path:
+    import re
+
+    text = demo_config_path().read_text(encoding="utf-8")
+    text = re.sub(r"\n\[\[devices\]\][^\[]*", "\n", text)
+    p = tmp / "hall.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _start(args: list[str], port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([KIOSK, "serve", *args, "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            raise AssertionError(proc.stdout.read() if proc.stdout else "server exited")
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+def _post(port: int, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    return r.status, json.loads(r.read())
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_ticket_survives_a_power_cut(tmp_path: Path) -> None:
+    cfg = _no_devices_config(tmp_path)
+    port = _port()
+    args = ["--config", str(cfg), "--data-dir", str(tmp_path / "data")]
+    proc = _start(args, port)
+    status, body = _post(port, "/api/tickets", {"category": "B"})
+    assert status == 201 and body["number"] == "B001"
+    os.kill(proc.pid, signal.SIGKILL)  # no shutdown, no close: like pulling the plug
+    proc.wait(10)
+    proc = _start(args, port)
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", f"/api/tickets/{body['ticket']['id']}")
+        assert json.loads(c.getresponse().read())["ticket"]["number"] == "B001"
+        status, body2 = _post(port, "/api/tickets", {"category": "B"})
+        assert body2["number"] == "B002"  # numbering continues, no number handed out twice
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_demo_prints_where_to_go_and_who_to_sign_in_as(tmp_path: Path) -> None:
+    port = _port()
+    proc = _start(["--demo", "--data-dir", str(tmp_path / "data")], port)
+    proc.terminate()
+    out, _ = proc.communicate(timeout=15)
+    assert f"http://127.0.0.1:{port}/kiosk" in out and "/clerk" in out and "/board" in out
+    assert "1001 / 123456" in out and "9001 / 888888" in out
+
+
+def test_log_lines_mask_id_and_phone(tmp_path: Path) -> None:
+    from hall.logsetup import RedactFilter
+
+    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "申请人 %s 电话 %s", ("430102199001011234", "13812341234"),
+                            None)
+    RedactFilter().filter(rec)
+    msg = rec.getMessage()
+    assert "430102199001011234" not in msg and "13812341234" not in msg and "138****1234" in msg
