@@ -40,7 +40,9 @@ Builder = Callable[[Device, DeviceContext], ManagedDevice]
 
 # kind → "module:function"; modules are imported only when a device of that kind is configured,
 # so a hall without a camera never loads OpenCV.
-BUILDERS: dict[str, str] = {}
+BUILDERS: dict[str, str] = {
+    "printer": "hall.drivers.printer.device:build_printer",
+}
 
 
 def build_devices(ctx: DeviceContext) -> None:

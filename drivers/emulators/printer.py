@@ -1,0 +1,382 @@
+"""An ESC/POS receipt printer emulator behind a real channel.
+
+It listens on TCP 127.0.0.1 (like a network printer's port 9100) or sits on
+a pty (like a serial printer; POSIX only, kept out of the service's core),
+records every byte, splits jobs at cut commands, renders each job to
+readable text (GB18030 text, QR payloads, cut marks), and answers the
+real-time status requests `DLE EOT n` the way a printer does.
+
+Faults can be injected while it runs, from code, from `kiosk emulate printer`
+(stdin commands) or from the technician API:
+
+    paper ok | near | out | N      paper state, or "N tickets left" (near end at 3, out at 0)
+    cover open | close             cover open: offline, as real printers go
+    silence on | off               stop answering status requests (a hung or powered-off printer)
+    unplug | replug                drop every connection and refuse new ones / accept again
+    slow CHUNK DELAY_MS | off      read CHUNK bytes at a time with a pause: partial writes on the sender
+    baud N | off                   pace reading like a serial line at N baud (10 bits per byte)
+    clear                          forget the recorded jobs
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from hall.drivers.printer.render import EscposReader, Job
+from hall.drivers.printer.status import (
+    Paper,
+    offline_cause_byte,
+    paper_status_byte,
+    printer_status_byte,
+)
+
+log = logging.getLogger(__name__)
+
+FAULT_HELP = (
+    "paper ok|near|out|N · cover open|close · silence on|off · unplug · replug · "
+    "slow CHUNK DELAY_MS|off · baud N|off · clear · status"
+)
+
+
+class PrinterEmulator:
+    kind = "printer"
+
+    def __init__(self, columns: int = 42, *, chinese_default: bool = True, keep_jobs: int = 200,
+                 on_job: Callable[[Job], None] | None = None) -> None:
+        self.columns = columns
+        self.chinese_default = chinese_default
+        self.on_job = on_job
+        self.jobs: deque[Job] = deque(maxlen=keep_jobs)
+        self.paper = Paper.OK
+        self.paper_left: int | None = None
+        self.cover_open = False
+        self.silent = False
+        self.unplugged = False
+        self.read_chunk = 4096
+        self.read_delay = 0.0
+        self.baud: int | None = None
+        self.received = 0
+        self.status_requests = 0
+        self.connections = 0
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._jobs_changed = threading.Condition(self._lock)
+        self._server: socket.socket | None = None
+        self._clients: set[socket.socket] = set()
+        self._host = "127.0.0.1"
+        self.port: int | None = None
+        self.pty_path: str | None = None
+        self._pty_fds: tuple[int, int] | None = None
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ channels
+    @property
+    def url(self) -> str:
+        if self.port is not None:
+            return f"tcp://{self._host}:{self.port}"
+        return self.pty_path or ""
+
+    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Listen on host:port (0 = any free port); returns the port."""
+        self._host = host
+        self._listen(port)
+        assert self.port is not None
+        return self.port
+
+    def _listen(self, port: int) -> None:
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((self._host, port))
+        srv.listen(4)
+        srv.settimeout(0.2)
+        self._server = srv
+        self.port = srv.getsockname()[1]
+        self._spawn(self._accept_loop, srv, name=f"printer-emu-accept-{self.port}")
+
+    def start_pty(self) -> str:
+        """Open a pty and serve its master; returns the slave path for the driver (POSIX only)."""
+        if not hasattr(os, "openpty") or sys.platform == "win32":
+            raise RuntimeError("pty 仅在 Linux/macOS 上可用；Windows 请用 TCP 模式 / pty needs POSIX")
+        import tty
+
+        master, slave = os.openpty()
+        tty.setraw(slave)      # no echo, no newline translation: a binary line like a real UART
+        self._pty_fds = (master, slave)   # keeping the slave open avoids EIO on the master between opens
+        self.pty_path = os.ttyname(slave)
+        self._spawn(self._pty_loop, master, name="printer-emu-pty")
+        return self.pty_path
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._close_server()
+        self._drop_clients()
+        for t in self._threads:
+            t.join(2.0)
+        if self._pty_fds is not None:
+            for fd in self._pty_fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._pty_fds = None
+
+    def _spawn(self, fn: Callable[..., None], *args: Any, name: str) -> None:
+        t = threading.Thread(target=fn, args=args, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _close_server(self) -> None:
+        srv, self._server = self._server, None
+        if srv is not None:
+            with contextlib.suppress(OSError):
+                srv.close()
+
+    def _drop_clients(self) -> None:
+        with self._lock:
+            clients = list(self._clients)
+            self._clients.clear()
+        for c in clients:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                c.close()
+
+    def _accept_loop(self, srv: socket.socket) -> None:
+        while not self._stop.is_set() and self._server is srv:
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.unplugged:
+                conn.close()
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._clients.add(conn)
+                self.connections += 1
+            self._spawn(self._serve_tcp, conn, name="printer-emu-conn")
+
+    def _serve_tcp(self, conn: socket.socket) -> None:
+        reader = self._new_reader()
+        conn.settimeout(0.2)
+        try:
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(self.read_chunk)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                replies = self._receive(reader, data)
+                if replies:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(replies)
+                self._pace(len(data))
+        finally:
+            self._finish(reader)
+            with self._lock:
+                self._clients.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _pty_loop(self, master: int) -> None:
+        import select
+
+        reader = self._new_reader()
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if not ready:
+                    continue
+                data = os.read(master, self.read_chunk)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if not data:
+                continue
+            replies = self._receive(reader, data)
+            if replies:
+                with contextlib.suppress(OSError):
+                    os.write(master, replies)
+            self._pace(len(data))
+        self._finish(reader)
+
+    def _pace(self, n: int) -> None:
+        delay = self.read_delay + (n * 10 / self.baud if self.baud else 0.0)
+        if delay > 0:
+            time.sleep(delay)
+
+    # ------------------------------------------------------------------ protocol
+    def _new_reader(self) -> EscposReader:
+        return EscposReader(self.columns, chinese_default=self.chinese_default)
+
+    def _receive(self, reader: EscposReader, data: bytes) -> bytes:
+        with self._lock:
+            self.received += len(data)
+            before = len(reader.jobs)
+            requests = reader.feed(data)
+            if self.paper == Paper.OUT and reader.current.has_content():
+                reader.current.paper_out = True     # it came in while there was no paper
+            new_jobs = reader.jobs[before:]
+            for job in new_jobs:
+                self._record(job)
+            self.status_requests += len(requests)
+            if self.silent:
+                return b""
+            return bytes(self._answer(n) for n in requests)
+
+    def _record(self, job: Job) -> None:
+        if self.paper == Paper.OUT:
+            job.paper_out = True
+        elif self.paper_left is not None and job.cut:
+            self.paper_left = max(0, self.paper_left - 1)
+            self.paper = Paper.OUT if self.paper_left == 0 else (
+                Paper.NEAR_END if self.paper_left <= 3 else Paper.OK)
+        self.jobs.append(job)
+        self._jobs_changed.notify_all()
+        if self.on_job is not None:
+            try:
+                self.on_job(job)
+            except Exception:
+                log.exception("printer emulator on_job callback failed")
+
+    def _finish(self, reader: EscposReader) -> None:
+        with self._lock:
+            job = reader.flush()
+            if job is not None:
+                self._record(job)
+
+    def _answer(self, n: int) -> int:
+        offline = self.paper == Paper.OUT or self.cover_open
+        if n == 1:
+            return printer_status_byte(online=not offline)
+        if n == 2:
+            return offline_cause_byte(cover_open=self.cover_open, paper_end_stop=self.paper == Paper.OUT)
+        if n == 4:
+            return paper_status_byte(self.paper)
+        return 0x12   # DLE EOT 3: no error
+
+    # ------------------------------------------------------------------ faults
+    def set_paper(self, paper: Paper | str, left: int | None = None) -> None:
+        with self._lock:
+            self.paper = Paper(paper)
+            self.paper_left = left
+
+    def unplug(self) -> None:
+        """Drop every connection and refuse new ones (TCP), like pulling the cable."""
+        if self.port is None:
+            raise RuntimeError("unplug 仅支持 TCP 模式 / unplug needs TCP mode")
+        self.unplugged = True
+        self._close_server()
+        self._drop_clients()
+
+    def replug(self) -> None:
+        if self.port is None or not self.unplugged:
+            self.unplugged = False
+            return
+        self.unplugged = False
+        for _ in range(50):    # the port may sit in TIME_WAIT for a moment
+            try:
+                self._listen(self.port)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"端口 {self.port} 无法重新监听 / cannot listen again")
+
+    def fault(self, command: str) -> str:
+        """Apply a text fault command (see the module doc); returns what happened, in Chinese."""
+        words = command.strip().lower().split()
+        if not words:
+            return FAULT_HELP
+        head, args = words[0], words[1:]
+        arg = args[0] if args else ""
+        if head == "paper":
+            if arg.isdigit():
+                n = int(arg)
+                self.set_paper(Paper.OUT if n == 0 else Paper.NEAR_END if n <= 3 else Paper.OK, left=n)
+                return f"纸卷剩余 {n} 张"
+            names = {"ok": Paper.OK, "near": Paper.NEAR_END, "near_end": Paper.NEAR_END, "out": Paper.OUT}
+            paper = names.get(arg)
+            if paper is None:
+                return "用法：paper ok|near|out|N"
+            self.set_paper(paper)
+            return {Paper.OK: "纸张正常", Paper.NEAR_END: "纸将尽", Paper.OUT: "缺纸"}[paper]
+        if head == "cover":
+            self.cover_open = arg == "open"
+            return "纸仓盖已打开（脱机）" if self.cover_open else "纸仓盖已合上"
+        if head in ("silence", "silent"):
+            self.silent = arg != "off"
+            return "不再应答状态查询" if self.silent else "恢复应答"
+        if head == "unplug":
+            self.unplug()
+            return "已断开（拒绝连接）"
+        if head == "replug":
+            self.replug()
+            return "已重新连接"
+        if head == "slow":
+            if arg in ("off", ""):
+                self.read_chunk, self.read_delay = 4096, 0.0
+                return "恢复正常接收"
+            try:
+                self.read_chunk = max(1, int(arg))
+                self.read_delay = float(args[1]) / 1000 if len(args) > 1 else 0.01
+            except ValueError:
+                return "用法：slow CHUNK DELAY_MS | slow off"
+            return f"每次只收 {self.read_chunk} 字节，间隔 {self.read_delay * 1000:.0f} ms"
+        if head == "baud":
+            self.baud = None if arg in ("off", "") else int(arg)
+            return f"按 {self.baud} 波特率接收" if self.baud else "不限速"
+        if head == "clear":
+            with self._lock:
+                self.jobs.clear()
+            return "已清空记录"
+        if head == "status":
+            return str(self.status())
+        return f"不认识的命令 {head!r}；可用：{FAULT_HELP}"
+
+    # ------------------------------------------------------------------ observation
+    def last_jobs(self, n: int = 10) -> list[dict[str, Any]]:
+        """The last n jobs, newest first, as rendered text (for the technician page)."""
+        with self._lock:
+            return [j.as_dict() for j in list(self.jobs)[-n:][::-1]]
+
+    def wait_for_jobs(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until at least `count` jobs were recorded (tests, demo, bench)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.jobs) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._jobs_changed.wait(remaining)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "kind": self.kind,
+                "url": self.url,
+                "paper": str(self.paper),
+                "paper_left": self.paper_left,
+                "cover_open": self.cover_open,
+                "silent": self.silent,
+                "unplugged": self.unplugged,
+                "read_chunk": self.read_chunk,
+                "read_delay_ms": round(self.read_delay * 1000, 1),
+                "baud": self.baud,
+                "received_bytes": self.received,
+                "status_requests": self.status_requests,
+                "connections": self.connections,
+                "jobs": len(self.jobs),
+            }
