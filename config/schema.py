@@ -110,6 +110,10 @@ class QueuePolicy(Strict):
     prefer_primary: bool = False
     mean_service_window: int = Field(default=20, ge=1, le=500)
     announce_template: str = "请{number}号到{window}号窗口办理"
+    # 预警: the manager is warned when someone has waited longer than this,
+    # or a window has been paused longer than `alert_pause_minutes`.
+    alert_wait_minutes: int = Field(default=30, ge=1, le=600)
+    alert_pause_minutes: int = Field(default=30, ge=1, le=600)
 
     @field_validator("call_order")
     @classmethod

@@ -16,6 +16,8 @@ from hall.config.schema import HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
+from hall.manage.notices import Notices
+from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
 from hall.queue.engine import QueueEngine
 from hall.sessions import SessionStore
@@ -34,6 +36,8 @@ class Services:
     sessions: SessionStore
     devices: DeviceManager
     clock: Clock
+    notices: Notices
+    roster: DutyRoster
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -75,7 +79,8 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     sessions = SessionStore(db, config, clock)
     devices = DeviceManager()
     services = Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
-                        devices=devices, clock=clock)
+                        devices=devices, clock=clock, notices=Notices(db, clock, hub.publish),
+                        roster=DutyRoster(db, config, clock))
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
                                     manager=devices))

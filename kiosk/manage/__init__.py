@@ -1,0 +1,1 @@
+"""Hall management: attendance, performance, duty roster, notices and alerts for the manager."""

@@ -1,0 +1,40 @@
+"""Warnings for the manager (预警): long waits, empty posts, long pauses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hall.queue.clock import parse_iso
+from hall.queue.engine import QueueEngine
+
+
+def alerts(engine: QueueEngine) -> list[dict[str, Any]]:
+    policy = engine.policy
+    now = engine.clock.now()
+    out: list[dict[str, Any]] = []
+    for n in engine.empty_posts(now):
+        out.append({"kind": "empty_post", "level": "high", "window": n,
+                    "message": f"{n}号窗口无人在岗（空岗），请安排B岗补位"})
+    with engine.db.read() as c:
+        rows = c.execute(
+            "SELECT category, MIN(issued_at) AS oldest, COUNT(*) AS n FROM tickets "
+            "WHERE service_date = ? AND state = 'waiting' GROUP BY category",
+            (now.date().isoformat(),),
+        ).fetchall()
+        paused = c.execute("SELECT number, pause_reason, paused_at FROM windows WHERE paused = 1").fetchall()
+    for r in rows:
+        waited = (now - parse_iso(r["oldest"])).total_seconds() / 60
+        if waited >= policy.alert_wait_minutes:
+            cat = engine.config.category(r["category"])
+            name = cat.name if cat else r["category"]
+            out.append({"kind": "long_wait", "level": "medium", "category": r["category"],
+                        "minutes": round(waited), "waiting": r["n"],
+                        "message": f"{name}：最长已等候 {round(waited)} 分钟（{r['n']} 人等候）"})
+    for p in paused:
+        if p["paused_at"]:
+            minutes = (now - parse_iso(p["paused_at"])).total_seconds() / 60
+            if minutes >= policy.alert_pause_minutes:
+                out.append({"kind": "long_pause", "level": "medium", "window": p["number"],
+                            "minutes": round(minutes),
+                            "message": f"{p['number']}号窗口已暂停 {round(minutes)} 分钟（{p['pause_reason']}）"})
+    return out
