@@ -7,9 +7,9 @@ from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, jsonify
-
+from hall.screens import routes as screen_pages
 from hall.services import Services
-from hall.web import api_events, api_health, api_manage, api_queue, api_session
+from hall.web import api_events, api_health, api_manage, api_printer, api_queue, api_session
 from hall.web.errors import register_error_handlers
 
 
@@ -25,11 +25,12 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.config.update(settings or {})
     app.extensions["hall"] = services
     register_error_handlers(app)
-    for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp):
+    for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:
         return jsonify(openapi_document())
 
+    app.register_blueprint(screen_pages.bp)   # the screens: /kiosk, /board, /clerk, /evaluator/<n>
     return app

@@ -1,0 +1,116 @@
+"""Pages for the hall's screens: kiosk touchscreen, TV board, clerk console, evaluator tablet.
+
+Every page is a small HTML shell (templates/) plus plain ES modules and CSS
+(static/); the shell carries the hall's public facts as JSON so a page can draw
+itself before the first API answer. Nothing is fetched from outside the hall:
+no CDN, no web fonts. User-facing text lives in static/i18n/<screen>.js.
+
+Pages expose no staff action by themselves: the clerk console asks for a
+clerk login, and the kiosk, board and evaluator only call citizen endpoints.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from hall.config.schema import HallConfig
+from hall.web.util import services
+
+# resolve(): in the strict editable install this file is a symlink; static files
+# and templates are read from the real folder so new assets need no re-install.
+_HERE = Path(__file__).resolve().parent
+
+bp = Blueprint(
+    "screens", __name__,
+    static_folder=str(_HERE / "static"), static_url_path="/screens/static",
+    template_folder=str(_HERE / "templates"),
+)
+
+IDLE_DEFAULT = 90          # kiosk: seconds without a touch before going home
+IDLE_MIN, IDLE_MAX = 2, 3600
+QR_MAX_CHARS = 600
+
+
+def _idle_seconds(default: int) -> int:
+    raw = request.args.get("idle", "")
+    if raw.isdigit():
+        return max(IDLE_MIN, min(IDLE_MAX, int(raw)))
+    return default
+
+
+def hall_facts(config: HallConfig) -> dict[str, Any]:
+    """What any screen may show about the hall: names, windows, staff on the public board.
+
+    Staff PIN hashes and roles other than clerk never leave the server.
+    """
+    return {
+        "hall": config.hall.name,
+        "categories": [{"prefix": c.prefix, "name": c.name} for c in config.categories],
+        "windows": [
+            {"number": w.number, "name": w.name or f"{w.number}号窗口", "categories": list(w.categories),
+             "primary": w.primary}
+            for w in config.windows
+        ],
+        "staff": [
+            {"id": s.id, "name": s.name, "post": s.post, "duties": s.duties, "windows": list(s.windows)}
+            for s in config.staff if s.role == "clerk"
+        ],
+        "recall_limit": config.queue.recall_limit,
+        "demo": config.server.demo,
+    }
+
+
+def _page(template: str, screen: str, **settings: Any) -> str:
+    facts = hall_facts(services().config)
+    page = {**facts, "screen": screen, "settings": settings}
+    return render_template(template, page=page, screen=screen, hall=facts["hall"])
+
+
+@bp.get("/")
+def index() -> str:
+    return _page("index.html", "index")
+
+
+@bp.get("/kiosk")
+def kiosk() -> str:
+    return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
+                 camera=request.args.get("camera", "1") != "0")
+
+
+@bp.get("/board")
+def board() -> str:
+    return _page("board.html", "board", chime=request.args.get("chime", "1") != "0")
+
+
+@bp.get("/clerk")
+def clerk() -> str:
+    window = request.args.get("window", "")
+    return _page("clerk.html", "clerk", window=int(window) if window.isdigit() else None)
+
+
+@bp.get("/evaluator/<int:window>")
+def evaluator(window: int) -> str:
+    if services().config.window(window) is None:
+        abort(404)
+    return _page("evaluator.html", "evaluator", window=window, idle=_idle_seconds(60))
+
+
+@bp.get("/screens/qr.svg")
+def qr_svg() -> Response:
+    """A QR code as SVG, drawn here so screens need no QR library and no internet."""
+    import qrcode
+    import qrcode.image.svg
+
+    text = request.args.get("text", "")
+    if not text or len(text) > QR_MAX_CHARS:
+        abort(400)
+    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2,
+                      error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buf = io.BytesIO()
+    img.save(buf)
+    resp = Response(buf.getvalue(), mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp

@@ -1,0 +1,986 @@
+// The kiosk touchscreen (/kiosk): one task per screen, big tiles, 返回首页 and the
+// idle countdown at the bottom, 长辈模式 and 语音 in the bottom-right corner.
+// All words come from i18n/kiosk.js; personal data is cleared on every return home.
+import C from "../i18n/common.js";
+import T from "../i18n/kiosk.js";
+import { ApiError, api, getOptional, qs } from "./api.js";
+import { face, icon } from "./icons.js";
+import { letterKeyboard, numericKeypad } from "./keypad.js";
+import { LiveStream } from "./live.js";
+import { ScreenReader, spellNumber } from "./speech.js";
+import {
+  IdleTimer, Toggles, busyAction, button, clear, h, masthead, modal, offlineBanner, pageData, toast, watchHealth,
+} from "./ui.js";
+
+const page = pageData();
+const settings = page.settings || {};
+const stage = document.getElementById("stage");
+const banners = document.getElementById("banners");
+const footbar = document.getElementById("footbar");
+
+const state = {
+  snap: null,          // last /api/queue snapshot (waiting per category, windows)
+  health: null,        // last /healthz answer (devices, emulators)
+  view: null,          // {name, params, node, speak, busy, cleanup, onEvent}
+  stack: [],           // where 返回上一步 goes
+  catalog: null,       // cached item summaries for the guide
+};
+
+// ------------------------------------------------------------------ frame
+masthead(document.getElementById("masthead"), { hall: page.hall, subtitle: T.subtitle });
+watchHealth(banners, { onHealth: (hl) => { state.health = hl; } });
+const offline = offlineBanner(banners);
+const reader = new ScreenReader();
+
+const homeBtn = button(C.home, { icon: "home", cls: "btn home", onClick: () => goHome(),
+  attrs: { "data-testid": "home" } });
+const backBtn = button(C.back, { icon: "back", cls: "btn home", onClick: () => back(),
+  attrs: { "data-testid": "back" } });
+const countdown = h("div", { class: "countdown", "data-testid": "countdown", "aria-live": "off" });
+footbar.append(homeBtn, backBtn, countdown);
+const toggles = new Toggles(footbar, {
+  onLarge: (on, byUser) => { if (byUser && on && toggles.voice) reader.read(C.largeOnSpoken); },
+  onVoice: (on, byUser) => {
+    if (!on) reader.stop();
+    else if (byUser) reader.read(`${C.voiceOnSpoken}。${state.view && state.view.speak ? state.view.speak : ""}`);
+  },
+});
+
+const idle = new IdleTimer({
+  seconds: settings.idle || 90,
+  busy: () => isBusy(),
+  onTimeout: () => goHome({ reset: true }),
+  onTick: (left, mode) => {
+    if (mode === "off") { countdown.textContent = ""; return; }
+    clear(countdown, mode === "held" ? h("span", { text: C.countdownHeld })
+      : h("span", {}, h("strong", { text: String(left) }), C.countdown(left).replace(String(left), "")));
+  },
+});
+
+// Voice mode reads what was pressed (点读); a new screen then reads its own prompt.
+document.addEventListener("click", (e) => {
+  if (!toggles.voice) return;
+  const b = e.target.closest("[data-speak]");
+  if (b && !b.closest(".toggles")) reader.read(b.dataset.speak);
+}, true);
+
+// ------------------------------------------------------------------ live data
+new LiveStream({
+  kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print"],
+  onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); },
+  onEvent: (kind, data) => {
+    if (data && data.waiting && state.snap) {
+      for (const c of state.snap.categories) if (c.prefix in data.waiting) c.waiting = data.waiting[c.prefix];
+    }
+    if (kind === "window.updated" && state.snap && data.window) {
+      state.snap.windows = state.snap.windows.map((w) => (w.number === data.window.number ? data.window : w));
+    }
+    notify(kind, data);
+  },
+  onStatus: (s) => offline.show(s === "down"),
+}).start();
+
+function notify(kind, data) {
+  if (state.view && state.view.onEvent) state.view.onEvent(kind, data);
+}
+
+// ------------------------------------------------------------------ router
+const VIEWS = {};
+
+function render(name, params = {}) {
+  if (state.view && state.view.cleanup) state.view.cleanup();
+  for (const m of document.querySelectorAll(".modal-back")) m.remove();
+  const v = VIEWS[name](params);
+  Object.assign(v, { name, params });
+  state.view = v;
+  clear(stage, v.node);
+  document.body.dataset.view = name;
+  const atHome = name === "home";
+  homeBtn.style.visibility = atHome ? "hidden" : "visible";
+  backBtn.style.visibility = atHome || !state.stack.length ? "hidden" : "visible";
+  if (atHome) idle.disarm(); else idle.arm();
+  if (toggles.voice && v.speak) reader.read(v.speak);
+}
+
+function go(name, params = {}, { replace = false } = {}) {
+  if (state.view && !replace && state.view.name !== "home") {
+    state.stack.push({ name: state.view.name, params: state.view.params });
+  }
+  if (state.view && state.view.name === "home") state.stack = [];
+  render(name, params);
+}
+
+function back() {
+  const prev = state.stack.pop();
+  if (prev) render(prev.name, prev.params); else goHome();
+}
+
+/** Home; on idle timeout also put large mode and voice back for the next person. */
+function goHome({ reset = false } = {}) {
+  state.stack = [];
+  if (reset) { toggles.reset(); reader.stop(); }
+  render("home");
+}
+
+function isBusy() {
+  if (state.view && state.view.busy && state.view.busy()) return true;
+  return [...stage.querySelectorAll("input, textarea")].some((el) => el.value.trim() !== "");
+}
+
+// ------------------------------------------------------------------ pieces
+function title(iconName, text, sub) {
+  return h("h1", { class: "screen-title" }, icon(iconName), h("span", { text }),
+    sub ? h("span", { class: "sub", text: sub }) : null);
+}
+
+function screen(...children) {
+  return h("section", { class: "screen" }, ...children);
+}
+
+function unavailablePanel(extra = "") {
+  return h("div", { class: "card unavailable", "data-testid": "unavailable" },
+    h("div", { class: "unavailable-head" }, icon("info"), h("strong", { text: C.unavailable })),
+    h("p", { text: extra || C.unavailableBody }));
+}
+
+function errorNote(err) {
+  return h("div", { class: "note bad", role: "alert" }, icon("alert"), h("span", { text: err.message || C.serverError }));
+}
+
+function pick(obj, ...keys) {
+  if (!obj) return undefined;
+  for (const k of keys) {
+    const v = k.split(".").reduce((o, p) => (o == null ? undefined : o[p]), obj);
+    if (v !== undefined && v !== null && v !== "") return v;
+  }
+  return undefined;
+}
+
+function asList(data, key) {
+  if (Array.isArray(data)) return data;
+  if (data && Array.isArray(data[key])) return data[key];
+  return [];
+}
+
+function categoryName(prefix) {
+  const c = page.categories.find((x) => x.prefix === prefix);
+  return c ? c.name : prefix;
+}
+
+function inputBox({ label, testid, maxLength = 32, upper = false, placeholder = "" }) {
+  const input = h("input", { type: "text", inputmode: "none", autocomplete: "off", spellcheck: "false",
+    maxlength: maxLength, placeholder, "data-testid": testid, "aria-label": label });
+  if (upper) input.dataset.upper = "";
+  const field = h("div", { class: "field" }, h("label", { text: label }), input);
+  return { field, input };
+}
+
+// ------------------------------------------------------------------ home
+const HOME_TILES = [
+  ["take", "ticket"], ["guide", "guide"], ["progress", "progress"], ["appointment", "appointment"],
+  ["rate", "rate"], ["suggest", "suggest"], ["scan", "scan"], ["board", "board"],
+];
+
+VIEWS.home = () => {
+  const tiles = h("div", { class: "tiles home-tiles" });
+  for (const [name, iconName] of HOME_TILES) {
+    const t = T.tiles[name];
+    tiles.append(h("button", { type: "button", class: "tile", "data-testid": `tile-${name}`, "data-speak": t.label,
+      onclick: () => go(name) },
+    h("span", { class: "tile-icon" }, icon(iconName)),
+    h("span", { class: "tile-label", text: t.label }),
+    h("span", { class: "tile-note", text: t.note })));
+  }
+  const node = screen(
+    h("div", { class: "welcome" }, h("h1", { text: T.welcome }), h("p", { text: T.welcomeSub })),
+    tiles);
+  node.classList.add("home");
+  return { node, speak: T.homeSpeak };
+};
+
+// ------------------------------------------------------------------ take a number
+VIEWS.take = () => {
+  let lane = "normal";
+  let snap = state.snap;
+  const grid = h("div", { class: "tiles cat-tiles", "data-testid": "categories" });
+  const note = h("div", { class: "note info", hidden: true, "data-testid": "priority-note" },
+    icon("info"), h("span", { text: T.priorityNote }));
+  const laneBtn = (value, label, iconName) => {
+    const b = h("button", { type: "button", class: "choice", role: "radio", "data-testid": `lane-${value}`,
+      "data-speak": label, onclick: () => setLane(value) },
+    icon(iconName), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen));
+    return b;
+  };
+  const lanes = h("div", { class: "choices", role: "radiogroup" },
+    laneBtn("normal", T.laneNormal, "ticket"), laneBtn("priority", T.lanePriority, "priority"));
+
+  function setLane(v) {
+    lane = v;
+    for (const b of lanes.children) b.setAttribute("aria-checked", String(b.dataset.testid === `lane-${v}`));
+    note.hidden = v !== "priority";
+    if (v === "priority" && toggles.voice) setTimeout(() => reader.read(T.prioritySpeak), 50);
+  }
+
+  function draw() {
+    const cats = snap ? snap.categories : page.categories.map((c) => ({ ...c, waiting: 0, wait_minutes: 0 }));
+    clear(grid);
+    for (const c of cats) {
+      const full = !!c.full;
+      const t = h("button", { type: "button", class: "tile cat", "data-testid": `cat-${c.prefix}`,
+        "aria-disabled": full ? "true" : null,
+        "data-speak": full ? T.fullSpeak(c.name) : T.categorySpeak(c.name, c.waiting || 0),
+        onclick: () => (full ? toast(T.fullSpeak(c.name), "bad") : issue(c.prefix, t)) },
+      h("span", { class: "cat-prefix", text: c.prefix }),
+      h("span", { class: "cat-name", text: c.name }),
+      full ? h("span", { class: "badge bad" }, icon("alert"), T.full)
+        : h("span", { class: "cat-meta" },
+          h("span", { class: "badge" }, icon("people"), T.waiting(c.waiting || 0)),
+          h("span", { class: "badge ok" }, icon("clock"), T.waitEstimate(c.wait_minutes || 0))));
+      grid.append(t);
+    }
+  }
+
+  let refreshTimer = null;
+  async function refresh() {
+    try {
+      snap = await api.get("/api/queue");
+      state.snap = snap;
+      draw();
+    } catch { /* keep the last numbers; the offline banner tells the rest */ }
+  }
+
+  async function issue(prefix, tile) {
+    if (grid.dataset.busy) return;
+    grid.dataset.busy = "1";
+    tile.classList.add("pressed");
+    const wait = modal({ title: T.issuing, body: [], dismiss: false, testid: "issuing" });
+    try {
+      const result = await api.post("/api/tickets", { category: prefix, lane });
+      wait.close();
+      go("ticket", { result }, { replace: true });
+    } catch (err) {
+      wait.close();
+      modal({ title: T.takeTitle, body: [errorNote(err)], actions: [{ label: C.ok, cls: "btn primary main" }] });
+      refresh();
+    } finally {
+      delete grid.dataset.busy;
+      tile.classList.remove("pressed");
+    }
+  }
+
+  setLane("normal");
+  draw();
+  refresh();
+  const node = screen(title("ticket", T.takeTitle, T.takeSub), lanes, note, grid);
+  return {
+    node, speak: T.takeSpeak,
+    onEvent: (kind) => {
+      if (kind === "snapshot") { snap = state.snap; draw(); return; }
+      if (kind === "ticket.issued" || kind === "ticket.updated" || kind === "ticket.called") {
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(refresh, 400);
+      }
+    },
+    cleanup: () => clearTimeout(refreshTimer),
+  };
+};
+
+// ------------------------------------------------------------------ the ticket on screen
+const PRINT_OK = new Set(["printed", "ok", "done", "success"]);
+const PRINT_BAD = new Set(["failed", "error", "paper_out", "offline", "timeout"]);
+const PRINT_WAIT_MS = 10000;
+
+VIEWS.ticket = ({ result }) => {
+  const t = result.ticket || {};
+  const id = t.id;
+  const number = result.number || t.number;
+  const status = h("div", { class: "print-status", "data-testid": "print-status", role: "status" });
+  const reprint = button(T.reprint, { icon: "printer", cls: "btn main", attrs: { "data-testid": "reprint" },
+    onClick: () => doReprint() });
+  reprint.hidden = true;
+  let timer = null;
+
+  function show(kind, text) {
+    status.className = `print-status note ${kind}`;
+    status.dataset.state = kind;
+    clear(status, icon(kind === "ok" ? "check" : kind === "bad" ? "alert" : "printer"), h("span", { text }));
+    reprint.hidden = kind === "ok" || kind === "info";
+  }
+
+  function printing() {
+    show("info", T.printing);
+    clearTimeout(timer);
+    timer = setTimeout(() => show("warn", T.printUnknown), PRINT_WAIT_MS);
+  }
+
+  function onPrint(ps, message) {
+    if (PRINT_OK.has(ps)) { clearTimeout(timer); show("ok", T.printed); }
+    else if (PRINT_BAD.has(ps)) { clearTimeout(timer); show("bad", T.printFailed(message)); }
+  }
+
+  async function doReprint() {
+    await busyAction(reprint, async () => {
+      try {
+        const r = await api.post(`/api/tickets/${id}/reprint`, {});
+        if (r && r.printer && r.printer.ready === false) show("bad", T.printFailed(r.printer.message));
+        else printing();
+      } catch (err) {
+        if (err instanceof ApiError && err.missing) toast(T.reprintUnavailable, "bad");
+        else throw err;
+      }
+    });
+  }
+
+  const printers = state.health ? (state.health.devices || []).filter((d) => d.kind === "printer") : null;
+  if (result.printer && result.printer.ready === false) show("bad", T.printFailed(result.printer.message));
+  else if (PRINT_OK.has(t.print_status) || PRINT_BAD.has(t.print_status)) onPrint(t.print_status);
+  else if (printers && printers.length === 0 && !result.printer) { show("warn", T.noPrinter); reprint.hidden = true; }
+  else printing();
+
+  const node = screen(
+    h("div", { class: "ticket-card card", "data-testid": "ticket" },
+      h("div", { class: "ticket-head" }, icon("check"), h("span", { text: T.ticketTitle })),
+      h("div", { class: "ticket-label", text: T.yourNumber }),
+      h("div", { class: "ticket-number", "data-testid": "ticket-number", text: number }),
+      h("div", { class: "ticket-cat" }, h("span", { text: result.category_name || categoryName(t.category) }),
+        t.lane === "priority" ? h("span", { class: "badge warn" }, icon("priority"), T.lanePriorityTag) : null),
+      h("div", { class: "ticket-ahead", "data-testid": "ticket-ahead", text: T.ahead(result.ahead || 0) }),
+      result.ahead > 0 ? h("div", { class: "ticket-est", text: T.estimate(result.wait_minutes || 0) }) : null,
+      status,
+      result.no_show_rule ? h("p", { class: "muted", text: result.no_show_rule }) : null,
+      h("p", { class: "ticket-listen" }, icon("voice"), T.listen),
+      h("div", { class: "row center" }, reprint,
+        button(T.done, { icon: "home", cls: "btn primary main", onClick: () => goHome(),
+          attrs: { "data-testid": "done" } }))));
+  return {
+    node, speak: T.ticketSpeak(spellNumber(number), result.ahead || 0),
+    onEvent: (kind, data) => {
+      if (kind === "ticket.print" && data && data.id === id) onPrint(data.print_status, data.message);
+    },
+    cleanup: () => clearTimeout(timer),
+  };
+};
+
+// ------------------------------------------------------------------ service guide
+async function loadCatalog() {
+  if (state.catalog) return state.catalog;
+  const data = await getOptional("/api/catalog/items");
+  if (data === null) return null;
+  state.catalog = asList(data, "items");
+  setTimeout(() => { state.catalog = null; }, 10 * 60 * 1000);   // pick up a new county catalog
+  return state.catalog;
+}
+
+function itemCode(it) { return pick(it, "impl_code", "code", "id"); }
+function itemName(it) { return pick(it, "name", "item_name") || ""; }
+function itemDept(it) { return pick(it, "department", "dept", "department_name") || ""; }
+function itemCat(it) { return pick(it, "category", "category_prefix") || ""; }
+
+function itemRow(it) {
+  const online = pick(it, "online", "online_capable", "online_url");
+  const kind = pick(it, "case_kind");
+  return h("button", { type: "button", class: "item-row", "data-testid": `item-${itemCode(it)}`,
+    "data-speak": itemName(it), onclick: () => go("item", { code: itemCode(it) }) },
+  h("span", { class: "item-name", text: itemName(it) }),
+  h("span", { class: "item-tags" },
+    kind ? h("span", { class: "badge", text: String(kind).includes("即") || String(kind) === "1" ? T.instant : T.promised })
+      : null,
+    online ? h("span", { class: "badge ok" }, icon("qr"), T.online) : null,
+    h("span", { class: "item-dept muted", text: itemDept(it) })),
+  icon("next"));
+}
+
+VIEWS.guide = ({ mode = "category", key = null } = {}) => {
+  const body = h("div", { class: "guide-body" });
+  const tabs = h("div", { class: "choices tabs", role: "tablist" });
+  const node = screen(title("guide", T.guideTitle, T.guideSub), tabs, body);
+  const view = { node, speak: T.guideSpeak };
+  const setMode = (m, k = null) => {
+    view.params = { mode: m };
+    for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.mode === m));
+    draw(m, k);
+  };
+  for (const [m, label, ic] of [["category", T.byCategory, "list"], ["department", T.byDepartment, "building"],
+    ["search", T.search, "search"]]) {
+    tabs.append(h("button", { type: "button", class: "choice", role: "tab", "data-mode": m,
+      "data-testid": `guide-${m}`, "data-speak": label, onclick: () => setMode(m) },
+    icon(ic), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen)));
+  }
+
+  async function draw(m, k) {
+    clear(body, h("div", { class: "empty", text: C.loading }));
+    let items;
+    try {
+      items = await loadCatalog();
+    } catch (err) {
+      clear(body, errorNote(err));
+      return;
+    }
+    if (items === null) { clear(body, unavailablePanel()); return; }
+    if (m === "search") { drawSearch(); return; }
+    const groups = new Map();
+    for (const it of items) {
+      const g = m === "category" ? itemCat(it) : itemDept(it);
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(it);
+    }
+    const keys = m === "category" ? page.categories.map((c) => c.prefix).filter((p) => groups.has(p))
+      : [...groups.keys()].sort((a, b) => a.localeCompare(b, "zh-CN"));
+    let current = k && groups.has(k) ? k : keys[0];
+    const side = h("div", { class: "guide-side", role: "tablist" });
+    const list = h("div", { class: "item-list", "data-testid": "item-list" });
+    const pickGroup = (g) => {
+      current = g;
+      view.params = { mode: m, key: g };
+      for (const b of side.children) b.setAttribute("aria-selected", String(b.dataset.key === g));
+      clear(list, ...(groups.get(g) || []).map(itemRow));
+      list.scrollTop = 0;
+    };
+    for (const g of keys) {
+      const label = m === "category" ? `${g}　${categoryName(g)}` : g || "—";
+      side.append(h("button", { type: "button", class: "side-btn", "data-key": g, "data-speak": label,
+        onclick: () => pickGroup(g) },
+      h("span", { text: label }), h("span", { class: "muted", text: T.itemCount(groups.get(g).length) })));
+    }
+    clear(body, h("div", { class: "guide-split" }, side, list));
+    if (current !== undefined) pickGroup(current);
+  }
+
+  function drawSearch() {
+    const { field, input } = inputBox({ label: T.searchHint, testid: "search-input", maxLength: 24,
+      placeholder: T.searchPlaceholder });
+    const count = h("div", { class: "muted", "data-testid": "search-count" });
+    const list = h("div", { class: "item-list", "data-testid": "item-list" });
+    let timer = null;
+    let seq = 0;
+    const run = async () => {
+      const q = input.value.trim();
+      const mine = ++seq;
+      if (!q) { clear(list); count.textContent = ""; return; }
+      try {
+        const data = await api.get(`/api/catalog/items${qs({ q })}`);
+        if (mine !== seq) return;
+        const items = asList(data, "items");
+        count.textContent = T.results(items.length);
+        clear(list, items.length ? items.map(itemRow) : h("div", { class: "empty", text: T.noResults }));
+      } catch (err) {
+        if (mine === seq) clear(list, errorNote(err));
+      }
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 250); });
+    clear(body, h("div", { class: "search-split" },
+      h("div", { class: "search-left" }, field, letterKeyboard(input)),
+      h("div", { class: "search-right" }, count, list)));
+    input.focus();
+  }
+
+  setTimeout(() => setMode(mode, key), 0);
+  return view;
+};
+
+function limitText(v, unit) {
+  if (v === undefined || v === null || v === "") return null;
+  return T.limit(v, unit || "工作日");
+}
+
+function flowDiagram(steps) {
+  const flow = h("ol", { class: "flow", "data-testid": "flow" });
+  steps.forEach((s, i) => {
+    const name = typeof s === "string" ? s : pick(s, "name", "title", "step") || "";
+    const desc = typeof s === "string" ? "" : pick(s, "description", "desc", "detail") || "";
+    flow.append(h("li", { class: "flow-step" },
+      h("span", { class: "flow-no", text: String(i + 1) }),
+      h("span", { class: "flow-name", text: name }),
+      desc ? h("span", { class: "flow-desc", text: desc }) : null));
+  });
+  return flow;
+}
+
+VIEWS.item = ({ code }) => {
+  const body = h("div", { class: "item-body" }, h("div", { class: "empty", text: C.loading }));
+  const head = title("guide", T.guideTitle);
+  const node = screen(head, body);
+  const view = { node, speak: "" };
+  (async () => {
+    let it;
+    try {
+      it = await getOptional(`/api/catalog/items/${encodeURIComponent(code)}`);
+    } catch (err) {
+      clear(body, errorNote(err));
+      return;
+    }
+    if (it === null) { clear(body, unavailablePanel()); return; }
+    if (it.item) it = it.item;
+    clear(head, icon("guide"), h("span", { text: itemName(it), "data-testid": "item-title" }));
+    const promised = pick(it, "promised_limit", "promise_limit");
+    const legal = pick(it, "legal_limit");
+    const pText = promised ? limitText(pick(promised, "value"), pick(promised, "unit")) : null;
+    const lText = legal ? limitText(pick(legal, "value"), pick(legal, "unit")) : null;
+    const fee = pick(it, "fee");
+    const facts = [
+      [T.caseKind, pick(it, "case_kind"), "finish"],
+      [T.promisedLimit, pText, "clock"],
+      [T.legalLimit, lText, "clock"],
+      [T.fee, fee === undefined || fee === "0" || fee === 0 || fee === "不收费" ? T.free : fee, "money"],
+      [T.department, itemDept(it), "building"],
+      [T.location, pick(it, "location"), "pin"],
+      [T.hours, pick(it, "hours", "office_hours"), "clock"],
+      [T.phone, [].concat(pick(it, "phones", "phone") || []).join("、"), "phone"],
+      [T.objects, [].concat(pick(it, "service_objects", "objects") || []).join("、"), "people"],
+      [T.forms, [].concat(pick(it, "handling_forms", "forms") || []).join("、"), "list"],
+    ].filter(([, v]) => v !== undefined && v !== null && v !== "");
+    const factsNode = h("dl", { class: "facts" });
+    for (const [k, v, ic] of facts) factsNode.append(h("div", { class: "fact" }, icon(ic), h("dt", { text: k }), h("dd", { text: String(v) })));
+
+    const mats = asList(pick(it, "materials") || [], "materials");
+    const forms = mats.filter((m) => pick(m, "blank_form", "form_file", "form"));
+    const table = mats.length ? h("table", { class: "materials", "data-testid": "materials" },
+      h("thead", {}, h("tr", {}, h("th", { text: "" }), h("th", { text: T.materialName }), h("th", { text: T.originals }),
+        h("th", { text: T.copies }), h("th", { text: T.required }))),
+      h("tbody", {}, mats.map((m, i) => h("tr", {},
+        h("td", { class: "num", text: String(i + 1) }),
+        h("td", { text: pick(m, "name") || "" }),
+        h("td", { class: "num", text: T.copiesN(Number(pick(m, "originals") || 0)) }),
+        h("td", { class: "num", text: T.copiesN(Number(pick(m, "copies") || 0)) }),
+        h("td", {}, m.required === false ? h("span", { class: "badge", text: T.requiredNo })
+          : h("span", { class: "badge ok" }, icon("check"), T.requiredYes))))))
+      : h("p", { class: "muted", text: T.noMaterials });
+
+    const steps = [].concat(pick(it, "process", "process_steps", "steps") || []);
+    const onlineUrl = pick(it, "online_url", "online.url", "qr_url");
+    const sections = [
+      h("section", { class: "card" }, h("h2", {}, icon("info"), T.itemBasics), factsNode),
+      h("section", { class: "card" }, h("h2", {}, icon("list"), T.materials), table,
+        forms.length ? h("div", { class: "row" }, button(T.printForm, { icon: "printer", cls: "btn main",
+          attrs: { "data-testid": "print-form" }, onClick: (e) => printForms(e.currentTarget, it, forms) })) : null),
+      steps.length ? h("section", { class: "card" }, h("h2", {}, icon("next"), T.process), flowDiagram(steps)) : null,
+      pick(it, "conditions") ? h("section", { class: "card" }, h("h2", {}, icon("check"), T.conditions),
+        h("p", { class: "prose", text: [].concat(pick(it, "conditions")).join("\n") })) : null,
+      pick(it, "basis", "policy_basis") ? h("section", { class: "card" }, h("h2", {}, icon("law"), T.basis),
+        h("p", { class: "prose", text: [].concat(pick(it, "basis", "policy_basis")).join("\n") })) : null,
+      onlineUrl ? h("section", { class: "card online" }, h("h2", {}, icon("qr"), T.onlineTitle),
+        h("div", { class: "row" }, h("img", { class: "qr", alt: T.onlineTitle, src: `/screens/qr.svg${qs({ text: onlineUrl })}` }),
+          h("p", { class: "grow", text: T.onlineHelp }))) : null,
+    ];
+    clear(body, ...sections);
+    view.speak = T.itemSpeak(itemName(it), pText ? `${T.promisedLimit}${pText}` : "");
+    if (toggles.voice) reader.read(view.speak);
+  })();
+  return view;
+};
+
+async function printForms(btn, it, forms) {
+  await busyAction(btn, async () => {
+    try {
+      await api.post(`/api/catalog/items/${encodeURIComponent(itemCode(it))}/print-form`,
+        { forms: forms.map((m) => pick(m, "name")) });
+      toast(T.printFormDone, "ok");
+    } catch (err) {
+      if (err instanceof ApiError && err.missing) toast(`${T.printForm}${C.unavailable}`, "bad");
+      else throw err;
+    }
+  });
+}
+
+// ------------------------------------------------------------------ progress query
+function cameraButton(label, onCode) {
+  const enabled = settings.camera !== false;
+  const b = button(label, { icon: "qr", cls: "btn main", attrs: { "data-testid": "scan-qr" } });
+  if (!enabled) b.hidden = true;
+  b.addEventListener("click", () => busyAction(b, async () => {
+    toast(T.scanning, "", 8000);
+    let r;
+    try {
+      r = await api.post("/api/camera/scan", { symbologies: ["qr"] }, { timeout: 15000 });
+    } catch (err) {
+      if (err instanceof ApiError && (err.missing || err.status === 503)) { toast(T.cameraMissing, "bad"); return; }
+      throw err;
+    }
+    const code = r && (r.text || (r.codes && r.codes[0] && r.codes[0].text));
+    if (code) onCode(String(code).trim()); else toast(T.scanFailed, "bad");
+  }));
+  return b;
+}
+
+VIEWS.progress = () => {
+  const { field, input } = inputBox({ label: T.progressLabel, testid: "progress-input", maxLength: 24 });
+  const result = h("div", { class: "progress-result" });
+  const queryBtn = button(T.query, { icon: "search", cls: "btn primary main", attrs: { "data-testid": "query" },
+    onClick: () => run() });
+  async function run(code = input.value.trim()) {
+    if (!code) return;
+    await busyAction(queryBtn, async () => {
+      let data;
+      try {
+        data = await api.get(`/api/cases/lookup${qs({ code })}`);
+      } catch (err) {
+        if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
+        if (err instanceof ApiError && err.status === 404) { clear(result, errorNote({ message: T.notFound })); return; }
+        throw err;
+      }
+      input.value = "";
+      go("caseResult", { data });
+    });
+  }
+  const node = screen(title("progress", T.progressTitle, T.progressSub),
+    h("div", { class: "entry-split" },
+      h("div", { class: "entry-left" }, field, numericKeypad(input)),
+      h("div", { class: "entry-right" }, queryBtn, cameraButton(T.scanQr, (c) => run(c)), result)));
+  setTimeout(() => input.focus(), 0);
+  return { node, speak: T.progressSpeak };
+};
+
+VIEWS.caseResult = ({ data }) => {
+  const c = data.case || data;
+  const deadline = c.deadline || {};
+  const rows = [
+    [T.caseNo, c.official_no || c.case_no || T.caseNoPending],
+    [T.caseItem, c.item_name],
+    [T.caseApplicant, c.applicant_name || (c.applicant && c.applicant.name)],
+    [T.caseStatus, c.status],
+    [T.caseAccepted, (c.accepted_at || "").slice(0, 16).replace("T", " ")],
+    [T.casePromised, (c.promised_finish_at || deadline.due_at || "").slice(0, 10)
+      + (deadline.estimated || c.deadline_estimated ? T.estimatedDeadline : "")],
+    [T.caseFinished, (c.finished_at || "").slice(0, 16).replace("T", " ")],
+  ].filter(([, v]) => v);
+  const flag = deadline.overdue || c.overdue ? h("span", { class: "badge bad" }, icon("alert"), T.caseOverdue)
+    : deadline.near || c.near_due ? h("span", { class: "badge warn" }, icon("clock"), T.caseNear) : null;
+  const history = asList(c.history || [], "history");
+  const node = screen(title("progress", T.progressTitle),
+    h("div", { class: "card case-card", "data-testid": "case-result" },
+      h("div", { class: "row" }, h("span", { class: "case-status", text: c.status || "" }), flag),
+      h("dl", { class: "facts" }, rows.map(([k, v]) => h("div", { class: "fact" }, h("dt", { text: k }), h("dd", { text: v })))),
+      history.length ? h("div", {}, h("h2", { text: T.caseHistory }),
+        flowDiagram(history.map((x) => ({ name: x.status || x.action, description: (x.at || "").slice(0, 16).replace("T", " ") }))))
+        : null));
+  return { node, speak: T.progressResultSpeak(c.item_name || "", c.status || "") };
+};
+
+// ------------------------------------------------------------------ appointment check-in
+VIEWS.appointment = () => {
+  const { field, input } = inputBox({ label: T.apptLabel, testid: "appt-input", maxLength: 16, upper: true });
+  const result = h("div", {});
+  const btn = button(T.checkIn, { icon: "appointment", cls: "btn primary main", attrs: { "data-testid": "check-in" },
+    onClick: () => run() });
+  async function run(code = input.value.trim()) {
+    if (!code) return;
+    await busyAction(btn, async () => {
+      let r;
+      try {
+        r = await api.post("/api/appointments/check-in", { code });
+      } catch (err) {
+        if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
+        clear(result, errorNote(err));
+        return;
+      }
+      input.value = "";
+      const issued = r.ticket && r.ticket.ticket ? r.ticket : r.result || r;
+      go("ticket", { result: issued }, { replace: true });
+    });
+  }
+  const node = screen(title("appointment", T.apptTitle, T.apptSub),
+    h("div", { class: "entry-split" },
+      h("div", { class: "entry-left" }, field, letterKeyboard(input, { lower: false })),
+      h("div", { class: "entry-right" }, btn, cameraButton(T.scanQr, (c) => run(c)), result)));
+  setTimeout(() => input.focus(), 0);
+  return { node, speak: T.apptSpeak };
+};
+
+// ------------------------------------------------------------------ rating at the kiosk
+const LEVELS = [
+  ["very_good", "非常满意"], ["good", "满意"], ["fair", "基本满意"], ["bad", "不满意"], ["very_bad", "非常不满意"],
+];
+
+VIEWS.rate = () => {
+  const { field, input } = inputBox({ label: T.rateNumberLabel, testid: "rate-input", maxLength: 4, upper: true });
+  const result = h("div", {});
+  const letters = h("div", { class: "keypad letters" });
+  for (const c of page.categories) {
+    letters.append(h("button", { type: "button", class: "key", text: c.prefix, "data-speak": c.prefix,
+      onpointerdown: (e) => e.preventDefault(),
+      onclick: () => { input.value = c.prefix; input.dispatchEvent(new Event("input", { bubbles: true })); } }));
+  }
+  const btn = button(T.rateNext, { icon: "next", cls: "btn primary main", attrs: { "data-testid": "rate-next" },
+    onClick: () => run() });
+  async function run() {
+    const number = input.value.trim().toUpperCase();
+    if (!/^[A-Z]\d{3}$/.test(number)) return;
+    await busyAction(btn, async () => {
+      let r;
+      try {
+        r = await api.post("/api/ratings/kiosk/prompt", { number });
+      } catch (err) {
+        if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
+        clear(result, errorNote(err));
+        return;
+      }
+      input.value = "";
+      go("rateLevels", { prompt: r, number }, { replace: true });
+    });
+  }
+  const node = screen(title("rate", T.rateTitle, T.rateSub),
+    h("div", { class: "entry-split" },
+      h("div", { class: "entry-left" }, field, letters, numericKeypad(input)),
+      h("div", { class: "entry-right" }, btn, result)));
+  setTimeout(() => input.focus(), 0);
+  return { node, speak: T.rateSpeak };
+};
+
+VIEWS.rateLevels = ({ prompt, number }) => {
+  let chosen = null;
+  const reasons = new Set();
+  const reasonBox = h("div", { class: "reasons", hidden: true });
+  const submit = button(T.rateSubmit, { icon: "check", cls: "btn primary main", onClick: () => send() });
+  submit.hidden = true;
+  const levels = h("div", { class: "levels" });
+  for (const [key, name] of LEVELS) {
+    levels.append(h("button", { type: "button", class: `level level-${key}`, "data-speak": name,
+      "data-testid": `level-${key}`, onclick: (e) => choose(key, name, e.currentTarget) },
+    face(key), h("span", { text: name })));
+  }
+  function choose(key, name, btn) {
+    chosen = name;
+    for (const b of levels.children) b.setAttribute("aria-pressed", String(b === btn));
+    const bad = key === "bad" || key === "very_bad";
+    reasonBox.hidden = !bad;
+    submit.hidden = false;
+    if (!bad) send();
+  }
+  const list = asList(prompt.reasons || [], "reasons");
+  clear(reasonBox, h("h2", { text: T.rateReasonsTitle }), h("div", { class: "chips" }, list.map((r) => {
+    const label = typeof r === "string" ? r : r.name;
+    return h("button", { type: "button", class: "chip", "data-speak": label, "aria-pressed": "false",
+      onclick: (e) => {
+        const on = !reasons.has(label);
+        if (on) reasons.add(label); else reasons.delete(label);
+        e.currentTarget.setAttribute("aria-pressed", String(on));
+      } }, icon("check"), label);
+  })));
+  async function send() {
+    if (!chosen) return;
+    const bad = chosen === "不满意" || chosen === "非常不满意";
+    if (bad && reasons.size === 0) { toast(T.rateNeedReason, "bad"); return; }
+    await busyAction(submit, async () => {
+      await api.post(prompt.submit_url || "/api/ratings/kiosk", { prompt_id: prompt.id || prompt.prompt_id,
+        number, level: chosen, reasons: [...reasons] });
+      go("thanks", { title: T.rateThanks, sub: T.rateThanksSub }, { replace: true });
+    });
+  }
+  const node = screen(title("rate", T.rateTitle, T.rateAsk(number, prompt.window || "")), levels, reasonBox,
+    h("div", { class: "row" }, submit));
+  return { node, speak: T.rateAsk(spellNumber(number), prompt.window || ""), busy: () => chosen !== null };
+};
+
+VIEWS.thanks = ({ title: t, sub }) => {
+  const node = screen(h("div", { class: "thanks", "data-testid": "thanks" }, icon("finish", "icon big"),
+    h("h1", { text: t }), h("p", { text: sub })));
+  const timer = setTimeout(() => goHome(), 8000);
+  return { node, speak: `${t}${sub}`, cleanup: () => clearTimeout(timer) };
+};
+
+// ------------------------------------------------------------------ complaints and suggestions
+VIEWS.suggest = () => {
+  let kind = "投诉";
+  let win = null;
+  const reasons = new Set();
+  const chips = h("div", { class: "chips", "data-testid": "reasons" });
+  const kinds = h("div", { class: "choices", role: "radiogroup" });
+  const wins = h("div", { class: "chips" });
+  const phone = inputBox({ label: T.contactPhone, testid: "phone-input", maxLength: 11 });
+  const note = inputBox({ label: T.noteLabel, testid: "note-input", maxLength: 120 });
+  const keys = h("div", { class: "suggest-keys" });
+  let focus = phone.input;
+  const useKeys = (input) => {
+    focus = input;
+    clear(keys, input === phone.input ? numericKeypad(() => focus) : letterKeyboard(() => focus, { space: true }));
+  };
+  phone.input.addEventListener("focus", () => useKeys(phone.input));
+  note.input.addEventListener("focus", () => useKeys(note.input));
+
+  const drawReasons = () => {
+    reasons.clear();
+    const list = kind === "投诉" ? T.complaintReasons : T.suggestionReasons;
+    clear(chips, list.map((r) => h("button", { type: "button", class: "chip", "aria-pressed": "false", "data-speak": r,
+      onclick: (e) => {
+        const on = !reasons.has(r);
+        if (on) reasons.add(r); else reasons.delete(r);
+        e.currentTarget.setAttribute("aria-pressed", String(on));
+      } }, icon("check"), r)));
+  };
+  for (const [k, label, ic] of [["投诉", T.kindComplaint, "alert"], ["建议", T.kindSuggestion, "suggest"]]) {
+    kinds.append(h("button", { type: "button", class: "choice", role: "radio", "data-kind": k, "data-speak": label,
+      "aria-checked": String(k === kind), onclick: () => {
+        kind = k;
+        for (const b of kinds.children) b.setAttribute("aria-checked", String(b.dataset.kind === k));
+        drawReasons();
+      } }, icon(ic), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen)));
+  }
+  const winChip = (n, label) => h("button", { type: "button", class: "chip", "aria-pressed": String(n === win),
+    "data-speak": label, onclick: (e) => {
+      win = n;
+      for (const b of wins.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
+    } }, icon("check"), label);
+  wins.append(winChip(null, T.noWindow), ...page.windows.map((w) => winChip(w.number, `${w.number}号窗口`)));
+
+  const submit = button(T.submit, { icon: "check", cls: "btn primary main", attrs: { "data-testid": "suggest-submit" },
+    onClick: () => send() });
+  const result = h("div", {});
+  async function send() {
+    if (reasons.size === 0 && !note.input.value.trim()) { toast(T.needReason, "bad"); return; }
+    const p = phone.input.value.trim();
+    if (p && !/^1[3-9]\d{9}$/.test(p)) { toast(T.phoneInvalid, "bad"); return; }
+    await busyAction(submit, async () => {
+      try {
+        await api.post("/api/complaints", { kind, reasons: [...reasons], text: note.input.value.trim() || null,
+          contact_phone: p || null, window: win });
+      } catch (err) {
+        if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
+        throw err;
+      }
+      go("thanks", { title: T.suggestThanks, sub: T.suggestThanksSub }, { replace: true });
+    });
+  }
+  drawReasons();
+  useKeys(phone.input);
+  const node = screen(title("suggest", T.suggestTitle, T.suggestSub),
+    h("div", { class: "suggest-split" },
+      h("div", { class: "suggest-left" }, kinds, h("h2", { text: T.reasonsTitle }), chips,
+        h("h2", { text: T.aboutWindow }), wins),
+      h("div", { class: "suggest-right" }, phone.field, note.field, keys, h("div", { class: "row" }, submit), result)));
+  return { node, speak: T.suggestSpeak, busy: () => reasons.size > 0 };
+};
+
+// ------------------------------------------------------------------ document scanning
+VIEWS.scan = () => {
+  const body = h("div", { class: "scan-body" }, h("div", { class: "empty", text: C.loading }));
+  const node = screen(title("scan", T.scanTitle, T.scanSub), body);
+  (async () => {
+    let cams = null;
+    try { cams = await getOptional("/api/camera"); } catch { cams = null; }
+    if (!cams) { clear(body, unavailablePanel(T.cameraMissing)); return; }
+    const img = h("img", { class: "scan-preview", alt: T.scanTitle, src: `/api/camera/preview.jpg?t=${Date.now()}` });
+    const shoot = button(T.shoot, { icon: "scan", cls: "btn primary main", onClick: () => busyAction(shoot, async () => {
+      await api.post("/api/camera/capture", {});
+      toast(T.scanSaved, "ok");
+    }) });
+    clear(body, h("div", { class: "row" }, img, h("div", {}, shoot, h("p", { class: "muted", text: T.scanHint }))));
+  })();
+  return { node, speak: T.scanSpeak };
+};
+
+// ------------------------------------------------------------------ public board (公示栏)
+VIEWS.board = ({ tab = "staff" } = {}) => {
+  const tabs = h("div", { class: "choices tabs", role: "tablist" });
+  const body = h("div", { class: "board-body" });
+  const node = screen(title("board", T.boardTitle, T.boardSub), tabs, body);
+  const view = { node, speak: T.boardSpeak };
+  let current = tab;
+  const TABS = [["staff", T.tabStaff, "people"], ["rules", T.tabRules, "rules"], ["map", T.tabMap, "map"],
+    ["notices", T.tabNotices, "info"], ["items", T.tabItems, "list"]];
+  for (const [k, label, ic] of TABS) {
+    tabs.append(h("button", { type: "button", class: "choice", role: "tab", "data-tab": k, "data-testid": `board-${k}`,
+      "data-speak": label, onclick: () => show(k) },
+    icon(ic), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen)));
+  }
+  function show(k) {
+    current = k;
+    view.params = { tab: k };
+    for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.tab === k));
+    ({ staff: drawStaff, rules: drawRules, map: drawMap, notices: drawNotices, items: drawItems })[k]();
+  }
+  function drawStaff() {
+    const windows = state.snap ? state.snap.windows : page.windows.map((w) => ({ ...w, clerk_id: null }));
+    clear(body, h("div", { class: "staff-grid", "data-testid": "staff-grid" }, windows.map((w) => {
+      const s = page.staff.find((x) => x.id === w.clerk_id);
+      const cats = (w.categories || []).map((p) => `${p} ${categoryName(p)}`);
+      return h("div", { class: "card staff-card" },
+        h("div", { class: "staff-window" }, h("span", { class: "win-no", text: String(w.number) }),
+          h("span", { text: T.mapWindow(w.number) }),
+          w.paused ? h("span", { class: "badge warn" }, icon("pause"), T.paused) : null),
+        w.clerk_id ? h("div", { class: "staff-who" },
+          h("div", { class: "avatar", text: (w.clerk_name || "?").slice(0, 1) }),
+          h("div", {}, h("div", { class: "staff-name" }, w.clerk_name || "",
+            h("span", { class: "badge", text: w.post === "B" ? T.postB : T.postA })),
+          h("div", { class: "muted", text: T.staffNo(w.clerk_id) }),
+          s && s.duties ? h("div", { text: s.duties }) : null))
+          : h("div", { class: "staff-who none" }, h("div", { class: "avatar off" }, icon("user")),
+            h("div", { class: "muted", text: T.offDuty })),
+        h("div", { class: "staff-cats" }, h("span", { class: "muted", text: T.windowServes }),
+          cats.map((c) => h("span", { class: "badge", text: c }))));
+    })));
+  }
+  function drawRules() {
+    clear(body, h("div", { class: "rules" }, T.rules.map(([name, text], i) => h("div", { class: "card rule" },
+      h("span", { class: "flow-no", text: String(i + 1) }), h("div", {}, h("h2", { text: name }), h("p", { text }))))));
+  }
+  function drawMap() { clear(body, h("div", { class: "card map-card" }, hallMap())); }
+  async function drawNotices() {
+    clear(body, h("div", { class: "empty", text: C.loading }));
+    let data;
+    try { data = await getOptional("/api/notices"); } catch (err) { clear(body, errorNote(err)); return; }
+    if (current !== "notices") return;
+    if (data === null) { clear(body, unavailablePanel()); return; }
+    const list = asList(data, "notices");
+    clear(body, list.length ? h("div", { class: "notices" }, list.map((n) => h("article", { class: "card notice" },
+      h("h2", { text: n.title || "" }), h("div", { class: "muted", text: (n.published_at || n.at || "").slice(0, 10) }),
+      h("p", { class: "prose", text: n.body || n.text || "" }))))
+      : h("div", { class: "empty", text: T.noNotices }));
+  }
+  async function drawItems() {
+    clear(body, h("div", { class: "empty", text: C.loading }));
+    let items;
+    try { items = await loadCatalog(); } catch (err) { clear(body, errorNote(err)); return; }
+    if (current !== "items") return;
+    if (items === null) { clear(body, unavailablePanel()); return; }
+    clear(body, h("div", { class: "item-list tall" }, items.map(itemRow)));
+  }
+  setTimeout(() => show(tab), 0);
+  view.onEvent = (kind) => { if (current === "staff" && (kind === "window.updated" || kind === "snapshot")) drawStaff(); };
+  return view;
+};
+
+/** The hall guide map (群众办事引导图), drawn from the configured windows. */
+function hallMap() {
+  const ws = page.windows;
+  const W = 1200;
+  const H = 640;
+  const slot = (W - 120) / Math.max(ws.length, 1);
+  const parts = [];
+  parts.push(`<rect x="20" y="20" width="${W - 40}" height="${H - 40}" rx="18" fill="#f6f9fd" stroke="#0b3a82" stroke-width="4"/>`);
+  ws.forEach((w, i) => {
+    const x = 60 + i * slot;
+    parts.push(`<rect x="${x + 8}" y="40" width="${slot - 16}" height="120" rx="10" fill="#0f4ea8"/>`,
+      `<text x="${x + slot / 2}" y="92" font-size="34" font-weight="700" fill="#fff" text-anchor="middle">${esc(T.mapWindow(w.number))}</text>`,
+      `<text x="${x + slot / 2}" y="136" font-size="26" fill="#fff" text-anchor="middle">${esc(w.categories.join(" · "))}</text>`);
+  });
+  parts.push(`<rect x="60" y="190" width="${W - 120}" height="36" rx="6" fill="#dbe7f7"/>`);
+  // waiting area: rows of seats
+  parts.push(`<rect x="300" y="270" width="600" height="200" rx="14" fill="#eef3fa" stroke="#c4d1e3" stroke-width="3"/>`,
+    `<text x="600" y="300" font-size="28" fill="#14213a" text-anchor="middle" font-weight="700">${esc(T.mapWaiting)}</text>`);
+  for (let r = 0; r < 3; r += 1) {
+    for (let c = 0; c < 10; c += 1) parts.push(`<rect x="${340 + c * 54}" y="${322 + r * 46}" width="40" height="30" rx="6" fill="#9fb6d6"/>`);
+  }
+  parts.push(`<rect x="70" y="300" width="180" height="120" rx="12" fill="#fff1d6" stroke="#8a4b00" stroke-width="3"/>`,
+    `<text x="160" y="370" font-size="28" fill="#8a4b00" text-anchor="middle" font-weight="700">${esc(T.mapGuide)}</text>`,
+    `<rect x="950" y="300" width="180" height="120" rx="12" fill="#e3f4ea" stroke="#11663a" stroke-width="3"/>`,
+    `<text x="1040" y="370" font-size="28" fill="#11663a" text-anchor="middle" font-weight="700">${esc(T.mapRest)}</text>`,
+    `<rect x="200" y="500" width="170" height="80" rx="10" fill="#0a2a5e"/>`,
+    `<text x="285" y="550" font-size="26" fill="#fff" text-anchor="middle">${esc(T.mapKiosk)}</text>`,
+    `<circle cx="285" cy="485" r="16" fill="#a4161a"/>`,
+    `<text x="312" y="478" font-size="26" fill="#a4161a" font-weight="700">★ ${esc(T.mapYouAreHere)}</text>`,
+    `<rect x="${W / 2 - 110}" y="${H - 36}" width="220" height="32" fill="#fff" stroke="#0b3a82" stroke-width="3"/>`,
+    `<text x="${W / 2}" y="${H - 12}" font-size="26" fill="#0b3a82" text-anchor="middle" font-weight="700">▲ ${esc(T.mapEntrance)}</text>`,
+    `<path d="M${W / 2} ${H - 50} L${W / 2} 490 M${W / 2} 490 L600 240" stroke="#0f4ea8" stroke-width="6" stroke-dasharray="14 10" fill="none"/>`);
+  const tpl = document.createElement("template");
+  tpl.innerHTML = `<svg class="hall-map" data-testid="hall-map" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(T.tabMap)}"
+    font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif">${parts.join("")}</svg>`;
+  return tpl.content.firstElementChild;
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+// ------------------------------------------------------------------ start
+window.hallKiosk = { go, goHome, state, idle };   // for the browser tests and field diagnosis
+goHome();

@@ -1,0 +1,121 @@
+// The live event stream (GET /api/events, Server-Sent Events): a snapshot
+// first, then deltas. EventSource reconnects by itself after a dropped
+// connection and sends Last-Event-ID, so the server replays what was missed
+// (or sends a fresh snapshot when it cannot). When the browser gives up (for
+// example on a 503 "too many streams"), we reopen with backoff and pass the
+// last id in the query string. One stream per page.
+
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+const DOWN_AFTER_MS = 2500;   // routine reconnects (the server ends streams every ~10 min) show nothing
+
+export class LiveStream {
+  /**
+   * @param {object} o
+   * @param {string[]} o.kinds   event names to receive besides "snapshot"
+   * @param {(snap: object) => void} o.onSnapshot
+   * @param {(kind: string, data: object, id: number) => void} o.onEvent
+   * @param {(state: "open"|"down") => void} [o.onStatus]
+   */
+  constructor({ url = "/api/events", kinds = [], onSnapshot, onEvent, onStatus = () => {} }) {
+    this.url = url;
+    this.kinds = kinds;
+    this.onSnapshot = onSnapshot;
+    this.onEvent = onEvent;
+    this.onStatus = onStatus;
+    this.lastId = null;
+    this.source = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.downTimer = null;
+    this.isDown = false;
+    this.stopped = false;
+    this.snapshots = 0;
+  }
+
+  start() {
+    this.stopped = false;
+    this._open();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.downTimer);
+    if (this.source) this.source.close();
+    this.source = null;
+  }
+
+  /** Drop the connection and open a fresh one (tests use this to simulate a network blip). */
+  reconnect() {
+    if (this.source) this.source.close();
+    this.source = null;
+    this._markTrouble();
+    this._open();
+  }
+
+  _open() {
+    if (this.stopped) return;
+    const url = this.lastId !== null ? `${this.url}?last_event_id=${encodeURIComponent(this.lastId)}` : this.url;
+    const src = new EventSource(url);
+    this.source = src;
+    src.addEventListener("open", () => {
+      this.attempt = 0;
+      this._markOpen();
+    });
+    src.addEventListener("error", () => {
+      if (this.source !== src) return;
+      this._markTrouble();
+      if (src.readyState === EventSource.CLOSED) {
+        // The browser will not retry (HTTP error status): we do, with backoff.
+        src.close();
+        this.source = null;
+        const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+        this.attempt += 1;
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this._open(), delay);
+      }
+    });
+    src.addEventListener("snapshot", (ev) => {
+      if (this.source !== src) return;
+      this._remember(ev);
+      this.snapshots += 1;
+      this._markOpen();
+      this.onSnapshot(JSON.parse(ev.data));
+    });
+    for (const kind of this.kinds) {
+      src.addEventListener(kind, (ev) => {
+        if (this.source !== src) return;
+        const id = this._remember(ev);
+        this._markOpen();
+        this.onEvent(kind, JSON.parse(ev.data), id);
+      });
+    }
+  }
+
+  _remember(ev) {
+    const id = ev.lastEventId ? Number(ev.lastEventId) : null;
+    if (id !== null && !Number.isNaN(id)) this.lastId = id;
+    return id;
+  }
+
+  _markTrouble() {
+    if (this.downTimer || this.isDown) return;
+    this.downTimer = setTimeout(() => {
+      this.downTimer = null;
+      if (!this.source || this.source.readyState !== EventSource.OPEN) {
+        this.isDown = true;
+        this.onStatus("down");
+      }
+    }, DOWN_AFTER_MS);
+  }
+
+  _markOpen() {
+    clearTimeout(this.downTimer);
+    this.downTimer = null;
+    if (this.isDown) {
+      this.isDown = false;
+      this.onStatus("open");
+    }
+  }
+}
