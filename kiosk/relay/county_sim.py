@@ -1,0 +1,654 @@
+"""A county platform simulator that speaks the wire format of docs/county-api.yaml.
+
+It is part of the product (technicians use it to try a hall's relay before the
+county link exists) and the relay's tests run against it over loopback. It
+
+* verifies every request's HMAC signature and freshness (:mod:`hall.relay.wire`),
+* validates every message (envelope and body schema, the rating code rules) and
+  rejects invalid ones with a reason, as the county does,
+* stores what it accepts (SQLite, in memory or in a file) and answers a message
+  id it already holds as ``duplicate``, counting any that came back with a
+  different body as a conflict,
+* serves a versioned catalog (the demo catalog of ``hall.records`` when it is
+  installed, a tiny built-in one otherwise), the rating-reason list and
+  appointments booked "on the county platform",
+* injects faults on command: refused connections, HTTP errors, slow answers,
+  partitions (connections that hang), lost answers (stored, then the connection
+  drops), answers held until released, and rejections of chosen messages.
+
+Faults are set from Python (``sim.fault(...)``) or over HTTP on the simulator's
+own admin routes under ``/_sim/`` (loopback only, not part of the county API).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import socket
+import sqlite3
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from hall.relay import wire
+
+log = logging.getLogger(__name__)
+
+FAULTS = ("refuse", "http_error", "slow", "partition", "drop_response", "hold", "reject")
+
+BUILTIN_CATALOG: dict[str, Any] = {
+    "format": "hall-catalog/1",
+    "version": "builtin-1",
+    "published_at": "2026-11-01T00:00:00+08:00",
+    "items": [
+        {"impl_code": "11430224MB1234567X4000111001000", "name": "最低生活保障申请", "category": "B",
+         "item_type": "05", "case_kind": 2, "promised_limit": {"value": 20, "unit": "工作日"}},
+        {"impl_code": "11430224MB1234567X4000111002000", "name": "临时救助申请", "category": "B",
+         "item_type": "05", "case_kind": 2, "promised_limit": {"value": 5, "unit": "工作日"}},
+        {"impl_code": "11430224MB1234567X4000222001000", "name": "城乡居民医保参保登记", "category": "C",
+         "item_type": "20", "case_kind": 1, "promised_limit": {"value": 0, "unit": "工作日"}},
+    ],
+}
+
+BUILTIN_REASONS: dict[str, Any] = {
+    "version": "builtin-1",
+    "rating_reasons": [
+        {"code": "R01", "text": "办事指南不准确、不清楚"},
+        {"code": "R04", "text": "等候时间过长"},
+        {"code": "R06", "text": "工作人员服务态度差"},
+        {"code": "R99", "text": "其他"},
+    ],
+    "complaint_reasons": [
+        {"code": "C01", "text": "服务态度"},
+        {"code": "C99", "text": "其他"},
+    ],
+}
+
+
+def _load_json_resource(name: str) -> Any | None:
+    try:
+        res = resources.files("hall.records").joinpath("data", name)
+        if not res.is_file():
+            return None
+        return json.loads(res.read_text(encoding="utf-8"))
+    except (ModuleNotFoundError, OSError, ValueError) as exc:
+        log.warning("cannot load %s from hall.records: %s", name, exc)
+        return None
+
+
+def default_catalog() -> dict[str, Any]:
+    """The demo catalog shipped with hall.records (data/catalog.json), or a tiny built-in one."""
+    doc = _load_json_resource("catalog.json")
+    if isinstance(doc, dict) and not wire.validate(doc, "Catalog") and doc["items"]:
+        return doc
+    return copy.deepcopy(BUILTIN_CATALOG)
+
+
+def default_reasons() -> dict[str, Any]:
+    """The reason lists shipped with hall.records (data/reasons.json), or a tiny built-in one."""
+    doc = _load_json_resource("reasons.json")
+    if isinstance(doc, dict) and not wire.validate(doc, "Reasons"):
+        return doc
+    return copy.deepcopy(BUILTIN_REASONS)
+
+
+@dataclass
+class Fault:
+    kind: str
+    count: int | None = None  # None: until cleared
+    status: int = 500
+    seconds: float = 0.0
+    code: str = "invalid_message"
+    reason: str = "模拟拒收"
+    match: Callable[[dict[str, Any]], bool] | None = None
+    kinds: frozenset[str] = frozenset()
+    message_ids: frozenset[str] = frozenset()
+
+    def applies_to(self, msg: dict[str, Any]) -> bool:
+        if self.message_ids and msg.get("message_id") not in self.message_ids:
+            return False
+        if self.kinds and msg.get("kind") not in self.kinds:
+            return False
+        return self.match(msg) if self.match else True
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    batches: int = 0
+    messages: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    auth_failures: int = 0
+    order_violations: int = 0
+    faults_injected: int = 0
+    last_auth_error: str = ""
+    auth_errors: dict[str, int] = field(default_factory=dict)
+
+
+class CountySimulator:
+    """The simulated county platform: ``with CountySimulator(secrets={...}) as sim: sim.url``."""
+
+    def __init__(self, *, secrets: dict[str, bytes], host: str = "127.0.0.1", port: int = 0,
+                 store_path: str | Path = ":memory:", catalog: dict[str, Any] | None = None,
+                 reasons: dict[str, Any] | None = None, freshness: int = wire.FRESHNESS_SECONDS,
+                 now: Callable[[], float] = time.time, tls: tuple[str, str] | None = None) -> None:
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("the county simulator listens on loopback only")
+        self.secrets = dict(secrets)
+        self.host = host
+        self.port = port
+        self.freshness = freshness
+        self.now = now
+        self.catalog = catalog or default_catalog()
+        self.reasons = reasons or default_reasons()
+        self.stats = Stats()
+        self._tls = tls
+        self._lock = threading.RLock()
+        self._faults: dict[str, Fault] = {}
+        self._release = threading.Event()
+        self._lifted = threading.Event()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._conns: set[socket.socket] = set()
+        self._thread: threading.Thread | None = None
+        self._db = sqlite3.connect(str(store_path), check_same_thread=False, isolation_level=None)
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS messages (
+                seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, hall_id TEXT NOT NULL,
+                kind TEXT NOT NULL, order_key TEXT NOT NULL, created_at TEXT NOT NULL,
+                body TEXT NOT NULL, county_ref TEXT, received_at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS messages_key ON messages (order_key, seq);
+            CREATE TABLE IF NOT EXISTS rejections (
+                id INTEGER PRIMARY KEY, message_id TEXT, code TEXT, reason TEXT, at REAL);
+            CREATE TABLE IF NOT EXISTS appointments (
+                seq INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+            """
+        )
+        if store_path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+
+    # ------------------------------------------------------------------ life cycle
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def start(self) -> CountySimulator:
+        self._stopping.clear()
+        self._listen()
+        return self
+
+    def _listen(self) -> None:
+        sim = self
+
+        class Handler(_Handler):
+            simulator = sim
+
+        server = _Server((self.host, self.port), Handler)
+        if self._tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(*self._tls)
+            server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"county-sim:{self.port}", daemon=True)
+        self._thread.start()
+
+    def _close_listener(self) -> None:
+        """Stop listening and cut every open connection (keep-alive ones too)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._release.set()
+        self._lifted.set()
+        self._close_listener()
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> CountySimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ faults
+    def fault(self, kind: str, *, count: int | None = None, status: int = 500, seconds: float = 0.0,
+              code: str = "invalid_message", reason: str = "模拟拒收",
+              match: Callable[[dict[str, Any]], bool] | None = None,
+              kinds: set[str] | frozenset[str] = frozenset(),
+              message_ids: set[str] | frozenset[str] = frozenset()) -> None:
+        """Inject a fault until cleared (or for `count` requests / messages).
+
+        refuse: the port stops listening (connections are refused);
+        http_error: answer with `status` (500 by default); slow: wait `seconds`
+        before answering; partition: accept, then never answer until cleared;
+        drop_response: store the batch, then close the connection unanswered;
+        hold: store the batch, then wait for :meth:`release` before answering;
+        reject: reject matching messages (`kinds`, `message_ids`, `match`) with `code`/`reason`.
+        """
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults[kind] = Fault(kind, count, status, seconds, code, reason, match,
+                                       frozenset(kinds), frozenset(message_ids))
+            if kind == "partition":
+                self._lifted.clear()
+            if kind == "hold":
+                self._release.clear()
+        if kind == "refuse" and self._server is not None:
+            self._close_listener()
+
+    def clear(self, kind: str | None = None) -> None:
+        """Lift one fault, or all of them."""
+        with self._lock:
+            kinds = [kind] if kind else list(self._faults)
+            for k in kinds:
+                self._faults.pop(k, None)
+            if "partition" in kinds:
+                self._lifted.set()
+            if "hold" in kinds:
+                self._release.set()
+        if ("refuse" in kinds or kind is None) and self._server is None and not self._stopping.is_set():
+            self._listen()
+
+    def release(self) -> None:
+        """Let answers held by the `hold` fault go out, and lift the fault."""
+        with self._lock:
+            self._faults.pop("hold", None)
+        self._release.set()
+
+    def active_faults(self) -> list[str]:
+        with self._lock:
+            return sorted(self._faults)
+
+    def _take(self, kind: str) -> Fault | None:
+        """The active fault of `kind`, consuming one use of a counted fault."""
+        with self._lock:
+            f = self._faults.get(kind)
+            if f is None:
+                return None
+            if f.count is not None:
+                f.count -= 1
+                if f.count <= 0:
+                    del self._faults[kind]
+            self.stats.faults_injected += 1
+            return f
+
+    # ------------------------------------------------------------------ data
+    def messages(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Accepted messages in arrival order."""
+        sql = "SELECT seq, message_id, hall_id, kind, order_key, created_at, body, county_ref FROM messages"
+        args: tuple[Any, ...] = ()
+        if kind:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
+        return [{"seq": r[0], "message_id": r[1], "hall_id": r[2], "kind": r[3], "order_key": r[4],
+                 "created_at": r[5], "body": json.loads(r[6]), "county_ref": r[7]} for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            n: int = self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+            return n
+
+    def rejections(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT message_id, code, reason FROM rejections ORDER BY id").fetchall()
+        return [{"message_id": r[0], "code": r[1], "reason": r[2]} for r in rows]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            s = dict(self.stats.__dict__)
+            s["auth_errors"] = dict(self.stats.auth_errors)
+        s["stored"] = self.count()
+        s["faults"] = self.active_faults()
+        s["catalog_version"] = self.catalog["version"]
+        s["reasons_version"] = self.reasons["version"]
+        return s
+
+    def set_catalog(self, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self.catalog = doc
+
+    def set_reasons(self, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self.reasons = doc
+
+    def add_appointment(self, appt: dict[str, Any]) -> None:
+        """Book (or change, by code) an appointment "on the county platform"."""
+        errors = wire.validate(appt, "CountyAppointment")
+        if errors:
+            raise ValueError("; ".join(errors))
+        with self._lock:
+            self._db.execute("DELETE FROM appointments WHERE code = ?", (appt["code"],))
+            self._db.execute("INSERT INTO appointments (code, doc) VALUES (?, ?)",
+                             (appt["code"], json.dumps(appt, ensure_ascii=False)))
+
+    def appointments_since(self, since: int, limit: int) -> dict[str, Any]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, doc FROM appointments WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    (since, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = rows[-1][0] if rows else since
+        return {"cursor": str(cursor), "more": more, "appointments": [json.loads(r[1]) for r in rows]}
+
+    # ------------------------------------------------------------------ batches
+    def process_batch(self, hall_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        results: list[dict[str, Any]] = []
+        seen_keys: set[str] = set()
+        with self._lock:
+            self.stats.batches += 1
+            reject_fault = self._faults.get("reject")
+            self._db.execute("BEGIN")
+            try:
+                for msg in doc["messages"]:
+                    self.stats.messages += 1
+                    results.append(self._one(hall_id, msg, reject_fault, seen_keys))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return {"batch_id": doc["batch_id"], "results": results}
+
+    def _one(self, hall_id: str, msg: Any, reject_fault: Fault | None, seen_keys: set[str]) -> dict[str, Any]:
+        mid = msg.get("message_id") if isinstance(msg, dict) else None
+        mid = mid if isinstance(mid, str) else ""
+        errors = wire.validate(msg, "Message", "message")
+        if not errors:
+            if msg["order_key"] in seen_keys:
+                self.stats.order_violations += 1
+            seen_keys.add(msg["order_key"])
+            errors = wire.check_body(msg["kind"], msg["body"])
+        if errors:
+            return self._reject(mid, "invalid_message", "; ".join(errors[:5]))
+        if reject_fault is not None and reject_fault.applies_to(msg):
+            if reject_fault.count is not None:
+                reject_fault.count -= 1
+                if reject_fault.count <= 0:
+                    self._faults.pop("reject", None)
+            self.stats.faults_injected += 1
+            return self._reject(mid, reject_fault.code, reject_fault.reason)
+        body = json.dumps(msg["body"], ensure_ascii=False, sort_keys=True)
+        row = self._db.execute("SELECT body, county_ref FROM messages WHERE message_id = ?", (mid,)).fetchone()
+        if row is not None:
+            self.stats.duplicates += 1
+            if row[0] != body:
+                self.stats.conflicts += 1
+            return {"message_id": mid, "status": wire.DUPLICATE, "county_ref": row[1]}
+        cur = self._db.execute(
+            "INSERT INTO messages (message_id, hall_id, kind, order_key, created_at, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (mid, hall_id, msg["kind"], msg["order_key"], msg["created_at"], body, time.time()),
+        )
+        ref = None
+        if msg["kind"] == "case" and not msg["body"].get("official_no"):
+            # The county mints the official 办件编号; the hall never invents one.
+            ref = f"{hall_id}-{cur.lastrowid:08d}"
+            self._db.execute("UPDATE messages SET county_ref = ? WHERE seq = ?", (ref, cur.lastrowid))
+        self.stats.accepted += 1
+        return {"message_id": mid, "status": wire.ACCEPTED, "county_ref": ref}
+
+    def _reject(self, mid: str, code: str, reason: str) -> dict[str, Any]:
+        self.stats.rejected += 1
+        self._db.execute("INSERT INTO rejections (message_id, code, reason, at) VALUES (?, ?, ?, ?)",
+                         (mid, code, reason, time.time()))
+        return {"message_id": mid, "status": wire.REJECTED, "code": code, "reason": reason}
+
+    def _auth_failed(self, code: str) -> None:
+        with self._lock:
+            self.stats.auth_failures += 1
+            self.stats.last_auth_error = code
+            self.stats.auth_errors[code] = self.stats.auth_errors.get(code, 0) + 1
+
+
+_ENVELOPE: dict[str, Any] = copy.deepcopy(wire.SCHEMAS["Batch"])
+_ENVELOPE["properties"]["messages"]["items"] = {}
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("county simulator: connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    simulator: CountySimulator
+    protocol_version = "HTTP/1.1"  # keep-alive: the relay reuses one connection
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    server_version = "CountySim/1"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.simulator._lock:
+            self.simulator._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.simulator._lock:
+            self.simulator._conns.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # --------------------------------------------------------------- plumbing
+    def _send(self, status: int, doc: Any | None = None, headers: dict[str, str] | None = None) -> None:
+        raw = b"" if doc is None else wire.encode_json(doc)
+        self.send_response(status)
+        if doc is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(raw)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if raw:
+            self.wfile.write(raw)
+
+    def _error(self, status: int, code: str, message: str, **extra: Any) -> None:
+        self._send(status, {"error": {"code": code, "message": message, **extra}})
+
+    def _body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._error(411, "length_required", "Content-Length required")
+            raise _Drop
+        n = int(length)
+        if n > wire.MAX_BODY_BYTES:
+            self._error(413, "too_large", f"body over {wire.MAX_BODY_BYTES} bytes")
+            raise _Drop
+        return self.rfile.read(n)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _faults_before(self) -> bool:
+        """Apply connection-level faults; False when the request must not be answered."""
+        sim = self.simulator
+        if sim._take("partition") is not None:
+            # Accept the connection but say nothing until the partition lifts.
+            while not sim._lifted.wait(0.05):
+                if sim._stopping.is_set():
+                    break
+            return False
+        slow = sim._take("slow")
+        if slow is not None:
+            time.sleep(slow.seconds)
+        err = sim._take("http_error")
+        if err is not None:
+            self._error(err.status, "simulated", f"模拟故障 HTTP {err.status}")
+            return False
+        return True
+
+    def _dispatch(self, method: str) -> None:
+        sim = self.simulator
+        with sim._lock:
+            sim.stats.requests += 1
+        url = urlsplit(self.path)
+        try:
+            if url.path.startswith("/_sim/"):
+                self._admin(method, url.path, parse_qs(url.query))
+                return
+            if (method, url.path) not in wire.ROUTES:
+                if any(p == url.path for _, p in wire.ROUTES):
+                    self._error(405, "method_not_allowed", f"{method} not allowed on {url.path}")
+                else:
+                    self._error(404, "not_found", f"no route {url.path}")
+                return
+            body = self._body() if method == "POST" else b""
+            if not self._faults_before():
+                self._drop()
+                return
+            verdict = wire.verify(self.headers, sim.secrets, method, self.path, body, sim.now(), sim.freshness)
+            if not verdict.ok:
+                sim._auth_failed(verdict.code)
+                self._error(401, verdict.code, verdict.message, server_time=int(sim.now()))
+                return
+            hall_id = self.headers.get(wire.H_HALL, "")
+            if url.path == wire.BATCH_PATH:
+                self._batch(hall_id, body)
+            elif url.path == wire.CATALOG_PATH:
+                self._versioned(sim.catalog, parse_qs(url.query))
+            elif url.path == wire.REASONS_PATH:
+                self._versioned(sim.reasons, parse_qs(url.query))
+            elif url.path == wire.APPOINTMENTS_PATH:
+                self._appointments(parse_qs(url.query))
+        except _Drop:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # --------------------------------------------------------------- county routes
+    def _batch(self, hall_id: str, raw: bytes) -> None:
+        sim = self.simulator
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            self._error(400, "bad_json", "body is not JSON")
+            return
+        # The envelope only here; messages are judged one by one.
+        errors = wire.validate(doc, _ENVELOPE, "batch")
+        if errors:
+            self._error(400, "bad_batch", "; ".join(errors[:5]))
+            return
+        if doc["hall_id"] != hall_id:
+            self._error(400, "hall_mismatch", "batch hall_id differs from X-Hall-Id")
+            return
+        answer = sim.process_batch(hall_id, doc)
+        if sim._take("drop_response") is not None:
+            self._drop()
+            return
+        if sim._take("hold") is not None:
+            while not sim._release.wait(0.05):
+                if sim._stopping.is_set():
+                    break
+        self._send(200, answer)
+
+    def _versioned(self, doc: dict[str, Any], query: dict[str, list[str]]) -> None:
+        etag = f'"{doc["version"]}"'
+        known = self.headers.get("If-None-Match", "")
+        if known == etag or query.get("version", [""])[0] == doc["version"]:
+            self._send(304, None, {"ETag": etag})
+            return
+        self._send(200, doc, {"ETag": etag, "Cache-Control": "no-cache"})
+
+    def _appointments(self, query: dict[str, list[str]]) -> None:
+        try:
+            since = int(query.get("since", ["0"])[0] or 0)
+            limit = min(max(int(query.get("limit", ["500"])[0]), 1), 1000)
+        except ValueError:
+            self._error(400, "bad_query", "since and limit must be integers")
+            return
+        self._send(200, self.simulator.appointments_since(since, limit))
+
+    # --------------------------------------------------------------- admin routes
+    def _admin(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        sim = self.simulator
+        if path == "/_sim/stats" and method == "GET":
+            self._send(200, sim.snapshot())
+        elif path == "/_sim/messages" and method == "GET":
+            self._send(200, {"messages": sim.messages(query.get("kind", [None])[0])})
+        elif path == "/_sim/faults" and method == "POST":
+            try:
+                spec = json.loads(self._body() or b"{}")
+                kind = spec.pop("fault")
+                if "kinds" in spec:
+                    spec["kinds"] = frozenset(spec["kinds"])
+                if "message_ids" in spec:
+                    spec["message_ids"] = frozenset(spec["message_ids"])
+                self._send(200, {"ok": True})
+                if kind == "refuse":
+                    seconds = float(spec.pop("seconds", 0) or 0)
+                    # Answer first, then stop listening (for `seconds`, when given).
+                    threading.Thread(target=_refuse_for, args=(sim, seconds), daemon=True).start()
+                else:
+                    sim.fault(kind, **spec)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._error(400, "bad_fault", str(exc))
+        elif path == "/_sim/faults" and method == "DELETE":
+            sim.clear(query.get("fault", [None])[0])
+            self._send(200, {"ok": True, "faults": sim.active_faults()})
+        elif path == "/_sim/release" and method == "POST":
+            self._body()
+            sim.release()
+            self._send(200, {"ok": True})
+        elif path == "/_sim/appointments" and method == "POST":
+            try:
+                sim.add_appointment(json.loads(self._body()))
+                self._send(201, {"ok": True})
+            except (ValueError, TypeError) as exc:
+                self._error(400, "bad_appointment", str(exc))
+        else:
+            self._error(404, "not_found", f"no admin route {method} {path}")
+
+
+def _refuse_for(sim: CountySimulator, seconds: float) -> None:
+    time.sleep(0.1)
+    sim.fault("refuse")
+    if seconds > 0:
+        time.sleep(seconds)
+        sim.clear("refuse")
