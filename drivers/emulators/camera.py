@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -178,7 +178,7 @@ class CameraEmulator:
         self.size, self.fps, self.angle, self.quality = size, fps, angle, quality
         self.fault: str | None = None
         self.record = EmulatorRecord()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._jpeg_cache: dict[str | None, bytes] = {}
@@ -251,49 +251,77 @@ class CameraEmulator:
 
     # ---------------------------------------------------------------- server
     def _serve(self) -> None:
+        """Listen on the port (the same one again after a replug). A blocking accept loop, woken
+        by closing the socket, so an idle emulator costs no CPU and stops at once."""
         if self._server is not None:
             return
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="camera-emulator", daemon=True)
+        sock = socket.create_server((self.host, self.port), reuse_port=False)
+        self.port = sock.getsockname()[1]
+        self._server = sock
+        self._thread = threading.Thread(target=self._accept_loop, args=(sock,), name="camera-emulator",
+                                        daemon=True)
         self._thread.start()
 
-    def _close_server(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        for sock in list(self._open_sockets):     # "unplug": live streams die too
+    def _accept_loop(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                conn, addr = sock.accept()
+            except OSError:
+                return
+            if self._server is not sock:
+                conn.close()
+                return
+            threading.Thread(target=self._handle, args=(conn, addr), name="camera-emulator-conn",
+                             daemon=True).start()
+
+    def _handle(self, conn: socket.socket, addr: Any) -> None:
+        self._open_sockets.add(conn)
+        try:
+            _Handler(conn, addr, self)
+        except OSError:
+            pass
+        finally:
+            self._open_sockets.discard(conn)
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                conn.close()
+
+    def _close_server(self) -> None:
+        sock, self._server = self._server, None
+        if sock is None:
+            return
+        # shutdown() wakes a blocked accept() on Linux; a throw-away connection wakes it elsewhere.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
+            pass
+        sock.close()
+        for conn in list(self._open_sockets):     # "unplug": live streams die too
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(2)
         self._thread = None
 
 
 class _Handler(BaseHTTPRequestHandler):
-    emu: CameraEmulator
+    """One request per connection (HTTP/1.0); `server` is the emulator itself."""
+
+    server: CameraEmulator  # type: ignore[assignment]
     protocol_version = "HTTP/1.0"
     server_version = "HallCameraEmulator/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("camera emulator: " + format, *args)
 
+    @property
+    def emu(self) -> CameraEmulator:
+        return self.server
+
     def do_GET(self) -> None:
         emu = self.emu
         parts = urlsplit(self.path)
         emu.record.requests.append(parts.path)
         emu.record.connections += 1
-        emu._open_sockets.add(self.connection)
         try:
             if parts.path == "/stream.mjpg":
                 self._stream()
@@ -301,22 +329,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._single()
             elif parts.path == "/control":
                 fault = parse_qs(parts.query).get("fault", ["none"])[0]
-                try:
-                    # Unplugging from inside a request would shut the server down from its own thread.
-                    threading.Thread(target=emu.set_fault, args=(fault,), daemon=True).start() \
-                        if fault == "unplug" else emu.set_fault(fault)
-                except ValueError as exc:
-                    self._json(400, {"error": str(exc)})
+                if fault not in (*FAULTS, "none", ""):
+                    self._json(400, {"error": f"未知故障 / unknown fault: {fault!r}", "faults": list(FAULTS)})
                     return
                 self._json(200, {"fault": fault})
+                self.wfile.flush()
+                if fault == "unplug":
+                    # Not from this thread: unplugging closes this very connection.
+                    threading.Thread(target=emu.set_fault, args=(fault,), daemon=True).start()
+                else:
+                    emu.set_fault(fault)
             elif parts.path == "/status":
                 self._json(200, emu.status())
             else:
                 self._json(404, {"error": "not found"})
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
+        except OSError:           # the client went away, or the emulator was unplugged
             pass
-        finally:
-            emu._open_sockets.discard(self.connection)
 
     def _json(self, code: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")

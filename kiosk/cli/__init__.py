@@ -14,6 +14,7 @@ import sys
 COMMANDS = [
     "hall.cli.serve",
     "hall.cli.config_cmd",
+    "hall.cli.scan",
 ]
 
 
