@@ -83,6 +83,7 @@ class PrinterDevice(DeviceWorker):
         self.last_ticket_bytes = 0
         self.last_print_ms: float | None = None
         self.last_failure = ""
+        self.kiosk_reprints: dict[int, int] = {}   # ticket id → self-service reprints (the API limits them)
         self._listening = False
         self._published: dict[str, Any] | None = None
         self.on_state_change(lambda _dev: self._publish_readiness())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
+from hall.web.api_printer import printer_summary
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -32,8 +33,12 @@ class PauseRequest(BaseModel):
 @bp.post("/api/tickets")
 def issue_ticket() -> tuple[Response, int]:
     req = body(IssueRequest)
-    result = services().engine.issue(req.category, req.lane)
-    return jsonify(result.as_dict()), 201
+    svc = services()
+    result = svc.engine.issue(req.category, req.lane)
+    # The kiosk shows the number whatever the printer does: `printer` says whether paper will come out,
+    # `print_status` (pending → printed | failed, event "ticket.print") how it went.
+    return jsonify({**result.as_dict(), "print_status": result.ticket.print_status,
+                    "printer": printer_summary(svc)}), 201
 
 
 @bp.get("/api/tickets/<int:ticket_id>")
