@@ -1,0 +1,221 @@
+"""The wire format: the OpenAPI document, hall.relay.wire and the simulator agree; signing; payload → body."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hall.relay import wire
+from hall.relay.county_sim import CountySimulator
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "county-api.yaml"
+SECRET = b"0123456789abcdef-secret"
+T = "2026-11-25T09:30:00.000+08:00"
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(DOC.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _strip(node: Any) -> Any:
+    """A schema without its prose (description, example), for comparison."""
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in ("description", "example", "examples")}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+# --------------------------------------------------------------------------- document ⇄ code ⇄ simulator
+
+def test_document_is_openapi_31(doc: dict[str, Any]) -> None:
+    assert doc["openapi"].startswith("3.1")
+    assert doc["x-freshness-seconds"] == wire.FRESHNESS_SECONDS
+
+
+def test_document_routes_are_the_wire_routes(doc: dict[str, Any]) -> None:
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert documented == set(wire.ROUTES)
+
+
+def test_document_schemas_are_the_wire_schemas(doc: dict[str, Any]) -> None:
+    documented = doc["components"]["schemas"]
+    assert set(documented) == set(wire.SCHEMAS)
+    for name, schema in wire.SCHEMAS.items():
+        assert _strip(documented[name]) == schema, f"schema {name} differs between the YAML and hall.relay.wire"
+
+
+def test_document_kinds_and_headers(doc: dict[str, Any]) -> None:
+    assert doc["x-kinds"] == wire.BODY_SCHEMA
+    assert set(wire.BODY_SCHEMA) == set(doc["components"]["schemas"]["Message"]["properties"]["kind"]["enum"])
+    params = doc["components"]["parameters"]
+    headers = {p["name"] for p in params.values() if p["in"] == "header"}
+    assert {wire.H_HALL, wire.H_TIMESTAMP, wire.H_METHOD, wire.H_SIGNATURE, wire.H_REQUEST_ID} <= headers
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            refs = {p["$ref"].rsplit("/", 1)[-1] for p in op["parameters"] if "$ref" in p}
+            assert {"HallId", "Timestamp", "Signature"} <= refs, op["operationId"]
+    assert doc["x-personal-fields"] == {k: list(v) for k, v in wire.PERSONAL_FIELDS.items()}
+
+
+def _signed(sim: CountySimulator, method: str, target: str, body: bytes = b"",
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection(sim.host, sim.port, timeout=5)
+    h = wire.signed_headers("H1", SECRET, method, target, body, time.time())
+    h.update(headers or {})
+    conn.request(method, target, body=body or None, headers=h)
+    r = conn.getresponse()
+    out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    conn.close()
+    return out
+
+
+def test_simulator_serves_every_documented_route_with_documented_answers(doc: dict[str, Any]) -> None:
+    with CountySimulator(secrets={"H1": SECRET}) as sim:
+        for method, path in sorted(wire.ROUTES):
+            body = b""
+            if method == "POST":
+                body = wire.encode_batch("H1", "b1", T, [{
+                    "message_id": "H1:complaint:1:1", "kind": "complaint", "order_key": "complaint:1",
+                    "created_at": T, "body": {"complaint_id": "1", "ref_no": "YJ1", "kind": "建议", "created_at": T}}])
+            status, _, raw = _signed(sim, method, path, body)
+            op = doc["paths"][path][method.lower()]
+            assert str(status) in op["responses"], (method, path, status)
+            ref = op["responses"][str(status)]["content"]["application/json"]["schema"]["$ref"]
+            assert wire.validate(json.loads(raw), ref.rsplit("/", 1)[-1]) == [], (method, path)
+        # Routes outside the document do not exist.
+        assert _signed(sim, "GET", "/v1/nothing")[0] == 404
+        assert _signed(sim, "GET", wire.BATCH_PATH)[0] == 405
+
+
+# --------------------------------------------------------------------------- signature and freshness
+
+def test_signature_covers_timestamp_method_path_and_body() -> None:
+    base = wire.sign(SECRET, "1700000000", "POST", "/v1/batches", b"{}")
+    assert len(base) == 64 and base == base.lower()
+    assert wire.sign(SECRET, "1700000001", "POST", "/v1/batches", b"{}") != base
+    assert wire.sign(SECRET, "1700000000", "GET", "/v1/batches", b"{}") != base
+    assert wire.sign(SECRET, "1700000000", "POST", "/v1/catalog", b"{}") != base
+    assert wire.sign(SECRET, "1700000000", "POST", "/v1/batches", b"{ }") != base
+    assert wire.sign(b"another-secret-1234", "1700000000", "POST", "/v1/batches", b"{}") != base
+    # HMAC-SHA256 by hand, so the scheme in the document is exactly what the code does.
+    import hashlib
+    import hmac
+    assert base == hmac.new(SECRET, b"1700000000\nPOST\n/v1/batches\n{}", hashlib.sha256).hexdigest()
+
+
+def test_sm3_signature_when_available() -> None:
+    import hashlib
+    if "sm3" not in hashlib.algorithms_available:
+        pytest.skip("OpenSSL without SM3")
+    h = wire.signed_headers("H1", SECRET, "GET", "/v1/catalog", b"", 1_700_000_000, "HMAC-SM3")
+    assert h[wire.H_METHOD] == "HMAC-SM3"
+    assert wire.verify(h, {"H1": SECRET}, "GET", "/v1/catalog", b"", 1_700_000_000).ok
+    assert h[wire.H_SIGNATURE] != wire.sign(SECRET, "1700000000", "GET", "/v1/catalog", b"")
+
+
+@pytest.mark.parametrize("change, code", [
+    ({wire.H_SIGNATURE: "0" * 64}, "bad_signature"),
+    ({wire.H_HALL: "H2"}, "unknown_hall"),
+    ({wire.H_TIMESTAMP: "abc"}, "bad_timestamp"),
+    ({wire.H_METHOD: "MD5"}, "bad_signature"),
+])
+def test_verify_refuses_tampering(change: dict[str, str], code: str) -> None:
+    h = wire.signed_headers("H1", SECRET, "POST", "/v1/batches", b"{}", 1_700_000_000) | change
+    v = wire.verify(h, {"H1": SECRET}, "POST", "/v1/batches", b"{}", 1_700_000_000)
+    assert not v.ok and v.code == code
+
+
+def test_verify_freshness_window() -> None:
+    h = wire.signed_headers("H1", SECRET, "GET", "/v1/catalog", b"", 1_700_000_000)
+    assert wire.verify(h, {"H1": SECRET}, "GET", "/v1/catalog", b"", 1_700_000_000 + 300).ok
+    assert wire.verify(h, {"H1": SECRET}, "GET", "/v1/catalog", b"", 1_700_000_000 - 300).ok
+    late = wire.verify(h, {"H1": SECRET}, "GET", "/v1/catalog", b"", 1_700_000_000 + 301)
+    assert not late.ok and late.code == "stale_timestamp"
+    # A signature for the catalog cannot be replayed for the appointments (phone numbers).
+    assert not wire.verify(h, {"H1": SECRET}, "GET", "/v1/appointments", b"", 1_700_000_000).ok
+
+
+def test_simulator_refuses_stale_and_badly_signed_requests() -> None:
+    with CountySimulator(secrets={"H1": SECRET}) as sim:
+        body = b'{"hall_id":"H1"}'
+        conn = http.client.HTTPConnection(sim.host, sim.port, timeout=5)
+        old = wire.signed_headers("H1", SECRET, "POST", wire.BATCH_PATH, body, time.time() - 3600)
+        conn.request("POST", wire.BATCH_PATH, body=body, headers=old)
+        r = conn.getresponse()
+        err = json.loads(r.read())["error"]
+        assert r.status == 401 and err["code"] == "stale_timestamp"
+        assert abs(err["server_time"] - time.time()) < 5
+        forged = wire.signed_headers("H1", b"wrong-secret-0123456", "POST", wire.BATCH_PATH, body, time.time())
+        conn.request("POST", wire.BATCH_PATH, body=body, headers=forged)
+        r = conn.getresponse()
+        assert r.status == 401 and json.loads(r.read())["error"]["code"] == "bad_signature"
+        conn.close()
+        assert sim.stats.auth_failures == 2 and sim.count() == 0
+
+
+# --------------------------------------------------------------------------- payload → body
+
+CASE_PAYLOAD: dict[str, Any] = {
+    # The shape hall.records.cases writes (its _payload), plus hall_id from the records context.
+    "hall_id": "H1", "case_id": 7, "receipt_no": "HJ20261125007", "official_no": None,
+    "item_code": "11430224MB1234567X4000111001000", "item_name": "最低生活保障申请", "category": "B",
+    "case_kind": "承诺件", "time_limit": {"value": 20, "unit": "工作日"}, "status": "受理",
+    "applicant": {"type": "自然人", "name": "张三", "cert_type": "111", "cert_no": "430224199001011234",
+                  "phone": "13812341234"},
+    "agent": {"name": "李四", "cert_type": "111", "cert_no": "43022419800101123X", "phone": "13900001111",
+              "village": "新村"},
+    "ticket_id": 12, "window": 2, "clerk_id": "1001", "clerk_name": "王芳", "accepted_at": T,
+    "promised_finish_at": "2026-12-23T17:30:00.000+08:00", "deadline_estimated": False, "finished_at": None,
+    "materials": ["居民身份证", "户口簿"], "version": 1,
+}
+
+
+def test_case_payload_of_the_records_code_becomes_a_valid_body() -> None:
+    body = wire.to_body("case", CASE_PAYLOAD)
+    assert wire.check_body("case", body) == []
+    assert body["case_id"] == "7"  # ids are strings on the wire
+    assert "hall_id" not in body and "ticket_id" not in body and "deadline_estimated" not in body
+    assert "category" not in body  # a hall-internal queue category: not sent
+    assert body["applicant"]["cert_no"] == "430224199001011234"  # the county needs it, unmasked
+
+
+def test_rating_level_is_sent_with_the_provincial_code_never_a_foreign_one() -> None:
+    payload = {"rating_id": 3, "channel": "平板", "level": "非常满意", "level_code": 1, "rated_at": T,
+               "assess_number": 1, "reasons": [], "comment": "身份证430224199001011234，电话13812341234，满意"}
+    body = wire.to_body("rating", payload)
+    assert body["level"] == "非常满意" and body["level_code"] == 5
+    assert "430224199001011234" not in body["comment"] and "13812341234" not in body["comment"]
+    assert "1234" in body["comment"]  # masked, not removed
+    assert wire.check_body("rating", body) == []
+    bad = wire.to_body("rating", payload | {"level": "非常不满意"})
+    assert bad["level_code"] == 1
+    assert wire.check_body("rating", bad) == ["rating.reasons: a 差评 needs at least one reason"]
+    assert wire.check_body("rating", bad | {"level_code": 5, "reasons": ["R01"]}) != []
+
+
+def test_unknown_level_is_a_local_error() -> None:
+    with pytest.raises(wire.WireError):
+        wire.to_body("rating", {"rating_id": 1, "level": "超级满意"})
+
+
+def test_unknown_payload_fields_are_dropped_and_reported() -> None:
+    body = wire.to_body("complaint", {"complaint_id": 1, "ref_no": "YJ1", "kind": "投诉", "created_at": T,
+                                      "secret_note_for_hall": "x", "hall_id": "H1"})
+    assert "secret_note_for_hall" not in body
+    assert "complaint.secret_note_for_hall" in wire.dropped_fields()
+    assert "complaint.hall_id" not in wire.dropped_fields()  # known hall-internal: silently dropped
+
+
+def test_every_kind_has_a_body_schema() -> None:
+    from hall.relay.outbox import KINDS
+
+    assert set(wire.BODY_SCHEMA) == set(KINDS)
