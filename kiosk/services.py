@@ -20,6 +20,7 @@ from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
 from hall.queue.engine import QueueEngine
+from hall.records.service import CatalogItems, Records
 from hall.sessions import SessionStore
 from hall.store.db import Database
 
@@ -38,6 +39,7 @@ class Services:
     clock: Clock
     notices: Notices
     roster: DutyRoster
+    records: Records | None = None
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -47,6 +49,8 @@ class Services:
         """Start background work: devices and the midnight roll-over."""
         self.engine.roll_over()
         self.devices.start()
+        if self.records is not None:
+            self.records.start()
         t = threading.Thread(target=self._daily, name="daily-scheduler", daemon=True)
         t.start()
         self._threads.append(t)
@@ -66,6 +70,8 @@ class Services:
     def stop(self) -> None:
         self._stop.set()
         self.hub.close()
+        if self.records is not None:
+            self.records.stop()
         self.devices.stop()
         self.db.close()
 
@@ -81,7 +87,13 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services = Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
                         devices=devices, clock=clock, notices=Notices(db, clock, hub.publish),
                         roster=DutyRoster(db, config, clock))
+    # Records before devices: evaluators get the rating sink, printers the rating URL.
+    services.records = Records(config, data_dir, db, engine, clock, hub.publish,
+                               items=CatalogItems(data_dir, [c.prefix for c in config.categories],
+                                                  lambda: getattr(services, "catalog", None)))
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
-                                    manager=devices))
+                                    manager=devices,
+                                    extra={"rating_sink": services.records.rating_sink,
+                                           "rating_url": services.records.rating_url}))
     return services
