@@ -42,6 +42,7 @@ Builder = Callable[[Device, DeviceContext], ManagedDevice]
 # so a hall without a camera never loads OpenCV.
 BUILDERS: dict[str, str] = {
     "printer": "hall.drivers.printer.device:build_printer",
+    "led": "hall.drivers.led.device:build_led",
     "camera": "hall.drivers.camera.device:build",
 }
 

@@ -15,6 +15,8 @@ COMMANDS = [
     "hall.cli.serve",
     "hall.cli.config_cmd",
     "hall.cli.scan",
+    "hall.cli.emulate",
+    "hall.cli.diag",
 ]
 
 
