@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 # --------------------------------------------------------------------- framing
@@ -204,6 +204,7 @@ class Packet:
 
     header: Header
     data: bytes
+    wire_len: int = field(default=0, compare=False)   # bytes it took on the line (decoder only)
 
     @property
     def group(self) -> int:
@@ -345,7 +346,7 @@ class FrameDecoder:
             elif b == FRAME_END:
                 raw = bytes(self._body)
                 try:
-                    out.append(decode_phy1(raw))
+                    out.append(replace(decode_phy1(raw), wire_len=len(self._raw)))
                 except FrameError as err:
                     err.raw = bytes(self._raw)
                     self._error(out, err)
