@@ -43,6 +43,8 @@ Builder = Callable[[Device, DeviceContext], ManagedDevice]
 BUILDERS: dict[str, str] = {
     "printer": "hall.drivers.printer.device:build_printer",
     "led": "hall.drivers.led.device:build_led",
+    "evaluator": "hall.drivers.evaluator.builder:build_evaluator",
+    "voice": "hall.drivers.voice.device:build_voice",
     "camera": "hall.drivers.camera.device:build",
 }
 

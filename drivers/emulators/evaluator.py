@@ -1,0 +1,632 @@
+"""Evaluator keypad emulators: a serial keypad behind a real channel, and a HID keypad.
+
+`EvaluatorEmulator` is the keypad of docs/evaluator-protocol.md as a state
+machine (待机 → 请评价 → 提交中 → 谢谢 → 待机) behind a pty (POSIX; the driver
+opens a stable symlink to the pty's slave, like a udev name for a USB-serial
+adapter) or a TCP server on 127.0.0.1 (everywhere; the driver opens
+`socket://127.0.0.1:PORT`). It answers every host frame as the spec says,
+sends KEY frames for its virtual keys (`press`), retransmits an unacknowledged
+KEY with the same SEQ, records what it received, and injects faults on command:
+line noise, partial frames, bad checksums, silence, unplug and replug.
+
+`HidKeypadEmulator` writes Linux `input_event` records into a FIFO, which the
+HID driver reads exactly as it reads `/dev/input/event*`.
+
+Both have `view()` for the technician page. `run_cli` is `kiosk emulate evaluator`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import select
+import socket
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from hall.drivers.evaluator import protocol as P
+
+log = logging.getLogger(__name__)
+
+MODE_LABELS = {P.MODE_IDLE: "待机", P.MODE_PROMPT: "请评价", P.MODE_THANKS: "谢谢您的评价", P.MODE_WAIT: "提交中"}
+KEY_RESULT_LABELS = {
+    P.ST_OK: "已记录",
+    P.ST_KEY_NOT_PROMPTED: "未在评价时段，不计入",
+    P.ST_KEY_STALE: "不是当前评价，不计入",
+    P.ST_KEY_REJECTED: "服务端未接受",
+}
+
+
+def default_channel() -> str:
+    return "pty" if hasattr(os, "openpty") and os.name == "posix" else "tcp"
+
+
+class _PtyLink:
+    """A pty whose slave the driver opens through a stable symlink; unplug removes both."""
+
+    def __init__(self, link: Path) -> None:
+        self.link = link
+        self.master: int | None = None
+        self.slave: int | None = None
+
+    @property
+    def url(self) -> str:
+        return str(self.link)
+
+    def plug(self) -> None:
+        import tty
+
+        master, slave = os.openpty()
+        tty.setraw(slave)               # no echo, no line editing before the driver configures it
+        self.master, self.slave = master, slave
+        self.link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.link.with_name(self.link.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(os.ttyname(slave), tmp)
+        os.replace(tmp, self.link)
+
+    def unplug(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.master = self.slave = None
+
+    def readable(self) -> list[Any]:
+        return [self.master] if self.master is not None else []
+
+    def on_readable(self, obj: Any) -> bytes:
+        try:
+            return os.read(obj, 4096)
+        except OSError:
+            return b""
+
+    @property
+    def connected(self) -> bool:
+        return self.master is not None
+
+    def write(self, data: bytes) -> None:
+        if self.master is None:
+            return
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.master, view)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            except OSError:
+                return
+            view = view[n:]
+
+
+class _TcpLink:
+    """A TCP server on 127.0.0.1; one client at a time (a new one replaces the old)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(4)
+        self.port = self.server.getsockname()[1]
+        self.client: socket.socket | None = None
+        self.plugged = False
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    def plug(self) -> None:
+        self.plugged = True
+
+    def unplug(self) -> None:
+        self.plugged = False
+        self._drop_client()
+
+    def close(self) -> None:
+        self.unplug()
+        with contextlib.suppress(OSError):
+            self.server.close()
+
+    def _drop_client(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(OSError):
+                self.client.close()
+        self.client = None
+
+    def readable(self) -> list[Any]:
+        return [self.server] + ([self.client] if self.client is not None else [])
+
+    def on_readable(self, obj: Any) -> bytes:
+        if obj is self.server:
+            conn, _ = self.server.accept()
+            if not self.plugged:
+                conn.close()            # unplugged: the connection opens and drops at once
+                return b""
+            self._drop_client()
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.client = conn
+            return b""
+        try:
+            data = obj.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop_client()
+        return data
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None
+
+    def write(self, data: bytes) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.sendall(data)
+        except OSError:
+            self._drop_client()
+
+
+class EvaluatorEmulator:
+    """A five-key serial evaluator keypad (protocol v1) on a pty or TCP."""
+
+    kind = "evaluator"
+
+    def __init__(self, *, name: str = "evaluator", channel: str | None = None, link: Path | None = None,
+                 port: int = 0, address: int = P.DEFAULT_ADDRESS, firmware: str = "HALL-EMU-KP5 1.0",
+                 key_retry: float = 0.3, key_tries: int = 3, seed: int = 7) -> None:
+        self.name = name
+        self.channel = channel or default_channel()
+        self.address = address
+        self.firmware = firmware
+        self.key_retry, self.key_tries = key_retry, key_tries
+        if self.channel == "pty":
+            if link is None:
+                raise ValueError("a pty keypad needs the path of its symlink")
+            self._link: _PtyLink | _TcpLink = _PtyLink(link)
+        elif self.channel == "tcp":
+            self._link = _TcpLink(port)
+        else:
+            raise ValueError(f"unknown emulator channel {self.channel!r} (pty or tcp)")
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._parser = P.FrameParser(gap=0.1)
+        self.plugged = False
+        self.silent = False
+        self._ignore_next = 0
+        # keypad state
+        self.mode = P.MODE_IDLE
+        self.token = 0
+        self.clerk_name = ""
+        self.text = ""
+        self._prompt_until = 0.0
+        self._thanks_until = 0.0
+        self._seq = 0
+        self._last_host: tuple[int, int, bytes] | None = None
+        self._last_host_at: float | None = None
+        self._last_reply: bytes = b""
+        self._pending_key: dict[int, tuple[bytes, int, float]] = {}   # seq → frame, tries left, next at
+        self.received: deque[dict[str, Any]] = deque(maxlen=200)
+        self.key_results: deque[dict[str, Any]] = deque(maxlen=50)
+        self.faults: dict[str, int] = {"noise_bursts": 0, "partial_frames": 0, "bad_checksums": 0,
+                                       "unplugs": 0, "ignored_frames": 0}
+        self.keys_sent = 0
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def url(self) -> str:
+        return self._link.url
+
+    def start(self) -> EvaluatorEmulator:
+        if self._thread is not None:
+            return self
+        self._link.plug()
+        self.plugged = True
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"emu-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self._thread = None
+        with self._lock:
+            if isinstance(self._link, _TcpLink):
+                self._link.close()
+            else:
+                self._link.unplug()
+            self.plugged = False
+
+    # --------------------------------------------------------- virtual keys
+    def press(self, level: str, *, token: int | None = None, repeat: int = 1) -> int:
+        """Press the key for `level`; sends KEY (with the shown prompt's token, or `token`).
+
+        Like a real keypad it sends the KEY even when idle (token 0) and leaves it
+        to the host to ignore; `repeat` sends the same frame (same SEQ) again at
+        once, as a bouncing key or a retransmission would. Returns the SEQ used.
+        """
+        if level not in P.LEVEL_WIRE:
+            raise ValueError(f"未知的评价等级：{level}（应为 {'、'.join(P.LEVEL_WIRE)}）")
+        with self._lock:
+            tok = token if token is not None else (self.token if self.mode == P.MODE_PROMPT else 0)
+            if tok and self.mode == P.MODE_PROMPT and token is None:
+                self.mode = P.MODE_WAIT
+            seq = self._next_seq()
+            frame = P.encode(P.Key(level, tok), addr=self.address, seq=seq)
+            if not self.silent:
+                for _ in range(max(1, repeat)):
+                    self._link.write(frame)
+                self._pending_key[seq] = (frame, self.key_tries - 1, time.monotonic() + self.key_retry)
+            self.keys_sent += 1
+            return seq
+
+    # ---------------------------------------------------------------- faults
+    def inject_noise(self, data: bytes | None = None, n: int = 32) -> bytes:
+        """Line noise: random bytes (seeded) that include a false sync word and a false header."""
+        if data is None:
+            data = bytes(self._rng.randrange(256) for _ in range(n)) + b"\xaa\x55\x07\xf8\x01" + \
+                bytes(self._rng.randrange(256) for _ in range(4)) + b"\xaa\x55\x40"
+        with self._lock:
+            self._link.write(data)
+            self.faults["noise_bursts"] += 1
+        return data
+
+    def send_partial(self, level: str = "非常满意", *, keep: int | None = None) -> bytes:
+        """The first bytes of a KEY frame, and then nothing (a cable pulled mid-frame)."""
+        with self._lock:
+            frame = P.encode(P.Key(level, self.token), addr=self.address, seq=self._next_seq())
+            part = frame[:keep if keep is not None else len(frame) // 2 + 1]
+            self._link.write(part)
+            self.faults["partial_frames"] += 1
+            return part
+
+    def send_bad_checksum(self, level: str = "非常满意") -> bytes:
+        """A whole KEY frame for the shown prompt whose CRC is wrong."""
+        with self._lock:
+            frame = bytearray(P.encode(P.Key(level, self.token), addr=self.address, seq=self._next_seq()))
+            frame[-1] ^= 0x5A
+            self._link.write(bytes(frame))
+            self.faults["bad_checksums"] += 1
+            return bytes(frame)
+
+    def set_silent(self, silent: bool = True) -> None:
+        """Keep the line open but answer nothing (a hung keypad)."""
+        with self._lock:
+            self.silent = silent
+
+    def ignore_next(self, n: int = 1) -> None:
+        """Drop the next n host frames unanswered (the host must retry with the same SEQ)."""
+        with self._lock:
+            self._ignore_next += n
+
+    def reboot(self) -> None:
+        """Power-cycle the keypad: it forgets the prompt it showed but stays on the line."""
+        with self._lock:
+            self._reset_state()
+            self.faults["reboots"] = self.faults.get("reboots", 0) + 1
+
+    def unplug(self) -> None:
+        with self._lock:
+            if self.plugged:
+                self._link.unplug()
+                self.plugged = False
+                self.faults["unplugs"] += 1
+                self._reset_state()
+
+    def replug(self) -> None:
+        with self._lock:
+            if not self.plugged:
+                self._link.plug()
+                self.plugged = True
+
+    # ------------------------------------------------------------------ view
+    def view(self) -> dict[str, Any]:
+        with self._lock:
+            now = time.monotonic()
+            return {
+                "name": self.name,
+                "kind": self.kind,
+                "type": "serial",
+                "url": self.url,
+                "channel": self.channel,
+                "address": self.address,
+                "plugged": self.plugged,
+                "connected": self._link.connected,
+                "silent": self.silent,
+                "host_alive": self._last_host_at is not None and now - self._last_host_at < 10.0,
+                "mode": P.MODE_NAMES[self.mode],
+                "mode_name": MODE_LABELS[self.mode],
+                "clerk_name": self.clerk_name if self.mode == P.MODE_PROMPT else "",
+                "text": self.text if self.mode == P.MODE_PROMPT else "",
+                "remaining_s": round(max(0.0, self._prompt_until - now), 1) if self.mode == P.MODE_PROMPT
+                else None,
+                "token": self.token,
+                "keys": [{"level": name, "wire": code} for code, name in P.WIRE_LEVELS.items()],
+                "keys_sent": self.keys_sent,
+                "last_key": self.key_results[-1] if self.key_results else None,
+                "received": list(self.received)[-20:],
+                "faults": dict(self.faults),
+                "firmware": self.firmware,
+            }
+
+    # -------------------------------------------------------------- internal
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    def _reset_state(self) -> None:
+        self.mode, self.token, self.clerk_name, self.text = P.MODE_IDLE, 0, "", ""
+        self._pending_key.clear()
+        self._last_host = None
+        self._parser = P.FrameParser(gap=0.1)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                objs = self._link.readable()
+            if not objs:
+                self._stop.wait(0.02)
+                self._timers()
+                continue
+            try:
+                ready, _, _ = select.select(objs, [], [], 0.02)
+            except (OSError, ValueError):     # closed under us by unplug()
+                self._stop.wait(0.01)
+                continue
+            for obj in ready:
+                with self._lock:
+                    if obj not in self._link.readable():
+                        continue
+                    data = self._link.on_readable(obj)
+                    if data:
+                        for frame in self._parser.feed(data):
+                            self._on_frame(frame)
+            self._timers()
+
+    def _timers(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._parser.expire(now)
+            if self.mode == P.MODE_PROMPT and now >= self._prompt_until:
+                self.mode, self.token = P.MODE_IDLE, 0
+            if self.mode == P.MODE_THANKS and now >= self._thanks_until:
+                self.mode, self.token = P.MODE_IDLE, 0
+            for seq, (frame, tries, at) in list(self._pending_key.items()):
+                if now < at:
+                    continue
+                if tries <= 0 or self.silent:
+                    del self._pending_key[seq]
+                    if self.mode == P.MODE_WAIT:
+                        self.mode = P.MODE_IDLE
+                    continue
+                self._link.write(frame)
+                self._pending_key[seq] = (frame, tries - 1, now + self.key_retry)
+
+    def _reply(self, seq: int, msg: P.Message) -> None:
+        data = P.encode(msg, addr=self.address, seq=seq)
+        self._last_reply = data
+        self._link.write(data)
+
+    def _on_frame(self, frame: P.Frame) -> None:
+        if self.silent:
+            return
+        if frame.addr not in (self.address, P.BROADCAST):
+            return
+        if self._ignore_next > 0:
+            self._ignore_next -= 1
+            self.faults["ignored_frames"] += 1
+            return
+        try:
+            msg = P.decode(frame)
+        except P.ProtocolError:
+            if frame.addr != P.BROADCAST:
+                self._reply(frame.seq, P.Ack(frame.cmd, P.ST_BAD_PAYLOAD if frame.cmd in P.COMMAND_NAMES
+                                             else P.ST_UNKNOWN_COMMAND, self.mode))
+            return
+        self._last_host_at = time.monotonic()
+        self.received.append({"seq": frame.seq, "at": round(time.time(), 3), **P.message_dict(msg)})
+        if isinstance(msg, P.Ack):            # the host's verdict on one of our keys
+            if msg.acked == P.KEY and self._pending_key.pop(frame.seq, None) is not None:
+                self.key_results.append({"seq": frame.seq, "status": msg.status,
+                                         "result": KEY_RESULT_LABELS.get(msg.status, f"0x{msg.status:02X}")})
+                if msg.status != P.ST_OK and self.mode == P.MODE_WAIT:
+                    self.mode = P.MODE_IDLE
+            return
+        key = (frame.seq, frame.cmd, frame.payload)
+        if key == self._last_host and frame.addr != P.BROADCAST:
+            self._link.write(self._last_reply)   # a retransmission: answer again, do not act twice
+            return
+        self._last_host = key
+        now = time.monotonic()
+        if isinstance(msg, P.Prompt):
+            self.mode, self.token = P.MODE_PROMPT, msg.token
+            self.clerk_name, self.text = msg.name, msg.text
+            self._prompt_until = now + msg.timeout
+        elif isinstance(msg, P.Cancel):
+            if msg.token in (0, self.token):
+                self.mode, self.token = P.MODE_IDLE, 0
+        elif isinstance(msg, P.Thanks):
+            self.mode, self.token = P.MODE_THANKS, 0
+            self._thanks_until = now + msg.show
+        if frame.addr == P.BROADCAST:
+            return
+        if isinstance(msg, P.Identify):
+            self._reply(frame.seq, P.Info(P.PROTOCOL_VERSION, 5, self.firmware))
+        elif isinstance(msg, P.Heartbeat | P.Prompt | P.Cancel | P.Thanks):
+            self._reply(frame.seq, P.Ack(frame.cmd, P.ST_OK, self.mode))
+        else:
+            self._reply(frame.seq, P.Ack(frame.cmd, P.ST_UNKNOWN_COMMAND, self.mode))
+
+
+# ----------------------------------------------------------------------- HID
+class HidKeypadEmulator:
+    """A keyboard-style keypad: Linux `input_event` records written into a FIFO (POSIX only).
+
+    The emulator holds the FIFO open read-write, so the driver never sees an end
+    of file while it is "plugged"; `unplug` closes and removes the FIFO (the
+    driver reads EOF, goes offline), `replug` creates it again.
+    """
+
+    kind = "evaluator"
+
+    def __init__(self, path: Path, *, name: str = "evaluator", keymap: dict[int, str] | None = None) -> None:
+        from hall.drivers.evaluator.hid_keypad import DEFAULT_KEYMAP
+
+        if not hasattr(os, "mkfifo"):
+            raise OSError("HID 评价器模拟需要 POSIX（mkfifo）/ the HID keypad emulator needs POSIX")
+        self.name = name
+        self.path = path
+        self.keymap = dict(keymap or DEFAULT_KEYMAP)
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+        self.plugged = False
+        self.keys_sent = 0
+        self.faults = {"noise_events": 0, "unplugs": 0}
+        self.sent: deque[dict[str, Any]] = deque(maxlen=50)
+
+    @property
+    def url(self) -> str:
+        return str(self.path)
+
+    def start(self) -> HidKeypadEmulator:
+        self.replug()
+        return self
+
+    def stop(self) -> None:
+        self.unplug()
+
+    def replug(self) -> None:
+        with self._lock:
+            if self.plugged:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            os.mkfifo(self.path)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
+            self.plugged = True
+
+    def unplug(self) -> None:
+        with self._lock:
+            if not self.plugged:
+                return
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
+            self.plugged = False
+            self.faults["unplugs"] += 1
+
+    def _write(self, events: list[tuple[int, int, int]]) -> None:
+        from hall.drivers.evaluator.hid_keypad import pack_event
+
+        with self._lock:
+            if self._fd is None:
+                return
+            now = time.time()
+            os.write(self._fd, b"".join(pack_event(t, c, v, now) for t, c, v in events))
+
+    def press_code(self, code: int) -> None:
+        from hall.drivers.evaluator.hid_keypad import EV_KEY, EV_MSC, EV_SYN, MSC_SCAN
+
+        self._write([(EV_MSC, MSC_SCAN, 0x70000 + code), (EV_KEY, code, 1), (EV_SYN, 0, 0),
+                     (EV_KEY, code, 0), (EV_SYN, 0, 0)])
+        self.keys_sent += 1
+        self.sent.append({"code": code, "level": self.keymap.get(code), "at": round(time.time(), 3)})
+
+    def press(self, level: str) -> int:
+        for code, name in self.keymap.items():
+            if name == level:
+                self.press_code(code)
+                return code
+        raise ValueError(f"未知的评价等级：{level}")
+
+    def inject_noise(self) -> None:
+        """Events a keyboard sends that are not ratings: an unmapped key, auto-repeat, scan codes."""
+        from hall.drivers.evaluator.hid_keypad import EV_KEY, EV_MSC, EV_SYN, MSC_SCAN
+
+        unmapped = next(c for c in range(30, 200) if c not in self.keymap)
+        mapped = next(iter(self.keymap))
+        self._write([(EV_MSC, MSC_SCAN, 0x70004), (EV_KEY, unmapped, 1), (EV_SYN, 0, 0),
+                     (EV_KEY, unmapped, 0), (EV_SYN, 0, 0), (EV_KEY, mapped, 2), (EV_SYN, 0, 0)])
+        self.faults["noise_events"] += 1
+
+    def view(self) -> dict[str, Any]:
+        levels = {name: code for code, name in reversed(list(self.keymap.items()))}
+        return {
+            "name": self.name, "kind": self.kind, "type": "hid", "url": self.url, "plugged": self.plugged,
+            "keys": [{"level": name, "code": levels[name]} for name in P.LEVEL_WIRE if name in levels],
+            "keys_sent": self.keys_sent, "sent": list(self.sent)[-10:], "faults": dict(self.faults),
+        }
+
+
+# ----------------------------------------------------------------------- CLI
+HELP = """按键 / keys:
+  1..5  按下评价键（1 非常满意 … 5 非常不满意） press a level key
+  n     线路噪声 noise      p  半帧 partial frame     b  校验错 bad checksum
+  s     静默开/关 silence   u  拔出 unplug            r  插回 replug
+  v     查看状态 view       q  退出 quit"""
+
+
+def run_cli(args: Any) -> int:
+    """`kiosk emulate evaluator`: run a keypad in the foreground for commissioning."""
+    import json
+    import sys
+    import tempfile
+
+    channel = getattr(args, "channel", None) or default_channel()
+    link = Path(getattr(args, "link", None) or Path(tempfile.gettempdir()) / "hall-evaluator.tty")
+    emu = EvaluatorEmulator(name="evaluator", channel=channel, link=link, port=getattr(args, "port", 0) or 0,
+                            address=getattr(args, "address", 1) or 1).start()
+    print(f"评价器模拟已启动 / evaluator emulator running: {emu.url}")
+    print(f'配置 / config: url = "{emu.url}", options = {{ type = "serial", address = {emu.address} }}')
+    print(HELP)
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    try:
+        if not interactive:
+            while True:
+                time.sleep(3600)
+        for line in sys.stdin:
+            cmd = line.strip().lower()
+            if cmd in {"1", "2", "3", "4", "5"}:
+                seq = emu.press(P.WIRE_LEVELS[int(cmd)])
+                time.sleep(0.3)
+                print(f"KEY seq={seq}: {emu.view()['last_key']}")
+            elif cmd == "n":
+                print(P.describe(emu.inject_noise()))
+            elif cmd == "p":
+                print(P.describe(emu.send_partial()))
+            elif cmd == "b":
+                print(P.describe(emu.send_bad_checksum()))
+            elif cmd == "s":
+                emu.set_silent(not emu.silent)
+                print(f"silent = {emu.silent}")
+            elif cmd == "u":
+                emu.unplug()
+            elif cmd == "r":
+                emu.replug()
+            elif cmd == "v":
+                print(json.dumps(emu.view(), ensure_ascii=False, indent=2))
+            elif cmd == "q":
+                break
+            elif cmd:
+                print(HELP)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    return 0
