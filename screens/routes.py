@@ -48,6 +48,7 @@ def hall_facts(config: HallConfig) -> dict[str, Any]:
     """
     return {
         "hall": config.hall.name,
+        "timezone": config.hall.timezone,
         "categories": [{"prefix": c.prefix, "name": c.name} for c in config.categories],
         "windows": [
             {"number": w.number, "name": w.name or f"{w.number}号窗口", "categories": list(w.categories),

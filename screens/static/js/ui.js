@@ -36,9 +36,13 @@ export function clear(node, ...children) {
 }
 
 /** The hall facts the server put in the page (hall name, categories, windows, staff, settings). */
+let facts = null;
 export function pageData() {
-  const el = document.getElementById("page-data");
-  return el ? JSON.parse(el.textContent) : {};
+  if (!facts) {
+    const el = document.getElementById("page-data");
+    facts = el ? JSON.parse(el.textContent) : {};
+  }
+  return facts;
 }
 
 /** A button with an icon and a label; `speak` is what voice mode reads when it is pressed. */
@@ -59,13 +63,33 @@ export function masthead(node, { hall, subtitle = "" }) {
     h("div", { class: "hall-name" }, hall, subtitle ? h("span", { class: "hall-sub", text: subtitle }) : null),
     h("div", { class: "clock" }, time, date));
   const tick = () => {
-    const d = new Date();
+    const d = hallTime();
     const pad = (n) => String(n).padStart(2, "0");
-    time.textContent = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-    date.textContent = T.dateFmt(d.getFullYear(), d.getMonth() + 1, d.getDate(), T.weekdays[d.getDay()]);
+    time.textContent = `${pad(d.hour)}:${pad(d.minute)}`;
+    date.textContent = T.dateFmt(d.year, d.month, d.day, T.weekdays[d.weekday]);
   };
   tick();
   setInterval(tick, 1000);
+}
+
+/**
+ * Now in the hall's own time zone (from the config), whatever zone the PC is set to:
+ * {year, month, day, hour, minute, weekday (0 = Sunday)}.
+ */
+export function hallTime(at = new Date()) {
+  const tz = pageData().timezone || undefined;
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "numeric",
+      day: "numeric", hour: "numeric", minute: "numeric", weekday: "short" }).formatToParts(at);
+  } catch {
+    parts = new Intl.DateTimeFormat("en-US", { hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", weekday: "short" }).formatToParts(at);
+  }
+  const get = (t) => parts.find((p) => p.type === t).value;
+  const weekday = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(get("weekday"));
+  return { year: Number(get("year")), month: Number(get("month")), day: Number(get("day")),
+    hour: Number(get("hour")), minute: Number(get("minute")), weekday };
 }
 
 /** A plain mark for the header: a service-hall roof in a circle (no emblem, no insignia). */

@@ -1,0 +1,200 @@
+// The TV board (/board): readable from ten metres, newest call the largest.
+// Each new call flashes and is announced (chime + zh-CN speech) in order; after
+// a network blip the stream replays what was missed or sends a fresh snapshot.
+import C from "../i18n/common.js";
+import T from "../i18n/board.js";
+import { getOptional } from "./api.js";
+import { icon } from "./icons.js";
+import { LiveStream } from "./live.js";
+import { SpeechQueue, callSpeech, soundBlocked, unlockSound } from "./speech.js";
+import { clear, h, masthead, offlineBanner, pageData, watchHealth } from "./ui.js";
+
+const page = pageData();
+const settings = page.settings || {};
+const stage = document.getElementById("stage");
+const banners = document.getElementById("banners");
+const footbar = document.getElementById("footbar");
+
+masthead(document.getElementById("masthead"), { hall: page.hall, subtitle: T.subtitle });
+watchHealth(banners);
+const offline = offlineBanner(banners);
+
+const state = { windows: [], categories: [], recent: [], hero: null };
+const speech = new SpeechQueue({ rate: 0.85 });
+const spoken = [];   // what the board asked to say, in order (diagnosis and tests)
+
+// ------------------------------------------------------------------ layout
+const heroNumber = h("div", { class: "hero-number", "data-testid": "hero-number" });
+const heroWindow = h("div", { class: "hero-window", "data-testid": "hero-window" });
+const heroCat = h("div", { class: "hero-cat" });
+const hero = h("section", { class: "hero", "data-testid": "hero" },
+  h("div", { class: "hero-label" }, icon("call"), T.nowCalling), heroNumber, heroWindow, heroCat);
+const windowsGrid = h("div", { class: "win-grid", "data-testid": "windows" });
+const recentList = h("ol", { class: "recent", "data-testid": "recent" });
+const waitingList = h("ul", { class: "waiting", "data-testid": "waiting" });
+clear(stage, h("div", { class: "board" },
+  h("div", { class: "board-main" }, hero, windowsGrid),
+  h("aside", { class: "board-side" },
+    h("section", { class: "panel" }, h("h2", {}, icon("recall"), T.recent), recentList),
+    h("section", { class: "panel" }, h("h2", {}, icon("people"), T.waiting), waitingList))));
+
+const ticker = h("div", { class: "ticker-track", "data-testid": "ticker" });
+footbar.append(h("div", { class: "ticker" }, icon("info"), h("div", { class: "ticker-window" }, ticker)));
+const soundHint = h("button", { type: "button", class: "sound-hint", hidden: true, text: C.soundBlocked,
+  onclick: () => { unlockSound(); soundHint.hidden = true; } });
+document.body.append(soundHint);
+document.addEventListener("pointerdown", () => { unlockSound(); soundHint.hidden = true; });
+
+// ------------------------------------------------------------------ drawing
+function catName(prefix) {
+  const c = page.categories.find((x) => x.prefix === prefix);
+  return c ? c.name : "";
+}
+
+function drawHero(flash = false) {
+  const c = state.hero;
+  if (!c) {
+    heroNumber.textContent = "";
+    clear(heroWindow, h("span", { class: "hero-idle", text: T.noCall }));
+    heroCat.textContent = "";
+  } else {
+    heroNumber.textContent = c.number;
+    clear(heroWindow, T.pleaseGo(c.window), c.recall ? h("span", { class: "tag", text: T.recall }) : null);
+    heroCat.textContent = c.category_name || catName(c.number.slice(0, 1));
+  }
+  if (flash) {
+    hero.classList.remove("flash");
+    void hero.offsetWidth;   // restart the animation
+    hero.classList.add("flash");
+  }
+}
+
+function drawWindows(flashWindow = null) {
+  clear(windowsGrid, state.windows.map((w) => {
+    const cur = w.current;
+    let body;
+    let cls = "win";
+    if (w.paused) {
+      cls += " paused";
+      body = h("div", { class: "win-state" }, icon("pause"), T.paused, h("span", { class: "reason",
+        text: T.pausedReason(w.pause_reason) }));
+    } else if (cur && (cur.state === "called" || cur.state === "serving")) {
+      body = h("div", { class: "win-number", text: cur.number });
+    } else if (!w.clerk_id) {
+      cls += " empty";
+      body = h("div", { class: "win-state", text: T.empty });
+    } else {
+      body = h("div", { class: "win-state", text: T.idle });
+    }
+    if (flashWindow === w.number) cls += " flash";
+    return h("div", { class: cls, "data-window": String(w.number), "data-testid": `window-${w.number}` },
+      h("div", { class: "win-no", text: T.windowNo(w.number) }), body);
+  }));
+}
+
+function drawRecent() {
+  const items = state.recent.slice(0, 7);
+  clear(recentList, items.length ? items.map((r, i) => h("li", { class: i === 0 ? "newest" : "" },
+    h("span", { class: "r-number", text: r.number }), h("span", { class: "r-arrow", text: "→" }),
+    h("span", { class: "r-window", text: T.windowNo(r.window) }),
+    r.recall ? h("span", { class: "tag", text: T.recall }) : null))
+    : h("li", { class: "none", text: T.noRecent }));
+}
+
+function drawWaiting() {
+  clear(waitingList, state.categories.map((c) => h("li", {},
+    h("span", { class: "w-prefix", text: c.prefix }), h("span", { class: "w-name", text: c.name }),
+    h("span", { class: "w-count", "data-testid": `waiting-${c.prefix}`, text: T.people(c.waiting || 0) }))));
+}
+
+function drawAll() {
+  drawHero();
+  drawWindows();
+  drawRecent();
+  drawWaiting();
+}
+
+function setTicker(lines) {
+  const text = lines.join(T.noticeSep);
+  // two copies side by side so the loop is seamless
+  clear(ticker, h("span", { text: text + T.noticeSep }), h("span", { text: text + T.noticeSep, "aria-hidden": "true" }));
+  ticker.style.animationDuration = `${Math.max(30, text.length * 0.45)}s`;
+}
+
+// ------------------------------------------------------------------ live updates
+function applyWaiting(waiting) {
+  if (!waiting) return;
+  for (const c of state.categories) if (c.prefix in waiting) c.waiting = waiting[c.prefix];
+  drawWaiting();
+}
+
+function onSnapshot(snap) {
+  state.windows = snap.windows || [];
+  state.categories = snap.categories || [];
+  state.recent = (snap.recent_calls || []).map((r) => ({ ...r }));
+  const last = state.recent[0];
+  state.hero = last ? { number: last.number, window: last.window, recall: last.recall } : null;
+  drawAll();
+}
+
+function onCalled(d) {
+  const call = { number: d.number, window: d.window, recall: !!d.recall, category_name: d.category_name };
+  state.hero = call;
+  state.recent.unshift({ number: d.number, window: d.window, recall: !!d.recall, at: d.ticket && d.ticket.called_at });
+  state.recent = state.recent.slice(0, 10);
+  state.windows = state.windows.map((w) => (w.number === d.window ? { ...w, current: d.ticket } : w));
+  applyWaiting(d.waiting);
+  drawHero(true);
+  drawWindows(d.window);
+  drawRecent();
+  const words = callSpeech(d.text, d.number);
+  spoken.push(words);
+  if (soundBlocked()) soundHint.hidden = false;
+  speech.enqueue(words, { chime: settings.chime !== false });
+}
+
+function onUpdated(d) {
+  const t = d.ticket;
+  if (t) {
+    state.windows = state.windows.map((w) => {
+      if (!w.current || w.current.id !== t.id) return w;
+      const active = t.state === "called" || t.state === "serving";
+      return { ...w, current: active ? t : null };
+    });
+    drawWindows();
+  }
+  applyWaiting(d.waiting);
+}
+
+const live = new LiveStream({
+  kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated"],
+  onSnapshot,
+  onEvent: (kind, d) => {
+    if (kind === "ticket.called") onCalled(d);
+    else if (kind === "ticket.updated") onUpdated(d);
+    else if (kind === "ticket.issued") applyWaiting(d.waiting);
+    else if (kind === "window.updated" && d.window) {
+      state.windows = state.windows.map((w) => (w.number === d.window.number ? d.window : w));
+      drawWindows();
+    }
+  },
+  onStatus: (s) => offline.show(s === "down"),
+}).start();
+
+// Notices the manager publishes (when that API exists), else the hall's standing reminders.
+async function loadNotices() {
+  let lines = T.notice;
+  try {
+    const data = await getOptional("/api/notices");
+    const list = data ? (Array.isArray(data) ? data : data.notices || []) : [];
+    const titles = list.map((n) => n.ticker || n.title).filter(Boolean);
+    if (titles.length) lines = titles;
+  } catch { /* keep the standing reminders */ }
+  setTicker(lines);
+}
+setTicker(T.notice);
+loadNotices();
+setInterval(loadNotices, 5 * 60 * 1000);
+drawAll();
+
+window.hallBoard = { state, spoken, speech, live };
