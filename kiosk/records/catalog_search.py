@@ -1,0 +1,243 @@
+"""Search of the service guide by Chinese text and by pinyin, for a touchscreen keypad.
+
+Citizens type what an on-screen keypad lets them type: a few hanzi, pinyin
+initials (`dbsq` → 低保申请), full pinyin (`dibaoshenqing`) or a mix
+(`dibaosq`), with or without spaces. So each searchable name is turned into a
+sequence of tokens, one per character, each carrying every reading of that
+character (heteronyms included: 参 can/cen/shen, 长 chang/zhang), and a query
+matches a run of tokens when each token takes a non-empty prefix of one of its
+readings. Initials and full pinyin are then the same rule, and a reading the
+phrase dictionary gets wrong still matches through its other readings.
+
+Ranking, highest first: the whole name, a run at the start of the name, a run
+inside it, then (queries of three letters or more) the initials spread out
+over the name, e.g. `dbsq` inside 最低生活保障申请 when it has no alias.
+pypinyin costs ~0.4 s to import and is only imported when an index is built,
+which the catalog store does off the request threads.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Scores: higher is a better match.
+EXACT = 100
+CODE = 95
+PREFIX = 90
+INSIDE = 70
+DEPARTMENT = 45
+SPREAD = 40
+
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_DROP_RE = re.compile(r"[\s'’·\-_]+")
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width, lower case, no spaces or apostrophes (`Di Bao` → `dibao`)."""
+    return _DROP_RE.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+@lru_cache(maxsize=8192)
+def _readings(ch: str) -> tuple[str, ...]:
+    """Every toneless reading of one character; `v` and `u` both stand for ü."""
+    from pypinyin import Style, pinyin
+
+    out: list[str] = []
+    for reading in pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")[0] if has_cjk(ch) else []:
+        for r in (reading, reading.replace("v", "u"), reading.replace("ü", "u")):
+            if r and r.isascii() and r not in out:
+                out.append(r)
+    return tuple(out)
+
+
+def tokens(name: str) -> tuple[tuple[str, ...], ...]:
+    """One token per hanzi, letter or digit (with its readings); punctuation is dropped."""
+    result: list[tuple[str, ...]] = []
+    for ch in unicodedata.normalize("NFKC", name):
+        if has_cjk(ch):
+            r = _readings(ch)
+            if r:
+                result.append(r)
+        elif ch.isascii() and ch.isalnum():
+            result.append((ch.lower(),))
+    return tuple(result)
+
+
+def _advance(readings: tuple[str, ...], q: str, positions: set[int], *, any_prefix: bool) -> set[int]:
+    """Query positions reachable after one token eats a prefix (or the initial or whole) of a reading."""
+    out: set[int] = set()
+    n = len(q)
+    for p in positions:
+        if p >= n:
+            continue
+        ch = q[p]
+        for r in readings:
+            if r[0] != ch:
+                continue
+            if any_prefix:
+                k = 1
+                out.add(p + 1)
+                while k < len(r) and p + k < n and r[k] == q[p + k]:
+                    k += 1
+                    out.add(p + k)
+            else:
+                out.add(p + 1)
+                if q.startswith(r, p):
+                    out.add(p + len(r))
+    return out
+
+
+def _runs(toks: Sequence[tuple[str, ...]], q: str) -> tuple[bool, bool]:
+    """(from the first token, anywhere): does `q` spell a run of consecutive tokens?
+
+    Sets of reachable query positions move over the tokens once, like an NFA,
+    so a match costs tokens × |q| steps, whatever the name's length.
+    """
+    n = len(q)
+    head: set[int] = {0}        # runs that began at the first token
+    anywhere: set[int] = {0}    # runs that may begin at any token
+    for readings in toks:
+        if head:
+            head = _advance(readings, q, head, any_prefix=True)
+            if n in head:
+                return True, True
+        anywhere = _advance(readings, q, anywhere, any_prefix=True)
+        if n in anywhere:
+            return False, True
+        anywhere.add(0)
+    return False, False
+
+
+def _covers_all(toks: Sequence[tuple[str, ...]], q: str) -> bool:
+    """`q` spells the whole name, each token by its initial or its full reading."""
+    positions: set[int] = {0}
+    for readings in toks:
+        positions = _advance(readings, q, positions, any_prefix=False)
+        if not positions:
+            return False
+    return len(q) in positions
+
+
+def _spread(initials: Sequence[frozenset[str]], q: str) -> bool:
+    """Initials of `q` found in order, with gaps (`dbsq` in 最低生活保障申请)."""
+    qi = 0
+    for letters in initials:
+        if q[qi] in letters:
+            qi += 1
+            if qi == len(q):
+                return True
+    return False
+
+
+def pinyin_score(toks: Sequence[tuple[str, ...]], q: str,
+                 initials: Sequence[frozenset[str]] | None = None) -> int:
+    if not toks or not q:
+        return 0
+    if _covers_all(toks, q):
+        return EXACT
+    head, anywhere = _runs(toks, q)
+    if head:
+        return PREFIX
+    if anywhere:
+        return INSIDE
+    if len(q) >= 3:
+        letters = initials if initials is not None else [frozenset(r[0] for r in t) for t in toks]
+        if _spread(letters, q):
+            return SPREAD
+    return 0
+
+
+def text_score(name: str, q: str) -> int:
+    n = normalize(name)
+    if not n or not q:
+        return 0
+    if n == q:
+        return EXACT
+    if n.startswith(q):
+        return PREFIX
+    if q in n:
+        return INSIDE
+    # 低保申请 in 最低生活保障申请: every character, in order.
+    if len(q) >= 2:
+        it = iter(n)
+        if all(ch in it for ch in q):
+            return SPREAD
+    return 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str                                   # the item's impl_code
+    names: tuple[str, ...]                     # name, short name, aliases
+    codes: tuple[str, ...]                     # impl_code, basic_code
+    department: str
+    name_tokens: tuple[tuple[tuple[str, ...], ...], ...]
+    name_initials: tuple[tuple[frozenset[str], ...], ...]
+    department_tokens: tuple[tuple[str, ...], ...]
+
+
+class SearchIndex:
+    """Pinyin tokens of every item's names, built once per catalog version."""
+
+    def __init__(self, entries: Iterable[tuple[str, Sequence[str], Sequence[str], str]]) -> None:
+        self._entries: list[Entry] = []
+        self._cache: dict[str, dict[str, int]] = {}
+        for key, names, codes, department in entries:
+            clean = tuple(dict.fromkeys(n for n in names if n))
+            toks = tuple(tokens(n) for n in clean)
+            self._entries.append(Entry(
+                key=key, names=clean, codes=tuple(normalize(c) for c in codes if c),
+                department=department,
+                name_tokens=toks,
+                name_initials=tuple(tuple(frozenset(r[0] for r in t) for t in tk) for tk in toks),
+                department_tokens=tokens(department),
+            ))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def scores(self, query: str) -> dict[str, int]:
+        """impl_code → score (> 0) for every matching item (recent queries are remembered)."""
+        q = normalize(query)
+        if not q:
+            return {}
+        hit = self._cache.get(q)
+        if hit is None:
+            hit = self._score(q)
+            if len(self._cache) >= 512:
+                self._cache.clear()
+            self._cache[q] = hit
+        return dict(hit)
+
+    def _score(self, q: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        cjk = has_cjk(q)
+        for e in self._entries:
+            best = 0
+            if any(c == q for c in e.codes) or (len(q) >= 6 and any(c.startswith(q) for c in e.codes)):
+                best = CODE
+            if cjk:
+                best = max([best, *(text_score(n, q) for n in e.names)])
+                if q in normalize(e.department):
+                    best = max(best, DEPARTMENT)
+            elif q.isalnum():
+                pairs = zip(e.name_tokens, e.name_initials, strict=True)
+                best = max([best, *(pinyin_score(t, q, i) for t, i in pairs)])
+                if best < DEPARTMENT and len(q) >= 2 and _runs(e.department_tokens, q)[0]:
+                    best = DEPARTMENT
+                if best == 0:
+                    best = max([0, *(text_score(n, q) for n in e.names)])  # Latin letters or digits in a name
+            if best > 0:
+                out[e.key] = best
+        # Letters spread over a long name are a last resort: shown only when nothing matches better.
+        if any(v > SPREAD for v in out.values()):
+            out = {k: v for k, v in out.items() if v > SPREAD}
+        return out
