@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from hall.relay import codes
 
 # Written out by hand from the two standards; do not derive one from the other.

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from hall.relay.outbox import enqueue
 from hall.store.db import Database
 
@@ -32,10 +31,9 @@ def test_enqueue_commits_with_the_record(db: Database) -> None:
 
 
 def test_enqueue_rolls_back_with_the_record(db: Database) -> None:
-    with pytest.raises(RuntimeError):
-        with db.write() as c:
-            enqueue(c, kind="rating", message_id="H1:rating:7:1", order_key="ticket:7", payload={})
-            raise RuntimeError("record write failed")
+    with pytest.raises(RuntimeError), db.write() as c:
+        enqueue(c, kind="rating", message_id="H1:rating:7:1", order_key="ticket:7", payload={})
+        raise RuntimeError("record write failed")
     assert rows(db) == []
 
 
@@ -57,7 +55,6 @@ def test_same_message_id_is_a_no_op(db: Database) -> None:
 ])
 def test_bad_messages_abort_the_transaction(db: Database, kwargs: dict, exc: type) -> None:
     args = {"kind": "case", "message_id": "H1:case:1:1", "order_key": "case:1", "payload": {}} | kwargs
-    with pytest.raises(exc):
-        with db.write() as c:
-            enqueue(c, **args)
+    with pytest.raises(exc), db.write() as c:
+        enqueue(c, **args)
     assert rows(db) == []

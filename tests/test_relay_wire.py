@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from hall.relay import wire
 from hall.relay.county_sim import CountySimulator
 

@@ -366,12 +366,11 @@ class CountySimulator:
         seen_keys: set[str] = set()
         with self._lock:
             self.stats.batches += 1
-            reject_fault = self._faults.get("reject")
             self._db.execute("BEGIN")
             try:
                 for msg in doc["messages"]:
                     self.stats.messages += 1
-                    results.append(self._one(hall_id, msg, reject_fault, seen_keys))
+                    results.append(self._one(hall_id, msg, self._faults.get("reject"), seen_keys))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -401,6 +401,7 @@ class Relay:
     def from_config(cls, db: Database, county: County, **kwargs: Any) -> Relay:
         """Build from the config; a configuration problem gives a relay that reports it and sends nothing."""
         try:
+            check_endpoint(county.endpoint)
             secret = load_secret(county)
             client = CountyClient(county.endpoint, county.hall_id, secret, ca_bundle=county.ca_bundle,
                                   timeout=county.timeout_seconds)
