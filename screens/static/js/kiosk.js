@@ -147,15 +147,6 @@ function errorNote(err) {
   return h("div", { class: "note bad", role: "alert" }, icon("alert"), h("span", { text: err.message || C.serverError }));
 }
 
-function pick(obj, ...keys) {
-  if (!obj) return undefined;
-  for (const k of keys) {
-    const v = k.split(".").reduce((o, p) => (o == null ? undefined : o[p]), obj);
-    if (v !== undefined && v !== null && v !== "") return v;
-  }
-  return undefined;
-}
-
 function asList(data, key) {
   if (Array.isArray(data)) return data;
   if (data && Array.isArray(data[key])) return data[key];
@@ -364,29 +355,27 @@ VIEWS.ticket = ({ result }) => {
 // ------------------------------------------------------------------ service guide
 async function loadCatalog() {
   if (state.catalog) return state.catalog;
-  const data = await getOptional("/api/catalog/items");
+  const data = await getOptional("/api/catalog/items?limit=200");
   if (data === null) return null;
   state.catalog = asList(data, "items");
   setTimeout(() => { state.catalog = null; }, 10 * 60 * 1000);   // pick up a new county catalog
   return state.catalog;
 }
 
-function itemCode(it) { return pick(it, "impl_code", "code", "id"); }
-function itemName(it) { return pick(it, "name", "item_name") || ""; }
-function itemDept(it) { return pick(it, "department", "dept", "department_name") || ""; }
-function itemCat(it) { return pick(it, "category", "category_prefix") || ""; }
+function itemCode(it) { return it.impl_code; }
+function itemName(it) { return it.name || ""; }
+function itemDept(it) { return it.department || ""; }
+function itemCat(it) { return it.category || ""; }
 
 function itemRow(it) {
-  const online = pick(it, "online", "online_capable", "online_url");
-  const kind = pick(it, "case_kind");
   return h("button", { type: "button", class: "item-row", "data-testid": `item-${itemCode(it)}`,
     "data-speak": itemName(it), onclick: () => go("item", { code: itemCode(it) }) },
-  h("span", { class: "item-name", text: itemName(it) }),
+  h("span", { class: "item-main" }, h("span", { class: "item-name", text: itemName(it) }),
+    h("span", { class: "item-sub muted" }, itemDept(it), it.promised_limit ? `　${T.promisedLimit}：${it.promised_limit}` : "")),
   h("span", { class: "item-tags" },
-    kind ? h("span", { class: "badge", text: String(kind).includes("即") || String(kind) === "1" ? T.instant : T.promised })
-      : null,
-    online ? h("span", { class: "badge ok" }, icon("qr"), T.online) : null,
-    h("span", { class: "item-dept muted", text: itemDept(it) })),
+    it.case_kind_name ? h("span", { class: "badge", text: it.case_kind_name }) : null,
+    it.online ? h("span", { class: "badge ok" }, icon("qr"), T.online) : null,
+    it.has_forms ? h("span", { class: "badge" }, icon("printer"), T.formTag) : null),
   icon("next"));
 }
 
@@ -478,22 +467,22 @@ VIEWS.guide = ({ mode = "category", key = null } = {}) => {
   return view;
 };
 
-function limitText(v, unit) {
-  if (v === undefined || v === null || v === "") return null;
-  return T.limit(v, unit || "工作日");
-}
-
 function flowDiagram(steps) {
   const flow = h("ol", { class: "flow", "data-testid": "flow" });
   steps.forEach((s, i) => {
-    const name = typeof s === "string" ? s : pick(s, "name", "title", "step") || "";
-    const desc = typeof s === "string" ? "" : pick(s, "description", "desc", "detail") || "";
+    const limit = s.limit ? (s.limit.text || "") : "";
     flow.append(h("li", { class: "flow-step" },
       h("span", { class: "flow-no", text: String(i + 1) }),
-      h("span", { class: "flow-name", text: name }),
-      desc ? h("span", { class: "flow-desc", text: desc }) : null));
+      h("span", { class: "flow-name", text: s.name || "" }),
+      s.actor ? h("span", { class: "flow-actor", text: s.actor }) : null,
+      limit ? h("span", { class: "flow-limit" }, icon("clock"), limit) : null,
+      s.detail ? h("span", { class: "flow-desc", text: s.detail }) : null));
   });
   return flow;
+}
+
+function listText(v) {
+  return [].concat(v || []).filter(Boolean);
 }
 
 VIEWS.item = ({ code }) => {
@@ -504,82 +493,111 @@ VIEWS.item = ({ code }) => {
   (async () => {
     let it;
     try {
-      it = await getOptional(`/api/catalog/items/${encodeURIComponent(code)}`);
+      it = await api.get(`/api/catalog/items/${encodeURIComponent(code)}`);
     } catch (err) {
-      clear(body, errorNote(err));
+      if (err instanceof ApiError && err.missing) clear(body, unavailablePanel());
+      else clear(body, errorNote(err));
       return;
     }
-    if (it === null) { clear(body, unavailablePanel()); return; }
-    if (it.item) it = it.item;
-    clear(head, icon("guide"), h("span", { text: itemName(it), "data-testid": "item-title" }));
-    const promised = pick(it, "promised_limit", "promise_limit");
-    const legal = pick(it, "legal_limit");
-    const pText = promised ? limitText(pick(promised, "value"), pick(promised, "unit")) : null;
-    const lText = legal ? limitText(pick(legal, "value"), pick(legal, "unit")) : null;
-    const fee = pick(it, "fee");
+    clear(head, icon("guide"), h("span", { text: it.name, "data-testid": "item-title" }),
+      it.case_kind_name ? h("span", { class: "badge", text: it.case_kind_name }) : null,
+      it.online ? h("span", { class: "badge ok" }, icon("qr"), T.online) : null);
+    const fee = it.fee || {};
     const facts = [
-      [T.caseKind, pick(it, "case_kind"), "finish"],
-      [T.promisedLimit, pText, "clock"],
-      [T.legalLimit, lText, "clock"],
-      [T.fee, fee === undefined || fee === "0" || fee === 0 || fee === "不收费" ? T.free : fee, "money"],
-      [T.department, itemDept(it), "building"],
-      [T.location, pick(it, "location"), "pin"],
-      [T.hours, pick(it, "hours", "office_hours"), "clock"],
-      [T.phone, [].concat(pick(it, "phones", "phone") || []).join("、"), "phone"],
-      [T.objects, [].concat(pick(it, "service_objects", "objects") || []).join("、"), "people"],
-      [T.forms, [].concat(pick(it, "handling_forms", "forms") || []).join("、"), "list"],
+      [T.promisedLimit, it.promised_limit_text, "clock"],
+      [T.legalLimit, it.legal_limit_text, "law"],
+      [T.fee, fee.charged ? fee.text : (fee.text || T.free), "money"],
+      [T.visits, it.visits !== undefined && it.visits !== null ? T.visitsN(it.visits) : null, "people"],
+      [T.department, it.implementing_body || it.department, "building"],
+      [T.location, it.location, "pin"],
+      [T.hours, it.hours, "clock"],
+      [T.phone, it.phone, "phone"],
+      [T.complaintPhone, it.complaint_phone, "phone"],
+      [T.objects, listText(it.service_objects).join("、"), "user"],
+      [T.forms, listText(it.handling_forms).join("、"), "list"],
+      [T.result, it.result, "finish"],
     ].filter(([, v]) => v !== undefined && v !== null && v !== "");
-    const factsNode = h("dl", { class: "facts" });
-    for (const [k, v, ic] of facts) factsNode.append(h("div", { class: "fact" }, icon(ic), h("dt", { text: k }), h("dd", { text: String(v) })));
+    const factsNode = h("dl", { class: "facts", "data-testid": "facts" });
+    for (const [k, v, ic] of facts) {
+      factsNode.append(h("div", { class: "fact" }, icon(ic), h("dt", { text: k }), h("dd", { text: String(v) })));
+    }
 
-    const mats = asList(pick(it, "materials") || [], "materials");
-    const forms = mats.filter((m) => pick(m, "blank_form", "form_file", "form"));
+    const mats = listText(it.materials);
     const table = mats.length ? h("table", { class: "materials", "data-testid": "materials" },
-      h("thead", {}, h("tr", {}, h("th", { text: "" }), h("th", { text: T.materialName }), h("th", { text: T.originals }),
-        h("th", { text: T.copies }), h("th", { text: T.required }))),
+      h("thead", {}, h("tr", {}, h("th", { text: "" }), h("th", { text: T.materialName }),
+        h("th", { text: T.originals }), h("th", { text: T.copies }), h("th", { text: T.required }))),
       h("tbody", {}, mats.map((m, i) => h("tr", {},
         h("td", { class: "num", text: String(i + 1) }),
-        h("td", { text: pick(m, "name") || "" }),
-        h("td", { class: "num", text: T.copiesN(Number(pick(m, "originals") || 0)) }),
-        h("td", { class: "num", text: T.copiesN(Number(pick(m, "copies") || 0)) }),
+        h("td", {}, h("div", { class: "mat-name", text: m.name }),
+          m.note ? h("div", { class: "mat-note", text: m.note }) : null,
+          m.form_title ? h("div", { class: "mat-form" }, icon("printer"), T.hasBlankForm(m.form_title)) : null),
+        h("td", { class: "num", text: T.copiesN(Number(m.originals || 0)) }),
+        h("td", { class: "num", text: T.copiesN(Number(m.copies || 0)) }),
         h("td", {}, m.required === false ? h("span", { class: "badge", text: T.requiredNo })
           : h("span", { class: "badge ok" }, icon("check"), T.requiredYes))))))
       : h("p", { class: "muted", text: T.noMaterials });
+    const forms = listText(it.forms).filter((f) => f.url);
+    const formButtons = forms.map((f) => button(`${T.printForm}：${f.title}`, { icon: "printer", cls: "btn main",
+      attrs: { "data-testid": `print-form-${f.n}` }, onClick: (e) => printForm(e.currentTarget, f) }));
 
-    const steps = [].concat(pick(it, "process", "process_steps", "steps") || []);
-    const onlineUrl = pick(it, "online_url", "online.url", "qr_url");
+    const steps = listText(it.process);
+    const conditions = listText(it.conditions);
+    const basis = listText(it.policy_basis);
     const sections = [
-      h("section", { class: "card" }, h("h2", {}, icon("info"), T.itemBasics), factsNode),
-      h("section", { class: "card" }, h("h2", {}, icon("list"), T.materials), table,
-        forms.length ? h("div", { class: "row" }, button(T.printForm, { icon: "printer", cls: "btn main",
-          attrs: { "data-testid": "print-form" }, onClick: (e) => printForms(e.currentTarget, it, forms) })) : null),
-      steps.length ? h("section", { class: "card" }, h("h2", {}, icon("next"), T.process), flowDiagram(steps)) : null,
-      pick(it, "conditions") ? h("section", { class: "card" }, h("h2", {}, icon("check"), T.conditions),
-        h("p", { class: "prose", text: [].concat(pick(it, "conditions")).join("\n") })) : null,
-      pick(it, "basis", "policy_basis") ? h("section", { class: "card" }, h("h2", {}, icon("law"), T.basis),
-        h("p", { class: "prose", text: [].concat(pick(it, "basis", "policy_basis")).join("\n") })) : null,
-      onlineUrl ? h("section", { class: "card online" }, h("h2", {}, icon("qr"), T.onlineTitle),
-        h("div", { class: "row" }, h("img", { class: "qr", alt: T.onlineTitle, src: `/screens/qr.svg${qs({ text: onlineUrl })}` }),
-          h("p", { class: "grow", text: T.onlineHelp }))) : null,
-    ];
-    clear(body, ...sections);
-    view.speak = T.itemSpeak(itemName(it), pText ? `${T.promisedLimit}${pText}` : "");
+      ["materials", T.materials, "list", () => [table,
+        formButtons.length ? h("div", { class: "row forms-row" }, formButtons) : null]],
+      steps.length ? ["process", T.process, "next", () => [flowDiagram(steps)]] : null,
+      ["basics", T.itemBasics, "info", () => [factsNode]],
+      conditions.length ? ["conditions", T.conditions, "check", () => [
+        h("ol", { class: "prose-list" }, conditions.map((c) => h("li", { text: c })))]] : null,
+      basis.length ? ["basis", T.basis, "law", () => [
+        h("ul", { class: "prose-list" }, basis.map((c) => h("li", { text: c })))]] : null,
+      it.online && it.online_url ? ["online", T.onlineTab, "qr", () => [h("div", { class: "online", "data-testid": "online" },
+        h("img", { class: "qr", alt: T.onlineTitle, src: `/screens/qr.svg${qs({ text: it.online_url })}` }),
+        h("div", { class: "grow" }, h("h2", { text: T.onlineTitle }), h("p", { text: T.onlineHelp })))]] : null,
+    ].filter(Boolean);
+    const summary = h("div", { class: "item-summary" },
+      [[T.promisedLimit, it.promised_limit_text, "clock"], [T.fee, fee.text || T.free, "money"],
+        [T.location, it.location, "pin"]].filter(([, v]) => v).map(([k, v, ic]) =>
+        h("span", { class: "sum" }, icon(ic), h("span", { class: "muted", text: `${k}：` }), h("strong", { text: v }))));
+    const tabs = h("div", { class: "choices tabs", role: "tablist" });
+    const panel = h("section", { class: "card item-panel", "data-testid": "item-panel" });
+    const showTab = (key) => {
+      for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.tab === key));
+      const sec = sections.find((x) => x[0] === key);
+      clear(panel, h("h2", {}, icon(sec[2]), sec[1]), sec[3]());
+      panel.scrollTop = 0;
+    };
+    for (const [key, label, ic] of sections) {
+      tabs.append(h("button", { type: "button", class: "choice", role: "tab", "data-tab": key,
+        "data-testid": `item-tab-${key}`, "data-speak": label, onclick: () => showTab(key) },
+      icon(ic), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen)));
+    }
+    clear(body, summary, tabs, panel);
+    showTab("materials");
+    view.speak = T.itemSpeak(it.name, it.promised_limit_text ? `${T.promisedLimit}${it.promised_limit_text}` : "");
     if (toggles.voice) reader.read(view.speak);
   })();
   return view;
 };
 
-async function printForms(btn, it, forms) {
-  await busyAction(btn, async () => {
+/** Prints a blank form through the kiosk browser (Chromium --kiosk-printing sends it to the default printer). */
+async function printForm(btn, form) {
+  btn.disabled = true;
+  const frame = h("iframe", { class: "print-frame", src: form.url, title: form.title, "aria-hidden": "true" });
+  frame.addEventListener("load", () => {
     try {
-      await api.post(`/api/catalog/items/${encodeURIComponent(itemCode(it))}/print-form`,
-        { forms: forms.map((m) => pick(m, "name")) });
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
       toast(T.printFormDone, "ok");
-    } catch (err) {
-      if (err instanceof ApiError && err.missing) toast(`${T.printForm}${C.unavailable}`, "bad");
-      else throw err;
+    } catch {
+      toast(`${T.printForm}${C.unavailable}`, "bad");
+    } finally {
+      btn.disabled = false;
+      setTimeout(() => frame.remove(), 60000);
     }
-  });
+  }, { once: true });
+  document.body.append(frame);
 }
 
 // ------------------------------------------------------------------ progress query
