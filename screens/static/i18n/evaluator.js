@@ -19,8 +19,6 @@ export default {
     very_bad: "非常不满意",
   },
   reasonsTitle: "请选择不满意的原因（至少选一项）",
-  reasonsDefault: ["等候时间长", "服务态度差", "业务不熟练", "一次性告知不到位", "办事要跑多次", "办理时间长",
-    "环境设施差", "其他"],
   submit: "提交评价",
   back: "重新选择",
   needReason: "请至少选择一项原因",

@@ -167,12 +167,13 @@ function onUpdated(d) {
 }
 
 const live = new LiveStream({
-  kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated"],
+  kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated", "notices.changed"],
   onSnapshot,
   onEvent: (kind, d) => {
     if (kind === "ticket.called") onCalled(d);
     else if (kind === "ticket.updated") onUpdated(d);
     else if (kind === "ticket.issued") applyWaiting(d.waiting);
+    else if (kind === "notices.changed") showNotices(d.active || []);
     else if (kind === "window.updated" && d.window) {
       state.windows = state.windows.map((w) => (w.number === d.window.number ? d.window : w));
       drawWindows();
@@ -181,16 +182,17 @@ const live = new LiveStream({
   onStatus: (s) => offline.show(s === "down"),
 }).start();
 
-// Notices the manager publishes (when that API exists), else the hall's standing reminders.
+// Notices the manager publishes scroll along the bottom; without any, the hall's standing reminders.
+function showNotices(list) {
+  const titles = list.map((n) => n.title).filter(Boolean);
+  setTicker(titles.length ? titles : T.notice);
+}
+
 async function loadNotices() {
-  let lines = T.notice;
   try {
     const data = await getOptional("/api/notices");
-    const list = data ? (Array.isArray(data) ? data : data.notices || []) : [];
-    const titles = list.map((n) => n.ticker || n.title).filter(Boolean);
-    if (titles.length) lines = titles;
-  } catch { /* keep the standing reminders */ }
-  setTicker(lines);
+    if (data) showNotices(data.notices || []);
+  } catch { /* keep what scrolls now */ }
 }
 setTicker(T.notice);
 loadNotices();

@@ -131,9 +131,14 @@ function start(session) {
   clear(footbar, statusLine);
   mountCasePanel(caseBox, { page, session, getCurrent: () => currentTicket(), toast });
   state.live = new LiveStream({
-    kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated"],
+    kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated", "rating.closed"],
     onSnapshot: (snap) => { state.snap = snap; draw(); },
     onEvent: (kind, d) => {
+      if (kind === "rating.closed") {
+        // never the level: only whether the citizen rated
+        if (d.window === state.window && T.ratingClosed[d.reason]) say(T.ratingClosed[d.reason], d.reason === "rated" ? "ok" : "bad");
+        return;
+      }
       if (!state.snap) return;
       if (d.waiting) for (const c of state.snap.categories) if (c.prefix in d.waiting) c.waiting = d.waiting[c.prefix];
       if (kind === "window.updated" && d.window) replaceWindow(d.window);

@@ -28,7 +28,17 @@ const BAD = new Set(["bad", "very_bad"]);
 const PROMPT_SECONDS = settings.idle || 60;
 const THANKS_SECONDS = 5;
 
-const state = { win: null, prompt: null, mode: "idle", timer: null, left: 0, recorded: [] };
+const state = { win: null, prompt: null, mode: "idle", timer: null, left: 0, recorded: [], reasons: [] };
+
+// 差评 reasons come from the service (the county's list, codes + words); refreshed now and then.
+async function loadReasons() {
+  try {
+    const r = await getOptional("/api/reasons");
+    if (r && Array.isArray(r.rating_reasons)) state.reasons = r.rating_reasons;
+  } catch { /* keep the last list */ }
+}
+loadReasons();
+setInterval(loadReasons, 30 * 60 * 1000);
 
 // ------------------------------------------------------------------ timing
 function countDown(seconds, onEnd) {
@@ -89,13 +99,12 @@ function showPrompt(prompt) {
 }
 
 function promptSeconds(prompt) {
-  const s = Number(prompt.timeout_seconds || prompt.timeout || 0);
   if (prompt.expires_at) {
     const left = Math.round((Date.parse(prompt.expires_at) - Date.now()) / 1000);
     // trust the server's deadline unless the tablet's clock is clearly off
     if (left > 3 && left < 3600) return Math.min(left, PROMPT_SECONDS * 5);
   }
-  return s > 0 ? s : PROMPT_SECONDS;
+  return PROMPT_SECONDS;
 }
 
 function choose(key) {
@@ -107,15 +116,13 @@ function choose(key) {
 function showReasons(key) {
   state.mode = "reasons";
   const chosen = new Set();
-  const list = (state.prompt.reasons && state.prompt.reasons.length ? state.prompt.reasons : T.reasonsDefault)
-    .map((r) => (typeof r === "string" ? r : r.name || r.text));
-  const chips = h("div", { class: "chips", "data-testid": "reasons" }, list.map((r) => h("button", {
-    type: "button", class: "chip", "aria-pressed": "false", "data-reason": r, onclick: (e) => {
-      const on = !chosen.has(r);
-      if (on) chosen.add(r); else chosen.delete(r);
+  const chips = h("div", { class: "chips", "data-testid": "reasons" }, state.reasons.map((r) => h("button", {
+    type: "button", class: "chip", "aria-pressed": "false", "data-reason": r.code, onclick: (e) => {
+      const on = !chosen.has(r.code);
+      if (on) chosen.add(r.code); else chosen.delete(r.code);
       e.currentTarget.setAttribute("aria-pressed", String(on));
       send.disabled = chosen.size === 0;
-    } }, icon("check"), r)));
+    } }, icon("check"), r.text)));
   const send = h("button", { type: "button", class: "btn primary main", "data-testid": "submit", disabled: true,
     onclick: () => (chosen.size ? submit(key, [...chosen]) : toast(T.needReason, "bad")) }, icon("check"), T.submit);
   clear(stage, h("div", { class: "prompt" },
@@ -131,9 +138,11 @@ async function submit(key, reasons) {
   const prompt = state.prompt;
   if (!prompt) return;
   for (const b of stage.querySelectorAll("button")) b.disabled = true;
+  const before = state.mode;
+  state.mode = "sending";   // our own rating.closed ("rated") may arrive before the answer
   try {
     const body = { level: T.levels[key], reasons };
-    if (prompt.id || prompt.prompt_id) body.prompt_id = prompt.id || prompt.prompt_id;
+    if (prompt.prompt_id) body.prompt_id = prompt.prompt_id;
     await api.post(`/api/evaluator/${windowNo}/rating`, body);
     state.recorded.push(body);
     showThanks();
@@ -144,6 +153,7 @@ async function submit(key, reasons) {
       showIdle();
       return;
     }
+    state.mode = before;
     toast(err.message || T.failed, "bad");
     for (const b of stage.querySelectorAll("button")) b.disabled = false;
   }
@@ -161,8 +171,7 @@ function showThanks() {
 
 // ------------------------------------------------------------------ live
 function forMe(d) {
-  const w = d && (d.window ?? (d.prompt && d.prompt.window));
-  return Number(w) === Number(windowNo);
+  return !!d && Number(d.window) === Number(windowNo);
 }
 
 new LiveStream({
@@ -176,9 +185,11 @@ new LiveStream({
       state.win = d.window;
       if (state.mode === "idle") showIdle();
     } else if (kind === "rating.prompt" && forMe(d)) {
-      showPrompt(d.prompt || d);
+      showPrompt(d);
     } else if (kind === "rating.closed" && forMe(d)) {
-      if (state.mode === "prompt" || state.mode === "reasons") showIdle();
+      // closed elsewhere (cancelled, expired, replaced): this tablet must not record it any more
+      const mine = state.prompt && state.prompt.prompt_id === d.prompt_id;
+      if ((state.mode === "prompt" || state.mode === "reasons") && (mine || !state.prompt)) showIdle();
     }
   },
   onStatus: (s) => offline.show(s === "down"),
@@ -188,7 +199,7 @@ new LiveStream({
 (async () => {
   try {
     const open = await getOptional(`/api/evaluator/${windowNo}/prompt`);
-    const p = open && (open.prompt || (open.id ? open : null));
+    const p = open && open.prompt;
     if (p && state.mode === "idle") showPrompt(p);
   } catch { /* idle it is */ }
 })();

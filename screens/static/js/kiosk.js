@@ -600,11 +600,23 @@ async function printForm(btn, form) {
   document.body.append(frame);
 }
 
-// ------------------------------------------------------------------ progress query
+// ------------------------------------------------------------------ document camera (QR)
+// Whether the service offers QR scanning through the kiosk's document camera: an
+// OPTIONS request is answered for an existing route and 404 otherwise, with no side effect.
+let cameraProbe = null;
+function cameraScanAvailable() {
+  if (settings.camera === false) return Promise.resolve(false);
+  if (!cameraProbe) {
+    cameraProbe = fetch("/api/camera/scan", { method: "OPTIONS" }).then((r) => r.ok).catch(() => false);
+  }
+  return cameraProbe;
+}
+
+/** A "scan the QR under the document camera" button; hidden when there is no camera route. */
 function cameraButton(label, onCode) {
-  const enabled = settings.camera !== false;
   const b = button(label, { icon: "qr", cls: "btn main", attrs: { "data-testid": "scan-qr" } });
-  if (!enabled) b.hidden = true;
+  b.hidden = true;
+  cameraScanAvailable().then((ok) => { b.hidden = !ok; });
   b.addEventListener("click", () => busyAction(b, async () => {
     toast(T.scanning, "", 8000);
     let r;
@@ -620,9 +632,10 @@ function cameraButton(label, onCode) {
   return b;
 }
 
+// ------------------------------------------------------------------ progress query
 VIEWS.progress = () => {
-  const { field, input } = inputBox({ label: T.progressLabel, testid: "progress-input", maxLength: 24 });
-  const result = h("div", { class: "progress-result" });
+  const { field, input } = inputBox({ label: T.progressLabel, testid: "progress-input", maxLength: 32, upper: true });
+  const result = h("div", { class: "entry-result" });
   const queryBtn = button(T.query, { icon: "search", cls: "btn primary main", attrs: { "data-testid": "query" },
     onClick: () => run() });
   async function run(code = input.value.trim()) {
@@ -630,54 +643,55 @@ VIEWS.progress = () => {
     await busyAction(queryBtn, async () => {
       let data;
       try {
-        data = await api.get(`/api/cases/lookup${qs({ code })}`);
+        data = await api.get(`/api/cases/progress${qs({ q: code })}`);
       } catch (err) {
         if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
-        if (err instanceof ApiError && err.status === 404) { clear(result, errorNote({ message: T.notFound })); return; }
+        if (err instanceof ApiError && err.status === 404) { clear(result, errorNote({ message: err.message || T.notFound })); return; }
         throw err;
       }
       input.value = "";
-      go("caseResult", { data });
+      go("caseResult", { data: data.case || data }, { replace: true });
     });
   }
   const node = screen(title("progress", T.progressTitle, T.progressSub),
     h("div", { class: "entry-split" },
-      h("div", { class: "entry-left" }, field, numericKeypad(input)),
-      h("div", { class: "entry-right" }, queryBtn, cameraButton(T.scanQr, (c) => run(c)), result)));
+      h("div", { class: "entry-left" }, field, letterKeyboard(input, { lower: false })),
+      h("div", { class: "entry-right" }, queryBtn, cameraButton(T.scanQr, (c) => run(c)),
+        h("p", { class: "muted", text: T.progressHelp }), result)));
   setTimeout(() => input.focus(), 0);
   return { node, speak: T.progressSpeak };
 };
 
-VIEWS.caseResult = ({ data }) => {
-  const c = data.case || data;
-  const deadline = c.deadline || {};
+function when(iso) {
+  return iso ? iso.slice(0, 16).replace("T", " ") : "";
+}
+
+VIEWS.caseResult = ({ data: c }) => {
   const rows = [
-    [T.caseNo, c.official_no || c.case_no || T.caseNoPending],
+    [T.caseReceipt, c.receipt_no],
+    [T.caseNo, c.official_no || T.caseNoPending],
     [T.caseItem, c.item_name],
-    [T.caseApplicant, c.applicant_name || (c.applicant && c.applicant.name)],
-    [T.caseStatus, c.status],
-    [T.caseAccepted, (c.accepted_at || "").slice(0, 16).replace("T", " ")],
-    [T.casePromised, (c.promised_finish_at || deadline.due_at || "").slice(0, 10)
-      + (deadline.estimated || c.deadline_estimated ? T.estimatedDeadline : "")],
-    [T.caseFinished, (c.finished_at || "").slice(0, 16).replace("T", " ")],
+    [T.caseApplicant, c.applicant_name ? c.applicant_name + (c.agent ? T.byAgent : "") : null],
+    [T.caseAccepted, when(c.accepted_at)],
+    [T.casePromised, c.promised_finish_at ? c.promised_finish_at.slice(0, 10) : null],
+    [T.caseFinished, when(c.finished_at)],
+    [T.caseWindow, c.window ? T.mapWindow(c.window) : null],
   ].filter(([, v]) => v);
-  const flag = deadline.overdue || c.overdue ? h("span", { class: "badge bad" }, icon("alert"), T.caseOverdue)
-    : deadline.near || c.near_due ? h("span", { class: "badge warn" }, icon("clock"), T.caseNear) : null;
-  const history = asList(c.history || [], "history");
+  const steps = (c.steps || []).map((st) => ({ name: st.status, detail: when(st.at) }));
   const node = screen(title("progress", T.progressTitle),
     h("div", { class: "card case-card", "data-testid": "case-result" },
-      h("div", { class: "row" }, h("span", { class: "case-status", text: c.status || "" }), flag),
+      h("div", { class: "row" }, h("span", { class: "muted", text: T.caseStatus }),
+        h("span", { class: "case-status", "data-testid": "case-status", text: c.status || "" })),
       h("dl", { class: "facts" }, rows.map(([k, v]) => h("div", { class: "fact" }, h("dt", { text: k }), h("dd", { text: v })))),
-      history.length ? h("div", {}, h("h2", { text: T.caseHistory }),
-        flowDiagram(history.map((x) => ({ name: x.status || x.action, description: (x.at || "").slice(0, 16).replace("T", " ") }))))
-        : null));
+      c.deadline_note ? h("div", { class: "note info" }, icon("info"), h("span", { text: c.deadline_note })) : null,
+      steps.length ? h("div", {}, h("h2", {}, icon("next"), T.caseHistory), flowDiagram(steps)) : null));
   return { node, speak: T.progressResultSpeak(c.item_name || "", c.status || "") };
 };
 
 // ------------------------------------------------------------------ appointment check-in
 VIEWS.appointment = () => {
   const { field, input } = inputBox({ label: T.apptLabel, testid: "appt-input", maxLength: 16, upper: true });
-  const result = h("div", {});
+  const result = h("div", { class: "entry-result" });
   const btn = button(T.checkIn, { icon: "appointment", cls: "btn primary main", attrs: { "data-testid": "check-in" },
     onClick: () => run() });
   async function run(code = input.value.trim()) {
@@ -692,8 +706,9 @@ VIEWS.appointment = () => {
         return;
       }
       input.value = "";
-      const issued = r.ticket && r.ticket.ticket ? r.ticket : r.result || r;
-      go("ticket", { result: issued }, { replace: true });
+      const t = r.ticket || {};
+      go("ticket", { result: { ticket: t, number: t.number, category_name: categoryName(t.category), ahead: r.ahead,
+        wait_minutes: r.wait_minutes, appointment: r.appointment, already: r.already } }, { replace: true });
     });
   }
   const node = screen(title("appointment", T.apptTitle, T.apptSub),
@@ -704,89 +719,89 @@ VIEWS.appointment = () => {
   return { node, speak: T.apptSpeak };
 };
 
-// ------------------------------------------------------------------ rating at the kiosk
-const LEVELS = [
-  ["very_good", "非常满意"], ["good", "满意"], ["fair", "基本满意"], ["bad", "不满意"], ["very_bad", "非常不满意"],
-];
+// ------------------------------------------------------------------ rating at the kiosk (ticket QR)
+const LEVEL_KEYS = { 非常满意: "very_good", 满意: "good", 基本满意: "fair", 不满意: "bad", 非常不满意: "very_bad" };
+
+/** The token in a ticket's rating QR ("http://…/r/<token>"), or null. */
+function ratingToken(text) {
+  const m = /\/r\/([0-9]+-[A-Za-z0-9_-]+)\s*$/.exec(String(text || "").trim());
+  return m ? m[1] : null;
+}
 
 VIEWS.rate = () => {
-  const { field, input } = inputBox({ label: T.rateNumberLabel, testid: "rate-input", maxLength: 4, upper: true });
-  const result = h("div", {});
-  const letters = h("div", { class: "keypad letters" });
-  for (const c of page.categories) {
-    letters.append(h("button", { type: "button", class: "key", text: c.prefix, "data-speak": c.prefix,
-      onpointerdown: (e) => e.preventDefault(),
-      onclick: () => { input.value = c.prefix; input.dispatchEvent(new Event("input", { bubbles: true })); } }));
+  const body = h("div", { class: "rate-body" });
+  const node = screen(title("rate", T.rateTitle, T.rateSub), body);
+  const scan = cameraButton(T.rateScan, (text) => open(text));
+  async function open(text) {
+    const token = ratingToken(text);
+    if (!token) { toast(T.rateBadQr, "bad"); return; }
+    try {
+      const view = await api.get(`/api/ratings/ticket/${encodeURIComponent(token)}`);
+      go("rateLevels", { view, token }, { replace: true });
+    } catch (err) {
+      toast(err.message, "bad");
+    }
   }
-  const btn = button(T.rateNext, { icon: "next", cls: "btn primary main", attrs: { "data-testid": "rate-next" },
-    onClick: () => run() });
-  async function run() {
-    const number = input.value.trim().toUpperCase();
-    if (!/^[A-Z]\d{3}$/.test(number)) return;
-    await busyAction(btn, async () => {
-      let r;
-      try {
-        r = await api.post("/api/ratings/kiosk/prompt", { number });
-      } catch (err) {
-        if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
-        clear(result, errorNote(err));
-        return;
-      }
-      input.value = "";
-      go("rateLevels", { prompt: r, number }, { replace: true });
-    });
-  }
-  const node = screen(title("rate", T.rateTitle, T.rateSub),
-    h("div", { class: "entry-split" },
-      h("div", { class: "entry-left" }, field, letters, numericKeypad(input)),
-      h("div", { class: "entry-right" }, btn, result)));
-  setTimeout(() => input.focus(), 0);
+  clear(body, h("div", { class: "rate-ways" },
+    h("div", { class: "card way" }, icon("qr", "icon way-icon"), h("h2", { text: T.rateWayKiosk }),
+      h("p", { text: T.rateWayKioskText }), scan,
+      h("div", { class: "muted way-off", "data-testid": "rate-no-camera" }, icon("info"), T.rateNoCamera)),
+    h("div", { class: "card way" }, icon("phone", "icon way-icon"), h("h2", { text: T.rateWayPhone }),
+      h("p", { text: T.rateWayPhoneText })),
+    h("div", { class: "card way" }, icon("star", "icon way-icon"), h("h2", { text: T.rateWayWindow }),
+      h("p", { text: T.rateWayWindowText }))));
+  cameraScanAvailable().then((ok) => {
+    const off = body.querySelector(".way-off");
+    if (off) off.hidden = ok;
+  });
   return { node, speak: T.rateSpeak };
 };
 
-VIEWS.rateLevels = ({ prompt, number }) => {
+VIEWS.rateLevels = ({ view, token }) => {
+  const svc = (view.services || []).find((x) => !x.rated || x.can_add);
+  if (!view.servable || !svc) {
+    const node = screen(title("rate", T.rateTitle),
+      h("div", { class: "note info" }, icon("info"), h("span", { text: view.servable ? T.rateAlready : T.rateNotYet })));
+    return { node, speak: view.servable ? T.rateAlready : T.rateNotYet };
+  }
   let chosen = null;
   const reasons = new Set();
   const reasonBox = h("div", { class: "reasons", hidden: true });
-  const submit = button(T.rateSubmit, { icon: "check", cls: "btn primary main", onClick: () => send() });
+  const submit = button(T.rateSubmit, { icon: "check", cls: "btn primary main", attrs: { "data-testid": "rate-submit" },
+    onClick: () => send() });
   submit.hidden = true;
   const levels = h("div", { class: "levels" });
-  for (const [key, name] of LEVELS) {
+  for (const name of view.levels) {
+    const key = LEVEL_KEYS[name] || "fair";
     levels.append(h("button", { type: "button", class: `level level-${key}`, "data-speak": name,
-      "data-testid": `level-${key}`, onclick: (e) => choose(key, name, e.currentTarget) },
-    face(key), h("span", { text: name })));
+      "data-testid": `level-${key}`, onclick: (e) => choose(name, e.currentTarget) }, face(key), h("span", { text: name })));
   }
-  function choose(key, name, btn) {
+  const bad = new Set(view.bad_levels || ["不满意", "非常不满意"]);
+  function choose(name, btn) {
     chosen = name;
     for (const b of levels.children) b.setAttribute("aria-pressed", String(b === btn));
-    const bad = key === "bad" || key === "very_bad";
-    reasonBox.hidden = !bad;
+    reasonBox.hidden = !bad.has(name);
     submit.hidden = false;
-    if (!bad) send();
   }
-  const list = asList(prompt.reasons || [], "reasons");
-  clear(reasonBox, h("h2", { text: T.rateReasonsTitle }), h("div", { class: "chips" }, list.map((r) => {
-    const label = typeof r === "string" ? r : r.name;
-    return h("button", { type: "button", class: "chip", "data-speak": label, "aria-pressed": "false",
-      onclick: (e) => {
-        const on = !reasons.has(label);
-        if (on) reasons.add(label); else reasons.delete(label);
-        e.currentTarget.setAttribute("aria-pressed", String(on));
-      } }, icon("check"), label);
-  })));
+  clear(reasonBox, h("h2", { text: T.rateReasonsTitle }), h("div", { class: "chips" }, (view.reasons || []).map((r) =>
+    h("button", { type: "button", class: "chip", "data-speak": r.text, "aria-pressed": "false", onclick: (e) => {
+      const on = !reasons.has(r.code);
+      if (on) reasons.add(r.code); else reasons.delete(r.code);
+      e.currentTarget.setAttribute("aria-pressed", String(on));
+    } }, icon("check"), r.text))));
   async function send() {
     if (!chosen) return;
-    const bad = chosen === "不满意" || chosen === "非常不满意";
-    if (bad && reasons.size === 0) { toast(T.rateNeedReason, "bad"); return; }
+    if (bad.has(chosen) && reasons.size === 0) { toast(T.rateNeedReason, "bad"); return; }
     await busyAction(submit, async () => {
-      await api.post(prompt.submit_url || "/api/ratings/kiosk", { prompt_id: prompt.id || prompt.prompt_id,
-        number, level: chosen, reasons: [...reasons] });
-      go("thanks", { title: T.rateThanks, sub: T.rateThanksSub }, { replace: true });
+      const r = await api.post("/api/ratings", { token, level: chosen, reasons: [...reasons], channel: "自助终端",
+        case_id: svc.case_id, assess_number: svc.rated ? 2 : 1 });
+      go("thanks", { title: T.rateThanks, sub: r.message || T.rateThanksSub }, { replace: true });
     });
   }
-  const node = screen(title("rate", T.rateTitle, T.rateAsk(number, prompt.window || "")), levels, reasonBox,
+  const ask = T.rateAsk(view.number, view.window || "");
+  const node = screen(title("rate", T.rateTitle, `${ask}${svc.label ? `（${svc.label}）` : ""}`), levels, reasonBox,
     h("div", { class: "row" }, submit));
-  return { node, speak: T.rateAsk(spellNumber(number), prompt.window || ""), busy: () => chosen !== null };
+  return { node, speak: T.rateAsk(spellNumber(view.number), view.window || ""), busy: () => chosen !== null };
 };
 
 VIEWS.thanks = ({ title: t, sub }) => {
@@ -797,40 +812,32 @@ VIEWS.thanks = ({ title: t, sub }) => {
 };
 
 // ------------------------------------------------------------------ complaints and suggestions
+let reasonList = null;
+async function loadReasons() {
+  if (!reasonList) reasonList = await getOptional("/api/reasons");
+  return reasonList;
+}
+
 VIEWS.suggest = () => {
   let kind = "投诉";
   let win = null;
   const reasons = new Set();
-  const chips = h("div", { class: "chips", "data-testid": "reasons" });
+  const chips = h("div", { class: "chips", "data-testid": "reasons" }, h("span", { class: "muted", text: C.loading }));
   const kinds = h("div", { class: "choices", role: "radiogroup" });
   const wins = h("div", { class: "chips" });
   const phone = inputBox({ label: T.contactPhone, testid: "phone-input", maxLength: 11 });
   const note = inputBox({ label: T.noteLabel, testid: "note-input", maxLength: 120 });
   const keys = h("div", { class: "suggest-keys" });
-  let focus = phone.input;
   const useKeys = (input) => {
-    focus = input;
-    clear(keys, input === phone.input ? numericKeypad(() => focus) : letterKeyboard(() => focus, { space: true }));
+    clear(keys, input === phone.input ? numericKeypad(phone.input) : letterKeyboard(note.input, { space: true }));
   };
   phone.input.addEventListener("focus", () => useKeys(phone.input));
   note.input.addEventListener("focus", () => useKeys(note.input));
-
-  const drawReasons = () => {
-    reasons.clear();
-    const list = kind === "投诉" ? T.complaintReasons : T.suggestionReasons;
-    clear(chips, list.map((r) => h("button", { type: "button", class: "chip", "aria-pressed": "false", "data-speak": r,
-      onclick: (e) => {
-        const on = !reasons.has(r);
-        if (on) reasons.add(r); else reasons.delete(r);
-        e.currentTarget.setAttribute("aria-pressed", String(on));
-      } }, icon("check"), r)));
-  };
   for (const [k, label, ic] of [["投诉", T.kindComplaint, "alert"], ["建议", T.kindSuggestion, "suggest"]]) {
     kinds.append(h("button", { type: "button", class: "choice", role: "radio", "data-kind": k, "data-speak": label,
-      "aria-checked": String(k === kind), onclick: () => {
+      "data-testid": `kind-${k}`, "aria-checked": String(k === kind), onclick: () => {
         kind = k;
         for (const b of kinds.children) b.setAttribute("aria-checked", String(b.dataset.kind === k));
-        drawReasons();
       } }, icon(ic), h("span", { text: label }), h("span", { class: "chosen" }, icon("check"), T.laneChosen)));
   }
   const winChip = (n, label) => h("button", { type: "button", class: "chip", "aria-pressed": String(n === win),
@@ -838,33 +845,45 @@ VIEWS.suggest = () => {
       win = n;
       for (const b of wins.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
     } }, icon("check"), label);
-  wins.append(winChip(null, T.noWindow), ...page.windows.map((w) => winChip(w.number, `${w.number}号窗口`)));
+  wins.append(winChip(null, T.noWindow), ...page.windows.map((w) => winChip(w.number, T.mapWindow(w.number))));
 
   const submit = button(T.submit, { icon: "check", cls: "btn primary main", attrs: { "data-testid": "suggest-submit" },
     onClick: () => send() });
   const result = h("div", {});
+  const split = h("div", { class: "suggest-split" },
+    h("div", { class: "suggest-left" }, kinds, h("h2", { text: T.reasonsTitle }), chips,
+      h("h2", { text: T.aboutWindow }), wins),
+    h("div", { class: "suggest-right" }, phone.field, note.field, keys, h("div", { class: "row" }, submit), result));
+  const body = h("div", { class: "suggest-body" }, split);
   async function send() {
     if (reasons.size === 0 && !note.input.value.trim()) { toast(T.needReason, "bad"); return; }
     const p = phone.input.value.trim();
     if (p && !/^1[3-9]\d{9}$/.test(p)) { toast(T.phoneInvalid, "bad"); return; }
     await busyAction(submit, async () => {
+      let r;
       try {
-        await api.post("/api/complaints", { kind, reasons: [...reasons], text: note.input.value.trim() || null,
+        r = await api.post("/api/complaints", { kind, reasons: [...reasons], text: note.input.value.trim() || null,
           contact_phone: p || null, window: win });
       } catch (err) {
         if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
         throw err;
       }
-      go("thanks", { title: T.suggestThanks, sub: T.suggestThanksSub }, { replace: true });
+      go("thanks", { title: T.suggestThanks, sub: T.suggestThanksSub(r.ref_no) }, { replace: true });
     });
   }
-  drawReasons();
+  (async () => {
+    let list;
+    try { list = await loadReasons(); } catch (err) { clear(chips, errorNote(err)); return; }
+    if (list === null) { clear(body, unavailablePanel()); return; }
+    clear(chips, list.complaint_reasons.map((r) => h("button", { type: "button", class: "chip", "aria-pressed": "false",
+      "data-speak": r.text, "data-code": r.code, onclick: (e) => {
+        const on = !reasons.has(r.code);
+        if (on) reasons.add(r.code); else reasons.delete(r.code);
+        e.currentTarget.setAttribute("aria-pressed", String(on));
+      } }, icon("check"), r.text)));
+  })();
   useKeys(phone.input);
-  const node = screen(title("suggest", T.suggestTitle, T.suggestSub),
-    h("div", { class: "suggest-split" },
-      h("div", { class: "suggest-left" }, kinds, h("h2", { text: T.reasonsTitle }), chips,
-        h("h2", { text: T.aboutWindow }), wins),
-      h("div", { class: "suggest-right" }, phone.field, note.field, keys, h("div", { class: "row" }, submit), result)));
+  const node = screen(title("suggest", T.suggestTitle, T.suggestSub), body);
   return { node, speak: T.suggestSpeak, busy: () => reasons.size > 0 };
 };
 
@@ -873,15 +892,15 @@ VIEWS.scan = () => {
   const body = h("div", { class: "scan-body" }, h("div", { class: "empty", text: C.loading }));
   const node = screen(title("scan", T.scanTitle, T.scanSub), body);
   (async () => {
-    let cams = null;
-    try { cams = await getOptional("/api/camera"); } catch { cams = null; }
-    if (!cams) { clear(body, unavailablePanel(T.cameraMissing)); return; }
-    const img = h("img", { class: "scan-preview", alt: T.scanTitle, src: `/api/camera/preview.jpg?t=${Date.now()}` });
+    let ok = false;
+    try { ok = (await fetch("/api/camera/capture", { method: "OPTIONS" })).ok; } catch { ok = false; }
+    if (!ok) { clear(body, unavailablePanel(T.scanUnavailable)); return; }
     const shoot = button(T.shoot, { icon: "scan", cls: "btn primary main", onClick: () => busyAction(shoot, async () => {
-      await api.post("/api/camera/capture", {});
-      toast(T.scanSaved, "ok");
+      const r = await api.post("/api/camera/capture", {}, { timeout: 20000 });
+      toast(r && r.message ? r.message : T.scanSaved, "ok");
     }) });
-    clear(body, h("div", { class: "row" }, img, h("div", {}, shoot, h("p", { class: "muted", text: T.scanHint }))));
+    clear(body, h("div", { class: "card scan-card" }, icon("scan", "icon way-icon"), h("p", { text: T.scanSub }), shoot,
+      h("p", { class: "muted", text: T.scanHint })));
   })();
   return { node, speak: T.scanSpeak };
 };
@@ -939,9 +958,12 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
     if (current !== "notices") return;
     if (data === null) { clear(body, unavailablePanel()); return; }
     const list = asList(data, "notices");
-    clear(body, list.length ? h("div", { class: "notices" }, list.map((n) => h("article", { class: "card notice" },
-      h("h2", { text: n.title || "" }), h("div", { class: "muted", text: (n.published_at || n.at || "").slice(0, 10) }),
-      h("p", { class: "prose", text: n.body || n.text || "" }))))
+    clear(body, list.length ? h("div", { class: "notices", "data-testid": "notices" }, list.map((n) => h("article",
+      { class: "card notice" },
+      h("div", { class: "row" }, h("span", { class: "badge", text: T.noticeKind[n.kind] || T.noticeKind.hall }),
+        h("span", { class: "muted", text: T.published((n.published_at || "").slice(0, 10)) })),
+      h("h2", { text: n.title || "" }),
+      h("p", { class: "prose", text: n.body || "" }))))
       : h("div", { class: "empty", text: T.noNotices }));
   }
   async function drawItems() {
