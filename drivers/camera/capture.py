@@ -3,8 +3,8 @@
 OpenCV is heavy (≈ 40–60 MB resident once loaded), and a hall's document
 camera is idle most of the day, so nothing here imports `cv2` at module import:
 `cv2_module()` loads it on the first capture. `Capture` objects are opened on
-demand and closed by their owner (see `CameraDevice`, which releases the camera
-after an idle timeout).
+demand; a local camera stays open until its owner closes it (`CameraDevice`
+does after an idle timeout), a network stream is reopened for every read.
 
 Source URLs (the `url` of a `[[devices]]` entry of kind "camera"):
   0, 1, "video://0"             camera index (UVC on Linux via V4L2, on Windows via Media Foundation/DirectShow)
@@ -111,12 +111,17 @@ class Capture:
     """One open camera. Not thread-safe: the owning device uses it from one thread only."""
 
     def __init__(self, url: str, *, width: int = 0, height: int = 0, open_timeout: float = 3.0,
-                 read_timeout: float = 3.0, warmup: int = 2, drain_max: float = 0.5) -> None:
+                 read_timeout: float = 3.0, warmup: int = 2, drain_max: float = 0.5,
+                 persistent: bool | None = None) -> None:
         self.source = parse_source(url)
         self.width, self.height = width, height
         self.open_timeout, self.read_timeout = open_timeout, read_timeout
         self.warmup = warmup
         self.drain_max = drain_max
+        # Local cameras (and video files) stay open between reads (opening a UVC camera takes ~1 s and
+        # exposure must settle); network streams are reopened per read, so no stale frames pile
+        # up in the socket while nobody reads, and the camera's stream is not held while idle.
+        self.persistent = self.source.kind in ("index", "device", "video") if persistent is None else persistent
         self._cap: Any = None
         self._still: np.ndarray | None = None
         self.opened_at: float | None = None
@@ -164,11 +169,12 @@ class Capture:
     def read(self) -> np.ndarray:
         """The newest frame (BGR).
 
-        Right after opening, `warmup` frames are skipped (UVC cameras start dark
-        while auto exposure settles). A capture kept open between grabs has
-        frames queued in the driver or the socket, seconds old: those are
-        drained (grabbed without keeping) until a grab has to wait for the
-        camera, i.e. the frame is live, or `drain_max` seconds have passed.
+        Right after opening a local camera, `warmup` frames are skipped (UVC
+        cameras start dark while auto exposure settles). A local camera kept open between reads
+        has frames queued in the driver (V4L2 keeps 4 buffers), possibly seconds
+        old: those are drained (grabbed without keeping) until a grab has to
+        wait for the camera, i.e. the frame is live, or `drain_max` seconds
+        have passed. A non-persistent capture closes after each read.
         """
         if not self.is_open:
             self.open()
@@ -178,8 +184,10 @@ class Capture:
         fresh, self.opened_at = self.opened_at is not None, None
         if self.source.kind == "video":          # a file replays in order
             ok = cap.grab()
-        elif fresh:
+        elif fresh and self.source.kind in ("index", "device"):
             ok = all(cap.grab() for _ in range(self.warmup + 1))
+        elif fresh:                               # a network stream is already exposed and running
+            ok = cap.grab()
         else:
             ok = self._grab_live(cap)
         img = cap.retrieve()[1] if ok else None
@@ -187,7 +195,10 @@ class Capture:
             self.close()
             if self.source.kind == "video":
                 raise CaptureError(f"视频已读完或无法解码：{self.source.target}")
-            raise CaptureError(f"摄像头没有画面（{self.read_timeout:g} 秒内未收到图像）：{self.source.url}")
+            raise CaptureError(
+                f"摄像头没有画面（连接中断，或 {self.read_timeout:g} 秒内未收到图像）：{self.source.url}")
+        if not self.persistent:
+            self.close()
         return img
 
     def _grab_live(self, cap: Any) -> bool:
@@ -236,7 +247,7 @@ def _open_failure(src: Source) -> str:
     if src.kind == "device":
         return f"无法打开摄像头设备 {src.target}（未连接或无权限）"
     if src.kind == "stream":
-        return f"无法连接网络摄像头 {src.url}（地址不通或超时）"
+        return f"无法连接网络摄像头 {src.url}（地址不通，或超时没有画面）"
     return f"无法打开视频文件 {src.target}"
 
 

@@ -9,8 +9,9 @@ So `CameraDevice`:
 * on the first `grab()` starts one worker thread, which opens the camera,
   returns frames through `Future`s (request threads never touch the camera)
   and runs any post-processing (crop, decode) there as well;
-* keeps the camera open `idle_timeout` seconds for the next page of a
-  multi-page scan, then closes it and the thread ends;
+* keeps a local (USB) camera open `idle_timeout` seconds for the next page
+  of a multi-page scan (a network stream is reopened per grab), then closes
+  it and the thread ends;
 * is "offline" (with the last error, logged once) after a failed grab, and
   back to "idle" after the next good one. Until first used its state is
   "idle" with detail "未检测": whether an idle camera is plugged in is only

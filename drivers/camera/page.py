@@ -127,19 +127,22 @@ def find_page(frame: np.ndarray, *, min_area: float = MIN_AREA) -> np.ndarray | 
 
 
 def _refine(frame: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
-    """Sub-pixel corners on the full-resolution frame (the search ran on a copy `scale`× smaller)."""
+    """Sub-pixel corners on the full-resolution frame (the search ran on a copy `scale`× smaller).
+
+    A corner too close to the frame's edge for the search window keeps its coarse position."""
     import numpy as np
 
     cv2 = cv2_module()
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
     half = max(5, round(scale * 3))
     h, w = gray.shape[:2]
-    inside = all(half < x < w - half and half < y < h - half for x, y in corners)
-    if not inside:
-        return corners                      # a corner at the frame edge: nothing to refine against
+    inside = np.array([half + 1 < x < w - half - 1 and half + 1 < y < h - half - 1 for x, y in corners])
+    if not inside.any():
+        return corners
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.05)
-    refined = cv2.cornerSubPix(gray, corners.reshape(-1, 1, 2).copy(), (half, half), (-1, -1), criteria)
-    refined = refined.reshape(4, 2)
+    refined = corners.copy()
+    pts = corners[inside].reshape(-1, 1, 2).copy()
+    refined[inside] = cv2.cornerSubPix(gray, pts, (half, half), (-1, -1), criteria).reshape(-1, 2)
     moved = np.linalg.norm(refined - corners, axis=1)
     return np.where((moved <= half)[:, None], refined, corners).astype(np.float32)
 

@@ -46,6 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FAULTS = ("blur", "noise", "black", "silent", "unplug")
+FAULT_NAMES = {
+    "blur": "画面失焦模糊",
+    "noise": "画面噪点严重",
+    "black": "画面全黑（镜头盖、补光灯坏）",
+    "silent": "连接保持但不再出画面",
+    "unplug": "已断开（拔线）：端口不再接受连接，replug 恢复",
+}
+FAULT_HELP = ("故障命令 / fault commands: blur · noise · black · silent · unplug · replug · none · "
+              "payload 文本 [@gb18030]")
 BOUNDARY = "hallframe"
 
 # An appointment code in UTF-8 and a case receipt from an older county system in GB18030.
@@ -176,7 +185,7 @@ class CameraEmulator:
         self.payloads = tuple(payloads)
         self.host, self.port = host, port
         self.size, self.fps, self.angle, self.quality = size, fps, angle, quality
-        self.fault: str | None = None
+        self.active_fault: str | None = None
         self.record = EmulatorRecord()
         self._server: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -206,13 +215,47 @@ class CameraEmulator:
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"未知故障 / unknown fault: {fault!r} (可选 {', '.join(FAULTS)})")
         if fault == "unplug":
-            self.fault = fault
+            self.active_fault = fault
             self._close_server()
             return
-        was_unplugged = self.fault == "unplug"
-        self.fault = fault
+        was_unplugged = self.active_fault == "unplug"
+        self.active_fault = fault
         if was_unplugged and not self._stopping.is_set():
             self._serve()
+
+    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """For `kiosk emulate`: listen on host:port (0 = any free port); returns the port."""
+        self.host, self.port = host, port
+        self.start()
+        return self.port
+
+    def start_pty(self) -> str:
+        raise RuntimeError("高拍仪模拟器只提供 HTTP（MJPEG）/ the camera emulator serves HTTP only")
+
+    def fault(self, command: str) -> str:
+        """A text command, as typed in `kiosk emulate camera`; returns what happened, in Chinese."""
+        words = command.strip().split(maxsplit=1)
+        if not words:
+            return FAULT_HELP
+        head, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
+        if head in ("none", "clear", "ok", "replug"):
+            self.set_fault(None)
+            return "恢复正常画面"
+        if head in FAULTS:
+            self.set_fault(head)
+            return FAULT_NAMES[head]
+        if head == "payload":
+            text, _, charset = rest.partition(" @")
+            charset = charset.strip() or "utf-8"
+            try:
+                text.encode(charset)
+            except (LookupError, UnicodeEncodeError) as exc:
+                return f"无法按 {charset} 编码：{exc}"
+            if not text:
+                return "用法：payload 文本 [@gb18030]"
+            self.set_payloads([(text, charset)])
+            return f"页面上的二维码改为（{charset}）：{text}"
+        return f"未知命令：{head}\n{FAULT_HELP}"
 
     def unplug(self) -> None:
         self.set_fault("unplug")
@@ -226,14 +269,14 @@ class CameraEmulator:
             self._jpeg_cache.clear()
 
     def status(self) -> dict[str, Any]:
-        return {"url": self.url, "fault": self.fault, "connections": self.record.connections,
+        return {"url": self.url, "fault": self.active_fault, "connections": self.record.connections,
                 "frames_sent": self.record.frames_sent, "payloads": [p for p, _ in self.payloads],
                 "size": list(self.size), "fps": self.fps}
 
     # ---------------------------------------------------------------- frames
     def frame_jpeg(self) -> bytes:
         """The current frame as JPEG bytes (rendered once per fault state, then cached)."""
-        key = self.fault if self.fault in ("blur", "noise", "black") else None
+        key = self.active_fault if self.active_fault in ("blur", "noise", "black") else None
         with self._lock:
             cached = self._jpeg_cache.get(key)
             if cached is not None:
@@ -277,7 +320,7 @@ class CameraEmulator:
     def _handle(self, conn: socket.socket, addr: Any) -> None:
         self._open_sockets.add(conn)
         try:
-            _Handler(conn, addr, self)
+            _Handler(conn, addr, self)  # type: ignore[arg-type]
         except OSError:
             pass
         finally:
@@ -371,7 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         interval = 1.0 / max(0.5, emu.fps)
         while not emu._stopping.is_set() and emu._server is not None:
-            if emu.fault == "silent":
+            if emu.active_fault == "silent":
                 time.sleep(0.05)
                 continue
             data = emu.frame_jpeg()

@@ -156,5 +156,42 @@ def _run_printer(args: argparse.Namespace) -> int:
     return serve_emulator(emu, args, title="小票打印机模拟器 / printer emulator", show=show, config_hint=hint)
 
 
+# ------------------------------------------------------------------ camera
+def _add_camera(ksub: Any) -> None:
+    p = ksub.add_parser("camera", help="高拍仪（MJPEG over HTTP，合成的文件页面和二维码）/ document camera")
+    channel_args(p, 8081)
+    p.add_argument("--width", type=int, default=1920, help="frame width (default 1920)")
+    p.add_argument("--height", type=int, default=1080, help="frame height (default 1080)")
+    p.add_argument("--fps", type=float, default=5.0, help="frames per second (default 5)")
+    p.add_argument("--payload", action="append", default=[], metavar="TEXT[@CHARSET]",
+                   help="QR payload on the page, repeatable, e.g. '办件回执 123@gb18030' (default: two samples)")
+    p.set_defaults(handler=_run_camera)
+
+
+def _run_camera(args: argparse.Namespace) -> int:
+    from hall.drivers.emulators.camera import DEFAULT_PAYLOADS, CameraEmulator
+
+    payloads = []
+    for item in args.payload:
+        text, sep, charset = item.rpartition("@")
+        text, charset = (text, charset) if sep and charset else (item, "utf-8")
+        try:
+            text.encode(charset)
+        except (LookupError, UnicodeEncodeError) as exc:
+            print(f"无法按 {charset} 编码 / cannot encode payload: {exc}", file=sys.stderr)
+            return 2
+        payloads.append((text, charset))
+    emu = CameraEmulator(payloads or DEFAULT_PAYLOADS, size=(args.width, args.height), fps=args.fps)
+
+    def show() -> str:
+        st = emu.status()
+        return f"故障 / fault: {st['fault'] or '无'} · 连接 / connections: {st['connections']}"
+
+    def hint(where: str) -> str:
+        return f'配置 / config: [[devices]] kind = "camera", url = "{where}"'
+
+    return serve_emulator(emu, args, title="高拍仪模拟器 / camera emulator", show=show, config_hint=hint)
+
+
 # One entry per kind: a function that adds `kiosk emulate <kind>` to the sub-parsers.
-KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led]
+KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led, _add_camera]

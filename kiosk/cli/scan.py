@@ -18,7 +18,7 @@ import json
 import sys
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan", help="识别图片中的二维码/条码 / decode QR codes and barcodes in image files",
         description="识别图片中的二维码和条码，每个码输出一行 JSON / decode codes, one JSON line per code. "
