@@ -20,6 +20,7 @@ from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
 from hall.queue.engine import QueueEngine
+from hall.records.catalog import CatalogStore
 from hall.records.service import CatalogItems, Records
 from hall.sessions import SessionStore
 from hall.store.db import Database
@@ -39,6 +40,7 @@ class Services:
     clock: Clock
     notices: Notices
     roster: DutyRoster
+    catalog: CatalogStore              # the service guide; county versions swap in atomically
     records: Records | None = None
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
@@ -51,6 +53,8 @@ class Services:
         self.devices.start()
         if self.records is not None:
             self.records.start()
+        # The guide's pinyin index costs ~0.5 s (pypinyin): build it off the request threads.
+        threading.Thread(target=self.catalog.warm, name="catalog-index", daemon=True).start()
         t = threading.Thread(target=self._daily, name="daily-scheduler", daemon=True)
         t.start()
         self._threads.append(t)
@@ -86,7 +90,9 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     devices = DeviceManager()
     services = Services(config=config, data_dir=data_dir, db=db, hub=hub, engine=engine, sessions=sessions,
                         devices=devices, clock=clock, notices=Notices(db, clock, hub.publish),
-                        roster=DutyRoster(db, config, clock))
+                        roster=DutyRoster(db, config, clock),
+                        catalog=CatalogStore(data_dir, categories=[c.prefix for c in config.categories],
+                                             now=clock.now, publish=hub.publish))
     # Records before devices: evaluators get the rating sink, printers the rating URL.
     services.records = Records(config, data_dir, db, engine, clock, hub.publish,
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],

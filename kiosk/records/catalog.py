@@ -501,7 +501,7 @@ def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
             os.fsync(f.fileno())
         _before_replace(tmp, path)
         os.replace(tmp, path)
-    except Exception:
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
@@ -713,8 +713,8 @@ def item_guide(item: ServiceItem, form_url: Callable[[int], str] | None = None) 
         forms=[{"n": n, "title": f.title, "url": form_url(n) if form_url else None}
                for n, f in enumerate(item.forms, start=1)],
     )
-    for step, src in zip(data["process"], item.process, strict=True):
-        step["limit"] = src.limit.as_dict() if src.limit else None
-    for m, src in zip(data["materials"], item.materials, strict=True):
-        m["form_title"] = item.forms[src.form - 1].title if src.form else None
+    for step, ps in zip(data["process"], item.process, strict=True):
+        step["limit"] = ps.limit.as_dict() if ps.limit else None
+    for m, mat in zip(data["materials"], item.materials, strict=True):
+        m["form_title"] = item.forms[mat.form - 1].title if mat.form else None
     return data

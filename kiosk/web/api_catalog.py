@@ -1,0 +1,82 @@
+"""Service guide routes (办事指南): public, for the kiosk; read-only views of the current catalog.
+
+Each request reads `services().catalog.current` once, so a catalog swapped in
+by the county sync mid-request never mixes two versions in one answer.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from hall.records.catalog import Catalog, item_guide, item_summary
+from hall.records.catalog_forms import render_form
+from hall.web.auth import require_role
+from hall.web.errors import ApiError
+from hall.web.util import services
+
+bp = Blueprint("catalog", __name__)
+
+MAX_QUERY = 40
+MAX_LIMIT = 200
+
+
+def _catalog() -> Catalog:
+    return services().catalog.current
+
+
+@bp.get("/api/catalog")
+def catalog_overview() -> Response:
+    cat = _catalog()
+    counts = cat.category_counts()
+    categories = [{"prefix": c.prefix, "name": c.name, "count": counts.get(c.prefix, 0)}
+                  for c in services().config.categories]
+    return jsonify({
+        "version": cat.version, "published_at": cat.published_at.isoformat(), "source": cat.source,
+        "issuer": cat.doc.issuer, "notice": cat.doc.notice, "item_count": len(cat),
+        "categories": categories,
+        "departments": [{"name": d, "count": n} for d, n in cat.departments().items()],
+    })
+
+
+@bp.get("/api/catalog/status")
+@require_role("technician", "manager")
+def catalog_status() -> Response:
+    return jsonify(services().catalog.status())
+
+
+@bp.get("/api/catalog/items")
+def catalog_items() -> Response:
+    q = request.args.get("q", "").strip()
+    category = request.args.get("category", "").strip().upper()
+    department = request.args.get("department", "").strip()
+    if len(q) > MAX_QUERY:
+        raise ApiError("invalid", f"搜索内容不能超过 {MAX_QUERY} 个字", 400)
+    try:
+        limit = int(request.args.get("limit", MAX_LIMIT))
+    except ValueError:
+        raise ApiError("invalid", "参数 limit 应为整数", 400) from None
+    limit = max(1, min(limit, MAX_LIMIT))
+    cat = _catalog()
+    found = cat.search(q, category=category, department=department)
+    return jsonify({"version": cat.version, "total": len(found),
+                    "items": [item_summary(i) for i in found[:limit]]})
+
+
+@bp.get("/api/catalog/items/<impl_code>")
+def catalog_item(impl_code: str) -> Response:
+    item = _catalog().get(impl_code)
+    if item is None:
+        raise ApiError("not_found", "未找到该事项，目录可能已更新，请返回重新选择", 404)
+    return jsonify(item_guide(item, lambda n: url_for("catalog.catalog_form", impl_code=impl_code, n=n)))
+
+
+@bp.get("/api/catalog/items/<impl_code>/forms/<int:n>")
+def catalog_form(impl_code: str, n: int) -> Response:
+    item = _catalog().get(impl_code)
+    if item is None:
+        raise ApiError("not_found", "未找到该事项，目录可能已更新，请返回重新选择", 404)
+    if n < 1 or n > len(item.forms):
+        raise ApiError("not_found", "该事项没有这份空白表格", 404)
+    html = render_form(item, n, hall_name=services().config.hall.name)
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
