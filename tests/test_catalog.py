@@ -214,6 +214,10 @@ def test_catalog_rules(shipped_raw: dict[str, Any]) -> None:
     assert any("本大厅没有业务类别 F" in e for e in _errors(county_version(shipped_raw, 6), "ABCDE"))
     assert _errors([]) == ["catalog: 目录应为 JSON 对象 / the catalog must be a JSON object"]
     assert any("format" in e and "请升级" in e for e in _errors(county_version(shipped_raw, 6, format=2)))
+    assert any("format" in e and "请升级" in e
+               for e in _errors(county_version(shipped_raw, 6, format="hall-catalog/2")))
+    assert any("未知的目录格式" in e for e in _errors(county_version(shipped_raw, 6, format="other/1")))
+    assert validate_catalog(county_version(shipped_raw, 6, format=1), CATEGORIES).format == 1
     assert any("published_at" in e and "时区" in e
                for e in _errors(county_version(shipped_raw, 6, published_at="2026-12-06T08:00:00")))
     assert any(e.startswith("items: 条目过少") for e in _errors(county_version(shipped_raw, 6, items=[])))
@@ -492,3 +496,13 @@ def test_readers_never_see_a_mixed_catalog(tmp_path: Path, shipped_raw: dict[str
         done.set()
         t.join()
     assert bad == []
+
+
+def test_the_county_simulator_serves_a_catalog_the_store_takes(tmp_path: Path) -> None:
+    from hall.relay import county_sim, wire
+
+    doc = county_sim.default_catalog()
+    assert wire.validate(doc, "Catalog") == [] and doc["format"] == "hall-catalog/1"
+    assert doc == json.loads(shipped_catalog_path().read_text("utf-8"))
+    served = county_version(doc, 9)
+    assert CatalogStore(tmp_path, categories=CATEGORIES).apply(served).status == "applied"

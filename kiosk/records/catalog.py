@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1                      # the catalog document format this code reads
+FORMAT = 1                      # the catalog document format this code reads: "hall-catalog/1"
+FORMAT_NAME = f"hall-catalog/{FORMAT}"
 CACHE_DIR = "catalog"
 CURRENT = "catalog.json"
 PREVIOUS = "catalog.prev.json"
@@ -279,13 +281,23 @@ class ServiceItem(_Model):
 
 
 class CatalogDocument(_Model):
-    format: int = FORMAT
+    format: int = FORMAT        # "hall-catalog/N" on the wire (a bare N is accepted too)
     version: Annotated[str, Field(min_length=1, max_length=64)]
     published_at: datetime
     issuer: str = Field(default="", max_length=100)
     region_code: str = Field(default="", max_length=12)
     notice: str = Field(default="", max_length=500)
     items: list[ServiceItem] = Field(min_length=1, max_length=5000)
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_name(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            m = re.fullmatch(r"hall-catalog/(\d{1,4})", v.strip())
+            if not m:
+                raise ValueError(f"未知的目录格式 {v!r}，应为 {FORMAT_NAME} / unknown catalog format")
+            return int(m.group(1))
+        return v
 
     @field_validator("format")
     @classmethod
