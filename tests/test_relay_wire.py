@@ -198,7 +198,7 @@ def test_rating_level_is_sent_with_the_provincial_code_never_a_foreign_one() -> 
     bad = wire.to_body("rating", payload | {"level": "非常不满意"})
     assert bad["level_code"] == 1
     assert wire.check_body("rating", bad) == ["rating.reasons: a 差评 needs at least one reason"]
-    assert wire.check_body("rating", bad | {"level_code": 5, "reasons": ["R01"]}) != []
+    assert wire.check_body("rating", bad | {"level_code": 5, "reasons": [{"code": "R01"}]}) != []
 
 
 def test_unknown_level_is_a_local_error() -> None:

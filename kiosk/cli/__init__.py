@@ -17,6 +17,8 @@ COMMANDS = [
     "hall.cli.scan",
     "hall.cli.emulate",
     "hall.cli.diag",
+    "hall.cli.relay",
+    "hall.cli.county_sim",
 ]
 
 

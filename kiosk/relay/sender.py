@@ -523,6 +523,8 @@ class Relay:
             raise CountyError(resp.status, "bad_answer", str(exc)) from exc
         out.sent = len(messages)
         self._record(ids, results, out)
+        if self.db.conn.execute("SELECT 1 FROM outbox WHERE state = 'pending' LIMIT 1").fetchone() is None:
+            self._idle()  # drained: say so now, not at the next poll
         return out
 
     def _record(self, ids: dict[str, int], results: list[wire.Result], out: BatchOutcome) -> None:

@@ -38,7 +38,8 @@ leaves the hall only in these fields, for these reasons:
   left them to be answered.
 * ``appointment.name`` / ``phone``: the county platform sends the reminder.
 * ratings, rectifications, status changes and no-shows carry no personal data
-  of the citizen (clerk id and window only).
+  of the citizen (the clerk's id and name, the window: 好差评 rates the service
+  and its clerk). A no-show withholds the name and phone the appointment had.
 * the other way, ``GET /v1/appointments`` gives the name already masked by the
   county (``张*``) and the phone, which the hall keeps for the one-booking-per-
   person-per-day rule and never shows unmasked.
@@ -124,7 +125,7 @@ def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
 
 
 _ITEM_CODE: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLength": 64}
-_CODES: Final[dict[str, Any]] = {"type": "array", "items": {"type": "string"}}
+_CODES: Final[dict[str, Any]] = {"type": "array", "items": {"$ref": "#/components/schemas/ReasonRef"}}
 _VERSION: Final[dict[str, Any]] = {"type": "integer", "minimum": 1}
 
 SCHEMAS: Final[dict[str, dict[str, Any]]] = {
@@ -141,6 +142,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "cert_no": _S,
         "phone": _S_NULL,
         "village": _S_NULL,
+    }),
+    "ReasonRef": _obj(["code"], {
+        "code": _S,
+        "text": _S_NULL,
     }),
     "TimeLimit": _obj(["value", "unit"], {
         "value": {"type": "integer", "minimum": 0},
@@ -184,9 +189,11 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "RatingBody": _obj(["rating_id", "channel", "level", "level_code", "rated_at", "assess_number"], {
         "rating_id": _S,
         "case_id": _S_NULL,
+        "receipt_no": _S_NULL,
         "official_no": _S_NULL,
         "ticket_number": _S_NULL,
         "item_code": _S_NULL,
+        "item_name": _S_NULL,
         "category": _S_NULL,
         "channel": {"type": "string", "enum": CHANNELS},
         "level": {"type": "string", "enum": list(codes.LEVELS)},
@@ -194,6 +201,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "reasons": _CODES,
         "comment": _S_NULL,
         "clerk_id": _S_NULL,
+        "clerk_name": _S_NULL,
         "window": _I_NULL,
         "rated_at": _DT,
         "assess_number": {"type": "integer", "enum": [1, 2]},
@@ -249,8 +257,13 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "code": _S,
         "source": {"type": ["string", "null"], "enum": ["county", "hall", None]},
         "category": _S_NULL,
+        "item_code": _S_NULL,
+        "item_name": _S_NULL,
         "slot_start": _DT,
+        "slot_end": _DT_NULL,
+        "state": {"type": ["string", "null"], "enum": [*APPOINTMENT_STATES, None]},
         "no_show_at": _DT,
+        "version": {"type": ["integer", "null"], "minimum": 1},
     }),
     "Message": _obj(["message_id", "kind", "order_key", "created_at", "body"], {
         "message_id": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -461,12 +474,18 @@ def dropped_fields() -> list[str]:
 INTERNAL_FIELDS: Final[frozenset[str]] = frozenset({
     "hall_id", "ticket_id", "deadline_estimated", "due_estimated", "prompt_id", "service_key", "bad",
     "person_key", "booked_by", "replied_by", "verified_by", "closed_by", "handled_by", "updated_at",
-    "service_date", "path",
+    "service_date", "path", "category",
 })
+
+#: Personal data the records code may put into a payload that the county does
+#: not need for that kind: withheld on purpose, without a warning.
+WITHHELD: Final[dict[str, frozenset[str]]] = {
+    "appointment_noshow": frozenset({"name", "phone", "booked_at", "checked_in_at", "cancelled_at"}),
+}
 
 
 def _note_dropped(kind: str, key: str) -> None:
-    if key.rsplit(".", 1)[-1] in INTERNAL_FIELDS:
+    if key.rsplit(".", 1)[-1] in INTERNAL_FIELDS or key in WITHHELD.get(kind, ()):
         return
     with _dropped_lock:
         if (kind, key) in _dropped:
@@ -496,6 +515,9 @@ def _project(value: Any, schema: dict[str, Any], where: str, kind: str) -> Any:
                 _note_dropped(kind, f"{where}.{key}".split(".", 1)[1])
         return out
     if isinstance(value, list) and "items" in s:
+        items = resolve(s["items"])
+        if items.get("required") == ["code"]:  # reason lists: a bare code is {"code": code}
+            value = [{"code": v} if isinstance(v, str) else v for v in value]
         return [_project(v, s["items"], f"{where}[]", kind) for v in value]
     # Ids may be integers inside the hall; on the wire they are strings.
     if isinstance(value, int) and not isinstance(value, bool) and "string" in names and "integer" not in names:
