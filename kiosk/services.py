@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hall.config.schema import HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
@@ -22,6 +23,7 @@ from hall.queue.clock import Clock
 from hall.queue.engine import QueueEngine
 from hall.records.catalog import CatalogStore
 from hall.records.service import CatalogItems, Records
+from hall.relay.sender import Relay, outbox_status
 from hall.sessions import SessionStore
 from hall.store.db import Database
 
@@ -42,6 +44,7 @@ class Services:
     roster: DutyRoster
     catalog: CatalogStore              # the service guide; county versions swap in atomically
     records: Records | None = None
+    relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -53,6 +56,8 @@ class Services:
         self.devices.start()
         if self.records is not None:
             self.records.start()
+        if self.relay is not None:
+            self.relay.start()
         # The guide's pinyin index costs ~0.5 s (pypinyin): build it off the request threads.
         threading.Thread(target=self.catalog.warm, name="catalog-index", daemon=True).start()
         t = threading.Thread(target=self._daily, name="daily-scheduler", daemon=True)
@@ -71,8 +76,16 @@ class Services:
             except Exception:
                 log.exception("daily roll-over failed")
 
+    def relay_status(self) -> dict[str, Any]:
+        """Backlog, oldest pending age, last success/error, dead letters, drain progress (/healthz, technician)."""
+        if self.relay is not None:
+            return self.relay.status()
+        return outbox_status(self.db) | {"state": "not_configured", "running": False}
+
     def stop(self) -> None:
         self._stop.set()
+        if self.relay is not None:
+            self.relay.stop()
         self.hub.close()
         if self.records is not None:
             self.records.stop()
@@ -97,6 +110,9 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.records = Records(config, data_dir, db, engine, clock, hub.publish,
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],
                                                   lambda: getattr(services, "catalog", None)))
+    if config.county.endpoint:
+        services.relay = Relay.from_config(db, config.county, publish=hub.publish)
+        hub.add_listener(services.relay.on_event)  # a new record wakes the sender
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
                                     manager=devices,

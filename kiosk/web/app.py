@@ -9,7 +9,16 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from hall.screens import routes as screen_pages
 from hall.services import Services
-from hall.web import api_catalog, api_events, api_health, api_manage, api_printer, api_queue, api_session
+from hall.web import (
+    api_catalog,
+    api_events,
+    api_health,
+    api_manage,
+    api_printer,
+    api_queue,
+    api_relay,
+    api_session,
+)
 from hall.web.errors import register_error_handlers
 
 
@@ -28,6 +37,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
+    app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:
