@@ -10,12 +10,16 @@ from flask import Flask, Response, jsonify
 from hall.screens import routes as screen_pages
 from hall.services import Services
 from hall.web import (
+    api_appointments,
+    api_cases,
     api_catalog,
     api_events,
     api_health,
     api_manage,
     api_printer,
     api_queue,
+    api_ratings,
+    api_records,
     api_relay,
     api_session,
 )
@@ -38,6 +42,9 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
+    # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
+    for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
+        app.register_blueprint(bp)
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

@@ -1,0 +1,103 @@
+"""Case routes: clerks register and move cases; the kiosk looks up progress (masked)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from hall.records.models import CaseIn, Material, TransitionIn
+from hall.records.service import Records
+from hall.records.util import Actor
+from hall.web.auth import current_session, require_role
+from hall.web.errors import ApiError
+from hall.web.util import body, services
+
+bp = Blueprint("cases", __name__)
+
+
+def records() -> Records:
+    rec = services().records
+    if rec is None:
+        raise ApiError("unavailable", "办件与评价服务未启用", 503)
+    return rec
+
+
+def staff_actor() -> Actor:
+    s = current_session()
+    assert s is not None  # require_role ran first
+    return Actor(s.staff_id, s.role, request.remote_addr or "")
+
+
+def citizen_actor(channel: str) -> Actor:
+    return Actor(channel, "citizen", request.remote_addr or "")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError("invalid", f"参数 {name} 须为整数", 400) from None
+
+
+@bp.post("/api/cases")
+@require_role("clerk", "manager")
+def register_case() -> tuple[Response, int]:
+    req = body(CaseIn)
+    s = current_session()
+    assert s is not None
+    return jsonify({"case": records().cases.register(req, staff_actor(), s.window)}), 201
+
+
+@bp.get("/api/cases")
+@require_role("clerk", "manager")
+def list_cases() -> Response:
+    """Clerks see their own cases; managers all (filters: status, window, flagged=1)."""
+    s = current_session()
+    assert s is not None
+    clerk = s.staff_id if s.role == "clerk" else request.args.get("clerk") or None
+    status = request.args.get("status") or None
+    cases = records().cases.search(status=status, clerk=clerk, window=_int_arg("window"),
+                                   flagged=request.args.get("flagged") in ("1", "true"),
+                                   limit=_int_arg("limit") or 200)
+    return jsonify({"cases": cases})
+
+
+@bp.get("/api/cases/alerts")
+@require_role("clerk", "manager")
+def case_alerts() -> Response:
+    """限时办结: open cases near or past their promised date (a clerk's own, or all for the manager)."""
+    s = current_session()
+    assert s is not None
+    return jsonify(records().cases.deadline_alerts(clerk=s.staff_id if s.role == "clerk" else None))
+
+
+@bp.get("/api/cases/progress")
+def case_progress() -> Response:
+    """The kiosk's 办件进度: by receipt number or the receipt's QR text (?q=…); masked."""
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        raise ApiError("invalid", "请输入回执号或扫描回执二维码", 400)
+    return jsonify({"case": records().cases.lookup(q)})
+
+
+@bp.get("/api/cases/<int:case_id>")
+@require_role("clerk", "manager")
+def get_case(case_id: int) -> Response:
+    return jsonify({"case": records().cases.get(case_id)})
+
+
+@bp.post("/api/cases/<int:case_id>/status")
+@require_role("clerk", "manager")
+def case_status(case_id: int) -> Response:
+    req = body(TransitionIn)
+    s = current_session()
+    assert s is not None
+    return jsonify({"case": records().cases.transition(case_id, req.status, staff_actor(), s.window, req.note)})
+
+
+@bp.post("/api/cases/<int:case_id>/materials")
+@require_role("clerk", "manager")
+def case_material(case_id: int) -> Response:
+    req = body(Material)
+    return jsonify({"case": records().cases.add_material(case_id, req, staff_actor())})
