@@ -167,6 +167,10 @@ class DeviceWorker:
         except (OSError, TransportError) as exc:
             self._fail(exc)
             return False
+        except Exception as exc:  # a device-kind bug must not kill the worker: retry with backoff
+            log.exception("connecting %s failed", self.name)
+            self._fail(exc)
+            return False
         self.last_ok_at = time.time()
         if not self._was_online:
             log.info("device %s (%s) is online", self.name, self.transport.url)
@@ -199,6 +203,9 @@ class DeviceWorker:
                     self.poll(self.transport)
                     self.probe(self.transport)
                 except (OSError, TransportError) as exc:
+                    self._fail(exc)
+                except Exception as exc:  # a device-kind bug: reconnect rather than let the worker die
+                    log.exception("probe of %s failed", self.name)
                     self._fail(exc)
                 continue
             if item is None:

@@ -24,6 +24,14 @@ class TransportError(OSError):
     """The channel to a device failed; the message names the device channel."""
 
 
+try:  # pyserial's POSIX backend lets termios.error (not an OSError) out of flush(), e.g. EIO on a pulled adapter
+    import termios
+
+    _SERIAL_OS_ERRORS: tuple[type[Exception], ...] = (OSError, termios.error)
+except ImportError:  # Windows
+    _SERIAL_OS_ERRORS = (OSError,)
+
+
 class Transport(Protocol):
     url: str
 
@@ -77,7 +85,7 @@ class SerialTransport:
         try:
             self._port.write(data)
             self._port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, *_SERIAL_OS_ERRORS) as exc:
             raise TransportError(f"{self.url} 写入失败 / write failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
@@ -91,7 +99,7 @@ class SerialTransport:
             while len(buf) < size and time.monotonic() < deadline:
                 self._port.timeout = max(0.01, min(0.2, deadline - time.monotonic()))
                 buf += self._port.read(size - len(buf))
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, *_SERIAL_OS_ERRORS) as exc:
             raise TransportError(f"{self.url} 读取失败 / read failed: {exc}") from exc
         return buf
 
