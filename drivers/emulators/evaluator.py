@@ -12,7 +12,7 @@ line noise, partial frames, bad checksums, silence, unplug and replug.
 `HidKeypadEmulator` writes Linux `input_event` records into a FIFO, which the
 HID driver reads exactly as it reads `/dev/input/event*`.
 
-Both have `view()` for the technician page. `run_cli` is `kiosk emulate evaluator`.
+Both have `view()` for the technician page; `fault(text)` serves `kiosk emulate evaluator`.
 """
 
 from __future__ import annotations
@@ -111,10 +111,11 @@ class _PtyLink:
 class _TcpLink:
     """A TCP server on 127.0.0.1; one client at a time (a new one replaces the old)."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", port))
+        self.server.bind((host, port))
+        self.host = host
         self.server.listen(4)
         self.port = self.server.getsockname()[1]
         self.client: socket.socket | None = None
@@ -122,7 +123,7 @@ class _TcpLink:
 
     @property
     def url(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
+        return f"socket://{self.host}:{self.port}"
 
     def plug(self) -> None:
         self.plugged = True
@@ -237,6 +238,71 @@ class EvaluatorEmulator:
         self._thread = threading.Thread(target=self._run, name=f"emu-{self.name}", daemon=True)
         self._thread.start()
         return self
+
+    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """For `kiosk emulate`: serve on TCP (pyserial URL socket://HOST:PORT); returns the port."""
+        if isinstance(self._link, _TcpLink):
+            self._link.close()
+        self.channel, self._link = "tcp", _TcpLink(port, host)
+        self.start()
+        return self._link.port
+
+    def start_pty(self) -> str:
+        """For `kiosk emulate --pty`: serve on a pty; returns the stable path to open."""
+        import tempfile
+
+        if isinstance(self._link, _TcpLink):
+            self._link.close()
+        if not isinstance(self._link, _PtyLink):
+            self._link = _PtyLink(Path(tempfile.gettempdir()) / f"hall-{self.name}.tty")
+        self.channel = "pty"
+        self.start()
+        return self.url
+
+    def fault(self, command: str) -> str:
+        """Text commands for `kiosk emulate evaluator` and the technician page."""
+        words = command.strip().split()
+        if not words:
+            return FAULT_HELP
+        cmd, arg = words[0].lower(), (words[1] if len(words) > 1 else "")
+        if cmd == "press":
+            cmd = arg
+        level = P.WIRE_LEVELS[int(cmd)] if cmd in {"1", "2", "3", "4", "5"} else cmd
+        if level in P.LEVEL_WIRE:
+            seq = self.press(level)
+            return f"已按下 {level}（KEY seq={seq}）"
+        if cmd == "noise":
+            return "线路噪声 / noise: " + P.describe(self.inject_noise())
+        if cmd == "partial":
+            return "半帧 / partial frame: " + P.describe(self.send_partial())
+        if cmd in {"badcrc", "bad-checksum", "checksum"}:
+            return "校验错 / bad checksum: " + P.describe(self.send_bad_checksum())
+        if cmd in {"silent", "silence"}:
+            self.set_silent(arg.lower() not in {"off", "0", "false", "no"})
+            return f"静默 / silent = {self.silent}"
+        if cmd == "unplug":
+            self.unplug()
+            return "已拔出 / unplugged"
+        if cmd == "replug":
+            self.replug()
+            return "已插回 / replugged"
+        if cmd == "reboot":
+            self.reboot()
+            return "已重启 / rebooted"
+        if cmd == "ignore":
+            self.ignore_next(int(arg) if arg.isdigit() else 1)
+            return "将不应答下一帧 / the next host frame goes unanswered"
+        return FAULT_HELP
+
+    def display(self) -> str:
+        """One line: what the keypad's display shows now."""
+        v = self.view()
+        if v["mode"] == "prompt":
+            return f"【请评价】{v['clerk_name']}  {v['text']}  （剩余 {v['remaining_s']:.0f} 秒）"
+        last = v["last_key"]
+        tail = f"   上次按键：{last['result']}" if last else ""
+        plug = "" if v["plugged"] else "（已拔出）"
+        return f"【{v['mode_name']}】{plug}{tail}"
 
     def stop(self) -> None:
         self._stop.set()
@@ -575,58 +641,9 @@ class HidKeypadEmulator:
 
 
 # ----------------------------------------------------------------------- CLI
-HELP = """按键 / keys:
-  1..5  按下评价键（1 非常满意 … 5 非常不满意） press a level key
-  n     线路噪声 noise      p  半帧 partial frame     b  校验错 bad checksum
-  s     静默开/关 silence   u  拔出 unplug            r  插回 replug
-  v     查看状态 view       q  退出 quit"""
-
-
-def run_cli(args: Any) -> int:
-    """`kiosk emulate evaluator`: run a keypad in the foreground for commissioning."""
-    import json
-    import sys
-    import tempfile
-
-    channel = getattr(args, "channel", None) or default_channel()
-    link = Path(getattr(args, "link", None) or Path(tempfile.gettempdir()) / "hall-evaluator.tty")
-    emu = EvaluatorEmulator(name="evaluator", channel=channel, link=link, port=getattr(args, "port", 0) or 0,
-                            address=getattr(args, "address", 1) or 1).start()
-    print(f"评价器模拟已启动 / evaluator emulator running: {emu.url}")
-    print(f'配置 / config: url = "{emu.url}", options = {{ type = "serial", address = {emu.address} }}')
-    print(HELP)
-    interactive = sys.stdin is not None and sys.stdin.isatty()
-    try:
-        if not interactive:
-            while True:
-                time.sleep(3600)
-        for line in sys.stdin:
-            cmd = line.strip().lower()
-            if cmd in {"1", "2", "3", "4", "5"}:
-                seq = emu.press(P.WIRE_LEVELS[int(cmd)])
-                time.sleep(0.3)
-                print(f"KEY seq={seq}: {emu.view()['last_key']}")
-            elif cmd == "n":
-                print(P.describe(emu.inject_noise()))
-            elif cmd == "p":
-                print(P.describe(emu.send_partial()))
-            elif cmd == "b":
-                print(P.describe(emu.send_bad_checksum()))
-            elif cmd == "s":
-                emu.set_silent(not emu.silent)
-                print(f"silent = {emu.silent}")
-            elif cmd == "u":
-                emu.unplug()
-            elif cmd == "r":
-                emu.replug()
-            elif cmd == "v":
-                print(json.dumps(emu.view(), ensure_ascii=False, indent=2))
-            elif cmd == "q":
-                break
-            elif cmd:
-                print(HELP)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
-    return 0
+FAULT_HELP = """命令 / commands:
+  1..5 或 非常满意…非常不满意   按下评价键 / press a level key (1 = 非常满意 … 5 = 非常不满意)
+  noise      线路噪声 / line noise            partial   半帧 / a frame cut short
+  badcrc     校验错的按键帧 / bad checksum      ignore N  不应答接下来 N 帧 / leave N host frames unanswered
+  silent on|off  静默 / hung keypad            reboot    重启（忘记提示）/ power-cycle
+  unplug / replug  拔出 / 插回"""

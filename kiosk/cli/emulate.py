@@ -156,6 +156,28 @@ def _run_printer(args: argparse.Namespace) -> int:
     return serve_emulator(emu, args, title="小票打印机模拟器 / printer emulator", show=show, config_hint=hint)
 
 
+# ------------------------------------------------------------------ evaluator
+def _add_evaluator(ksub: Any) -> None:
+    p = ksub.add_parser("evaluator", help="窗口评价器（串口协议 v1，五键）/ serial evaluator keypad")
+    channel_args(p, 5010)
+    p.add_argument("--address", type=lambda s: int(s, 0), default=1, help="keypad address 1..254 (default 1)")
+    p.set_defaults(handler=_run_evaluator)
+
+
+def _run_evaluator(args: argparse.Namespace) -> int:
+    from hall.drivers.emulators.evaluator import EvaluatorEmulator
+
+    emu = EvaluatorEmulator(name="evaluator", channel="tcp", address=args.address)
+
+    def hint(where: str) -> str:
+        url = f"socket://{args.host}:{where.rsplit(':', 1)[-1]}" if "://" in where else where
+        return (f'配置 / config: [[devices]] kind = "evaluator", url = "{url}", window = 1, '
+                f'options = {{ type = "serial", address = {args.address} }}')
+
+    return serve_emulator(emu, args, title="评价器模拟器 / evaluator emulator", show=emu.display,
+                          config_hint=hint)
+
+
 # ------------------------------------------------------------------ camera
 def _add_camera(ksub: Any) -> None:
     p = ksub.add_parser("camera", help="高拍仪（MJPEG over HTTP，合成的文件页面和二维码）/ document camera")
@@ -194,4 +216,4 @@ def _run_camera(args: argparse.Namespace) -> int:
 
 
 # One entry per kind: a function that adds `kiosk emulate <kind>` to the sub-parsers.
-KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led, _add_camera]
+KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led, _add_evaluator, _add_camera]

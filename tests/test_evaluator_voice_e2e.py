@@ -1,0 +1,58 @@
+"""End to end on the demo config: a clerk's call is announced by the voice device, the clerk's
+请评价 puts the window-1 keypad emulator (over its pty/TCP channel) into prompt mode, and one key
+press becomes exactly one stored rating through the records service's rating sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hall.drivers.base import DeviceState, wait_until
+from hall.services import Services
+
+
+def _login(client: Any, staff_id: str, window: int) -> dict[str, str]:
+    r = client.post("/api/session", json={"staff_id": staff_id, "pin": "123456", "window": window})
+    assert r.status_code == 201, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+def _ratings(services: Services) -> list[tuple[str, str, int]]:
+    with services.db.read() as c:
+        return [(r[0], r[1], r[2]) for r in c.execute("SELECT channel, level, window FROM ratings")]
+
+
+def test_call_is_announced_and_a_keypad_press_is_one_rating(services: Services, client: Any) -> None:
+    evaluator = services.devices.get("eval-w1")
+    voice = services.devices.get("voice")
+    assert evaluator is not None and voice is not None
+    keypad = services.devices.emulators["eval-w1"]
+    speaker = services.devices.emulators["voice"]
+    evaluator.start()
+    voice.start()
+    assert wait_until(lambda: evaluator.status()["state"] == DeviceState.READY, 5), evaluator.status()
+    assert wait_until(lambda: voice.status()["state"] == DeviceState.READY, 10), voice.status()
+
+    h = _login(client, "1001", 1)
+    assert client.post("/api/tickets", json={"category": "A"}).status_code == 201
+    r = client.post("/api/windows/1/call", headers=h)
+    assert r.status_code == 200, r.get_json()
+    assert wait_until(lambda: speaker.count == 1, 20)
+    said = speaker.history[-1]
+    assert said["text"] == "请A001号到1号窗口办理" and said["spoken"] == "请 A 零零一 号到一号窗口办理"
+    assert said["duration_s"] > 1
+
+    keypad.press("非常不满意")                      # before any prompt: nothing
+    assert client.post("/api/windows/1/start", headers=h).status_code == 200
+    r = client.post("/api/windows/1/rate-prompt", headers=h)
+    assert r.status_code == 201, r.get_json()
+    assert wait_until(lambda: keypad.view()["mode"] == "prompt", 5)
+    assert keypad.view()["clerk_name"] == "李明"
+    token = keypad.view()["token"]
+    seq = keypad.press("满意")
+    assert wait_until(lambda: any(k["seq"] == seq and k["status"] == 0 for k in keypad.key_results), 5)
+    assert wait_until(lambda: keypad.view()["mode"] == "thanks", 5)
+    keypad.press("非常满意", token=token)           # a second press for the same, now rated, prompt
+    assert wait_until(lambda: evaluator.status()["counters"]["presses"] == 3, 5)
+    assert _ratings(services) == [("窗口评价器", "满意", 1)]
+    state = client.get("/api/windows/1/rate-prompt", headers=h).get_json()
+    assert state["prompt"]["state"] == "rated"
