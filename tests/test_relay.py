@@ -339,6 +339,18 @@ def test_retry_after_is_honoured(db: Database, sim: CountySimulator) -> None:
     assert relay._st.next_attempt_mono - before >= 30
 
 
+def test_messages_the_county_left_unanswered_are_sent_again_after_a_pause(db: Database,
+                                                                          sim: CountySimulator) -> None:
+    ids = add_ratings(db, 10)
+    sim.fault("omit", message_ids={ids[3]}, count=2)
+    relay = make_relay(db, sim)
+    assert relay.drain(10)
+    assert_exactly_once(db, sim, ids)
+    row = db.conn.execute("SELECT attempts FROM outbox WHERE message_id = ?", (ids[3],)).fetchone()
+    assert row[0] == 3  # twice unanswered, then acknowledged
+    assert relay._st.consecutive_failures == 0 and "没有收到答复" in (relay._st.last_error or "")
+
+
 def test_too_large_batches_are_halved(db: Database, sim: CountySimulator) -> None:
     ids = add_ratings(db, 60)
     sim.fault("http_error", status=413, count=2)

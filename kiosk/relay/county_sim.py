@@ -43,7 +43,7 @@ from hall.relay import wire
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("refuse", "http_error", "slow", "partition", "drop_response", "hold", "reject")
+FAULTS = ("refuse", "http_error", "slow", "partition", "drop_response", "hold", "reject", "omit")
 
 BUILTIN_CATALOG: dict[str, Any] = {
     "format": "hall-catalog/1",
@@ -250,7 +250,8 @@ class CountySimulator:
         before answering; partition: accept, then never answer until cleared;
         drop_response: store the batch, then close the connection unanswered;
         hold: store the batch, then wait for :meth:`release` before answering;
-        reject: reject matching messages (`kinds`, `message_ids`, `match`) with `code`/`reason`.
+        reject: reject matching messages (`kinds`, `message_ids`, `match`) with `code`/`reason`;
+        omit: leave matching messages out of the answer (neither stored nor answered).
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULTS)}")
@@ -370,6 +371,10 @@ class CountySimulator:
             try:
                 for msg in doc["messages"]:
                     self.stats.messages += 1
+                    omit = self._faults.get("omit")
+                    if omit is not None and isinstance(msg, dict) and omit.applies_to(msg):
+                        self._consume(omit)
+                        continue  # neither processed nor answered
                     results.append(self._one(hall_id, msg, self._faults.get("reject"), seen_keys))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -389,11 +394,7 @@ class CountySimulator:
         if errors:
             return self._reject(mid, "invalid_message", "; ".join(errors[:5]))
         if reject_fault is not None and reject_fault.applies_to(msg):
-            if reject_fault.count is not None:
-                reject_fault.count -= 1
-                if reject_fault.count <= 0:
-                    self._faults.pop("reject", None)
-            self.stats.faults_injected += 1
+            self._consume(reject_fault)
             return self._reject(mid, reject_fault.code, reject_fault.reason)
         body = json.dumps(msg["body"], ensure_ascii=False, sort_keys=True)
         row = self._db.execute("SELECT body, county_ref FROM messages WHERE message_id = ?", (mid,)).fetchone()
@@ -414,6 +415,14 @@ class CountySimulator:
             self._db.execute("UPDATE messages SET county_ref = ? WHERE seq = ?", (ref, cur.lastrowid))
         self.stats.accepted += 1
         return {"message_id": mid, "status": wire.ACCEPTED, "county_ref": ref}
+
+    def _consume(self, fault: Fault) -> None:
+        """One use of a per-message fault (caller holds the lock)."""
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count <= 0:
+                self._faults.pop(fault.kind, None)
+        self.stats.faults_injected += 1
 
     def _reject(self, mid: str, code: str, reason: str) -> dict[str, Any]:
         self.stats.rejected += 1

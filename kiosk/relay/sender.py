@@ -468,6 +468,11 @@ class Relay:
                 log.exception("county relay: unexpected error")
                 self._failed(RelayError(f"内部错误：{type(exc).__name__}: {exc}"))
                 continue
+            if outcome.unanswered:
+                # The county answered the batch but not every message in it: send those again,
+                # after a pause, rather than in a tight loop.
+                self._failed(CountyError(200, "incomplete", f"{outcome.unanswered} 条报文没有收到答复，稍后重发"))
+                continue
             if outcome.sent == 0 and outcome.local_dead == 0:
                 self._maybe_prune()
                 self._wake.wait(self.poll_seconds)
@@ -684,6 +689,9 @@ class Relay:
                 out = self.send_batch()
             except RelayError as exc:
                 self._failed(exc)
+                continue
+            if out.unanswered:
+                self._failed(CountyError(200, "incomplete", f"{out.unanswered} 条报文没有收到答复，稍后重发"))
                 continue
             if out.sent == 0 and out.local_dead == 0:
                 return True
