@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from hall.drivers.base import DeviceState, wait_until
 from hall.drivers.emulators.evaluator import HidKeypadEmulator
 from hall.drivers.evaluator.base import CHANNEL
@@ -31,7 +30,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="evdev/FIFO re
 
 def test_event_layout_is_the_kernels() -> None:
     # struct input_event on LP64 Linux: timeval (2 × 8) + u16 type + u16 code + s32 value
-    assert EVENT_SIZE == (24 if struct.calcsize("l") == 8 else 16)
+    assert (24 if struct.calcsize("l") == 8 else 16) == EVENT_SIZE
     raw = pack_event(EV_KEY, 2, 1, at=1700000000.25)
     sec, usec, t, c, v = struct.unpack("@llHHi", raw)
     assert (sec, usec, t, c, v) == (1700000000, 250000, EV_KEY, 2, 1)

@@ -6,6 +6,7 @@ subprocess (a small script standing in for aplay that logs when it starts and en
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
 import time
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hall.drivers.base import DeviceState, wait_until
 from hall.drivers.emulators.voice import VirtualSpeaker
 from hall.drivers.voice.device import VoiceDevice
@@ -103,7 +103,7 @@ def test_calls_are_spoken_in_order_and_never_overlap(voice: tuple[VoiceDevice, V
     played = list(speaker.history)
     assert [p["text"] for p in played] == [c["text"] for c in calls]
     assert played[2]["spoken"].endswith("chong2 hu1")
-    for a, b in zip(played, played[1:], strict=False):
+    for a, b in itertools.pairwise(played):
         assert a["ended"] <= b["started"]
     st = dev.status()
     assert st["counters"]["announced"] == 3 and st["player"] == "virtual"

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 
 class Emulator(Protocol):
-    url: str
+    @property
+    def url(self) -> str: ...
 
     def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int: ...
 
