@@ -9,7 +9,7 @@ real-time status requests `DLE EOT n` the way a printer does.
 Faults can be injected while it runs, from code, from `kiosk emulate printer`
 (stdin commands) or from the technician API:
 
-    paper ok | near | out | N      paper state, or "N tickets left" (near end at 3, out at 0)
+    paper ok | near | out | N      paper state, or "N tickets left" (near end at 3, out during ticket N+1)
     cover open | close             cover open: offline, as real printers go
     silence on | off               stop answering status requests (a hung or powered-off printer)
     unplug | replug                drop every connection and refuse new ones / accept again
@@ -135,6 +135,10 @@ class PrinterEmulator:
     def _close_server(self) -> None:
         srv, self._server = self._server, None
         if srv is not None:
+            # shutdown() stops listening at once (close() alone waits for the blocked accept to return,
+            # and a connect in between would still be accepted by the kernel).
+            with contextlib.suppress(OSError):
+                srv.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 srv.close()
 
@@ -226,8 +230,11 @@ class PrinterEmulator:
             self.received += len(data)
             before = len(reader.jobs)
             requests = reader.feed(data)
-            if self.paper == Paper.OUT and reader.current.has_content():
-                reader.current.paper_out = True     # it came in while there was no paper
+            if reader.current.has_content():
+                if self.paper_left == 0:
+                    self.paper = Paper.OUT          # the roll ends during this ticket
+                if self.paper == Paper.OUT:
+                    reader.current.paper_out = True     # it came in while there was no paper
             new_jobs = reader.jobs[before:]
             for job in new_jobs:
                 self._record(job)
@@ -237,12 +244,15 @@ class PrinterEmulator:
             return bytes(self._answer(n) for n in requests)
 
     def _record(self, job: Job) -> None:
+        if self.paper_left == 0 and job.has_content():
+            self.paper = Paper.OUT
         if self.paper == Paper.OUT:
             job.paper_out = True
         elif self.paper_left is not None and job.cut:
+            # N tickets left: each cut one uses a piece; the near-end sensor trips at 3, and the
+            # roll runs out during the ticket after the last piece.
             self.paper_left = max(0, self.paper_left - 1)
-            self.paper = Paper.OUT if self.paper_left == 0 else (
-                Paper.NEAR_END if self.paper_left <= 3 else Paper.OK)
+            self.paper = Paper.NEAR_END if self.paper_left <= 3 else Paper.OK
         self.jobs.append(job)
         self._jobs_changed.notify_all()
         if self.on_job is not None:

@@ -299,6 +299,9 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
 
     `emulator://` starts the printer emulator on TCP 127.0.0.1 (a free port);
     `emulator://pty` puts it on a pty and drives it as a serial printer (POSIX).
+    Driver options besides the ticket's (see hall.drivers.printer.ticket): status (ask DLE EOT,
+    default true except for device files), probe_interval (s, 2), status_timeout (s, 1),
+    reconnect_max (s, 5), tickets (print issued tickets, default true), baudrate (serial).
     """
     opts = dict(spec.options)
     server = ctx.config.server
@@ -333,4 +336,5 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
         status_timeout=float(opts.get("status_timeout", 1.0)),
         baudrate=baudrate,
         prints_tickets=_flag(opts, "tickets", True),
+        backoff_max=float(opts.get("reconnect_max", 5.0)),
     )

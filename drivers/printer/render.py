@@ -73,6 +73,7 @@ class EscposReader:
         self._job = Job()
         self._reset_modes()
         self._qr_data = b""
+        self._closed_by_cut = False
 
     # ------------------------------------------------------------------ public
     def feed(self, data: bytes) -> list[int]:
@@ -80,10 +81,13 @@ class EscposReader:
         self._buf += data
         requests: list[int] = []
         while self._buf:
+            job = self._job
             used = self._step(requests)
             if used == NEED_MORE:
                 break
-            self._job.raw += self._buf[:used]
+            # A cut belongs to the job it ends; an ESC @ that closed a job belongs to the next one.
+            target = job if (self._job is job or self._closed_by_cut) else self._job
+            target.raw += self._buf[:used]
             del self._buf[:used]
         return requests
 
@@ -108,6 +112,7 @@ class EscposReader:
         self._line_align = 0
 
     def _close_job(self, *, cut: bool) -> Job:
+        self._closed_by_cut = cut
         job = self._job
         job.cut = cut
         job.finished_at = time.time()

@@ -11,12 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
-
 from hall.queue.clock import parse_iso
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
+from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("printer", __name__)
 
@@ -39,7 +38,8 @@ def printer_summary(svc: Any) -> dict[str, Any]:
     """What the kiosk needs to know before and after a citizen presses: ready or not, and why."""
     dev = ticket_printer(svc)
     if dev is None:
-        return {"ready": False, "state": "none", "name": None, "message": "本机未配置取号打印机", "hint": HINT}
+        return {"ready": False, "state": "none", "name": None, "message": "本机未配置取号打印机",
+                "hint": HINT}
     info: dict[str, Any] = {"name": dev.name, **dev.readiness()}
     if not info["ready"]:
         info["hint"] = HINT
