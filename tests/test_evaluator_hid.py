@@ -157,3 +157,12 @@ def test_missing_device_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(TransportError, match="不存在"):
         EvdevKeySource(str(tmp_path / "nope")).open()
+
+
+def test_emulator_fault_commands_for_the_technician_page(hid: HidRig) -> None:
+    hid.prompt(8)
+    assert "满意" in hid.emu.fault("press 2")
+    assert wait_until(lambda: len(hid.sink.calls) == 1)
+    assert hid.sink.calls == [(2, "满意", CHANNEL, 8)]
+    assert "命令" in hid.emu.fault("what")
+    assert hid.emu.view()["keys"][0] == {"level": "非常满意", "code": 2}

@@ -305,6 +305,20 @@ def test_technician_test_prompt_reports_keys_without_rating(pty_rig: Rig) -> Non
     assert wait_until(lambda: rig.emu.view()["clerk_name"] == "李明")
 
 
+def test_emulator_fault_commands(pty_rig: Rig) -> None:
+    rig = pty_rig
+    rig.prompt(prompt_id=80)
+    assert rig.wait_mode("prompt")
+    assert "线路噪声" in rig.emu.fault("noise")
+    assert "半帧" in rig.emu.fault("partial")
+    assert "校验错" in rig.emu.fault("badcrc")
+    assert "命令" in rig.emu.fault("help me")
+    assert "非常满意" in rig.emu.fault("1")
+    assert wait_until(lambda: len(sink_of(rig).calls) == 1)
+    assert sink_of(rig).calls == [(1, "非常满意", CHANNEL, 80)]
+    assert rig.emu.display().startswith("【")
+
+
 def test_emulator_view_for_the_technician_page(pty_rig: Rig) -> None:
     view = pty_rig.emu.view()
     assert [k["level"] for k in view["keys"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]

@@ -56,3 +56,26 @@ def test_call_is_announced_and_a_keypad_press_is_one_rating(services: Services, 
     assert _ratings(services) == [("窗口评价器", "满意", 1)]
     state = client.get("/api/windows/1/rate-prompt", headers=h).get_json()
     assert state["prompt"]["state"] == "rated"
+
+
+def test_technician_tests_and_virtual_keys_over_the_api(services: Services, client: Any) -> None:
+    for name in ("eval-w2", "voice"):
+        dev = services.devices.get(name)
+        assert dev is not None
+        dev.start()
+        assert wait_until(lambda d=dev: d.status()["state"] == DeviceState.READY, 10), dev.status()
+    r = client.post("/api/session", json={"staff_id": "9101", "pin": "666666"})
+    assert r.status_code == 201, r.get_json()
+    h = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    res = client.post("/api/devices/eval-w2/test", headers=h).get_json()
+    assert res["ok"] and "评价器应答正常" in res["message"], res
+    keypad = services.devices.emulators["eval-w2"]
+    assert wait_until(lambda: keypad.view()["clerk_name"] == "设备测试", 5)
+    r = client.post("/api/devices/emulators/eval-w2/fault", headers=h, json={"command": "3"})
+    assert r.status_code == 200, r.get_json()
+    assert wait_until(lambda: services.devices.get("eval-w2").status()["last_test_key"] == "基本满意", 5)
+    assert _ratings(services) == []                 # a test key is never a rating
+    res = client.post("/api/devices/voice/test", headers=h).get_json()
+    assert res["ok"] and "语音合成正常" in res["message"], res
+    emulators = client.get("/api/devices/emulators", headers=h).get_json()["emulators"]
+    assert {"eval-w1", "eval-w2", "voice"} <= {e["name"] for e in emulators}

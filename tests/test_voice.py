@@ -115,7 +115,7 @@ def test_test_action_and_speaker_fault(voice: tuple[VoiceDevice, VirtualSpeaker,
     dev, speaker, _hub = voice
     res = dev.test()
     assert res["ok"] and "语音合成正常" in res["message"], res
-    speaker.fail_next()
+    assert "1 次" in speaker.fault("fail")
     out = dev.announce("请A002号到2号窗口办理", number="A002").result(30)
     assert out["ok"] is False and dev.state == DeviceState.DEGRADED
     assert "播报失败" in dev.status()["detail"]

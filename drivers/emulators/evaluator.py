@@ -631,6 +631,26 @@ class HidKeypadEmulator:
                      (EV_KEY, unmapped, 0), (EV_SYN, 0, 0), (EV_KEY, mapped, 2), (EV_SYN, 0, 0)])
         self.faults["noise_events"] += 1
 
+    def fault(self, command: str) -> str:
+        """Text commands for the technician page: 1..5 or a level name, noise, unplug, replug."""
+        words = command.strip().split()
+        if not words:
+            return "命令：1..5（或等级名称）按键、noise 干扰按键、unplug 拔出、replug 插回"
+        cmd = words[1] if words[0].lower() == "press" and len(words) > 1 else words[0].lower()
+        level = P.WIRE_LEVELS[int(cmd)] if cmd in {"1", "2", "3", "4", "5"} else cmd
+        if level in P.LEVEL_WIRE:
+            return f"已按下 {level}（键码 {self.press(level)}）"
+        if cmd == "noise":
+            self.inject_noise()
+            return "已发送非评价按键（未映射键、自动重复）"
+        if cmd == "unplug":
+            self.unplug()
+            return "已拔出 / unplugged"
+        if cmd == "replug":
+            self.replug()
+            return "已插回 / replugged"
+        return self.fault("")
+
     def view(self) -> dict[str, Any]:
         levels = {name: code for code, name in reversed(list(self.keymap.items()))}
         return {

@@ -53,6 +53,15 @@ class VirtualSpeaker:
         with self._lock:
             self._fail_next += n
 
+    def fault(self, command: str) -> str:
+        """`fail [N]`: the next N announcements fail like a broken sound card."""
+        words = command.strip().split()
+        if words and words[0].lower() == "fail":
+            n = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
+            self.fail_next(n)
+            return f"接下来 {n} 次播报将失败（模拟声卡故障）"
+        return "命令：fail [N]  让接下来 N 次播报失败"
+
     def view(self) -> dict[str, Any]:
         with self._lock:
             return {

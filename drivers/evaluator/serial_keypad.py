@@ -124,12 +124,13 @@ class EvaluatorDevice(DeviceWorker):
         })
         return st
 
-    def test(self, *, show_prompt: bool = False, timeout: float = 3.0) -> dict[str, Any]:
-        """Technician test: IDENTIFY and HEARTBEAT round trips; optionally a 10 s test prompt.
+    def test(self, *, show_prompt: bool = True, timeout: float = 3.0) -> dict[str, Any]:
+        """Technician test: an IDENTIFY round trip, then a 10 s test prompt on the keypad.
 
         Keys pressed during the test prompt are reported in `last_test_key` and
-        never recorded as ratings. Safe to call from a request thread: the I/O
-        runs on the worker, this only waits for its answer.
+        never recorded as ratings; while a citizen's prompt is open no test
+        prompt is shown. Safe to call from a request thread: the I/O runs on the
+        worker, this only waits for its answer.
         """
         if not self.online:
             return {"ok": False, "message": f"评价器离线：{self.last_error or '未连接'}"}
@@ -337,13 +338,13 @@ class EvaluatorDevice(DeviceWorker):
         rtt = round((time.monotonic() - t0) * 1000, 1)
         self.firmware = info.firmware
         msg = f"评价器应答正常：固件 {info.firmware or '未知'}，协议 v{info.version}，{info.keys} 键，往返 {rtt} ms"
-        if show_prompt:
-            if self.gate.current() is not None:
-                return {"ok": False, "message": "当前正在等待群众评价，请稍后再测试", "rtt_ms": rtt}
+        if show_prompt and self.gate.current() is not None:
+            msg += "；正在等待群众评价，未显示测试提示"
+        elif show_prompt:
             self._command(transport, P.Prompt(TEST_TOKEN, 10, "设备测试", "测试：请按任意键，不计入评价"))
             self._shown = TEST_TOKEN
             self._test_until = time.monotonic() + 10.0
             self.last_test_key = None
-            msg += "；已显示 10 秒测试提示，按键结果见 last_test_key"
+            msg += "；评价器显示 10 秒测试提示，请按任意键（不计入评价），结果见设备状态 last_test_key"
         self.rtt_ms = rtt
         return {"ok": True, "message": msg, "rtt_ms": rtt, "firmware": info.firmware}

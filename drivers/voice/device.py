@@ -145,7 +145,7 @@ class VoiceDevice(DeviceWorker):
         })
         return st
 
-    def test(self, timeout: float = 30.0) -> dict[str, Any]:
+    def test(self, timeout: float = 11.0) -> dict[str, Any]:
         """Render (and play, when configured) a test announcement, queued behind any calls."""
         if not self.online:
             return {"ok": False, "message": f"语音离线：{self.last_error or '未就绪'}"}
