@@ -1,0 +1,70 @@
+"""`kiosk emulate printer`: a technician's stand-alone printer on a TCP port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+
+from hall.drivers.printer.ticket import TicketLayout
+
+PAYLOAD = {
+    "ticket": {"id": 3}, "number": "A003", "category": "A", "category_name": "司法信访、应急、城管",
+    "lane": "normal", "ahead": 1, "wait_minutes": 6, "issued_at": "2026-11-25T09:10:00+08:00",
+    "no_show_rule": "过号作废，请重新取号",
+}
+
+
+def test_emulate_printer_prints_tickets_and_takes_fault_commands() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hall.cli", "emulate", "printer", "--port", "0", "--duration", "20"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        encoding="utf-8", env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
+
+    def wait_for(pattern: str) -> str:
+        seen = []
+        while True:
+            try:
+                line = lines.get(timeout=10)
+            except queue.Empty:
+                raise AssertionError(f"no {pattern!r} in output:\n{''.join(seen)}") from None
+            seen.append(line)
+            if re.search(pattern, line):
+                return line
+
+    try:
+        m = re.search(r"tcp://127\.0\.0\.1:(\d+)", wait_for(r"tcp://"))
+        assert m is not None
+        port = int(m.group(1))
+        data = TicketLayout.from_options({}, hall_name="示范镇便民服务中心",
+                                         default_qr_base="http://hall/r/").ticket(PAYLOAD)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(data)
+            wait_for(r"A003")
+            wait_for(r"您前面还有 1 人等候")
+            assert proc.stdin is not None
+            proc.stdin.write("paper out\n")
+            proc.stdin.flush()
+            wait_for(r"缺纸")
+            s.sendall(b"\x10\x04\x04")
+            assert s.recv(1) == b"\x7e"
+    finally:
+        with contextlib.suppress(OSError):
+            if proc.stdin:
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0
