@@ -218,3 +218,22 @@ def test_every_kind_has_a_body_schema() -> None:
     from hall.relay.outbox import KINDS
 
     assert set(wire.BODY_SCHEMA) == set(KINDS)
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json", b"[]", b'{"results": []}', b'{"batch_id": "b", "results": {}}',
+    b'{"batch_id": "b", "results": [{"message_id": "m", "status": "ok"}]}',
+    b'{"batch_id": "b", "results": [{"message_id": 5, "status": "accepted"}]}',
+    b'{"batch_id": "b", "results": [{"message_id": "m", "status": "rejected", "reason": 5}]}',
+])
+def test_malformed_county_answers_are_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        wire.decode_results(raw)
+
+
+def test_county_answer_decoded() -> None:
+    raw = wire.encode_json({"batch_id": "b", "results": [
+        {"message_id": "m1", "status": "accepted", "county_ref": "BJ1"},
+        {"message_id": "m2", "status": "rejected", "code": "invalid_message", "reason": "缺少字段"}]})
+    assert wire.decode_results(raw) == [wire.Result("m1", "accepted", None, None, "BJ1"),
+                                        wire.Result("m2", "rejected", "invalid_message", "缺少字段", None)]

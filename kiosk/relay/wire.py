@@ -494,35 +494,66 @@ def _note_dropped(kind: str, key: str) -> None:
     log.warning("outbox payload field %s.%s is not part of the county wire format; not sent", kind, key)
 
 
-def _project(value: Any, schema: dict[str, Any], where: str, kind: str) -> Any:
+@dataclass(frozen=True)
+class _Node:
+    """How to project a value onto one schema, worked out once per schema (the relay's hot path)."""
+
+    props: dict[str, tuple[_Node, bool]] | None = None  # object: property → (node, free text?)
+    items: _Node | None = None                          # array
+    code_items: bool = False                            # array of ReasonRef: a bare code becomes {"code"}
+    alternatives: tuple[_Node, ...] = ()                # oneOf
+    id_to_string: bool = False                          # string, not integer: an int id becomes str
+
+
+_PLANS: dict[int, _Node] = {}
+
+
+def _plan(schema: dict[str, Any]) -> _Node:
+    node = _PLANS.get(id(schema))
+    if node is not None:
+        return node
     s = resolve(schema)
-    if "oneOf" in s:
-        if value is None:
-            return None
-        for alt in s["oneOf"]:
-            r = resolve(alt)
-            if r.get("type") == "object" and isinstance(value, dict):
-                return _project(value, r, where, kind)
-        return value
     types = s.get("type")
     names = [types] if isinstance(types, str) else list(types or [])
-    if isinstance(value, dict) and "object" in names and "properties" in s:
+    if "oneOf" in s:
+        node = _Node(alternatives=tuple(_plan(alt) for alt in s["oneOf"] if resolve(alt).get("type") == "object"))
+    elif "object" in names and "properties" in s:
+        node = _Node(props={k: (_plan(sub), k in FREE_TEXT) for k, sub in s["properties"].items()})
+    elif "array" in names and "items" in s:
+        node = _Node(items=_plan(s["items"]), code_items=resolve(s["items"]).get("required") == ["code"])
+    else:
+        node = _Node(id_to_string="string" in names and "integer" not in names)
+    _PLANS[id(schema)] = node
+    return node
+
+
+def _project(value: Any, node: _Node, where: str, kind: str, free_text: bool = False) -> Any:
+    if node.alternatives:
+        if isinstance(value, dict):
+            return _project(value, node.alternatives[0], where, kind)
+        return value
+    if node.props is not None:
+        if not isinstance(value, dict):
+            return value
         out: dict[str, Any] = {}
+        props = node.props
         for key, sub in value.items():
-            if key in s["properties"]:
-                out[key] = _project(sub, s["properties"][key], f"{where}.{key}", kind)
-            else:
+            spec = props.get(key)
+            if spec is None:
                 _note_dropped(kind, f"{where}.{key}".split(".", 1)[1])
+            else:
+                out[key] = _project(sub, spec[0], f"{where}.{key}", kind, spec[1])
         return out
-    if isinstance(value, list) and "items" in s:
-        items = resolve(s["items"])
-        if items.get("required") == ["code"]:  # reason lists: a bare code is {"code": code}
+    if node.items is not None:
+        if not isinstance(value, list):
+            return value
+        if node.code_items:  # reason lists: a bare code is {"code": code}
             value = [{"code": v} if isinstance(v, str) else v for v in value]
-        return [_project(v, s["items"], f"{where}[]", kind) for v in value]
+        return [_project(v, node.items, f"{where}[]", kind) for v in value]
     # Ids may be integers inside the hall; on the wire they are strings.
-    if isinstance(value, int) and not isinstance(value, bool) and "string" in names and "integer" not in names:
+    if node.id_to_string and type(value) is int:
         return str(value)
-    if isinstance(value, str) and where.rsplit(".", 1)[-1] in FREE_TEXT:
+    if free_text and isinstance(value, str):
         return redact_text(value)
     return value
 
@@ -544,7 +575,7 @@ def to_body(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             level_code = codes.to_provincial(payload.get("level", ""))
         except codes.UnknownLevel as exc:
             raise WireError(str(exc)) from exc
-    body: dict[str, Any] = _project(payload, SCHEMAS[name], kind, kind)
+    body: dict[str, Any] = _project(payload, _plan(SCHEMAS[name]), kind, kind)
     if kind == "rating":
         body["level_code"] = level_code
     return body
@@ -624,16 +655,28 @@ class Result:
 
 
 def decode_results(raw: bytes) -> list[Result]:
-    """The per-message results of a batch response; raises ValueError if malformed."""
+    """The per-message results of a batch response; raises ValueError if malformed.
+
+    Checked field by field rather than with :func:`validate`: this runs for
+    every batch, in the service process, while the hall is serving.
+    """
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"county answer is not JSON: {exc}") from exc
-    errors = validate(doc, "BatchResponse")
-    if errors:
-        raise ValueError("county answer does not match the wire format: " + "; ".join(errors[:3]))
-    return [Result(r["message_id"], r["status"], r.get("code"), r.get("reason"), r.get("county_ref"))
-            for r in doc["results"]]
+    results = doc.get("results") if isinstance(doc, dict) else None
+    if not isinstance(results, list) or not isinstance(doc.get("batch_id"), str):
+        raise ValueError("county answer does not match the wire format: batch_id and results required")
+    out = []
+    for r in results:
+        if (not isinstance(r, dict) or not isinstance(r.get("message_id"), str)
+                or r.get("status") not in RESULT_STATUSES):
+            raise ValueError(f"county answer does not match the wire format: bad result {str(r)[:100]}")
+        extra = (r.get("code"), r.get("reason"), r.get("county_ref"))
+        if any(x is not None and not isinstance(x, str) for x in extra):
+            raise ValueError(f"county answer does not match the wire format: bad result {str(r)[:100]}")
+        out.append(Result(r["message_id"], r["status"], *extra))
+    return out
 
 
 def hash_version(data: bytes) -> str:
