@@ -202,3 +202,23 @@ def test_arbitrary_noise_never_crashes_and_is_accounted(noise: bytes) -> None:
         except P.ProtocolError:
             pass
     assert parser.pending == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(noise=st.binary(max_size=20), level=st.sampled_from(LEVELS), name=st.text("李王张明芳", max_size=8))
+def test_reading_exactly_what_the_parser_wants_ends_on_frame_boundaries(noise: bytes, level: str,
+                                                                        name: str) -> None:
+    noise = noise.replace(b"\xaa", b"\x01")
+    frames = [P.encode(P.Prompt(3, 30, name, "请评价"), seq=1), P.encode(P.Key(level, 3), seq=2)]
+    stream = noise + b"".join(frames)
+    parser = P.FrameParser()
+    got: list[tuple[int, P.Frame]] = []
+    i = 0
+    while i < len(stream):
+        n = parser.wanted()
+        assert n >= 1
+        chunk, i = stream[i:i + n], i + n
+        got += [(i, f) for f in parser.feed(chunk, now=0.0)]
+    ends = [len(noise) + len(frames[0]), len(stream)]
+    assert [end for end, _ in got] == ends          # each frame completed by the read that ended it
+    assert [P.decode(f) for _, f in got] == [P.Prompt(3, 30, name, "请评价"), P.Key(level, 3)]

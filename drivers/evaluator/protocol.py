@@ -338,6 +338,20 @@ class FrameParser:
     def pending(self) -> int:
         return len(self._buf)
 
+    def wanted(self) -> int:
+        """Bytes still needed to finish the frame being received (1 while hunting).
+
+        A reader that asks the line for exactly this many bytes returns the moment
+        a frame is complete instead of waiting out its timeout.
+        """
+        buf = self._buf
+        if len(buf) < 4 or not buf.startswith(SYNC):
+            return max(1, 4 - len(buf)) if buf.startswith(SYNC[:len(buf)]) and buf else 1
+        length = buf[2]
+        if length ^ buf[3] != 0xFF or not MIN_LEN <= length <= MAX_LEN:
+            return 1
+        return max(1, length + OVERHEAD - len(buf))
+
     def _scan(self) -> list[Frame]:
         out: list[Frame] = []
         buf = self._buf

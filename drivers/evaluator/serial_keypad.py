@@ -161,7 +161,7 @@ class EvaluatorDevice(DeviceWorker):
 
     def poll(self, transport: Transport) -> None:
         try:
-            self._receive(transport, P.MAX_FRAME * 2, 0.04)
+            self._receive(transport, 0.03)
             self._work(transport)
         except (OSError, TransportError):
             raise
@@ -266,13 +266,20 @@ class EvaluatorDevice(DeviceWorker):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._receive(transport, P.MAX_FRAME, min(0.02, remaining))
+                self._receive(transport, remaining)
         raise NoReply(f"评价器 {self.name} 未应答 {type(msg).__name__} / no reply")
 
-    def _receive(self, transport: Transport, size: int, timeout: float) -> None:
-        data = transport.read(size, timeout)
-        for frame in self.parser.feed(data):
-            self._handle(frame, transport)
+    def _receive(self, transport: Transport, timeout: float) -> None:
+        """Read until at least one whole frame arrived or `timeout` passed, asking the line for
+        exactly the bytes the parser still needs, so a complete frame is handled at once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            data = transport.read(self.parser.wanted(), max(0.0, deadline - time.monotonic()))
+            frames = self.parser.feed(data)
+            for frame in frames:
+                self._handle(frame, transport)
+            if frames or time.monotonic() >= deadline:
+                return
 
     def _handle(self, frame: P.Frame, transport: Transport) -> None:
         if frame.addr != self.address:
