@@ -33,9 +33,12 @@ class StreamLimit(Exception):
 
 
 class EventHub:
-    def __init__(self, buffer: int = 2000, max_streams: int = 16) -> None:
+    def __init__(self, buffer: int = 2000, max_streams: int = 16, first_id: int = 1) -> None:
+        # The composition root starts ids at the boot time in ms, so ids never repeat across
+        # restarts and a browser's Last-Event-ID from before a restart is recognised (resync).
+        self._base = first_id - 1
         self._events: deque[Event] = deque(maxlen=buffer)
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         self._cond = threading.Condition()
         self._listeners: list[Callable[[Event], None]] = []
         self.max_streams = max_streams
@@ -63,15 +66,17 @@ class EventHub:
     @property
     def last_id(self) -> int:
         with self._cond:
-            return self._events[-1].id if self._events else 0
+            return self._events[-1].id if self._events else self._base
 
     def since(self, last_id: int) -> tuple[list[Event], bool]:
         """Events after `last_id`, and whether some were already dropped (then resync)."""
         with self._cond:
             if not self._events:
-                return [], False
-            first = self._events[0].id
-            gap = last_id + 1 < first and last_id < self._events[-1].id
+                return [], last_id != self._base
+            first, last = self._events[0].id, self._events[-1].id
+            # an id this hub never gave out (another life of the service) also means resync
+            stale = last_id > last or last_id < self._base
+            gap = stale or (last_id + 1 < first and last_id < last)
             return [e for e in self._events if e.id > last_id], gap
 
     def wait(self, last_id: int, timeout: float) -> tuple[list[Event], bool]:
@@ -101,6 +106,10 @@ class EventHub:
     def streams(self) -> int:
         with self._cond:
             return self._streams
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         with self._cond:

@@ -97,7 +97,8 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                    db_name: str = "hall.db", with_devices: bool = True) -> Services:
     clock = clock or Clock(config.hall.timezone)
     db = Database(data_dir / db_name)
-    hub = EventHub(max_streams=config.server.max_streams)
+    # event ids start at the boot time in ms: unique across restarts, so screens resync after one
+    hub = EventHub(max_streams=config.server.max_streams, first_id=int(time.time() * 1000))
     engine = QueueEngine(db, config, clock=clock, publish=hub.publish)
     sessions = SessionStore(db, config, clock)
     devices = DeviceManager()

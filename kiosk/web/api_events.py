@@ -51,7 +51,7 @@ def events() -> Response | tuple[Response, int]:
                 last_id = hub.last_id
                 yield _sse("snapshot", svc.engine.snapshot(), last_id)
             end = time.monotonic() + lifetime
-            while time.monotonic() < end:
+            while time.monotonic() < end and not hub.closed:   # a closed hub (shutdown) ends the stream
                 batch, gap = hub.wait(last_id, timeout=min(heartbeat, max(0.0, end - time.monotonic())))
                 if gap:
                     last_id = hub.last_id
