@@ -393,6 +393,9 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        from hall.relay.sync import CountySync
+
+        self.sync = CountySync(self)
         if self.config_error:
             self._st.last_error = self.config_error
             self._st.last_error_at = now_iso()
@@ -410,6 +413,24 @@ class Relay:
             return cls(db, county, config_error=str(exc), **kwargs)
         return cls(db, county, client=client, **kwargs)
 
+    def sync_into(self, *, catalog: Callable[[dict[str, Any]], Any] | None = None,
+                  reasons: Callable[[dict[str, Any]], Any] | None = None,
+                  appointments: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None) -> None:
+        """Fetch catalog, reason lists and appointments on a schedule and hand them to these sinks.
+
+        The sinks (``CatalogStore.apply``, ``ReasonList.install``,
+        ``Records.import_appointments``) validate and install; see :mod:`hall.relay.sync`.
+        """
+        from hall.relay import sync
+
+        if catalog is not None:
+            self.sync.add("catalog", sync.CATALOG_EVERY, sync.catalog_job(self, self.db, catalog))
+        if reasons is not None:
+            self.sync.add("reasons", sync.REASONS_EVERY, sync.reasons_job(self, self.db, reasons))
+        if appointments is not None:
+            self.sync.add("appointments", sync.APPOINTMENTS_EVERY,
+                          sync.appointments_job(self, self.db, appointments))
+
     # ------------------------------------------------------------------ thread
     def start(self) -> None:
         if self.client is None or (self._thread is not None and self._thread.is_alive()):
@@ -418,11 +439,13 @@ class Relay:
         self._set_state("idle")
         self._thread = threading.Thread(target=self._run, name="county-relay", daemon=True)
         self._thread.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the thread; a batch in flight finishes (or times out) first."""
         self._stop.set()
         self._wake.set()
+        self.sync.stop(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
