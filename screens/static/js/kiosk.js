@@ -24,6 +24,7 @@ const state = {
   view: null,          // {name, params, node, speak, busy, cleanup, onEvent}
   stack: [],           // where 返回上一步 goes
   catalog: null,       // cached item summaries for the guide
+  prints: new Map(),   // ticket id → last "ticket.print" event
 };
 
 // ------------------------------------------------------------------ frame
@@ -69,6 +70,11 @@ new LiveStream({
   kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print"],
   onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); },
   onEvent: (kind, data) => {
+    // A print result can arrive before the kiosk has the issue answer: keep the recent ones.
+    if (kind === "ticket.print" && data) {
+      state.prints.set(data.id, data);
+      if (state.prints.size > 50) state.prints.delete(state.prints.keys().next().value);
+    }
     if (data && data.waiting && state.snap) {
       for (const c of state.snap.categories) if (c.prefix in data.waiting) c.waiting = data.waiting[c.prefix];
     }
@@ -301,12 +307,23 @@ VIEWS.ticket = ({ result }) => {
   function printing() {
     show("info", T.printing);
     clearTimeout(timer);
-    timer = setTimeout(() => show("warn", T.printUnknown), PRINT_WAIT_MS);
+    // the event normally tells us; ask the ticket itself too, in case the stream was down
+    timer = setTimeout(() => check(true), PRINT_WAIT_MS / 3);
+  }
+
+  async function check(again) {
+    try {
+      const r = await api.get(`/api/tickets/${id}`);
+      if (onPrint(r.ticket.print_status)) return;
+    } catch { /* the event may still come */ }
+    if (again) timer = setTimeout(() => check(false), PRINT_WAIT_MS * 2 / 3);
+    else show("warn", T.printUnknown);
   }
 
   function onPrint(ps, message) {
-    if (PRINT_OK.has(ps)) { clearTimeout(timer); show("ok", T.printed); }
-    else if (PRINT_BAD.has(ps)) { clearTimeout(timer); show("bad", T.printFailed(message)); }
+    if (PRINT_OK.has(ps)) { clearTimeout(timer); show("ok", T.printed); return true; }
+    if (PRINT_BAD.has(ps)) { clearTimeout(timer); show("bad", T.printFailed(message)); return true; }
+    return false;
   }
 
   async function doReprint() {
@@ -323,7 +340,9 @@ VIEWS.ticket = ({ result }) => {
   }
 
   const printers = state.health ? (state.health.devices || []).filter((d) => d.kind === "printer") : null;
-  if (result.printer && result.printer.ready === false) show("bad", T.printFailed(result.printer.message));
+  if (result.printer && result.printer.state === "none") { show("warn", T.noPrinter); reprint.hidden = true; }
+  else if (result.printer && result.printer.ready === false) show("bad", T.printFailed(result.printer.message));
+  else if (state.prints.has(id)) { printing(); onPrint(state.prints.get(id).print_status, state.prints.get(id).message); }
   else if (PRINT_OK.has(t.print_status) || PRINT_BAD.has(t.print_status)) onPrint(t.print_status);
   else if (printers && printers.length === 0 && !result.printer) { show("warn", T.noPrinter); reprint.hidden = true; }
   else printing();
@@ -722,7 +741,7 @@ VIEWS.appointment = () => {
 // ------------------------------------------------------------------ rating at the kiosk (ticket QR)
 const LEVEL_KEYS = { 非常满意: "very_good", 满意: "good", 基本满意: "fair", 不满意: "bad", 非常不满意: "very_bad" };
 
-/** The token in a ticket's rating QR ("http://…/r/<token>"), or null. */
+/** The token in a ticket's rating QR (a URL ending in /r/<token>), or null. */
 function ratingToken(text) {
   const m = /\/r\/([0-9]+-[A-Za-z0-9_-]+)\s*$/.exec(String(text || "").trim());
   return m ? m[1] : null;

@@ -1,0 +1,139 @@
+"""Shared pieces for the browser tests: a real hall service on a random port and the system Chromium.
+
+`playwright install` cannot download here, so Playwright drives /usr/bin/chromium
+(apt package `chromium`). Headless Chromium has no speech voices, so pages get a
+stub `speechSynthesis` that records what they ask to say, in order, and finishes
+each utterance after a short while like a real voice would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = os.environ.get("HALL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+    # as the hall PCs run it: sound may start without a touch (board announcements)
+    "--autoplay-policy=no-user-gesture-required",
+]
+LANDSCAPE = {"width": 1920, "height": 1080}
+PORTRAIT = {"width": 1080, "height": 1920}
+
+# Records every utterance: `__speech.log` = [["start"|"end", text, t_ms], …], `__speech.cancels`.
+SPEECH_STUB = """
+(() => {
+  const log = [];
+  const state = { log, cancels: 0, speaking: false, durationMs: 250 };
+  const synth = {
+    get speaking() { return state.speaking; },
+    get pending() { return false; },
+    get paused() { return false; },
+    getVoices() { return []; },
+    speak(u) {
+      if (state.speaking) log.push(["overlap", u.text, performance.now()]);
+      state.speaking = true;
+      log.push(["start", u.text, performance.now()]);
+      setTimeout(() => {
+        state.speaking = false;
+        log.push(["end", u.text, performance.now()]);
+        if (u.onend) u.onend(new Event("end"));
+      }, state.durationMs);
+    },
+    cancel() { state.cancels += 1; state.speaking = false; },
+    pause() {}, resume() {},
+    addEventListener() {}, removeEventListener() {},
+  };
+  Object.defineProperty(window, "speechSynthesis", { value: synth, configurable: true });
+  window.__speech = state;
+})();
+"""
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+@dataclass
+class Hall:
+    url: str
+    services: Any
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            token: str | None = None) -> tuple[int, Any]:
+        """A plain HTTP call; staff calls carry their session token as a Bearer header."""
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def login(self, staff_id: str, pin: str = "123456", window: int | None = None) -> str:
+        body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
+        if window is not None:
+            body["window"] = window
+        status, answer = self.api("POST", "/api/session", body)
+        assert status == 201, answer
+        token: str = answer["token"]
+        return token
+
+
+def serve_hall(data_dir: Path) -> Iterator[Hall]:
+    """The demo hall with its emulated devices, served by waitress on a free port."""
+    import waitress
+    from hall.config.loader import demo_config_path, load_config
+    from hall.services import build_services
+    from hall.web.app import create_app
+
+    config = load_config(demo_config_path())
+    svc = build_services(config, data_dir, with_devices=True)
+    svc.start()
+    app = create_app(svc, {"SSE_HEARTBEAT": 2.0, "SSE_LIFETIME": 120.0})
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=config.server.threads,
+                                    channel_timeout=30, ident="hall-test")
+    port = server.effective_port  # type: ignore[union-attr]
+    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                break
+        except urllib.error.HTTPError:
+            break   # answering, even if degraded
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield Hall(url=url, services=svc)
+    finally:
+        svc.hub.close()          # ends the live streams that hold server threads
+        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
+        server.close()
+        svc.stop()
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a screenshot under test-output/screenshots/ (the run's artefacts)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

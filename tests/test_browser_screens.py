@@ -1,0 +1,364 @@
+"""The screens in a real Chromium against a real hall service: a citizen's visit end to end.
+
+One browser and one server for the module; each test opens its own pages.
+Tests keep to their own categories and windows so their order does not matter:
+kiosk → F (window 2), calls → C (window 3, only C), rating → D (window 4).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LANDSCAPE,
+    PORTRAIT,
+    SPEECH_STUB,
+    Hall,
+    chromium_available,
+    serve_hall,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    for h in serve_hall(tmp_path_factory.mktemp("hall")):
+        # a policy notice the manager published, for the kiosk's 政策宣传 and the board's ticker
+        manager = h.login("9001", "888888")
+        status, body = h.api("POST", "/api/manage/notices", {
+            "title": "城乡居民医保2027年度参保缴费开始", "kind": "policy",
+            "body": "2027年度城乡居民基本医疗保险集中缴费期为即日起至12月31日，"
+                    "可在窗口、手机或村代办员处缴费。"}, manager)
+        assert status == 201, body
+        yield h
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Pages:
+    """Opens pages with the speech stub and remembers console errors and staff requests."""
+
+    def __init__(self, browser: Any, hall: Hall) -> None:
+        self.browser = browser
+        self.hall = hall
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+
+    def open(self, path: str, viewport: dict[str, int] = LANDSCAPE, *, name: str = "") -> Any:
+        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        ctx.add_init_script(SPEECH_STUB)
+        self.contexts.append(ctx)
+        page = ctx.new_page()
+        label = name or path
+        page.on("pageerror", lambda e: self.errors.append(f"{label}: {e}"))
+        page.on("console", lambda m: self.errors.append(f"{label}: {m.text}")
+                if m.type == "error" and "Failed to load resource" not in m.text else None)
+        page.goto(self.hall.url + path)
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
+    p = Pages(browser, hall)
+    yield p
+    p.close()
+    assert not p.errors, p.errors
+
+
+def spoken(page: Any) -> list[str]:
+    return [text for kind, text, _ in page.evaluate("window.__speech.log") if kind == "start"]
+
+
+def printer_texts(hall: Hall) -> list[str]:
+    emus = [e for e in hall.services.devices.emulators.values() if getattr(e, "kind", "") == "printer"]
+    assert emus, "the demo hall has an emulated ticket printer"
+    return [j["text"] for j in emus[0].last_jobs(50)]
+
+
+# ---------------------------------------------------------------------- the citizen's visit
+def test_citizen_takes_a_number_and_the_printer_prints_it(pages: Pages, hall: Hall) -> None:
+    page = pages.open("/kiosk", name="kiosk")
+    page.get_by_test_id("tile-take").click()
+    page.get_by_test_id("cat-F").click()
+    number = page.get_by_test_id("ticket-number")
+    number.wait_for()
+    text = number.inner_text()
+    assert re.fullmatch(r"F\d{3}", text)
+    # the on-screen ticket turns to "printed" once the printer worker reports it
+    page.wait_for_selector("[data-testid=print-status][data-state=ok]", timeout=10000)
+    assert any(text in t for t in printer_texts(hall)), printer_texts(hall)
+    shot(page, "kiosk-landscape-ticket-printed")
+
+
+def test_printer_failure_shows_the_number_and_offers_a_reprint(pages: Pages, hall: Hall) -> None:
+    emu = next(e for e in hall.services.devices.emulators.values() if getattr(e, "kind", "") == "printer")
+    emu.fault("paper out")
+    try:
+        page = pages.open("/kiosk", name="kiosk-paper-out")
+        # the printer's probe must have noticed before the citizen presses
+        deadline = time.monotonic() + 10
+        while hall.api("GET", "/api/printer")[1]["ready"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page.get_by_test_id("tile-take").click()
+        page.get_by_test_id("cat-F").click()
+        page.wait_for_selector("[data-testid=print-status][data-state=bad]", timeout=10000)
+        assert re.fullmatch(r"F\d{3}", page.get_by_test_id("ticket-number").inner_text())
+        assert "打印失败" in page.get_by_test_id("print-status").inner_text()
+        assert page.get_by_test_id("reprint").is_visible()
+        shot(page, "kiosk-landscape-ticket-print-failed")
+    finally:
+        emu.fault("paper ok")
+
+
+def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, hall: Hall) -> None:
+    board = pages.open("/board?chime=1", name="board")
+    board.wait_for_function("window.hallBoard && window.hallBoard.live.snapshots > 0")
+    first = hall.api("POST", "/api/tickets", {"category": "C"})[1]["number"]
+    second = hall.api("POST", "/api/tickets", {"category": "C"})[1]["number"]
+
+    clerk = pages.open("/clerk", name="clerk")
+    # sign in with the on-screen keypad for the id and the physical keyboard for the PIN
+    clerk.get_by_test_id("staff-id").click()
+    for d in "1003":
+        clerk.locator(f"[data-testid=keypad] [data-key='{d}']").click()
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("win-3").click()
+    clerk.get_by_test_id("login").click()
+    clerk.get_by_test_id("act-call").wait_for()
+    clerk.keyboard.press("F1")                      # 叫号
+    clerk.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{first}'")
+    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
+    assert "3 号窗口" in board.get_by_test_id("hero-window").inner_text()
+    clerk.keyboard.press("F2")                      # 重呼
+    clerk.wait_for_selector("[data-testid=status].ok")
+    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'end').length >= 2", timeout=10000)
+    spelled = first[0] + "".join("零一二三四五六七八九"[int(c)] for c in first[1:])
+    assert spoken(board) == [f"请{spelled}号到3号窗口办理", f"请{spelled}号到3号窗口办理，重呼"]
+    log = board.evaluate("window.__speech.log")
+    assert [k for k, _, _ in log] == ["start", "end", "start", "end"], log   # one after the other, none cut off
+    assert board.evaluate("window.__speech.cancels") == 0
+    shot(board, "board-landscape-calling")
+    shot(clerk, "clerk-console-called")
+
+    # a network blip: the stream is cut while the clerk calls the next one; on return the board catches up
+    board.route("**/api/events*", lambda route: route.abort())
+    board.evaluate("window.hallBoard.live.reconnect()")
+    board.get_by_test_id("offline-banner").wait_for(state="visible", timeout=10000)
+    clerk.get_by_test_id("act-start").click()
+    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    clerk.keyboard.press("F1")
+    clerk.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{second}'")
+    shot(board, "board-landscape-offline")
+    board.unroute("**/api/events*")
+    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{second}'",
+                            timeout=20000)
+    board.get_by_test_id("offline-banner").wait_for(state="hidden", timeout=10000)
+    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'end').length >= 3", timeout=10000)
+    spelled2 = second[0] + "".join("零一二三四五六七八九"[int(c)] for c in second[1:])
+    assert spoken(board)[-1] == f"请{spelled2}号到3号窗口办理"
+    assert board.locator("[data-testid=recent] li.newest").inner_text().startswith(second)
+
+
+def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) -> None:
+    if hall.services.records is None:
+        pytest.skip("records (ratings) service not enabled")
+    jar = hall.login("1004", window=4)
+    hall.api("POST", "/api/tickets", {"category": "D"})
+    status, body = hall.api("POST", "/api/windows/4/call", {}, jar)
+    assert status == 200, body
+    ticket = body["ticket"]
+    assert hall.api("POST", "/api/windows/4/start", {}, jar)[0] == 200
+
+    tablet = pages.open("/evaluator/4", {"width": 1280, "height": 800}, name="evaluator")
+    tablet.get_by_test_id("clerk-name").wait_for()
+    assert "陈静" in tablet.get_by_test_id("clerk-name").inner_text()
+    shot(tablet, "evaluator-idle")
+    # no prompt: nothing to press
+    assert tablet.get_by_test_id("levels").count() == 0
+
+    status, body = hall.api("POST", "/api/windows/4/rate-prompt", {}, jar)
+    assert status == 201, body
+    tablet.get_by_test_id("level-very_bad").wait_for()
+    for word in ("非常满意", "满意", "基本满意", "不满意", "非常不满意"):
+        assert tablet.get_by_text(word, exact=True).count() == 1      # words, not colour alone
+    assert tablet.locator(".level svg.face").count() == 5              # and faces
+    shot(tablet, "evaluator-prompt")
+    tablet.get_by_test_id("level-very_bad").click()
+    submit = tablet.get_by_test_id("submit")
+    assert submit.is_disabled()                                         # a 差评 needs a reason
+    tablet.locator("[data-testid=reasons] .chip").first.click()
+    shot(tablet, "evaluator-reasons")
+    submit.click()
+    tablet.get_by_test_id("thanks").wait_for()
+    shot(tablet, "evaluator-thanks")
+    rows = hall.services.db.conn.execute(
+        "SELECT level, channel, window, reasons FROM ratings WHERE ticket_id = ?", (ticket["id"],)).fetchall()
+    assert [tuple(r)[:3] for r in rows] == [("非常不满意", "平板", 4)]
+    assert rows[0][3] != "[]"
+    tablet.get_by_test_id("idle").wait_for(timeout=10000)   # back to idle after the thanks
+
+
+# ---------------------------------------------------------------------- kiosk behaviour
+def test_idle_timeout_returns_home_and_clears_input(pages: Pages) -> None:
+    page = pages.open("/kiosk?idle=2", name="kiosk-idle")
+    page.get_by_test_id("tile-guide").click()
+    page.wait_for_selector("body[data-view=guide]")
+    assert "秒后自动返回首页" in page.get_by_test_id("countdown").inner_text()
+    page.get_by_test_id("toggle-large").click()
+    page.wait_for_selector("body[data-view=home]", timeout=8000)
+    assert page.evaluate("document.documentElement.classList.contains('large')") is False   # reset for the next person
+
+    # mid-input: never cleared silently; it asks first, then clears
+    page.get_by_test_id("tile-progress").click()
+    page.locator("[data-testid=keyboard] [data-key='7']").click()
+    assert page.get_by_test_id("progress-input").input_value() == "7"
+    page.get_by_test_id("still-there").wait_for(timeout=8000)
+    assert page.evaluate("document.body.dataset.view") == "progress"
+    page.wait_for_selector("body[data-view=home]", timeout=8000)
+    assert page.get_by_test_id("progress-input").count() == 0
+
+
+_MEASURE = (Path(__file__).parent / "browser_measure.js").read_text(encoding="utf-8")
+
+# Each kiosk screen as a short walk from home; the same walks take the screenshots.
+KIOSK_WALKS: dict[str, list[str]] = {
+    "home": [],
+    "take": ["tile-take"],
+    "take-priority": ["tile-take", "lane-priority"],
+    "guide": ["tile-guide"],
+    "guide-department": ["tile-guide", "guide-department"],
+    "guide-search": ["tile-guide", "guide-search", "key:D", "key:B", "key:S", "key:Q"],
+    "item-materials": ["tile-guide", "item:first"],
+    "item-process": ["tile-guide", "item:first", "item-tab-process"],
+    "item-basics": ["tile-guide", "item:first", "item-tab-basics"],
+    "progress": ["tile-progress", "key:2"],
+    "appointment": ["tile-appointment"],
+    "rate": ["tile-rate"],
+    "suggest": ["tile-suggest", "chip:first"],
+    "scan": ["tile-scan"],
+    "board-staff": ["tile-board"],
+    "board-rules": ["tile-board", "board-rules"],
+    "board-map": ["tile-board", "board-map"],
+    "board-notices": ["tile-board", "board-notices"],
+}
+
+
+SETTLED = """() => {
+  const busy = [...document.querySelectorAll('.screen .empty')].some((e) => e.textContent.includes('正在加载'));
+  return !busy && document.fonts.status === 'loaded';
+}"""
+
+
+def walk(page: Any, steps: list[str]) -> None:
+    page.evaluate("window.hallKiosk.goHome()")
+    for step in steps:
+        if step.startswith("key:"):
+            page.locator(f"[data-testid=keyboard] [data-key='{step[4:]}']").first.click()
+        elif step == "item:first":
+            page.locator(".item-row").first.click()
+            page.get_by_test_id("item-panel").wait_for()
+        elif step == "chip:first":
+            page.locator("[data-testid=reasons] .chip").first.click()
+        else:
+            page.get_by_test_id(step).click()
+    page.wait_for_function(SETTLED)     # fetched content in place before measuring or taking the picture
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_large_mode_meets_the_size_and_contrast_rules(pages: Pages, orientation: str) -> None:
+    """长辈模式: body ≥ 18 pt (24 px), main buttons ≥ 30 pt (40 px), targets ≥ 60×60, contrast ≥ 4.5:1."""
+    page = pages.open("/kiosk?idle=600", LANDSCAPE if orientation == "landscape" else PORTRAIT,
+                      name=f"kiosk-large-{orientation}")
+    page.get_by_test_id("toggle-large").click()
+    problems: dict[str, Any] = {}
+    for name, steps in KIOSK_WALKS.items():
+        walk(page, steps)
+        found = page.evaluate(_MEASURE)
+        found = {k: v for k, v in found.items() if v}
+        if found:
+            problems[name] = found
+        shot(page, f"kiosk-{orientation}-large-{name}")
+    assert not problems, problems
+
+
+STAFF_ROUTES = re.compile(r"/api/(session|windows/\d+/(call|recall|no-show|start|finish|transfer|pause|resume"
+                          r"|rate-prompt)|manage|devices|cases(?!/progress)|queue/figures|printer/emulator)")
+STAFF_WORDS = ("叫号", "重呼", "过号", "办结", "暂停", "登录")
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_every_kiosk_screen_in_both_orientations(pages: Pages, orientation: str) -> None:
+    """Screenshots of each screen; each keeps 返回首页 and the toggles in place; no staff action anywhere."""
+    size = LANDSCAPE if orientation == "landscape" else PORTRAIT
+    page = pages.open("/kiosk?idle=600", size, name=f"kiosk-{orientation}")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    for name, steps in KIOSK_WALKS.items():
+        walk(page, steps)
+        if name != "home":
+            assert page.get_by_test_id("home").is_visible(), name
+        box = page.get_by_test_id("toggle-voice").bounding_box()
+        assert box and box["x"] > size["width"] * 0.6 and box["y"] > size["height"] * 0.85, name
+        labels = {t.split("\n")[0].strip() for t in page.locator("button:visible").all_inner_texts()}
+        assert not labels & set(STAFF_WORDS), (name, labels)
+        shot(page, f"kiosk-{orientation}-{name}")
+    assert not [r for r in requests if STAFF_ROUTES.search(r)], requests
+
+
+def test_board_and_tablet_make_no_staff_requests(pages: Pages) -> None:
+    requests: list[str] = []
+    for path in ("/board?chime=0", "/evaluator/1"):
+        page = pages.open(path, name=f"roles {path}")
+        page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+        page.reload()
+        page.wait_for_timeout(500)
+        labels = {t.split("\n")[0].strip() for t in page.locator("button").all_inner_texts()}
+        assert not labels & set(STAFF_WORDS), (path, labels)
+    assert not [r for r in requests if STAFF_ROUTES.search(r)], requests
+
+
+def test_voice_reads_the_screen_in_mandarin(pages: Pages) -> None:
+    page = pages.open("/kiosk?idle=600", name="kiosk-voice")
+    page.get_by_test_id("toggle-voice").click()
+    page.get_by_test_id("tile-take").click()
+    page.wait_for_function("window.__speech.log.some(e => e[1].includes('请点选要办理的业务类别'))")
+    assert any("取号" in t for t in spoken(page))              # the pressed tile is read out too
+
+
+def test_other_screens(pages: Pages) -> None:
+    page = pages.open("/", name="index")
+    page.get_by_test_id("go-kiosk").wait_for()
+    shot(page, "index")
+    board = pages.open("/board?chime=0", PORTRAIT, name="board-portrait")
+    board.wait_for_function("window.hallBoard.live.snapshots > 0")
+    assert "医保" in board.get_by_test_id("ticker").inner_text()     # the manager's notice scrolls
+    shot(board, "board-portrait")
+    clerk = pages.open("/clerk", {"width": 1366, "height": 768}, name="clerk-login")
+    clerk.get_by_test_id("login").click()
+    clerk.get_by_test_id("login-error").wait_for()
+    shot(clerk, "clerk-login-error")
