@@ -176,7 +176,7 @@ class AppointmentService:
                         """INSERT INTO appointments (code, source, category, item_code, item_name, service_date,
                                slot_start, slot_end, name, phone, person_key, state, booked_at, booked_by, updated_at)
                            VALUES (?, 'county', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, 'county', ?)""",
-                        (code, *fields, now, now),
+                        (code, *fields, iso(self._local(a.booked_at)) if a.booked_at else now, now),
                     )
                     added += 1
                     continue

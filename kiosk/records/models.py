@@ -223,3 +223,4 @@ class CountyAppointment(_In):
     item_code: str | None = Field(default=None, max_length=64)
     item_name: str | None = Field(default=None, max_length=200)
     cancelled: bool = False
+    booked_at: datetime | None = None
