@@ -23,6 +23,7 @@ from hall.queue.clock import Clock
 from hall.queue.engine import QueueEngine
 from hall.records.catalog import CatalogStore
 from hall.records.service import CatalogItems, Records
+from hall.records.workdays import WorkCalendar
 from hall.relay.sender import Relay, outbox_status
 from hall.sessions import SessionStore
 from hall.store.db import Database
@@ -44,6 +45,7 @@ class Services:
     roster: DutyRoster
     catalog: CatalogStore              # the service guide; county versions swap in atomically
     records: Records | None = None
+    calendar: WorkCalendar | None = None  # working days (China's holidays, hall list, Mon–Fri fallback)
     relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
@@ -111,6 +113,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.records = Records(config, data_dir, db, engine, clock, hub.publish,
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],
                                                   lambda: getattr(services, "catalog", None)))
+    services.calendar = services.records.calendar
     if config.county.endpoint:
         services.relay = Relay.from_config(db, config.county, publish=hub.publish)
         hub.add_listener(services.relay.on_event)  # a new record wakes the sender
