@@ -224,3 +224,13 @@ def test_technician_installs_a_holiday_list(api: Any, services: Services) -> Non
     assert r.status_code == 200 and r.get_json()["known"] is True
     assert api.put("/api/records/holidays/2027", headers=manager(api), json={"holidays": []}).status_code == 403
     assert (services.data_dir / "holidays.json").exists()
+
+
+def test_guessing_receipt_numbers_is_throttled(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall.web import api_cases
+
+    monkeypatch.setattr(api_cases, "lookup_throttle", api_cases.FailureThrottle(limit=3))
+    for i in range(3):
+        assert api.get("/api/cases/progress", query_string={"q": f"2026112500{i}ABC"}).status_code == 404
+    r = api.get("/api/cases/progress", query_string={"q": "20261125009ABC"})
+    assert r.status_code == 429 and "稍后再试" in r.get_json()["error"]["message"]

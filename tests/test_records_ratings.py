@@ -336,3 +336,16 @@ def test_background_thread_closes_prompts_on_time(services: Services, rec: Any, 
     finally:
         rec.stop()
     assert ("rating.closed", {"window": 1, "prompt_id": p["prompt_id"], "reason": "expired"}) in events
+
+
+def test_a_visit_with_a_rated_case_is_not_rated_again_as_a_bare_ticket(services: Services, rec: Any) -> None:
+    served_ticket(services)
+    register_case(rec)
+    register_case(rec)
+    for _ in range(2):
+        p = rec.ratings.open_prompt(1, CLERK)
+        rec.ratings.rate_prompt(1, good(), CITIZEN, prompt_id=p["prompt_id"])
+    with pytest.raises(RecordError, match="已评价"):
+        rec.ratings.open_prompt(1, CLERK)
+    keys = sorted(r["service_key"] for r in rec.ratings.search())
+    assert keys == ["case:1", "case:2"]

@@ -193,10 +193,13 @@ class RatingService:
                         and case_row["ticket_id"] != ticket.transferred_from:
                     raise conflict("case_mismatch", "该办件不属于本窗口当前办理的号")
             elif ticket is not None:
-                for svc in self._services_of_ticket(c, ticket):
-                    if svc.case_id is not None and 1 not in self._rated(c, svc.key):
-                        case_row = c.execute("SELECT * FROM cases WHERE id = ?", (svc.case_id,)).fetchone()
-                        break
+                # The first case of this visit not yet rated; with every case rated, the last one
+                # (so the check below says "already rated" instead of rating the bare ticket too).
+                candidates = [s for s in self._services_of_ticket(c, ticket) if s.case_id is not None]
+                pick = next((s for s in candidates if 1 not in self._rated(c, s.key)),
+                            candidates[-1] if candidates else None)
+                if pick is not None:
+                    case_row = c.execute("SELECT * FROM cases WHERE id = ?", (pick.case_id,)).fetchone()
             if ticket is None and case_row is None:
                 raise conflict("nothing_to_rate", "当前窗口没有可评价的服务（请在办理时或办结后及时请评价）")
             svc = self._service(c, ticket, case_row)

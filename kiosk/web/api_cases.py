@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+
 from flask import Blueprint, Response, jsonify, request
 from hall.records.models import CaseIn, Material, TransitionIn
 from hall.records.service import Records
-from hall.records.util import Actor
+from hall.records.util import Actor, RecordError
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
 
 bp = Blueprint("cases", __name__)
+
+
+class FailureThrottle:
+    """Refuses a caller after too many failed look-ups in a window (receipt numbers are not for guessing)."""
+
+    def __init__(self, limit: int = 30, window_seconds: float = 600.0) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def check(self, key: str) -> None:
+        with self._lock:
+            if len(self._recent(key, time.monotonic())) >= self.limit:
+                raise ApiError("too_many_failures", "查询失败次数过多，请稍后再试或咨询工作人员", 429)
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(key, now).append(now)
+            if len(self._failures) > 10_000:       # bounded memory on a long-running service
+                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] <= self.window}
+
+
+lookup_throttle = FailureThrottle()
 
 
 def records() -> Records:
@@ -78,7 +113,15 @@ def case_progress() -> Response:
     q = (request.args.get("q") or "").strip()
     if not q:
         raise ApiError("invalid", "请输入回执号或扫描回执二维码", 400)
-    return jsonify({"case": records().cases.lookup(q)})
+    who = request.remote_addr or "?"
+    lookup_throttle.check(who)
+    try:
+        found = records().cases.lookup(q)
+    except RecordError as exc:
+        if exc.status == 404:
+            lookup_throttle.failed(who)
+        raise
+    return jsonify({"case": found})
 
 
 @bp.get("/api/cases/<int:case_id>")
