@@ -21,6 +21,7 @@ from hall.records.catalog import (
     ExerciseLevel,
     ItemType,
     TimeLimit,
+    catalog_json_schema,
     item_guide,
     shipped_catalog_path,
     validate_catalog,
@@ -216,8 +217,8 @@ def test_catalog_rules(shipped_raw: dict[str, Any]) -> None:
     assert any("format" in e and "请升级" in e for e in _errors(county_version(shipped_raw, 6, format=2)))
     assert any("format" in e and "请升级" in e
                for e in _errors(county_version(shipped_raw, 6, format="hall-catalog/2")))
-    assert any("未知的目录格式" in e for e in _errors(county_version(shipped_raw, 6, format="other/1")))
-    assert validate_catalog(county_version(shipped_raw, 6, format=1), CATEGORIES).format == 1
+    assert any(e.startswith("format: 格式不正确") for e in _errors(county_version(shipped_raw, 6, format="other/1")))
+    assert validate_catalog(county_version(shipped_raw, 6, format=1), CATEGORIES).format == "hall-catalog/1"
     assert any("published_at" in e and "时区" in e
                for e in _errors(county_version(shipped_raw, 6, published_at="2026-12-06T08:00:00")))
     assert any(e.startswith("items: 条目过少") for e in _errors(county_version(shipped_raw, 6, items=[])))
@@ -506,3 +507,11 @@ def test_the_county_simulator_serves_a_catalog_the_store_takes(tmp_path: Path) -
     assert doc == json.loads(shipped_catalog_path().read_text("utf-8"))
     served = county_version(doc, 9)
     assert CatalogStore(tmp_path, categories=CATEGORIES).apply(served).status == "applied"
+
+
+def test_shipped_json_schema_matches_the_model() -> None:
+    shipped = json.loads((shipped_catalog_path().parent / "catalog.schema.json").read_text("utf-8"))
+    assert shipped == catalog_json_schema(), "regenerate data/catalog.schema.json from catalog_json_schema()"
+    assert shipped["properties"]["format"]["pattern"] == "^hall-catalog/\\d{1,4}$"
+    assert set(shipped["$defs"]["ServiceItem"]["required"]) >= {
+        "impl_code", "name", "item_type", "legal_limit", "promised_limit", "case_kind", "materials"}

@@ -94,3 +94,34 @@ def test_guide_follows_a_county_update(client: Any, services: Any) -> None:
     assert body["version"] == "2026.12.01" and body["source"] == "county"
     assert next(c for c in body["categories"] if c["prefix"] == "F")["count"] == 0
     assert client.get("/api/catalog/items", query_string={"q": "残疾人证"}).get_json()["total"] == 0
+
+
+def test_technician_imports_a_catalog_file(client: Any, services: Any) -> None:
+    raw = json.loads(shipped_catalog_path().read_text("utf-8"))
+    new = copy.deepcopy(raw)
+    new.update(version="2026.12.09", published_at="2026-12-09T08:00:00+08:00")
+    assert client.post("/api/catalog/import", json=new).status_code == 401
+    clerk = login(client, "1001", "123456", window=1)
+    assert client.post("/api/catalog/import", json=new,
+                       headers={"Authorization": f"Bearer {clerk}"}).status_code == 403
+    tech = {"Authorization": f"Bearer {login(client, '9101', '666666', window=None)}"}
+
+    bad = copy.deepcopy(new)
+    bad["items"][2]["promised_limit"] = {"value": 3, "unit": "周"}
+    r = client.post("/api/catalog/import", json=bad, headers=tech)
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["code"] == "catalog_rejected" and "继续使用版本" in err["message"]
+    assert any("items[2]" in e and "promised_limit.unit" in e for e in err["errors"])
+    assert client.get("/api/catalog").get_json()["source"] == "shipped"
+
+    r = client.post("/api/catalog/import", json=new, headers=tech)
+    assert r.status_code == 200 and r.get_json()["status"] == "applied"
+    assert client.get("/api/catalog").get_json()["version"] == "2026.12.09"
+    assert client.post("/api/catalog/import", json=new, headers=tech).get_json()["status"] == "unchanged"
+    assert client.post("/api/catalog/import", data="x", headers=tech).status_code == 415
+    with services.db.read() as c:
+        rows = c.execute("SELECT actor, action, target, detail FROM audit WHERE action = 'catalog.import' "
+                         "ORDER BY id").fetchall()
+    assert [(r[0], r[2], r[3].split()[0]) for r in rows] == [
+        ("9101", "2026.12.09", "rejected"), ("9101", "2026.12.09", "applied"), ("9101", "2026.12.09", "unchanged")]

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -281,7 +280,7 @@ class ServiceItem(_Model):
 
 
 class CatalogDocument(_Model):
-    format: int = FORMAT        # "hall-catalog/N" on the wire (a bare N is accepted too)
+    format: str = Field(default=FORMAT_NAME, pattern=r"^hall-catalog/\d{1,4}$")
     version: Annotated[str, Field(min_length=1, max_length=64)]
     published_at: datetime
     issuer: str = Field(default="", max_length=100)
@@ -291,19 +290,16 @@ class CatalogDocument(_Model):
 
     @field_validator("format", mode="before")
     @classmethod
-    def _format_name(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            m = re.fullmatch(r"hall-catalog/(\d{1,4})", v.strip())
-            if not m:
-                raise ValueError(f"未知的目录格式 {v!r}，应为 {FORMAT_NAME} / unknown catalog format")
-            return int(m.group(1))
-        return v
+    def _format_number(cls, v: Any) -> Any:
+        # A bare format number (1) is read as "hall-catalog/1".
+        return f"hall-catalog/{v}" if isinstance(v, int) and not isinstance(v, bool) else v
 
     @field_validator("format")
     @classmethod
-    def _format(cls, v: int) -> int:
-        if v > FORMAT:
-            raise ValueError(f"目录格式 {v} 高于本程序支持的 {FORMAT}，请升级大厅服务 / format {v} is newer")
+    def _format(cls, v: str) -> str:
+        n = int(v.rsplit("/", 1)[1])
+        if n > FORMAT:
+            raise ValueError(f"目录格式 {v} 高于本程序支持的 {FORMAT_NAME}，请升级大厅服务 / format {v} is newer")
         return v
 
     @field_validator("published_at")
@@ -312,6 +308,30 @@ class CatalogDocument(_Model):
         if v.tzinfo is None:
             raise ValueError("发布时间须带时区，如 +08:00 / published_at needs a UTC offset")
         return v
+
+
+def catalog_json_schema() -> dict[str, Any]:
+    """JSON Schema of the catalog document, for the county side (shipped as data/catalog.schema.json).
+
+    The schema covers fields and types; the cross-field rules (即办件 limit 0,
+    promised ≤ legal limit, online items need a URL, unique codes, categories
+    the hall knows) are checked by `validate_catalog` and listed in the description.
+    """
+    schema = CatalogDocument.model_json_schema(mode="validation")
+    schema.update({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:hall:{FORMAT_NAME}",
+        "title": "乡镇便民服务中心政务服务事项目录 (service catalog)",
+        "description": (
+            "Fields after GB/T 39046-2020. Codes: item_type A.1 (01 行政许可 … 05 行政给付 … 07 行政确认 … "
+            "20 公共服务), exercise_level A.2 (5 乡镇, 6 村), case_kind A.6 (1 即办件, 2 承诺件). "
+            "Rules beyond this schema: impl_code unique; category one of the hall's prefixes; 即办件 has "
+            "promised_limit.value 0 and 承诺件 > 0; promised_limit not longer than legal_limit in the same unit; "
+            "online is true exactly when handling_forms has 网上 or 移动端, and then online_url is http(s); "
+            "materials[].form is a 1-based index into forms; a charged fee names its basis. "
+            "Unknown fields are ignored."),
+    })
+    return schema
 
 
 class CatalogInvalid(ValueError):
@@ -478,7 +498,7 @@ class Catalog:
 
 
 def _empty_catalog() -> Catalog:
-    doc = CatalogDocument.model_construct(format=FORMAT, version="none", items=[], issuer="", region_code="",
+    doc = CatalogDocument.model_construct(format=FORMAT_NAME, version="none", items=[], issuer="", region_code="",
                                           notice="", published_at=datetime.fromtimestamp(0).astimezone())
     return Catalog(doc, source="empty")
 

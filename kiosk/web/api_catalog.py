@@ -6,12 +6,19 @@ by the county sync mid-request never mixes two versions in one answer.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request, url_for
+from hall.queue.clock import iso
 from hall.records.catalog import Catalog, item_guide, item_summary
 from hall.records.catalog_forms import render_form
-from hall.web.auth import require_role
-from hall.web.errors import ApiError
+from hall.records.util import Actor, audit
+from hall.web.auth import current_session, require_role
+from hall.web.errors import ApiError, error_response
 from hall.web.util import services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("catalog", __name__)
 
@@ -41,6 +48,29 @@ def catalog_overview() -> Response:
 @require_role("technician", "manager")
 def catalog_status() -> Response:
     return jsonify(services().catalog.status())
+
+
+@bp.post("/api/catalog/import")
+@require_role("technician")
+def catalog_import() -> tuple[Response, int]:
+    """A catalog file brought by hand (the county link may be down for days): validated, then swapped in."""
+    raw: Any = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(raw, dict):
+        raise ApiError("bad_json", "请上传县级平台导出的事项目录 JSON 文件", 400 if request.is_json else 415)
+    svc = services()
+    result = svc.catalog.apply(raw)
+    s = current_session()
+    try:
+        with svc.db.write() as c:
+            audit(c, iso(svc.clock.now()), Actor(s.staff_id if s else "?", "technician", request.remote_addr or ""),
+                  "catalog.import", result.version or "?", f"{result.status} {result.message}")
+    except Exception:           # the import itself is done; a failed audit row must not hide its result
+        log.exception("could not audit the catalog import")
+    if result.status == "rejected":
+        return error_response("catalog_rejected", result.message, 422, errors=list(result.errors))
+    if result.status == "failed":
+        return error_response("catalog_not_saved", result.message, 500, errors=list(result.errors))
+    return jsonify(result.as_dict()), 200
 
 
 @bp.get("/api/catalog/items")
