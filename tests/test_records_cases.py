@@ -271,3 +271,17 @@ def test_outbox_row_commits_with_the_case_or_not_at_all(services: Services, rec:
     monkeypatch.setattr(rec.cases, "_view", real_view)
     rec.cases.register(case_in(), CLERK, 1)
     assert count() == (1, 1, 1)
+
+
+def test_items_come_from_the_shipped_catalog(services: Services) -> None:
+    """Without an injected look-up the records read the hall's service catalog (demo catalog here)."""
+    rec = services.records
+    assert rec is not None
+    dibao = rec.ctx.items("11430224MB0DEMO00X05105000800001")
+    if dibao is None:
+        pytest.skip("demo catalog not shipped in this build")
+    v = rec.cases.register(case_in("11430224MB0DEMO00X05105000800001"), CLERK, 1)
+    assert v["item_name"] == "最低生活保障申请" and v["category"] == "B" and v["case_kind"] == "承诺件"
+    assert v["time_limit"] == {"value": 25, "unit": "工作日"}
+    quick = rec.cases.register(case_in("11430224MB0DEMO00X20107001700001"), CLERK, 1)
+    assert quick["case_kind"] == "即办件" and quick["promised_finish_at"].startswith("2026-11-25")
