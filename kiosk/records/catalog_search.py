@@ -155,8 +155,8 @@ def pinyin_score(toks: Sequence[tuple[str, ...]], q: str,
     return 0
 
 
-def text_score(name: str, q: str) -> int:
-    n = normalize(name)
+def text_score(n: str, q: str) -> int:
+    """Score of query `q` against a name `n`, both already normalized."""
     if not n or not q:
         return 0
     if n == q:
@@ -176,11 +176,12 @@ def text_score(name: str, q: str) -> int:
 @dataclass(frozen=True)
 class Entry:
     key: str                                   # the item's impl_code
-    names: tuple[str, ...]                     # name, short name, aliases
+    names: tuple[str, ...]                     # name, short name, aliases (normalized)
     codes: tuple[str, ...]                     # impl_code, basic_code
     department: str
     name_tokens: tuple[tuple[tuple[str, ...], ...], ...]
     name_initials: tuple[tuple[frozenset[str], ...], ...]
+    name_letters: tuple[frozenset[str], ...]    # every letter of every reading: a cheap first filter
     department_tokens: tuple[tuple[str, ...], ...]
 
 
@@ -194,10 +195,11 @@ class SearchIndex:
             clean = tuple(dict.fromkeys(n for n in names if n))
             toks = tuple(tokens(n) for n in clean)
             self._entries.append(Entry(
-                key=key, names=clean, codes=tuple(normalize(c) for c in codes if c),
-                department=department,
+                key=key, names=tuple(normalize(n) for n in clean), codes=tuple(normalize(c) for c in codes if c),
+                department=normalize(department),
                 name_tokens=toks,
                 name_initials=tuple(tuple(frozenset(r[0] for r in t) for t in tk) for tk in toks),
+                name_letters=tuple(frozenset(ch for t in tk for r in t for ch in r) for tk in toks),
                 department_tokens=tokens(department),
             ))
 
@@ -226,11 +228,12 @@ class SearchIndex:
                 best = CODE
             if cjk:
                 best = max([best, *(text_score(n, q) for n in e.names)])
-                if q in normalize(e.department):
+                if q in e.department:
                     best = max(best, DEPARTMENT)
             elif q.isalnum():
-                pairs = zip(e.name_tokens, e.name_initials, strict=True)
-                best = max([best, *(pinyin_score(t, q, i) for t, i in pairs)])
+                letters = set(q)
+                names = zip(e.name_tokens, e.name_initials, e.name_letters, strict=True)
+                best = max([best, *(pinyin_score(t, q, i) for t, i, la in names if letters <= la)])
                 if best < DEPARTMENT and len(q) >= 2 and _runs(e.department_tokens, q)[0]:
                     best = DEPARTMENT
                 if best == 0:
