@@ -13,6 +13,7 @@ from hall.web import (
     api_appointments,
     api_cases,
     api_catalog,
+    api_devices,
     api_events,
     api_health,
     api_manage,
@@ -41,6 +42,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
+    app.register_blueprint(api_devices.bp)    # technicians: device states, tests, emulator views
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
     # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
