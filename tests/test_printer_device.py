@@ -321,3 +321,27 @@ def test_serial_printer_over_a_pty(tmp_path: Path, config: HallConfig, clock: Fi
         assert jobs_with(svc, "F001")[0]["cut"]
     finally:
         svc.stop()
+
+
+def test_a_burst_from_many_kiosks_prints_every_ticket_once(hall: Services) -> None:
+    import threading
+
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def kiosk(cat: str) -> None:
+        for _ in range(5):
+            t = hall.engine.issue(cat).ticket.id
+            with lock:
+                ids.append(t)
+
+    threads = [threading.Thread(target=kiosk, args=(c,)) for c in "ABCDEF"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [settled(hall, t) for t in ids] == ["printed"] * 30
+    for cat in "ABCDEF":
+        for n in range(1, 6):
+            found = jobs_with(hall, f"{cat}{n:03d}")
+            assert len(found) == 1 and found[0]["cut"], f"{cat}{n:03d}"

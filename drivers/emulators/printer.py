@@ -172,21 +172,26 @@ class PrinterEmulator:
     def _serve_tcp(self, conn: socket.socket) -> None:
         reader = self._new_reader()
         conn.settimeout(0.2)
+        line = 0.0
         try:
             while not self._stop.is_set():
                 try:
-                    data = conn.recv(self.read_chunk)
+                    data = conn.recv(self._chunk())
                 except TimeoutError:
                     continue
                 except OSError:
                     break
                 if not data:
                     break
-                replies = self._receive(reader, data)
-                if replies:
-                    with contextlib.suppress(OSError):
-                        conn.sendall(replies)
-                self._pace(len(data))
+                for piece in self._pieces(data):
+                    if self.unplugged or self._stop.is_set():
+                        break                  # pulled out: what was still in the read buffer is lost
+                    line = self._line_time(len(piece), line)
+                    replies = self._receive(reader, piece)
+                    if replies:
+                        with contextlib.suppress(OSError):
+                            conn.sendall(replies)
+                    self._pace()
         finally:
             self._finish(reader)
             with self._lock:
@@ -198,28 +203,55 @@ class PrinterEmulator:
         import select
 
         reader = self._new_reader()
+        line = 0.0
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], 0.2)
                 if not ready:
                     continue
-                data = os.read(master, self.read_chunk)
+                data = os.read(master, self._chunk())
             except OSError:
                 time.sleep(0.05)
                 continue
             if not data:
                 continue
-            replies = self._receive(reader, data)
-            if replies:
-                with contextlib.suppress(OSError):
-                    os.write(master, replies)
-            self._pace(len(data))
+            for piece in self._pieces(data):
+                line = self._line_time(len(piece), line)
+                replies = self._receive(reader, piece)
+                if replies:
+                    with contextlib.suppress(OSError):
+                        os.write(master, replies)
+                self._pace()
         self._finish(reader)
 
-    def _pace(self, n: int) -> None:
-        delay = self.read_delay + (n * 10 / self.baud if self.baud else 0.0)
-        if delay > 0:
-            time.sleep(delay)
+    def _pieces(self, data: bytes) -> list[bytes]:
+        """Take what arrived a few bytes at a time when told to be slow (also what a read already held)."""
+        step = self._chunk()
+        if len(data) <= step:
+            return [data]
+        return [data[i:i + step] for i in range(0, len(data), step)]
+
+    def _chunk(self) -> int:
+        # At a set baud rate, take ~20 ms of line time at once, so arrival times are realistic.
+        return min(self.read_chunk, max(1, self.baud // 500)) if self.baud else self.read_chunk
+
+    def _line_time(self, n: int, line: float) -> float:
+        """At a set baud rate, let n bytes 'arrive' only after their time on the wire (10 bits a byte).
+
+        `line` is when the wire was last free; sleeping to an absolute time keeps sleep overshoot
+        from adding up over a ticket.
+        """
+        if not self.baud:
+            return 0.0
+        now = time.monotonic()
+        line = max(line, now) + n * 10 / self.baud
+        if line > now:
+            time.sleep(line - now)
+        return line
+
+    def _pace(self) -> None:
+        if self.read_delay > 0:
+            time.sleep(self.read_delay)
 
     # ------------------------------------------------------------------ protocol
     def _new_reader(self) -> EscposReader:

@@ -25,9 +25,11 @@ write-only channel (a device file) set `status = false`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +59,14 @@ class PrintOutcome:
     ms: float = 0.0
 
 
+@dataclass
+class _Job:
+    make: Callable[[], bytes]          # builds the bytes on the worker thread
+    fut: Future[PrintOutcome]
+    queued: float
+    label: str
+
+
 class PrinterDevice(DeviceWorker):
     kind = "printer"
 
@@ -84,6 +94,13 @@ class PrinterDevice(DeviceWorker):
         self.last_print_ms: float | None = None
         self.last_failure = ""
         self.kiosk_reprints: dict[int, int] = {}   # ticket id → self-service reprints (the API limits them)
+        self.fresh_seconds = min(0.5, probe_interval)
+        self._checked_at = float("-inf")
+        self.max_batch = 16
+        self._jobs: deque[_Job] = deque()
+        self._queue_lock = threading.Lock()
+        self._flush_queued = False
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix=f"printer-{name}-status")
         self._listening = False
         self._published: dict[str, Any] | None = None
         self.on_state_change(lambda _dev: self._publish_readiness())
@@ -100,6 +117,8 @@ class PrinterDevice(DeviceWorker):
         super().stop(timeout)
         # Whatever was still queued did not print: say so, so no ticket stays "pending" forever.
         self._drain_failed()
+        self._fail_waiting(TransportError(f"{self.name} 已停止 / stopped"))
+        self._recorder.shutdown(wait=True)      # every outcome is in the database before it closes
 
     def _on_event(self, ev: Event) -> None:
         """Hub listener: runs on the publisher's (request) thread, so it only enqueues."""
@@ -111,34 +130,22 @@ class PrinterDevice(DeviceWorker):
         """Queue a ticket (an IssueResult dict); its outcome is recorded with the engine."""
         ticket_id = int((payload.get("ticket") or {}).get("id", 0))
         number = str(payload.get("number", ticket_id))
-        queued = time.monotonic()
-
-        def command(t: Transport) -> PrintOutcome:
-            if time.monotonic() - queued > self.stale_seconds:
-                return PrintOutcome(False, f"排队超过 {self.stale_seconds:.0f} 秒未打印，已放弃")
-            return self._print(t, self.layout.ticket(payload, reprint=reprint))
-
-        fut = self.submit(command)
+        fut = self.enqueue(lambda: self.layout.ticket(payload, reprint=reprint), number)
         fut.add_done_callback(lambda f: self._settle(ticket_id, number, f))
         return fut
 
     def reprint(self, ticket_id: int) -> Future[PrintOutcome]:
         """Print a ticket again from the database (people ahead as of now), marked 补打."""
-
-        def command(t: Transport) -> PrintOutcome:
-            return self._print(t, self.layout.ticket(self._payload(ticket_id), reprint=True))
-
-        fut = self.submit(command)
+        fut = self.enqueue(lambda: self.layout.ticket(self._payload(ticket_id), reprint=True), str(ticket_id))
         fut.add_done_callback(lambda f: self._settle(ticket_id, str(ticket_id), f))
         return fut
 
     def test(self, timeout: float = 10.0) -> dict[str, Any]:
         """Print the test ticket (the hall's real layout with sample data); for diagnostics."""
-        fut = self.submit(lambda t: self._print(t, self.layout.test_page(self.engine.clock.now())))
+        fut = self.enqueue(lambda: self.layout.test_page(self.engine.clock.now()), "test")
         try:
             outcome = fut.result(timeout)
         except FutureTimeout:
-            fut.cancel()
             return {"ok": False, "message": f"测试打印超时（{timeout:.0f} 秒内未完成）"}
         except Exception as exc:
             return {"ok": False, "message": f"测试打印失败：{exc}"}
@@ -169,26 +176,120 @@ class PrinterDevice(DeviceWorker):
             self.failed += 1
             self.last_failure = outcome.message
             log.warning("ticket %s not printed on %s: %s", number, self.name, outcome.message)
+        # The database write (a durable transaction) runs on the recorder thread, so the printer's
+        # worker goes straight on to the next ticket.
+        status = "printed" if outcome.ok else "failed"
         try:
-            self.engine.set_print_status(ticket_id, "printed" if outcome.ok else "failed")
+            self._recorder.submit(self._record, ticket_id, number, status)
+        except RuntimeError:          # stopped: record it here
+            self._record(ticket_id, number, status)
+
+    def _record(self, ticket_id: int, number: str, status: str) -> None:
+        try:
+            self.engine.set_print_status(ticket_id, status)
         except Exception:
             log.exception("recording the print status of ticket %s failed", number)
 
+    # ------------------------------------------------------------------ the print queue
+    # Jobs wait in their own queue; one "flush" command at a time runs on the worker and takes every
+    # job waiting (up to max_batch). One ticket alone goes out at once; a burst from several kiosks
+    # goes out in one write with one status round trip after it, instead of one per ticket.
+    def enqueue(self, make: Callable[[], bytes], label: str) -> Future[PrintOutcome]:
+        """Queue any print job; `make` builds its bytes on the worker thread. No print status is kept."""
+        fut: Future[PrintOutcome] = Future()
+        with self._queue_lock:
+            self._jobs.append(_Job(make, fut, time.monotonic(), label))
+            schedule = not self._flush_queued
+            self._flush_queued = True
+        if schedule:
+            self._schedule_flush()
+        return fut
+
+    def _schedule_flush(self) -> None:
+        ran = threading.Event()
+
+        def flush(t: Transport) -> None:
+            ran.set()
+            self._flush(t)
+
+        def done(cmd: Future[None]) -> None:
+            if not ran.is_set():
+                # The worker never ran it (offline or stopping): every waiting job fails now, so no
+                # ticket stays "pending" while the printer is away.
+                exc = cmd.exception() if not cmd.cancelled() else None
+                self._fail_waiting(exc or TransportError(f"{self.name} 未运行 / not running"))
+
+        self.submit(flush).add_done_callback(done)
+
+    def _fail_waiting(self, exc: BaseException) -> None:
+        with self._queue_lock:
+            jobs = list(self._jobs)
+            self._jobs.clear()
+            self._flush_queued = False
+        for job in jobs:
+            if job.fut.set_running_or_notify_cancel():
+                job.fut.set_exception(exc)
+
+    def _flush(self, t: Transport) -> None:
+        with self._queue_lock:
+            batch = [self._jobs.popleft() for _ in range(min(len(self._jobs), self.max_batch))]
+        try:
+            self._print_batch(t, batch)
+        except BaseException as exc:
+            for job in batch:
+                if not job.fut.done():
+                    job.fut.set_exception(exc)
+            raise
+        finally:
+            with self._queue_lock:
+                more = bool(self._jobs)
+                self._flush_queued = more
+            if more:
+                self._schedule_flush()
+
     # ------------------------------------------------------------------ on the worker thread
-    def _print(self, t: Transport, data: bytes) -> PrintOutcome:
+    def _print_batch(self, t: Transport, batch: list[_Job]) -> None:
         t0 = time.monotonic()
-        if self.status_check:
+        ready: list[tuple[_Job, bytes]] = []
+        for job in batch:
+            if not job.fut.set_running_or_notify_cancel():
+                continue
+            if t0 - job.queued > self.stale_seconds:
+                job.fut.set_result(PrintOutcome(False, f"排队超过 {self.stale_seconds:.0f} 秒未打印，已放弃"))
+                continue
+            try:
+                ready.append((job, job.make()))
+            except Exception as exc:      # a template or database problem: this job only
+                log.exception("building print job %s failed", job.label)
+                job.fut.set_result(PrintOutcome(False, f"小票生成失败：{exc}"))
+        if not ready:
+            return
+        # Ask first, so nothing goes into an empty printer (it would print it later, after the paper
+        # change, next to the reprint) — unless a reply under half a second old said all is well.
+        fresh = (t0 - self._checked_at < self.fresh_seconds and self.paper == Paper.OK
+                 and self.printer_online)
+        if self.status_check and not fresh:
             before = self._query(t)
             if not before.can_print:
-                return PrintOutcome(False, before.message)
-        self._send(t, data)
-        if self.status_check:
-            after = self._query(t, in_flight=len(data))
-            if not after.can_print:
-                return PrintOutcome(False, f"{after.message}（打印过程中）")
-        ms = (time.monotonic() - t0) * 1000
-        self.last_ticket_bytes, self.last_print_ms = len(data), round(ms, 1)
-        return PrintOutcome(True, "已打印", len(data), ms)
+                for job, _ in ready:
+                    job.fut.set_result(PrintOutcome(False, before.message))
+                return
+        # Near the end of the roll paper may run out any moment: then check after each ticket.
+        per_ticket = self.status_check and self.paper == Paper.NEAR_END
+        groups = [[item] for item in ready] if per_ticket else [ready]
+        for n, group in enumerate(groups):
+            data = b"".join(d for _, d in group)
+            self._send(t, data)
+            if self.status_check:
+                after = self._query(t, in_flight=len(data))
+                if not after.can_print:
+                    for job, _ in [item for g in groups[n:] for item in g]:
+                        job.fut.set_result(PrintOutcome(False, f"{after.message}（打印过程中）"))
+                    return
+            ms = (time.monotonic() - t0) * 1000
+            for job, d in group:
+                job.fut.set_result(PrintOutcome(True, "已打印", len(d), ms))
+            self.last_ticket_bytes, self.last_print_ms = len(group[-1][1]), round(ms, 1)
 
     def _send(self, t: Transport, data: bytes) -> None:
         # A serial write has a whole-call timeout: send in pieces that each fit well inside it.
@@ -202,7 +303,9 @@ class PrinterDevice(DeviceWorker):
         t.write(REQ_HEALTH)
         timeout = self.status_timeout
         if self.baudrate:
-            timeout += (in_flight + len(REQ_HEALTH)) * 10 / self.baudrate
+            # The reply queues behind the ticket on a slow line: allow its wire time, with margin for a
+            # printer that holds the line busy while it prints.
+            timeout += 1.5 * (in_flight + len(REQ_HEALTH)) * 10 / self.baudrate
         deadline = time.monotonic() + timeout
         reply = b""
         while len(reply) < 2:
@@ -222,6 +325,7 @@ class PrinterDevice(DeviceWorker):
         return health
 
     def _apply(self, health: Health) -> None:
+        self._checked_at = time.monotonic()
         self.paper = health.paper
         self.printer_online = health.online
         ok = health.online and health.paper == Paper.OK

@@ -15,6 +15,7 @@ Anything else is skipped and counted, never crashes the reader.
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from hall.drivers.printer.ticket import display_width
 
 CUT_MARK = "✂------------------- 切纸 -------------------"
 NEED_MORE = -1
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -97,6 +99,14 @@ class EscposReader:
 
     def flush(self) -> Job | None:
         """Close the job in progress (no cut came): used when a connection ends."""
+        while self._buf:                   # a last line without LF, or a command cut short
+            b0 = self._buf[0]
+            used = (self._multibyte() if b0 >= 0x80 else self._ascii()) if b0 >= 0x20 else len(self._buf)
+            if used == NEED_MORE:
+                used = len(self._buf)
+                self.unknown += 1
+            self._job.raw += self._buf[:used]
+            del self._buf[:used]
         self._end_line(force=False)
         if self._job.has_content():
             return self._close_job(cut=False)
@@ -166,13 +176,35 @@ class EscposReader:
             return self._gs()
         if c < 0x20 or c == 0x7F:
             return 1        # CR and other controls: nothing visible
-        if c < 0x80:
-            end = 1
-            while end < len(b) and 0x20 <= b[end] < 0x7F:
-                end += 1
-            self._text(b[:end].decode("ascii"))
-            return end
+        if c < 0x80 or self.chinese:
+            return self._text_run()
         return self._multibyte()
+
+    def _text_run(self) -> int:
+        """Text up to the next control byte, decoded in one go (a line of a ticket ends with LF)."""
+        b = self._buf
+        m = _CONTROL.search(b)
+        if m is None:
+            if len(b) < 512:
+                return NEED_MORE            # the rest of the line (or of a hanzi) is still on its way
+            return self._multibyte() if b[0] >= 0x80 else self._ascii()
+        end = m.start()
+        run = bytes(b[:end])
+        if run.isascii():
+            self._text(run.decode("ascii"))
+        else:
+            text = run.decode("gb18030", "replace")
+            self.unknown += text.count("\ufffd")
+            self._text(text)
+        return end
+
+    def _ascii(self) -> int:
+        b = self._buf
+        end = 1
+        while end < len(b) and 0x20 <= b[end] < 0x7F:
+            end += 1
+        self._text(b[:end].decode("ascii", "replace"))
+        return end
 
     def _multibyte(self) -> int:
         b = self._buf

@@ -25,7 +25,6 @@ Options (all optional) in the device's `options`:
 
 from __future__ import annotations
 
-import copy
 import re
 import string
 import unicodedata
@@ -235,8 +234,12 @@ def sample_fields(hall_name: str, qr_base: str, now: datetime) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------ text helpers
+def _char_width(ch: str) -> int:
+    return 1 if ch < "\u1100" else (2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
+
+
 def display_width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+    return len(s) if s.isascii() else sum(_char_width(ch) for ch in s)
 
 
 # Punctuation a Chinese line must not start with (避头点); the hanzi before it moves down with it.
@@ -246,10 +249,12 @@ _NO_LINE_START = set("，。、；：！？）》】」』”’·…%,.;:!?)]")
 def wrap(s: str, cols: int) -> list[str]:
     """Split into lines of at most `cols` display columns (a hanzi counts two)."""
     cols = max(cols, 4)
+    if len(s) * 2 <= cols:
+        return [s]
     out: list[str] = []
     cur, width = "", 0
     for ch in s:
-        w = display_width(ch)
+        w = _char_width(ch)
         if width + w > cols and cur:
             carry, head = "", ch
             while head in _NO_LINE_START and len(cur) > 1:   # e.g. "意）" moves down before "，"
@@ -263,9 +268,12 @@ def wrap(s: str, cols: int) -> list[str]:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # Unicode category Cc
+
+
 def clean(s: str) -> str:
     """Printable text only: no control bytes (they would be printer commands), ID/phone numbers masked."""
-    return redact_text("".join(ch for ch in s if unicodedata.category(ch) != "Cc"))
+    return redact_text(_CONTROL.sub("", s))
 
 
 # ------------------------------------------------------------------ rendering
@@ -385,13 +393,25 @@ def _known_width(p: Any, opts: PrintOptions) -> None:
     """Give profiles without a pixel width one (12-dot font A × columns), on this instance only.
 
     python-escpos `print()`s a warning to stdout for every image on such profiles; the profile data is
-    shared by all instances, so it is copied rather than changed in place.
+    shared by all instances, so this instance gets a patched copy (made once per profile and width).
     """
-    media = p.profile.profile_data.get("media", {})
-    if str(media.get("width", {}).get("pixels", "Unknown")) == "Unknown":
-        data = copy.deepcopy(p.profile.profile_data)
-        data.setdefault("media", {}).setdefault("width", {})["pixels"] = opts.columns * 12
-        p.profile.profile_data = data
+    p.profile.profile_data = _profile_data(opts.profile, opts.columns, p.profile.profile_data)
+
+
+_PROFILE_DATA: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _profile_data(name: str, columns: int, shared: dict[str, Any]) -> dict[str, Any]:
+    key = (name, columns)
+    data = _PROFILE_DATA.get(key)
+    if data is None:
+        media = shared.get("media", {})
+        width = media.get("width", {})
+        data = shared
+        if str(width.get("pixels", "Unknown")) == "Unknown":
+            data = {**shared, "media": {**media, "width": {**width, "pixels": columns * 12}}}
+        _PROFILE_DATA[key] = data
+    return data
 
 
 def _cut(p: Any, opts: PrintOptions) -> None:
