@@ -580,3 +580,30 @@ def test_a_week_offline_drains_completely_while_the_hall_keeps_serving(tmp_path:
             assert json.dumps(relay.status()["last_drain"])  # progress was reported
     finally:
         svc.stop()
+
+
+# --------------------------------------------------------------------------- sharing the hall PC
+
+def test_drain_yields_cpu_only_while_the_hall_is_busy(db: Database, sim: CountySimulator) -> None:
+    relay = make_relay(db, sim)
+    waits: list[float] = []
+    relay._stop.wait = lambda t=None: waits.append(t) or False  # type: ignore[method-assign,assignment,func-returns-value]
+    relay._yield_to_the_hall(0.02)
+    assert waits == []  # nobody in the hall: full speed
+    relay.on_event(type("Ev", (), {"kind": "ticket.issued"})())
+    relay._yield_to_the_hall(0.02)
+    relay._yield_to_the_hall(5.0)
+    assert waits == [0.02, 0.25]  # as much CPU time as the batch took, capped
+    relay._wake.clear()
+    before = relay._hall_active_mono
+    relay.on_event(type("Ev", (), {"kind": "relay.state"})())  # its own events do not count
+    assert not relay._wake.is_set() and relay._hall_active_mono == before
+
+
+def test_relay_marks_commit_without_fsync_and_restore_the_setting(db: Database, sim: CountySimulator) -> None:
+    relay = make_relay(db, sim)
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for records
+    seen = []
+    with relay._bookkeeping() as c:
+        seen.append(c.execute("PRAGMA synchronous").fetchone()[0])
+    assert seen == [1] and db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
