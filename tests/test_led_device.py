@@ -71,7 +71,8 @@ def shows(e: LedEmulator, *lines: str) -> bool:
 
 
 def area_ids(e: LedEmulator, since: int) -> list[tuple[int, ...]]:
-    return [f.area_ids for f in e.area_frames()[since:]]
+    """Area ids of the frames recorded after `since` (an earlier `frame_count`)."""
+    return [f.area_ids for f in e.area_frames(since)]
 
 
 # ===================================================================== behaviour
@@ -105,7 +106,7 @@ def test_only_changed_areas_are_sent(hall: Services) -> None:
     devs = [dev(hall, n) for n in ("led-board", "led-w1", "led-w2")]
     for d in devs:
         barrier(d)
-    b0, w10, w20 = len(board.area_frames()), len(w1.area_frames()), len(w2.area_frames())
+    b0, w10, w20 = board.frame_count, w1.frame_count, w2.frame_count
 
     eng.login(2, "1002")                # window 2 opens: only its status row changes
     for d in devs:
@@ -124,10 +125,10 @@ def test_only_changed_areas_are_sent(hall: Services) -> None:
         barrier(d)
     assert area_ids(board, b0) == [(2,)] and area_ids(w2, w20) == [(1,)]
 
-    eng.call_next(2, "1002")             # newest call and waiting change; the earlier-calls row does not
+    eng.call_next(2, "1002")             # newest call (first, alone) and waiting; not the earlier-calls row
     for d in devs:
         barrier(d)
-    assert area_ids(board, b0) == [(2,), (0, 2)]
+    assert area_ids(board, b0) == [(2,), (0,), (2,)]
     assert area_ids(w2, w20) == [(1,), (1,)]
     assert w2.lines() == ["2号窗口", "请B001号"]
 
@@ -140,7 +141,7 @@ def test_recall_relights_the_newest_call(hall: Services) -> None:
     eng.call_next(1, "1001")
     d = dev(hall, "led-board")
     barrier(d)
-    n = len(board.area_frames())
+    n = board.frame_count
     eng.recall(1, "1001")
     barrier(d)
     assert area_ids(board, n) == [(0,)]     # same text, sent again so the board flashes the call

@@ -552,10 +552,11 @@ class LedEmulator:
     def wait_for_frames(self, count: int, timeout: float = 5.0) -> bool:
         return self.wait_for(lambda e: e.frame_count >= count, timeout)
 
-    def area_frames(self) -> list[ReceivedFrame]:
-        """Recorded frames that changed areas (valid A3 06)."""
+    def area_frames(self, after: int = 0) -> list[ReceivedFrame]:
+        """Recorded frames that changed areas (valid A3 06), those with `seq > after` (a `frame_count`)."""
         with self._lock:
-            return [f for f in self.frames if f.ok and (f.group, f.cmd) == (p.GROUP_DISPLAY, p.CMD_DYNAMIC_AREA)]
+            return [f for f in self.frames if f.seq > after and f.ok
+                    and (f.group, f.cmd) == (p.GROUP_DISPLAY, p.CMD_DYNAMIC_AREA)]
 
     def status(self) -> dict[str, Any]:
         with self._lock:
