@@ -432,3 +432,35 @@ def test_window_model_transitions() -> None:
     assert window_rows(m, 1) == ["欢迎办理"]
     m.apply("window.updated", {"window": {"number": 3, "paused": True, "clerk_id": "1003"}})
     assert window_rows(m, 1) == ["暂停服务"]
+
+
+def test_kiosk_emulate_led_serves_a_real_port() -> None:
+    import re
+    import socket
+    import subprocess
+
+    kiosk = str(Path(sys.executable).with_name("kiosk"))
+    proc = subprocess.Popen([kiosk, "emulate", "led", "--port", "0", "--width", "128", "--height", "32",
+                             "--duration", "20"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        first = proc.stdout.readline()
+        m = re.search(r"tcp://127\.0\.0\.1:(\d+)", first)
+        assert m, first
+        with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=5) as s:
+            s.sendall(VENDOR_DYNAMIC)
+            assert p.parse_reply(_read_frame(s)).ok
+        seen = ""
+        while "欢迎光临" not in seen:
+            line = proc.stdout.readline()
+            assert line, seen
+            seen += line
+        proc.stdin.write("nack 3\nquit\n")
+        proc.stdin.flush()
+        rest = proc.stdout.read()
+        assert "NACK" in rest
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

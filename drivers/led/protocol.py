@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -485,7 +485,7 @@ def dynamic_area_data(areas: Sequence[DynamicArea], *, delete: Sequence[int] | s
     if delete == "all":
         delete_part = b"\xff"
     else:
-        ids = list(delete)
+        ids = [int(i) for i in delete]
         delete_part = bytes([len(ids), *ids])
     body = bytearray(delete_part)
     body.append(len(areas))
@@ -799,7 +799,7 @@ PROTOCOLS: dict[str, tuple[type[OnbonBx5k], dict[str, int]]] = {
 }
 
 
-def make_protocol(name: str, options: dict[str, object]) -> ScreenProtocol:
+def make_protocol(name: str, options: Mapping[str, object]) -> ScreenProtocol:
     """Build the named protocol from a device's options (address, device_type, max_areas, max_packet…)."""
     entry = PROTOCOLS.get(name)
     if entry is None:

@@ -40,7 +40,7 @@ LOG_FILES = 8                 # newest log files in a bundle
 LOG_TAIL_BYTES = 2_000_000    # per file
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("diag", help="设备诊断与支持包 / device diagnostics and support bundle")
     _source_args(p, argparse.SUPPRESS)
     p.set_defaults(config=None, demo=False, data_dir=None, settle=5.0)
@@ -250,7 +250,7 @@ def _tail(path: Path, limit: int) -> str:
 def _versions() -> dict[str, Any]:
     from hall import __version__
 
-    pkgs = {}
+    pkgs: dict[str, str | None] = {}
     for name in ("flask", "waitress", "pydantic", "pyserial", "pyusb", "python-escpos", "opencv-python-headless",
                  "pyzbar", "zxing-cpp", "chinesecalendar"):
         try:

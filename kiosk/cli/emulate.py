@@ -32,7 +32,7 @@ class Emulator(Protocol):
     def fault(self, command: str) -> str: ...
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("emulate", help="运行设备模拟器 / run a device emulator")
     ksub = p.add_subparsers(dest="kind", metavar="KIND")
     ksub.required = True

@@ -81,9 +81,13 @@ def test_device(name: str) -> Response:
     dev = _device(name)
     test_async = getattr(dev, "test_async", None)
     test = getattr(dev, "test", None)
-    if not callable(test_async) and not callable(test):
+    fut: Future[dict[str, Any]]
+    if callable(test_async):
+        fut = test_async()
+    elif callable(test):
+        fut = _pool().submit(test)
+    else:
         raise ApiError("no_test", f"设备 {name} 没有测试动作", 409)
-    fut: Future[dict[str, Any]] = test_async() if callable(test_async) else _pool().submit(test)  # type: ignore[misc]
     try:
         result = dict(fut.result(timeout=TEST_WAIT))
     except FutureTimeout:
