@@ -273,14 +273,16 @@ def test_test_ticket(hall: Services) -> None:
 
 def test_technician_sees_the_emulated_paper_and_injects_faults(hall: Services, api: Any) -> None:
     issue(api, "A")
-    assert api.get("/api/printer/emulator").status_code == 401
+    assert emu(hall).wait_for_jobs(1, 3)
     login(api, "9101", "666666", None)
-    assert wait_until(lambda: bool(api.get("/api/printer/emulator").get_json()["emulators"][0]["jobs"]), 3)
-    [emulated] = api.get("/api/printer/emulator?n=5").get_json()["emulators"]
-    assert "A001" in emulated["jobs"][0]["text"]
-    r = api.post("/api/printer/emulator/fault", json={"command": "paper out"})
+    listing = api.get("/api/devices/emulators").get_json()["emulators"]
+    [printer_emu] = [e for e in listing if e["kind"] == "printer"]
+    assert "A001" in printer_emu["view"]["jobs"][0]["text"] and printer_emu["faults"]
+    r = api.post("/api/devices/emulators/printer/fault", json={"command": "paper out"})
     assert r.status_code == 200 and r.get_json()["message"] == "缺纸"
     assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "paper_out", 3)
+    r = api.post("/api/devices/printer/test")          # the technician's test ticket, on the worker
+    assert r.status_code == 200 and r.get_json()["ok"] is False and "缺纸" in r.get_json()["message"]
 
 
 def test_stop_fails_what_is_still_queued(tmp_path: Path, config: HallConfig, clock: FixedClock) -> None:

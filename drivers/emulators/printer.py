@@ -393,6 +393,10 @@ class PrinterEmulator:
         with self._lock:
             return [j.as_dict() for j in list(self.jobs)[-n:][::-1]]
 
+    def view(self) -> dict[str, Any]:
+        """What the technician page shows: the paper state and the last tickets as they came out."""
+        return {"status": self.status(), "jobs": self.last_jobs(5)}
+
     def wait_for_jobs(self, count: int, timeout: float = 5.0) -> bool:
         """Block until at least `count` jobs were recorded (tests, demo, bench)."""
         deadline = time.monotonic() + timeout

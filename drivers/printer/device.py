@@ -140,18 +140,31 @@ class PrinterDevice(DeviceWorker):
         fut.add_done_callback(lambda f: self._settle(ticket_id, str(ticket_id), f))
         return fut
 
+    def test_async(self) -> Future[dict[str, Any]]:
+        """Print the test ticket (the hall's real layout with sample data); {"ok", "message"} when done."""
+        result: Future[dict[str, Any]] = Future()
+
+        def done(fut: Future[PrintOutcome]) -> None:
+            try:
+                outcome = fut.result()
+            except Exception as exc:
+                result.set_result({"ok": False, "message": f"测试打印失败：{exc}"})
+                return
+            if outcome.ok:
+                result.set_result({"ok": True,
+                                   "message": f"测试小票已打印（{outcome.nbytes} 字节，{outcome.ms:.0f} ms）"})
+            else:
+                result.set_result({"ok": False, "message": f"测试打印失败：{outcome.message}"})
+
+        self.enqueue(lambda: self.layout.test_page(self.engine.clock.now()), "test").add_done_callback(done)
+        return result
+
     def test(self, timeout: float = 10.0) -> dict[str, Any]:
-        """Print the test ticket (the hall's real layout with sample data); for diagnostics."""
-        fut = self.enqueue(lambda: self.layout.test_page(self.engine.clock.now()), "test")
+        """The test ticket, waiting for the outcome (CLI diagnostics); never longer than `timeout`."""
         try:
-            outcome = fut.result(timeout)
+            return self.test_async().result(timeout)
         except FutureTimeout:
             return {"ok": False, "message": f"测试打印超时（{timeout:.0f} 秒内未完成）"}
-        except Exception as exc:
-            return {"ok": False, "message": f"测试打印失败：{exc}"}
-        if outcome.ok:
-            return {"ok": True, "message": f"测试小票已打印（{outcome.nbytes} 字节，{outcome.ms:.0f} ms）"}
-        return {"ok": False, "message": f"测试打印失败：{outcome.message}"}
 
     def _payload(self, ticket_id: int) -> dict[str, Any]:
         st = self.engine.ticket_status(ticket_id)

@@ -1,8 +1,10 @@
-"""Ticket printer routes: can the kiosk print, reprint a ticket, and the emulator's paper for technicians.
+"""Ticket printer routes: can the kiosk print, and reprint a ticket.
 
 No route here does device I/O: readiness is the state the printer's probe
 keeps fresh, and a reprint is queued to the printer's worker thread (202);
 its outcome arrives as the ticket's `print_status` (event "ticket.print").
+The emulated printer's paper and faults are under /api/devices/emulators
+(hall.web.api_devices), like every other emulator's.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from hall.queue.clock import parse_iso
-from hall.web.auth import current_session, require_role
+from hall.web.auth import current_session
 from hall.web.errors import ApiError
-from hall.web.util import body, services
-from pydantic import BaseModel, ConfigDict, Field
+from hall.web.util import services
 
 bp = Blueprint("printer", __name__)
 
@@ -87,43 +88,3 @@ def _state_name(state: str) -> str:
     from hall.queue.models import STATE_NAMES
 
     return STATE_NAMES.get(state, state)
-
-
-# ------------------------------------------------------------------ the emulator, for technicians
-class FaultRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    command: str = Field(min_length=1, max_length=60)
-    name: str | None = None
-
-
-def _emulators(svc: Any) -> dict[str, Any]:
-    return {n: e for n, e in svc.devices.emulators.items() if getattr(e, "kind", "") == "printer"}
-
-
-@bp.get("/api/printer/emulator")
-@require_role("technician", "manager")
-def emulator_paper() -> Response:
-    """The last tickets each emulated printer 'printed', as rendered text."""
-    n = min(max(request.args.get("n", 10, type=int) or 10, 1), 100)
-    return jsonify({"emulators": [
-        {"name": name, "status": emu.status(), "jobs": emu.last_jobs(n)}
-        for name, emu in _emulators(services()).items()
-    ]})
-
-
-@bp.post("/api/printer/emulator/fault")
-@require_role("technician")
-def emulator_fault() -> Response:
-    req = body(FaultRequest)
-    emus = _emulators(services())
-    if not emus:
-        raise ApiError("no_emulator", "没有运行中的打印机模拟器", 404)
-    name = req.name or next(iter(emus))
-    emu = emus.get(name)
-    if emu is None:
-        raise ApiError("no_emulator", f"没有名为 {name} 的打印机模拟器", 404)
-    try:
-        message = emu.fault(req.command)
-    except (RuntimeError, ValueError) as exc:
-        raise ApiError("fault_failed", str(exc), 409) from exc
-    return jsonify({"name": name, "message": message, "status": emu.status()})
