@@ -347,3 +347,13 @@ def test_a_burst_from_many_kiosks_prints_every_ticket_once(hall: Services) -> No
         for n in range(1, 6):
             found = jobs_with(hall, f"{cat}{n:03d}")
             assert len(found) == 1 and found[0]["cut"], f"{cat}{n:03d}"
+
+
+def test_restarted_printer_prints_each_ticket_once(hall: Services) -> None:
+    dev = printer(hall)
+    dev.stop()
+    dev.start()
+    assert wait_until(lambda: dev.state == "ready", 5)
+    t = hall.engine.issue("C").ticket.id
+    assert settled(hall, t) == "printed"
+    assert emu(hall).wait_for_jobs(1, 3) and not emu(hall).wait_for_jobs(2, 0.3)

@@ -102,13 +102,15 @@ class PrinterDevice(DeviceWorker):
         self._flush_queued = False
         self._recorder = ThreadPoolExecutor(1, thread_name_prefix=f"printer-{name}-status")
         self._listening = False
+        self._listener_added = False
         self._published: dict[str, Any] | None = None
         self.on_state_change(lambda _dev: self._publish_readiness())
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        if self.prints_tickets and not self._listening:
-            self.hub.add_listener(self._on_event)
+        if self.prints_tickets and not self._listener_added:
+            self.hub.add_listener(self._on_event)     # once: the hub has no remove, stop() mutes it
+            self._listener_added = True
         self._listening = self.prints_tickets
         super().start()
 
@@ -119,6 +121,7 @@ class PrinterDevice(DeviceWorker):
         self._drain_failed()
         self._fail_waiting(TransportError(f"{self.name} 已停止 / stopped"))
         self._recorder.shutdown(wait=True)      # every outcome is in the database before it closes
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix=f"printer-{self.name}-status")  # for a restart
 
     def _on_event(self, ev: Event) -> None:
         """Hub listener: runs on the publisher's (request) thread, so it only enqueues."""
