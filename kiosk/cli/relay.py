@@ -88,9 +88,12 @@ def _age(seconds: float | None) -> str:
 
 def render(st: dict[str, Any]) -> str:
     lines = ["县级平台转发 / county relay"]
-    state = st.get("state") or ("configured" if st.get("configured") else "not_configured")
-    running = " (running)" if st.get("running") else ""
-    lines.append(f"  状态 state:             {state}{running}")
+    if st.get("source") == "database":
+        lines.append("  状态 state:             —（读自数据库；运行状态请用 --url / read from the database, "
+                     "use --url for the live state）")
+    else:
+        running = " (running)" if st.get("running") else ""
+        lines.append(f"  状态 state:             {st.get('state', '?')}{running}")
     if st.get("config_error"):
         lines.append(f"  配置问题 config:        {st['config_error']}")
     oldest = st.get("oldest_pending_at")
@@ -135,6 +138,8 @@ def status_cmd(args: argparse.Namespace) -> int:
 
                 assert db is not None
                 st = outbox_status(db)
+                st.pop("configured", None)  # the database cannot tell; the running service can
+                st["source"] = "database"
             print(json.dumps(st, ensure_ascii=False, indent=1) if args.json else render(st), flush=True)
             if not args.watch or st.get("backlog", 0) == 0:
                 return 0
