@@ -119,7 +119,9 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
         hub.add_listener(services.relay.on_event)  # a new record wakes the sender
         # What comes back from the county: fetched by the relay, validated and installed by the records.
         services.relay.sync_into(catalog=services.catalog.apply, reasons=services.records.reasons.install,
-                                 appointments=services.records.import_appointments)
+                                 appointments=services.records.import_appointments,
+                                 holidays=services.records.calendar.set_year,
+                                 holiday_years=lambda: [clock.today().year, clock.today().year + 1])
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
                                     manager=devices,

@@ -59,7 +59,7 @@ def newer_catalog(sim: CountySimulator, version: str) -> dict:
 
 def test_the_service_schedules_catalog_reasons_and_appointments(svc: Services) -> None:
     assert svc.relay is not None
-    assert sorted(j.name for j in svc.relay.sync.jobs) == ["appointments", "catalog", "reasons"]
+    assert sorted(j.name for j in svc.relay.sync.jobs) == ["appointments", "catalog", "holidays", "reasons"]
 
 
 def test_a_new_catalog_version_is_fetched_applied_and_then_not_fetched_again(svc: Services,
@@ -131,3 +131,25 @@ def test_the_sync_thread_runs_the_jobs(svc: Services, sim: CountySimulator) -> N
         time.sleep(0.02)
     assert svc.catalog.current.version == "thread-1"
     svc.relay.sync.stop()
+
+
+def test_official_holiday_lists_are_installed_for_years_the_package_does_not_know(
+        svc: Services, sim: CountySimulator) -> None:
+    from datetime import date
+
+    assert svc.records is not None
+    cal = svc.records.calendar
+    assert run(svc, "holidays")  # nothing published yet: fine, nothing installed
+    assert "not published" in sync_status(svc, "holidays")["detail"]
+    sim.set_holidays(2027, {"holidays": ["2027-01-01", "2027-10-01", "2027-10-04"],
+                            "workdays": ["2027-10-09"], "source": "模拟器测试数据（非真实安排）"})
+    assert run(svc, "holidays")  # the hall's clock says 2026-11: it asks for 2026 and 2027
+    assert "2027: installed" in sync_status(svc, "holidays")["detail"]
+    assert "2027" in str(cal.years()["hall"])
+    assert cal.is_workday(date(2027, 10, 9)) and not cal.is_workday(date(2027, 10, 4))
+    assert run(svc, "holidays")
+    assert "2027: unchanged" in sync_status(svc, "holidays")["detail"]
+    sim.set_holidays(2027, {"holidays": ["2026-12-31"], "workdays": [], "source": "x"})  # wrong year: refused
+    assert run(svc, "holidays")
+    assert "2027: rejected" in sync_status(svc, "holidays")["detail"]
+    assert not cal.is_workday(date(2027, 10, 4))  # the good list stays

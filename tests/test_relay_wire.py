@@ -79,17 +79,23 @@ def _signed(sim: CountySimulator, method: str, target: str, body: bytes = b"",
 
 def test_simulator_serves_every_documented_route_with_documented_answers(doc: dict[str, Any]) -> None:
     with CountySimulator(secrets={"H1": SECRET}) as sim:
+        sim.set_holidays(2027, {"holidays": ["2027-01-01"], "workdays": [], "source": "测试"})
+        queries = {wire.HOLIDAYS_PATH: "?year=2027"}
         for method, path in sorted(wire.ROUTES):
             body = b""
             if method == "POST":
                 body = wire.encode_batch("H1", "b1", T, [{
                     "message_id": "H1:complaint:1:1", "kind": "complaint", "order_key": "complaint:1",
                     "created_at": T, "body": {"complaint_id": "1", "ref_no": "YJ1", "kind": "建议", "created_at": T}}])
-            status, _, raw = _signed(sim, method, path, body)
+            status, _, raw = _signed(sim, method, path + queries.get(path, ""), body)
             op = doc["paths"][path][method.lower()]
-            assert str(status) in op["responses"], (method, path, status)
-            ref = op["responses"][str(status)]["content"]["application/json"]["schema"]["$ref"]
+            assert status == 200 and "200" in op["responses"], (method, path, status)
+            ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
             assert wire.validate(json.loads(raw), ref.rsplit("/", 1)[-1]) == [], (method, path)
+        # Errors are documented too, and have the documented shape.
+        status, _, raw = _signed(sim, "GET", wire.HOLIDAYS_PATH + "?year=2031")
+        assert status == 404 and "404" in doc["paths"][wire.HOLIDAYS_PATH]["get"]["responses"]
+        assert wire.validate(json.loads(raw), "Error") == [] and json.loads(raw)["error"]["code"] == "not_published"
         # Routes outside the document do not exist.
         assert _signed(sim, "GET", "/v1/nothing")[0] == 404
         assert _signed(sim, "GET", wire.BATCH_PATH)[0] == 405

@@ -152,6 +152,7 @@ class CountySimulator:
         self.freshness = freshness
         self.now = now
         self.catalog = catalog or default_catalog()
+        self.holidays: dict[int, dict[str, Any]] = {}  # none published until set_holidays()
         self.reasons = reasons or default_reasons()
         self.stats = Stats()
         self._tls = tls
@@ -337,6 +338,11 @@ class CountySimulator:
     def set_catalog(self, doc: dict[str, Any]) -> None:
         with self._lock:
             self.catalog = doc
+
+    def set_holidays(self, year: int, doc: dict[str, Any]) -> None:
+        """Publish one year's official holiday and adjusted-workday list."""
+        with self._lock:
+            self.holidays[year] = {"year": year, **doc}
 
     def set_reasons(self, doc: dict[str, Any]) -> None:
         with self._lock:
@@ -556,6 +562,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._versioned(sim.reasons, parse_qs(url.query))
             elif url.path == wire.APPOINTMENTS_PATH:
                 self._appointments(parse_qs(url.query))
+            elif url.path == wire.HOLIDAYS_PATH:
+                self._holidays(parse_qs(url.query))
         except _Drop:
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
@@ -612,6 +620,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "bad_query", "since and limit must be integers")
             return
         self._send(200, self.simulator.appointments_since(since, limit))
+
+    def _holidays(self, query: dict[str, list[str]]) -> None:
+        year = query.get("year", [""])[0]
+        if not year.isdigit():
+            self._error(400, "bad_query", "year=YYYY required")
+            return
+        doc = self.simulator.holidays.get(int(year))
+        if doc is None:
+            self._error(404, "not_published", f"{year} 年节假日安排尚未发布")
+            return
+        self._send(200, doc)
 
     # --------------------------------------------------------------- admin routes
     def _admin(self, method: str, path: str, query: dict[str, list[str]]) -> None:

@@ -419,11 +419,15 @@ class Relay:
 
     def sync_into(self, *, catalog: Callable[[dict[str, Any]], Any] | None = None,
                   reasons: Callable[[dict[str, Any]], Any] | None = None,
-                  appointments: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None) -> None:
+                  appointments: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+                  holidays: Callable[[int, dict[str, Any]], Any] | None = None,
+                  holiday_years: Callable[[], list[int]] | None = None) -> None:
         """Fetch catalog, reason lists and appointments on a schedule and hand them to these sinks.
 
         The sinks (``CatalogStore.apply``, ``ReasonList.install``,
-        ``Records.import_appointments``) validate and install; see :mod:`hall.relay.sync`.
+        ``Records.import_appointments``, ``WorkCalendar.set_year``) validate and
+        install; see :mod:`hall.relay.sync`. `holiday_years` names the years to
+        ask for (default: this year and next, as the list is published each November).
         """
         from hall.relay import sync
 
@@ -434,6 +438,9 @@ class Relay:
         if appointments is not None:
             self.sync.add("appointments", sync.APPOINTMENTS_EVERY,
                           sync.appointments_job(self, self.db, appointments))
+        if holidays is not None:
+            self.sync.add("holidays", sync.HOLIDAYS_EVERY,
+                          sync.holidays_job(self, self.db, holidays, holiday_years or sync.this_and_next_year))
 
     # ------------------------------------------------------------------ thread
     def start(self) -> None:
@@ -851,6 +858,19 @@ class Relay:
         """
         got = self._fetch("appointments", wire.APPOINTMENTS_PATH, "Appointments",
                           query={"since": since, "limit": str(limit)})
+        assert got is not None
+        return got.doc
+
+
+    def fetch_holidays(self, year: int) -> dict[str, Any] | None:
+        """One year's official holiday and adjusted-workday list, or None when not yet published (404)."""
+        try:
+            got = self._fetch("holidays", wire.HOLIDAYS_PATH, "Holidays", query={"year": str(year)})
+        except CountyError as exc:
+            if exc.status == 404:
+                self._note_sync("holidays", ok=True, detail=f"{year}: not published")
+                return None
+            raise
         assert got is not None
         return got.doc
 

@@ -1,5 +1,9 @@
 """What comes back from the county: catalog, reason lists and appointments, fetched on a schedule.
 
+The same goes for the official holiday and adjusted-workday lists
+(``WorkCalendar.set_year``), which the working-day deadlines need for years the
+``chinese-calendar`` package does not know yet.
+
 The relay only fetches (versioned, with ETag / cursor kept in ``relay_state``
 so a restart does not fetch everything again); the records code validates and
 installs what arrives (``CatalogStore.apply``, ``ReasonList.install``,
@@ -12,11 +16,14 @@ after a short pause (at most its interval), never in a tight loop.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hall.relay.sender import Relay, RelayError, _put_state
@@ -27,6 +34,7 @@ log = logging.getLogger(__name__)
 CATALOG_EVERY = 1800.0      # seconds; an unchanged catalog costs one 304
 REASONS_EVERY = 1800.0
 APPOINTMENTS_EVERY = 120.0  # citizens book on the county platform and may come the same day
+HOLIDAYS_EVERY = 6 * 3600.0  # the State Council publishes next year's list each November
 RETRY_AFTER_FAILURE = 300.0
 FIRST_RUN_DELAY = 3.0
 
@@ -104,6 +112,40 @@ def appointments_job(relay: Relay, db: Database,
             if not page["more"]:
                 break
         return f"added {added}, updated {updated}, refused {errors}"
+
+    return run
+
+
+def this_and_next_year() -> list[int]:
+    year = datetime.now(timezone(timedelta(hours=8))).year
+    return [year, year + 1]
+
+
+def holidays_job(relay: Relay, db: Database, install: Callable[[int, dict[str, Any]], Any],
+                 years: Callable[[], list[int]]) -> Callable[[], str]:
+    """Fetch the official holiday lists of `years()`; `install(year, doc)` validates and stores one."""
+
+    def run() -> str:
+        done = []
+        for year in years():
+            doc = relay.fetch_holidays(year)
+            if doc is None:
+                done.append(f"{year}: not published")
+                continue
+            body = {k: doc[k] for k in ("holidays", "workdays", "source")}
+            digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+            if _get_state(db, f"sync.holidays.{year}") == digest:
+                done.append(f"{year}: unchanged")
+                continue
+            try:
+                install(year, body)
+            except ValueError as exc:
+                log.error("holiday list %d from the county refused: %s", year, exc)
+                done.append(f"{year}: rejected ({exc})")
+                continue
+            _set_state(db, f"sync.holidays.{year}", digest)
+            done.append(f"{year}: installed")
+        return "; ".join(done)
 
     return run
 

@@ -61,7 +61,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from hall.relay import codes
@@ -75,6 +75,7 @@ BATCH_PATH: Final = "/v1/batches"
 CATALOG_PATH: Final = "/v1/catalog"
 REASONS_PATH: Final = "/v1/reasons"
 APPOINTMENTS_PATH: Final = "/v1/appointments"
+HOLIDAYS_PATH: Final = "/v1/holidays"
 
 #: (method, path) of every route the county serves; the simulator serves exactly these.
 ROUTES: Final[frozenset[tuple[str, str]]] = frozenset({
@@ -82,6 +83,7 @@ ROUTES: Final[frozenset[tuple[str, str]]] = frozenset({
     ("GET", CATALOG_PATH),
     ("GET", REASONS_PATH),
     ("GET", APPOINTMENTS_PATH),
+    ("GET", HOLIDAYS_PATH),
 })
 
 H_HALL: Final = "X-Hall-Id"
@@ -319,6 +321,12 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "cancelled": {"type": "boolean"},
         "booked_at": _DT_NULL,
     }),
+    "Holidays": _obj(["year", "holidays", "workdays", "source"], {
+        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "holidays": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "date"}},
+        "workdays": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "source": _S,
+    }),
     "Appointments": _obj(["cursor", "more", "appointments"], {
         "cursor": _S,
         "more": {"type": "boolean"},
@@ -400,6 +408,11 @@ def validate(value: Any, schema: dict[str, Any] | str, path: str = "") -> list[s
     errors: list[str] = []
     if "enum" in s and value not in s["enum"]:
         errors.append(f"{where}: {value!r} is not one of {s['enum']}")
+    if s.get("format") == "date" and isinstance(value, str):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            errors.append(f"{where}: {value!r} is not a YYYY-MM-DD date")
     if s.get("format") == "date-time" and isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
