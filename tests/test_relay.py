@@ -585,7 +585,7 @@ def test_a_week_offline_drains_completely_while_the_hall_keeps_serving(tmp_path:
 # --------------------------------------------------------------------------- sharing the hall PC
 
 def test_drain_yields_cpu_only_while_the_hall_is_busy(db: Database, sim: CountySimulator) -> None:
-    relay = make_relay(db, sim)
+    relay = make_relay(db, sim, yield_factor=1.0)
     waits: list[float] = []
     relay._stop.wait = lambda t=None: waits.append(t) or False  # type: ignore[method-assign,assignment,func-returns-value]
     relay._yield_to_the_hall(0.02)
