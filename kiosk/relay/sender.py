@@ -464,6 +464,8 @@ class Relay:
         self._thread = None
         if self.client is not None:
             self.client.close()
+            if self._fetch_client is not None:
+                self._fetch_client.close()
             self._set_state("stopped")
 
     @property
