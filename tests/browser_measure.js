@@ -40,8 +40,8 @@
       out.smallMain.push(`${el.className}: ${s.fontSize} "${el.textContent.trim().slice(0, 20)}"`);
     }
     if (el.matches("[aria-checked=true], [aria-pressed=true]") && !el.matches(".toggle")) {
-      const marker = el.querySelector(".chosen, svg");
-      if (!marker || !visible(marker)) out.colourOnly.push(`${el.className} "${el.textContent.trim().slice(0, 20)}"`);
+      const marked = [...el.querySelectorAll(".chosen, svg")].some(visible);
+      if (!marked) out.colourOnly.push(`${el.className} "${el.textContent.trim().slice(0, 20)}"`);
     }
   }
   return out;

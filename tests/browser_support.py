@@ -108,7 +108,16 @@ def serve_hall(data_dir: Path) -> Iterator[Hall]:
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=config.server.threads,
                                     channel_timeout=30, ident="hall-test")
     port = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            if not stopping.is_set():       # closing the sockets under select() is how it stops
+                raise
+
+    thread = threading.Thread(target=run, name="waitress-test", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
@@ -125,9 +134,11 @@ def serve_hall(data_dir: Path) -> Iterator[Hall]:
     try:
         yield Hall(url=url, services=svc)
     finally:
+        stopping.set()
         svc.hub.close()          # ends the live streams that hold server threads
         server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         server.close()
+        thread.join(timeout=5)
         svc.stop()
 
 

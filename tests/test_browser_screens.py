@@ -250,9 +250,10 @@ KIOSK_WALKS: dict[str, list[str]] = {
     "home": [],
     "take": ["tile-take"],
     "take-priority": ["tile-take", "lane-priority"],
+    "ticket": ["tile-take", "cat-A", "wait:ticket-number"],
     "guide": ["tile-guide"],
     "guide-department": ["tile-guide", "guide-department"],
-    "guide-search": ["tile-guide", "guide-search", "key:D", "key:B", "key:S", "key:Q"],
+    "guide-search": ["tile-guide", "guide-search", "key:D", "key:B", "key:S", "key:Q", "wait:search-count"],
     "item-materials": ["tile-guide", "item:first"],
     "item-process": ["tile-guide", "item:first", "item-tab-process"],
     "item-basics": ["tile-guide", "item:first", "item-tab-basics"],
@@ -282,6 +283,8 @@ def walk(page: Any, steps: list[str]) -> None:
         elif step == "item:first":
             page.locator(".item-row").first.click()
             page.get_by_test_id("item-panel").wait_for()
+        elif step.startswith("wait:"):
+            page.wait_for_function(f"(document.querySelector('[data-testid={step[5:]}]')?.textContent || '') !== ''")
         elif step == "chip:first":
             page.locator("[data-testid=reasons] .chip").first.click()
         else:
@@ -292,13 +295,16 @@ def walk(page: Any, steps: list[str]) -> None:
 @pytest.mark.parametrize("orientation", ["landscape", "portrait"])
 def test_large_mode_meets_the_size_and_contrast_rules(pages: Pages, orientation: str) -> None:
     """长辈模式: body ≥ 18 pt (24 px), main buttons ≥ 30 pt (40 px), targets ≥ 60×60, contrast ≥ 4.5:1."""
-    page = pages.open("/kiosk?idle=600", LANDSCAPE if orientation == "landscape" else PORTRAIT,
-                      name=f"kiosk-large-{orientation}")
+    size = LANDSCAPE if orientation == "landscape" else PORTRAIT
+    page = pages.open("/kiosk?idle=600", size, name=f"kiosk-large-{orientation}")
     page.get_by_test_id("toggle-large").click()
     problems: dict[str, Any] = {}
     for name, steps in KIOSK_WALKS.items():
         walk(page, steps)
         found = page.evaluate(_MEASURE)
+        box = page.get_by_test_id("toggle-voice").bounding_box()
+        if not (box and box["x"] > size["width"] * 0.6 and box["y"] > size["height"] * 0.85):
+            found["togglesMoved"] = [str(box)]
         found = {k: v for k, v in found.items() if v}
         if found:
             problems[name] = found

@@ -37,6 +37,7 @@ export default {
   ticketTitle: "取号成功",
   yourNumber: "您的号码",
   lanePriorityTag: "优先",
+  laneAppointmentTag: "预约",
   ahead: (n) => (n > 0 ? `您前面还有 ${n} 人等候` : "您前面没有人等候，请留意叫号"),
   estimate: (m) => `预计等候约 ${m} 分钟`,
   printing: "正在打印号票，请在下方出票口取票…",

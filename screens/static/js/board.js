@@ -182,10 +182,9 @@ const live = new LiveStream({
   onStatus: (s) => offline.show(s === "down"),
 }).start();
 
-// Notices the manager publishes scroll along the bottom; without any, the hall's standing reminders.
+// Notices the manager publishes scroll along the bottom, then the hall's standing reminders.
 function showNotices(list) {
-  const titles = list.map((n) => n.title).filter(Boolean);
-  setTicker(titles.length ? titles : T.notice);
+  setTicker([...list.map((n) => n.title).filter(Boolean), ...T.notice]);
 }
 
 async function loadNotices() {

@@ -3,7 +3,7 @@
 import C from "../i18n/common.js";
 import T from "../i18n/clerk.js";
 import { ApiError, api, getOptional } from "./api.js";
-import { icon } from "./icons.js";
+import { checkMarks, icon } from "./icons.js";
 import { numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
 import { button, clear, h, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
@@ -42,7 +42,7 @@ function showLogin() {
       "aria-checked": String(w.number === win), onclick: (e) => {
         win = w.number;
         for (const b of wins.children) b.setAttribute("aria-checked", String(b === e.currentTarget));
-      } }, icon("check"), `${w.number}号`));
+      } }, checkMarks(), `${w.number}号`));
   }
   const posts = h("div", { class: "chips", role: "radiogroup" });
   for (const [v, label] of [[null, T.postDefault], ["A", T.postA], ["B", T.postB]]) {
@@ -50,7 +50,7 @@ function showLogin() {
       onclick: (e) => {
         post = v;
         for (const b of posts.children) b.setAttribute("aria-checked", String(b === e.currentTarget));
-      } }, icon("check"), label));
+      } }, checkMarks(), label));
   }
   const err = h("div", { class: "note bad", hidden: true, role: "alert", "data-testid": "login-error" });
   const submit = button(T.login, { icon: "next", cls: "btn primary main", attrs: { "data-testid": "login" },

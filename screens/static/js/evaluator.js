@@ -4,7 +4,7 @@
 // A press outside a prompt records nothing: there is simply no button to press.
 import T from "../i18n/evaluator.js";
 import { ApiError, api, getOptional } from "./api.js";
-import { face, icon } from "./icons.js";
+import { checkMarks, face, icon } from "./icons.js";
 import { LiveStream } from "./live.js";
 import { ScreenReader } from "./speech.js";
 import { clear, h, masthead, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
@@ -122,7 +122,7 @@ function showReasons(key) {
       if (on) chosen.add(r.code); else chosen.delete(r.code);
       e.currentTarget.setAttribute("aria-pressed", String(on));
       send.disabled = chosen.size === 0;
-    } }, icon("check"), r.text)));
+    } }, checkMarks(), r.text)));
   const send = h("button", { type: "button", class: "btn primary main", "data-testid": "submit", disabled: true,
     onclick: () => (chosen.size ? submit(key, [...chosen]) : toast(T.needReason, "bad")) }, icon("check"), T.submit);
   clear(stage, h("div", { class: "prompt" },

@@ -38,6 +38,8 @@ const P = {
   finish: '<circle cx="12" cy="12" r="9"/><path d="M7.8 12.3l3 3 5.4-6"/>',
   pause: '<circle cx="12" cy="12" r="9"/><path d="M10 8.5v7M14 8.5v7"/>',
   resume: '<circle cx="12" cy="12" r="9"/><path d="M10 8.5v7l5.5-3.5z"/>',
+  box: '<rect x="4" y="4" width="16" height="16" rx="3"/>',
+  boxChecked: '<rect x="4" y="4" width="16" height="16" rx="3"/><path d="M8 12.3l2.8 2.8L16.2 9"/>',
   star: '<path d="M12 3.2l2.7 5.6 6.1.8-4.5 4.2 1.1 6.1L12 17l-5.4 2.9 1.1-6.1-4.5-4.2 6.1-.8z"/>',
   logout: '<path d="M14.5 4H19v16h-4.5M10 8l-4 4 4 4M6 12h9.5"/>',
   case: '<rect x="4" y="3.5" width="16" height="17.5" rx="2"/><path d="M9 3.5V2.5h6v1M8 9h8M8 12.5h8M8 16h5"/>',
@@ -71,4 +73,11 @@ export function face(level, className = "face") {
     <circle cx="12" cy="12" r="10"/><circle cx="8.7" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>
     <circle cx="15.3" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>${MOUTHS[level] || MOUTHS.fair}</svg>`;
   return tpl.content.firstElementChild;
+}
+
+/** The marks of a multi-choice chip: an empty box, or a ticked box when chosen (not colour alone). */
+export function checkMarks() {
+  const off = icon("box", "icon mark-off");
+  const on = icon("boxChecked", "icon mark-on");
+  return [off, on];
 }

@@ -4,7 +4,7 @@
 import C from "../i18n/common.js";
 import T from "../i18n/kiosk.js";
 import { ApiError, api, getOptional, qs } from "./api.js";
-import { face, icon } from "./icons.js";
+import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
 import { ScreenReader, spellNumber } from "./speech.js";
@@ -268,7 +268,7 @@ VIEWS.take = () => {
   setLane("normal");
   draw();
   refresh();
-  const node = screen(title("ticket", T.takeTitle, T.takeSub), lanes, note, grid);
+  const node = screen(h("div", { class: "take-head" }, title("ticket", T.takeTitle, T.takeSub), lanes), note, grid);
   return {
     node, speak: T.takeSpeak,
     onEvent: (kind) => {
@@ -349,19 +349,23 @@ VIEWS.ticket = ({ result }) => {
 
   const node = screen(
     h("div", { class: "ticket-card card", "data-testid": "ticket" },
-      h("div", { class: "ticket-head" }, icon("check"), h("span", { text: T.ticketTitle })),
-      h("div", { class: "ticket-label", text: T.yourNumber }),
-      h("div", { class: "ticket-number", "data-testid": "ticket-number", text: number }),
-      h("div", { class: "ticket-cat" }, h("span", { text: result.category_name || categoryName(t.category) }),
-        t.lane === "priority" ? h("span", { class: "badge warn" }, icon("priority"), T.lanePriorityTag) : null),
-      h("div", { class: "ticket-ahead", "data-testid": "ticket-ahead", text: T.ahead(result.ahead || 0) }),
-      result.ahead > 0 ? h("div", { class: "ticket-est", text: T.estimate(result.wait_minutes || 0) }) : null,
-      status,
-      result.no_show_rule ? h("p", { class: "muted", text: result.no_show_rule }) : null,
-      h("p", { class: "ticket-listen" }, icon("voice"), T.listen),
-      h("div", { class: "row center" }, reprint,
-        button(T.done, { icon: "home", cls: "btn primary main", onClick: () => goHome(),
-          attrs: { "data-testid": "done" } }))));
+      h("div", { class: "ticket-left" },
+        h("div", { class: "ticket-head" }, icon("check"), h("span", { text: T.ticketTitle })),
+        h("div", { class: "ticket-label", text: T.yourNumber }),
+        h("div", { class: "ticket-number", "data-testid": "ticket-number", text: number }),
+        h("div", { class: "ticket-cat" }, h("span", { text: result.category_name || categoryName(t.category) }),
+          t.lane === "priority" ? h("span", { class: "badge warn" }, icon("priority"), T.lanePriorityTag) : null,
+          t.lane === "appointment" ? h("span", { class: "badge ok" }, icon("appointment"), T.laneAppointmentTag)
+            : null)),
+      h("div", { class: "ticket-right" },
+        h("div", { class: "ticket-ahead", "data-testid": "ticket-ahead", text: T.ahead(result.ahead || 0) }),
+        result.ahead > 0 ? h("div", { class: "ticket-est", text: T.estimate(result.wait_minutes || 0) }) : null,
+        status,
+        result.no_show_rule ? h("p", { class: "muted", text: result.no_show_rule }) : null,
+        h("p", { class: "ticket-listen" }, icon("voice"), T.listen),
+        h("div", { class: "row" }, reprint,
+          button(T.done, { icon: "home", cls: "btn primary main", onClick: () => goHome(),
+            attrs: { "data-testid": "done" } })))));
   return {
     node, speak: T.ticketSpeak(spellNumber(number), result.ahead || 0),
     onEvent: (kind, data) => {
@@ -807,7 +811,7 @@ VIEWS.rateLevels = ({ view, token }) => {
       const on = !reasons.has(r.code);
       if (on) reasons.add(r.code); else reasons.delete(r.code);
       e.currentTarget.setAttribute("aria-pressed", String(on));
-    } }, icon("check"), r.text))));
+    } }, checkMarks(), r.text))));
   async function send() {
     if (!chosen) return;
     if (bad.has(chosen) && reasons.size === 0) { toast(T.rateNeedReason, "bad"); return; }
@@ -863,7 +867,7 @@ VIEWS.suggest = () => {
     "data-speak": label, onclick: (e) => {
       win = n;
       for (const b of wins.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
-    } }, icon("check"), label);
+    } }, checkMarks(), label);
   wins.append(winChip(null, T.noWindow), ...page.windows.map((w) => winChip(w.number, T.mapWindow(w.number))));
 
   const submit = button(T.submit, { icon: "check", cls: "btn primary main", attrs: { "data-testid": "suggest-submit" },
@@ -871,8 +875,8 @@ VIEWS.suggest = () => {
   const result = h("div", {});
   const split = h("div", { class: "suggest-split" },
     h("div", { class: "suggest-left" }, kinds, h("h2", { text: T.reasonsTitle }), chips,
-      h("h2", { text: T.aboutWindow }), wins),
-    h("div", { class: "suggest-right" }, phone.field, note.field, keys, h("div", { class: "row" }, submit), result));
+      h("h2", { text: T.aboutWindow }), wins, h("div", { class: "row" }, submit), result),
+    h("div", { class: "suggest-right" }, phone.field, note.field, keys));
   const body = h("div", { class: "suggest-body" }, split);
   async function send() {
     if (reasons.size === 0 && !note.input.value.trim()) { toast(T.needReason, "bad"); return; }
@@ -899,7 +903,7 @@ VIEWS.suggest = () => {
         const on = !reasons.has(r.code);
         if (on) reasons.add(r.code); else reasons.delete(r.code);
         e.currentTarget.setAttribute("aria-pressed", String(on));
-      } }, icon("check"), r.text)));
+      } }, checkMarks(), r.text)));
   })();
   useKeys(phone.input);
   const node = screen(title("suggest", T.suggestTitle, T.suggestSub), body);
@@ -1009,26 +1013,26 @@ function hallMap() {
   ws.forEach((w, i) => {
     const x = 60 + i * slot;
     parts.push(`<rect x="${x + 8}" y="40" width="${slot - 16}" height="120" rx="10" fill="#0f4ea8"/>`,
-      `<text x="${x + slot / 2}" y="92" font-size="34" font-weight="700" fill="#fff" text-anchor="middle">${esc(T.mapWindow(w.number))}</text>`,
-      `<text x="${x + slot / 2}" y="136" font-size="26" fill="#fff" text-anchor="middle">${esc(w.categories.join(" · "))}</text>`);
+      `<text x="${x + slot / 2}" y="92" font-size="38" font-weight="700" fill="#fff" text-anchor="middle">${esc(T.mapWindow(w.number))}</text>`,
+      `<text x="${x + slot / 2}" y="136" font-size="30" fill="#fff" text-anchor="middle">${esc(w.categories.join(" · "))}</text>`);
   });
   parts.push(`<rect x="60" y="190" width="${W - 120}" height="36" rx="6" fill="#dbe7f7"/>`);
   // waiting area: rows of seats
   parts.push(`<rect x="300" y="270" width="600" height="200" rx="14" fill="#eef3fa" stroke="#c4d1e3" stroke-width="3"/>`,
-    `<text x="600" y="300" font-size="28" fill="#14213a" text-anchor="middle" font-weight="700">${esc(T.mapWaiting)}</text>`);
+    `<text x="600" y="300" font-size="32" fill="#14213a" text-anchor="middle" font-weight="700">${esc(T.mapWaiting)}</text>`);
   for (let r = 0; r < 3; r += 1) {
     for (let c = 0; c < 10; c += 1) parts.push(`<rect x="${340 + c * 54}" y="${322 + r * 46}" width="40" height="30" rx="6" fill="#9fb6d6"/>`);
   }
   parts.push(`<rect x="70" y="300" width="180" height="120" rx="12" fill="#fff1d6" stroke="#8a4b00" stroke-width="3"/>`,
-    `<text x="160" y="370" font-size="28" fill="#8a4b00" text-anchor="middle" font-weight="700">${esc(T.mapGuide)}</text>`,
+    `<text x="160" y="370" font-size="34" fill="#8a4b00" text-anchor="middle" font-weight="700">${esc(T.mapGuide)}</text>`,
     `<rect x="950" y="300" width="180" height="120" rx="12" fill="#e3f4ea" stroke="#11663a" stroke-width="3"/>`,
-    `<text x="1040" y="370" font-size="28" fill="#11663a" text-anchor="middle" font-weight="700">${esc(T.mapRest)}</text>`,
+    `<text x="1040" y="370" font-size="34" fill="#11663a" text-anchor="middle" font-weight="700">${esc(T.mapRest)}</text>`,
     `<rect x="200" y="500" width="170" height="80" rx="10" fill="#0a2a5e"/>`,
-    `<text x="285" y="550" font-size="26" fill="#fff" text-anchor="middle">${esc(T.mapKiosk)}</text>`,
+    `<text x="285" y="550" font-size="30" fill="#fff" text-anchor="middle">${esc(T.mapKiosk)}</text>`,
     `<circle cx="285" cy="485" r="16" fill="#a4161a"/>`,
-    `<text x="312" y="478" font-size="26" fill="#a4161a" font-weight="700">★ ${esc(T.mapYouAreHere)}</text>`,
+    `<text x="312" y="478" font-size="32" fill="#a4161a" font-weight="700">★ ${esc(T.mapYouAreHere)}</text>`,
     `<rect x="${W / 2 - 110}" y="${H - 36}" width="220" height="32" fill="#fff" stroke="#0b3a82" stroke-width="3"/>`,
-    `<text x="${W / 2}" y="${H - 12}" font-size="26" fill="#0b3a82" text-anchor="middle" font-weight="700">▲ ${esc(T.mapEntrance)}</text>`,
+    `<text x="${W / 2}" y="${H - 12}" font-size="30" fill="#0b3a82" text-anchor="middle" font-weight="700">▲ ${esc(T.mapEntrance)}</text>`,
     `<path d="M${W / 2} ${H - 50} L${W / 2} 490 M${W / 2} 490 L600 240" stroke="#0f4ea8" stroke-width="6" stroke-dasharray="14 10" fill="none"/>`);
   const tpl = document.createElement("template");
   tpl.innerHTML = `<svg class="hall-map" data-testid="hall-map" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(T.tabMap)}"
