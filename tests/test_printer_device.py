@@ -88,7 +88,10 @@ def test_issued_ticket_prints_and_reads_back(hall: Services, api: Any) -> None:
     for piece in ("示范镇便民服务中心", "C001", "医保、人社", "您前面还有 0 人等候", "取号时间：2026-11-25 09:00",
                   "过号规则：过号后顺延3位重新排队"):
         assert piece in text, piece
-    assert job["qr"] == [f"http://127.0.0.1:8080/r/{body['ticket']['id']}"]
+    # the QR is the signed phone rating link, not a guessable ticket id
+    assert hall.records is not None
+    assert job["qr"] == ["http://127.0.0.1:8080" + hall.records.rating_url(body["ticket"]["id"])]
+    assert job["qr"][0] != f"http://127.0.0.1:8080/r/{body['ticket']['id']}"
     raw = bytes(emu(hall).jobs[-1].raw)
     assert "您前面还有 0 人等候".encode("gb18030") in raw and b"\x1c&" in raw
     assert printer(hall).status()["printed"] == 1

@@ -427,6 +427,7 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     server = ctx.config.server
     layout = TicketLayout.from_options(opts, hall_name=ctx.config.hall.name,
                                        default_qr_base=f"http://{server.host}:{server.port}/r/")
+    layout.qr_path = ctx.extra.get("rating_url")  # signed /r/<token> links from the records service
     baudrate: int | None = None
     transport: Transport
     emulated = spec.url.startswith("emulator://")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -194,8 +194,12 @@ def _fmt_time(iso_text: str) -> tuple[str, str]:
 
 
 def ticket_fields(payload: Mapping[str, Any], *, hall_name: str, qr_base: str,
-                  reprint_label: str = "") -> dict[str, Any]:
-    """Template fields from a `ticket.issued` payload (IssueResult.as_dict())."""
+                  reprint_label: str = "", qr_path: Callable[[int], str] | None = None) -> dict[str, Any]:
+    """Template fields from a `ticket.issued` payload (IssueResult.as_dict()).
+
+    `qr_path(ticket_id)` gives the signed path of the phone rating page ("/r/<token>"), so a
+    ticket's QR cannot be guessed from another's; without it the id is appended to `qr_base`.
+    """
     ticket = payload.get("ticket") or {}
     ticket_id = ticket.get("id", payload.get("id", ""))
     ahead = int(payload.get("ahead", 0))
@@ -216,10 +220,17 @@ def ticket_fields(payload: Mapping[str, Any], *, hall_name: str, qr_base: str,
         "issued_time": hm,
         "issued_at": f"{day} {hm}".strip(),
         "no_show_rule": str(payload.get("no_show_rule", "")),
-        "qr_url": f"{qr_base}{ticket_id}",
+        "qr_url": _qr_url(qr_base, ticket_id, qr_path),
         "ticket_id": ticket_id,
         "reprint_label": reprint_label,
     }
+
+
+def _qr_url(qr_base: str, ticket_id: Any, qr_path: Callable[[int], str] | None) -> str:
+    if qr_path is not None and isinstance(ticket_id, int) and ticket_id > 0:
+        base = qr_base[:-3] if qr_base.endswith("/r/") else qr_base.rstrip("/")
+        return base + qr_path(ticket_id)
+    return f"{qr_base}{ticket_id}"
 
 
 def sample_fields(hall_name: str, qr_base: str, now: datetime) -> dict[str, Any]:
@@ -287,6 +298,7 @@ class TicketLayout:
     qr_base: str
     source: str = "ticket.txt"
     _checked: bool = field(default=False, repr=False)
+    qr_path: Callable[[int], str] | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, hall_name: str,
@@ -321,7 +333,7 @@ class TicketLayout:
 
     def ticket(self, payload: Mapping[str, Any], *, reprint: bool = False) -> bytes:
         return self.render(ticket_fields(payload, hall_name=self.hall_name, qr_base=self.qr_base,
-                                         reprint_label="补打" if reprint else ""))
+                                         reprint_label="补打" if reprint else "", qr_path=self.qr_path))
 
     def test_page(self, now: datetime) -> bytes:
         return self.render(sample_fields(self.hall_name, self.qr_base, now))
