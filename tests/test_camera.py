@@ -147,9 +147,9 @@ def test_order_corners() -> None:
     assert pg.order_corners(pts).tolist() == [[10, 10], [100, 5], [90, 95], [12, 90]]
 
 
-@pytest.mark.parametrize("angle", [0.0, 9.0, -14.0])
-def test_crop_finds_the_page_corners_and_straightens_it(angle: float) -> None:
-    scene = render_scene(PAYLOADS, size=(960, 540), angle=angle, keystone=0.0, seed=2)
+@pytest.mark.parametrize(("angle", "page_scale"), [(0.0, 0.86), (9.0, 0.86), (-14.0, 0.86), (32.0, 0.7)])
+def test_crop_finds_the_page_corners_and_straightens_it(angle: float, page_scale: float) -> None:
+    scene = render_scene(PAYLOADS, size=(960, 540), angle=angle, keystone=0.0, seed=2, page_scale=page_scale)
     crop = pg.crop_page(scene.image)
     assert crop.found and crop.corners is not None
     assert np.abs(crop.corners - scene.corners).max() < 4.0          # pixels, on a 960×540 frame
@@ -183,6 +183,8 @@ def test_sharpness_accepts_a_sharp_page_and_rejects_blur_with_a_chinese_message(
     blurred = pg.check_sharpness(pg.crop_page(render_scene(size=(960, 540), angle=5, blur=3.0).image).image)
     assert not blurred.ok and blurred.value < pg.SHARPNESS_MIN
     assert blurred.message == pg.BLURRY_MESSAGE and "模糊" in blurred.message and "重拍" in blurred.message
+    noisy_blur = render_scene(size=(1280, 720), angle=5, blur=3.0, noise=25, seed=9).image
+    assert not pg.check_sharpness(pg.crop_page(noisy_blur).image).ok      # noise is not detail
     dark = pg.check_sharpness(render_scene(size=(640, 480), black=True).image)
     assert not dark.ok and dark.message == pg.DARK_MESSAGE
     # A camera-specific threshold, as the device option sharpness_min sets it.

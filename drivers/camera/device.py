@@ -343,7 +343,7 @@ def _preview(image: np.ndarray, side: int = 480) -> bytes:
     cv2 = cv2_module()
     h, w = image.shape[:2]
     scale = side / max(h, w)
-    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR) \
         if scale < 1 else image
     ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
     return buf.tobytes() if ok else b""

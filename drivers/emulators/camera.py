@@ -117,10 +117,12 @@ def render_page(payloads: Sequence[tuple[str, str]], width: int, seed: int = 0) 
 
 def render_scene(payloads: Sequence[tuple[str, str]] = DEFAULT_PAYLOADS, *, size: tuple[int, int] = (1920, 1080),
                  angle: float = 8.0, keystone: float = 0.03, blur: float = 0.0, noise: float = 0.0,
-                 black: bool = False, seed: int = 0) -> Scene:
+                 black: bool = False, seed: int = 0, page_scale: float = 0.86) -> Scene:
     """A frame as a document camera sees it: the page rotated by `angle` degrees on a desk.
 
-    `blur` is a Gaussian sigma in pixels, `noise` a standard deviation in grey levels.
+    `blur` is a Gaussian sigma in pixels, `noise` a standard deviation in grey levels,
+    `page_scale` the page's height as a share of the frame's (lower it for steep angles,
+    so the whole page stays in the frame).
     """
     import cv2
     import numpy as np
@@ -137,7 +139,7 @@ def render_scene(payloads: Sequence[tuple[str, str]] = DEFAULT_PAYLOADS, *, size
         desk[:, :, c] = (base + 22 * grain) * light
     frame: np.ndarray = np.clip(desk, 0, 255).astype(np.uint8)
 
-    page_h = int(h * 0.86)
+    page_h = int(h * page_scale)
     page_w = int(page_h / math.sqrt(2))
     page = render_page(payloads, page_w, seed=seed)
     src = np.array([[0, 0], [page_w - 1, 0], [page_w - 1, page_h - 1], [0, page_h - 1]], dtype=np.float32)
@@ -375,13 +377,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault not in (*FAULTS, "none", ""):
                     self._json(400, {"error": f"未知故障 / unknown fault: {fault!r}", "faults": list(FAULTS)})
                     return
+                if fault != "unplug":
+                    emu.set_fault(fault)            # in effect before the reply
                 self._json(200, {"fault": fault})
                 self.wfile.flush()
                 if fault == "unplug":
-                    # Not from this thread: unplugging closes this very connection.
+                    # After the reply, and not from this thread: unplugging closes this very connection.
                     threading.Thread(target=emu.set_fault, args=(fault,), daemon=True).start()
-                else:
-                    emu.set_fault(fault)
             elif parts.path == "/status":
                 self._json(200, emu.status())
             else:
