@@ -296,11 +296,13 @@ class FrameDecoder:
             return 1 + HEADER_LEN + CRC_LEN + 1
         if self._state == self._PREAMBLE:
             return HEADER_LEN + CRC_LEN + 1
+        # Unescaped bytes still due (a pending escape's second byte yields one of them), plus the end byte;
+        # each takes at least one byte on the wire.
         have = len(self._body)
         if have < HEADER_LEN:
-            return HEADER_LEN - have + CRC_LEN + 1 + (1 if self._pending is not None else 0)
+            return HEADER_LEN - have + CRC_LEN + 1
         dlen = self._body[12] | (self._body[13] << 8)
-        return max(1, HEADER_LEN + dlen + CRC_LEN - have + 1 - (1 if self._pending is not None else 0))
+        return max(1, HEADER_LEN + dlen + CRC_LEN - have + 1)
 
     def _error(self, out: list[Packet | FrameError], err: FrameError) -> None:
         self.errors[err.reason] = self.errors.get(err.reason, 0) + 1
