@@ -107,7 +107,7 @@ def serve_hall(data_dir: Path) -> Iterator[Hall]:
     app = create_app(svc, {"SSE_HEARTBEAT": 2.0, "SSE_LIFETIME": 120.0})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=config.server.threads,
                                     channel_timeout=30, ident="hall-test")
-    port = server.effective_port  # type: ignore[union-attr]
+    port = server.effective_port
     stopping = threading.Event()
 
     def run() -> None:
@@ -136,7 +136,7 @@ def serve_hall(data_dir: Path) -> Iterator[Hall]:
     finally:
         stopping.set()
         svc.hub.close()          # ends the live streams that hold server threads
-        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown(timeout=5)
         server.close()
         thread.join(timeout=5)
         svc.stop()

@@ -223,6 +223,76 @@ def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) 
     tablet.get_by_test_id("idle").wait_for(timeout=10000)   # back to idle after the thanks
 
 
+def _id_number(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+
+
+def test_clerk_registers_a_case_and_the_kiosk_shows_its_progress_masked(pages: Pages, hall: Hall) -> None:
+    if hall.services.records is None:
+        pytest.skip("records (cases) service not enabled")
+    id_no = _id_number("43022419570302002")
+    clerk = pages.open("/clerk?window=5", name="clerk-case")
+    clerk.get_by_test_id("staff-id").fill("1001")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("pin").press("Enter")
+    clerk.get_by_test_id("case-item").fill("dbsq")              # pinyin initials find 最低生活保障申请
+    clerk.locator(".suggest-list button", has_text="最低生活保障申请").click()
+    clerk.get_by_test_id("case-name").fill("张三丰")
+    clerk.get_by_test_id("case-cert").fill(id_no)
+    clerk.get_by_test_id("case-phone").fill("13812345678")
+    clerk.get_by_test_id("case-submit").click()
+    done = clerk.get_by_test_id("case-done")
+    done.wait_for()
+    receipt = re.search(r"回执号 (\w+)", done.inner_text())
+    assert receipt, done.inner_text()
+    assert clerk.get_by_test_id("case-name").input_value() == ""          # the citizen's data left the form
+    assert "张三丰" not in clerk.locator("body").inner_text()             # the list shows masked names
+    shot(clerk, "clerk-case-registered")
+
+    kiosk = pages.open("/kiosk", name="kiosk-progress")
+    kiosk.get_by_test_id("tile-progress").click()
+    for ch in receipt.group(1):
+        kiosk.locator(f"[data-testid=keyboard] [data-key='{ch.upper()}']").first.click()
+    kiosk.get_by_test_id("query").click()
+    result = kiosk.get_by_test_id("case-result")
+    result.wait_for()
+    text = result.inner_text()
+    assert "最低生活保障申请" in text and "受理" in text and "张*" in text
+    assert "张三丰" not in text and id_no not in kiosk.content() and "13812345678" not in kiosk.content()
+    shot(kiosk, "kiosk-landscape-progress-result")
+
+
+def test_appointment_check_in_gives_a_ticket_in_the_appointment_lane(pages: Pages, hall: Hall) -> None:
+    if hall.services.records is None:
+        pytest.skip("records (appointments) service not enabled")
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start = now - timedelta(minutes=5)
+    end = max(now + timedelta(minutes=55), start + timedelta(minutes=1))
+    if end.date() != start.date():
+        pytest.skip("too close to midnight for a same-day slot")
+    manager = hall.login("9001", "888888")
+    status, body = hall.api("POST", "/api/appointments", {
+        "category": "B", "slot_start": start.isoformat(), "slot_end": end.isoformat(),
+        "name": "李四", "phone": "13900001111"}, manager)
+    assert status == 201, body
+    code = body["appointment"]["code"]
+
+    kiosk = pages.open("/kiosk", name="kiosk-appointment")
+    kiosk.get_by_test_id("tile-appointment").click()
+    for ch in code:
+        kiosk.locator(f"[data-testid=keyboard] [data-key='{ch}']").first.click()
+    kiosk.get_by_test_id("check-in").click()
+    number = kiosk.get_by_test_id("ticket-number")
+    number.wait_for()
+    assert re.fullmatch(r"B\d{3}", number.inner_text())
+    assert "预约" in kiosk.get_by_test_id("ticket").inner_text()
+    shot(kiosk, "kiosk-landscape-appointment-ticket")
+
+
 # ---------------------------------------------------------------------- kiosk behaviour
 def test_idle_timeout_returns_home_and_clears_input(pages: Pages) -> None:
     page = pages.open("/kiosk?idle=2", name="kiosk-idle")
@@ -346,6 +416,26 @@ def test_board_and_tablet_make_no_staff_requests(pages: Pages) -> None:
         labels = {t.split("\n")[0].strip() for t in page.locator("button").all_inner_texts()}
         assert not labels & set(STAFF_WORDS), (path, labels)
     assert not [r for r in requests if STAFF_ROUTES.search(r)], requests
+
+
+def test_a_full_category_says_so_in_words(pages: Pages, hall: Hall) -> None:
+    """今日已满: shown in words and the tile cannot be taken (the service also refuses, 409)."""
+    import json
+
+    snap = hall.api("GET", "/api/queue")[1]
+    for c in snap["categories"]:
+        if c["prefix"] == "D":
+            c.update(full=True, remaining=0)
+    page = pages.open("/kiosk", name="kiosk-full")
+    page.route("**/api/queue", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                            body=json.dumps(snap)))
+    page.get_by_test_id("tile-take").click()
+    tile = page.get_by_test_id("cat-D")
+    page.wait_for_function("document.querySelector('[data-testid=cat-D]').getAttribute('aria-disabled') === 'true'")
+    assert "今日已满" in tile.inner_text()
+    tile.click(force=True)                                             # a citizen presses it anyway
+    assert page.evaluate("document.body.dataset.view") == "take"       # no ticket screen
+    assert "今日" in page.get_by_test_id("toast").inner_text()
 
 
 def test_voice_reads_the_screen_in_mandarin(pages: Pages) -> None:

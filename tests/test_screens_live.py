@@ -50,7 +50,7 @@ def live(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[tupl
     svc = build_services(config, tmp_path, clock=clock, with_devices=False)
     app = create_app(svc, {"SSE_HEARTBEAT": 0.2, "SSE_LIFETIME": 30})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    port = server.effective_port  # type: ignore[union-attr]
+    port = server.effective_port
     threading.Thread(target=server.run, daemon=True).start()
     yield svc, port
     svc.hub.close()

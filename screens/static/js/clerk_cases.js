@@ -120,7 +120,6 @@ export async function mountCasePanel(box, { session, getCurrent, toast }) {
         h("div", {}, h("div", { text: T.caseDone(c.receipt_no) }),
           c.promised_finish_at ? h("div", { text: T.casePromised(c.promised_finish_at.slice(0, 10)) }) : null,
           c.deadline && c.deadline.note ? h("div", { class: "muted", text: c.deadline.note }) : null)));
-      toast(T.caseDone(c.receipt_no), "ok");
       refreshList();
     } catch (err) {
       result.append(h("div", { class: "note bad" }, icon("alert"), err.message));

@@ -104,7 +104,7 @@ function render(name, params = {}) {
   const atHome = name === "home";
   homeBtn.style.visibility = atHome ? "hidden" : "visible";
   backBtn.style.visibility = atHome || !state.stack.length ? "hidden" : "visible";
-  if (atHome) idle.disarm(); else idle.arm();
+  if (atHome) idle.disarm(); else idle.arm(v.idle);
   if (toggles.voice && v.speak) reader.read(v.speak);
 }
 
@@ -286,6 +286,7 @@ VIEWS.take = () => {
 const PRINT_OK = new Set(["printed", "ok", "done", "success"]);
 const PRINT_BAD = new Set(["failed", "error", "paper_out", "offline", "timeout"]);
 const PRINT_WAIT_MS = 10000;
+const TICKET_IDLE_SECONDS = 30;
 
 VIEWS.ticket = ({ result }) => {
   const t = result.ticket || {};
@@ -368,6 +369,7 @@ VIEWS.ticket = ({ result }) => {
             attrs: { "data-testid": "done" } })))));
   return {
     node, speak: T.ticketSpeak(spellNumber(number), result.ahead || 0),
+    idle: Math.min(settings.idle || 90, TICKET_IDLE_SECONDS),   // the next person should find the home screen
     onEvent: (kind, data) => {
       if (kind === "ticket.print" && data && data.id === id) onPrint(data.print_status, data.message);
     },

@@ -198,7 +198,9 @@ export class IdleTimer {
     for (const ev of ["pointerdown", "keydown", "input", "wheel"]) document.addEventListener(ev, poke, true);
   }
 
-  arm() {
+  /** Start counting; `seconds` overrides the page's setting for this screen (e.g. a shorter one). */
+  arm(seconds = null) {
+    this.current = seconds || this.seconds;
     this.armed = true;
     this.poke();
     if (!this.timer) this.timer = setInterval(() => this._tick(), 1000);
@@ -214,7 +216,7 @@ export class IdleTimer {
 
   poke() {
     if (!this.armed) return;
-    this.remaining = this.seconds;
+    this.remaining = this.current || this.seconds;
     this._closeAsk();
     this.onTick(this.remaining, this.busy() ? "held" : "counting");
   }
@@ -237,7 +239,7 @@ export class IdleTimer {
   }
 
   _ask() {
-    let left = Math.max(3, Math.min(20, this.seconds));
+    let left = Math.max(3, Math.min(20, this.current || this.seconds));
     const body = h("p", { text: T.stillThereBody(left) });
     const dlg = modal({
       title: T.stillThere, body: [body], testid: "still-there",
