@@ -49,6 +49,7 @@ class Services:
     relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
+    config_path: Path | None = None    # the file the running config came from (technician config check)
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 

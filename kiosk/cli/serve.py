@@ -44,10 +44,11 @@ def serve_cmd(args: argparse.Namespace) -> int:
     log_file = setup_logging(ddir / "logs")
     host = args.host or config.server.host
     port = args.port or config.server.port
-    return run(config, ddir, host, port, log_file)
+    return run(config, ddir, host, port, log_file, config_path=path)
 
 
-def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None) -> int:
+def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None,
+        config_path: Path | None = None) -> int:
     import waitress
     from hall.services import build_services
     from hall.store.db import StoreError
@@ -59,6 +60,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         print(f"数据库错误 / database error: {exc}", file=sys.stderr)
         return 2
     services.log_file = log_file
+    services.config_path = config_path
     services.start()
     app = create_app(services)
     server = waitress.create_server(

@@ -23,6 +23,7 @@ from hall.web import (
     api_records,
     api_relay,
     api_session,
+    api_tech,
 )
 from hall.web.errors import register_error_handlers
 
@@ -44,6 +45,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
     app.register_blueprint(api_devices.bp)    # technicians: device states, tests, emulator views
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
+    app.register_blueprint(api_tech.bp)       # technicians: config check, log tail
     # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
