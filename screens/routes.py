@@ -1,4 +1,5 @@
-"""Pages for the hall's screens: kiosk touchscreen, TV board, clerk console, evaluator tablet.
+"""Pages for the hall's screens: kiosk touchscreen, TV board, clerk console, evaluator tablet,
+and the manager's and technician's pages.
 
 Every page is a small HTML shell (templates/) plus plain ES modules and CSS
 (static/); the shell carries the hall's public facts as JSON so a page can draw
@@ -12,6 +13,7 @@ clerk login, and the kiosk, board and evaluator only call citizen endpoints.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,26 @@ def evaluator(window: int) -> str:
     if services().config.window(window) is None:
         abort(404)
     return _page("evaluator.html", "evaluator", window=window, idle=_idle_seconds(60))
+
+
+@bp.get("/manager")
+def manager() -> str:
+    """The hall manager's page; it shows a login until a manager signs in (the APIs check the role)."""
+    return _page("manager.html", "manager")
+
+
+@bp.get("/manager/report")
+def manager_report() -> str:
+    """一月一通报 as a printable page (?month=YYYY-MM); its data needs a manager session."""
+    month = request.args.get("month", "")
+    return _page("manager_report.html", "manager_report",
+                 month=month if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) else None)
+
+
+@bp.get("/tech")
+def tech() -> str:
+    """The technician's page; it shows a login until a technician signs in (the APIs check the role)."""
+    return _page("tech.html", "tech")
 
 
 @bp.get("/screens/qr.svg")

@@ -76,6 +76,8 @@ export default {
   minutes: (s) => (s === null || s === undefined ? "—" : `${Math.round(s / 60)} 分钟`),
   mineTitle: "本人今日",
   mineServed: (n) => `本次登录已办结 ${n} 人`,
+  mineCases: (n) => `今日受理办件 ${n} 件`,
+  mineRatings: (n, good, bad, delay) => `今日收到评价 ${n} 次：满意 ${good}，差评 ${bad}${delay ? `（评价 ${delay} 分钟后显示）` : ""}`,
 
   caseTitle: "受理登记",
   caseUnavailable: "受理登记暂不可用（办件服务尚未开通）",

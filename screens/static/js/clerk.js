@@ -6,7 +6,7 @@ import { ApiError, api, getOptional } from "./api.js";
 import { checkMarks, icon } from "./icons.js";
 import { numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
-import { button, clear, h, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
+import { button, clear, h, hallTime, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
 import { mountCasePanel } from "./clerk_cases.js";
 
 const page = pageData();
@@ -245,6 +245,23 @@ async function loadFigures() {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { showLogin(); return; }
   }
+  // the clerk's own day: cases accepted and ratings received (shown only once final)
+  const t = hallTime();
+  const today = `${t.year}-${String(t.month).padStart(2, "0")}-${String(t.day).padStart(2, "0")}`;
+  const [cases, ratings] = await Promise.allSettled([getOptional("/api/cases?limit=200"),
+    getOptional("/api/ratings/mine")]);
+  const mine = {};
+  if (cases.status === "fulfilled" && cases.value) {
+    mine.cases = cases.value.cases.filter((c) => (c.accepted_at || "").startsWith(today)).length;
+  }
+  if (ratings.status === "fulfilled" && ratings.value) {
+    const list = ratings.value.ratings.filter((r) => (r.rated_at || "").startsWith(today));
+    mine.rated = list.length;
+    mine.good = list.filter((r) => r.level === "非常满意" || r.level === "满意").length;
+    mine.bad = list.filter((r) => r.bad).length;
+    mine.delay = ratings.value.delay_minutes;
+  }
+  state.mine = mine;
   const w = myWindow();
   if (w) drawFigures(w);
 }
@@ -259,7 +276,11 @@ function drawFigures(w) {
       h("tbody", {}, rows.map(([p, x]) => h("tr", {}, h("td", { class: "w-prefix-cell", text: p }),
         h("td", { text: String(x.issued) }), h("td", { text: String(x.served) }), h("td", { text: String(x.no_show) }),
         h("td", { text: T.minutes(x.mean_wait_seconds) }), h("td", { text: T.minutes(x.mean_service_seconds) }))))),
-    h("p", { class: "mine" }, icon("user"), T.mineServed(state.servedHere)));
+    h("div", { class: "mine", "data-testid": "mine" }, h("h3", {}, icon("user"), T.mineTitle),
+      h("div", { text: T.mineServed(state.servedHere) }),
+      state.mine && state.mine.cases !== undefined ? h("div", { text: T.mineCases(state.mine.cases) }) : null,
+      state.mine && state.mine.rated !== undefined
+        ? h("div", { text: T.mineRatings(state.mine.rated, state.mine.good, state.mine.bad, state.mine.delay) }) : null));
 }
 
 // ------------------------------------------------------------------ actions
