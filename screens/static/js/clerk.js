@@ -129,7 +129,7 @@ function start(session) {
     h("section", { class: "col col-side" }, waitingBox, figuresBox),
     h("section", { class: "col col-case" }, caseBox)));
   clear(footbar, statusLine);
-  mountCasePanel(caseBox, { page, session, getCurrent: () => currentTicket(), toast });
+  mountCasePanel(caseBox, { session, getCurrent: () => currentTicket(), toast, onChange: () => scheduleFigures() });
   state.live = new LiveStream({
     kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated", "rating.closed"],
     onSnapshot: (snap) => { state.snap = snap; draw(); },

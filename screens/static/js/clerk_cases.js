@@ -17,7 +17,7 @@ function text(testid, max, extra = {}) {
   return h("input", { type: "text", maxlength: max, autocomplete: "off", "data-testid": testid, ...extra });
 }
 
-export async function mountCasePanel(box, { session, getCurrent, toast }) {
+export async function mountCasePanel(box, { session, getCurrent, toast, onChange = () => {} }) {
   clear(box, h("h2", {}, icon("case"), T.caseTitle), h("div", { class: "muted", text: T.loading }));
   let cases;
   try {
@@ -158,6 +158,7 @@ export async function mountCasePanel(box, { session, getCurrent, toast }) {
   }
 
   async function refreshList() {
+    onChange();
     try {
       const [r, a] = await Promise.all([api.get(`/api/cases${qs({ window: session.window, limit: 30 })}`),
         api.get("/api/cases/alerts")]);
