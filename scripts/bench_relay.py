@@ -179,7 +179,8 @@ def issue_while_draining(sim: _Sim, backlog: int = 50_000, clients: int = 4,
         db = Database(data / "hall.db")  # the backlog is there before the service starts
         _fill(db, backlog, prefix="s")
         db.close()
-        _get(sim.port, "/_sim/faults", "POST", {"fault": "refuse", "seconds": baseline_s + 1.0})
+        settle = 2.0  # start-up work (the guide's search index, first syncs) is not the relay's doing
+        _get(sim.port, "/_sim/faults", "POST", {"fault": "refuse", "seconds": settle + baseline_s + 2.0})
         time.sleep(0.3)
         port = _free_port()
         env = dict(os.environ, HALL_COUNTY_SECRET=SECRET)
@@ -197,6 +198,7 @@ def issue_while_draining(sim: _Sim, backlog: int = 50_000, clients: int = 4,
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("kiosk serve did not start")
                 time.sleep(0.05)
+            time.sleep(settle)
             samples: list[tuple[float, float, int]] = []  # (at, ms, status)
             lock = threading.Lock()
             stop = threading.Event()
