@@ -52,7 +52,7 @@ def bench_config(tmp: Path, devices: bool) -> Path:
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return round(s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))], 2)
+    return round(s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))], 2)
 
 
 def start_server(tmp: Path, devices: bool) -> tuple[subprocess.Popen[bytes], int, float]:

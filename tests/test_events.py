@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hall.config.schema import HallConfig
 from hall.events import EventHub, StreamLimit
 from hall.queue.clock import FixedClock
@@ -39,7 +38,6 @@ def test_hub_stream_cap() -> None:
 @pytest.fixture
 def live(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[tuple[Services, int]]:
     import waitress
-
     from hall.web.app import create_app
 
     cfg = config.model_copy(update={"server": config.server.model_copy(update={"max_streams": 2, "threads": 8})})
@@ -105,7 +103,7 @@ def test_sse_snapshot_then_deltas_then_resume(live: tuple[Services, int]) -> Non
 
 
 def test_sse_stream_cap_answers_503_with_retry_after(live: tuple[Services, int]) -> None:
-    svc, port = live
+    _svc, port = live
     c1, r1 = _open(port)
     c2, r2 = _open(port)
     _read_events(r1, 1)

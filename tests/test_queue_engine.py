@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.queue.engine import QueueEngine

@@ -7,15 +7,14 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-
 from hall.config.loader import demo_config_path, load_config
 from hall.queue.clock import FixedClock
 from hall.queue.errors import QueueError
 from hall.queue.models import STATES
 from hall.services import build_services
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 CONFIG = load_config(demo_config_path())
 WINDOWS = [w.number for w in CONFIG.windows]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hall.config.loader import demo_config_path
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
