@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hall.config.schema import HallConfig
+from hall.config.schema import County, HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
@@ -115,8 +115,12 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],
                                                   lambda: getattr(services, "catalog", None)))
     services.calendar = services.records.calendar
-    if config.county.endpoint:
-        services.relay = Relay.from_config(db, config.county, publish=hub.publish)
+    county = config.county
+    if county.endpoint == "emulator://":  # emulated like the devices, and only when they are
+        county = (_start_county_simulator(config, data_dir, devices) if with_devices
+                  else county.model_copy(update={"endpoint": ""}))
+    if county.endpoint:
+        services.relay = Relay.from_config(db, county, publish=hub.publish)
         hub.add_listener(services.relay.on_event)  # a new record wakes the sender
         # What comes back from the county: fetched by the relay, validated and installed by the records.
         services.relay.sync_into(catalog=services.catalog.apply, reasons=services.records.reasons.install,
@@ -129,3 +133,26 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                     extra={"rating_sink": services.records.rating_sink,
                                            "rating_url": services.records.rating_url}))
     return services
+
+
+def _start_county_simulator(config: HallConfig, data_dir: Path, devices: DeviceManager) -> County:
+    """Demo only (`endpoint = "emulator://"`): a county simulator on loopback, so the relay runs for real.
+
+    The signing secret is made once per data folder and kept there; the
+    simulator's received messages live in the same folder for inspection.
+    """
+    import secrets
+
+    from hall.relay.county_sim import CountySimulator
+
+    key_file = data_dir / "county-sim.key"
+    if not key_file.exists():
+        tmp = key_file.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32), encoding="utf-8")
+        tmp.replace(key_file)
+    secret = key_file.read_text(encoding="utf-8").strip().encode()
+    hall_id = config.county.hall_id or config.hall.region_code
+    sim = CountySimulator(secrets={hall_id: secret}, store_path=data_dir / "county-sim.db").start()
+    devices.add_emulator("county", sim)
+    log.info("demo county platform simulator at %s", sim.url)
+    return config.county.model_copy(update={"endpoint": sim.url, "hall_id": hall_id, "secret_file": str(key_file)})

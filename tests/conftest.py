@@ -19,7 +19,9 @@ T0 = datetime(2026, 11, 25, 9, 0, 0)
 
 @pytest.fixture
 def config() -> HallConfig:
-    return load_config(demo_config_path())
+    """The demo hall, without its emulated county link: relay tests start their own simulator."""
+    cfg = load_config(demo_config_path())
+    return cfg.model_copy(update={"county": cfg.county.model_copy(update={"endpoint": ""})})
 
 
 @pytest.fixture

@@ -205,3 +205,27 @@ def test_cli_county_sim_runs_on_loopback(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "stored 0" in out
+
+
+def test_demo_county_emulator_relays_for_real(tmp_path: Path) -> None:
+    """`endpoint = "emulator://"` (the demo) starts a simulator on loopback and the relay drains to it."""
+    from hall.config.loader import demo_config_path, load_config
+    from hall.drivers.base import wait_until
+    from hall.services import build_services
+
+    cfg = load_config(demo_config_path())
+    assert cfg.county.endpoint == "emulator://"
+    cfg = cfg.model_copy(update={"devices": []})
+    svc = build_services(cfg, tmp_path, with_devices=True)
+    try:
+        assert svc.relay is not None and svc.relay_status()["configured"] is True
+        sim = svc.devices.emulators["county"]
+        svc.start()
+        assert svc.records is not None
+        svc.records.complaints.submit(ComplaintIn(kind="建议", text="希望增加老花镜"), CITIZEN)
+        svc.relay.wake()
+        assert wait_until(lambda: sim.count() == 1, timeout=15)
+        assert [m["kind"] for m in sim.messages()] == ["complaint"] and sim.rejections() == []
+        assert wait_until(lambda: svc.relay_status()["backlog"] == 0, timeout=5)
+    finally:
+        svc.stop()
