@@ -103,6 +103,7 @@ def printer_texts(hall: Hall) -> list[str]:
 # ---------------------------------------------------------------------- the citizen's visit
 def test_citizen_takes_a_number_and_the_printer_prints_it(pages: Pages, hall: Hall) -> None:
     page = pages.open("/kiosk", name="kiosk")
+    page.get_by_test_id("demo-banner").wait_for()            # emulated devices are never a silent stand-in
     page.get_by_test_id("tile-take").click()
     page.get_by_test_id("cat-F").click()
     number = page.get_by_test_id("ticket-number")
@@ -183,6 +184,19 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     assert spoken(board)[-1] == f"请{spelled2}号到3号窗口办理"
     assert board.locator("[data-testid=recent] li.newest").inner_text().startswith(second)
 
+    # pausing the window shows on the board, in words
+    clerk.keyboard.press("F4")                      # 开始办理
+    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    clerk.keyboard.press("F7")                      # 暂停 → choose a reason
+    clerk.get_by_test_id("pause-dialog").get_by_text("临时离岗").click()
+    board.wait_for_function("document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
+    assert "临时离岗" in board.get_by_test_id("window-3").inner_text()
+    clerk.get_by_test_id("paused-note").wait_for()
+    clerk.keyboard.press("F1")                      # refused while paused: the button is off
+    assert clerk.get_by_test_id("act-call").is_disabled()
+    clerk.keyboard.press("F8")                      # 恢复
+    board.wait_for_function("!document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
+
 
 def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) -> None:
     if hall.services.records is None:
@@ -200,6 +214,12 @@ def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) 
     shot(tablet, "evaluator-idle")
     # no prompt: nothing to press
     assert tablet.get_by_test_id("levels").count() == 0
+
+    # a prompt the clerk withdraws (or that expires) takes the tablet back to idle
+    assert hall.api("POST", "/api/windows/4/rate-prompt", {}, jar)[0] == 201
+    tablet.get_by_test_id("levels").wait_for()
+    assert hall.api("DELETE", "/api/windows/4/rate-prompt", None, jar)[0] == 200
+    tablet.get_by_test_id("idle").wait_for()
 
     status, body = hall.api("POST", "/api/windows/4/rate-prompt", {}, jar)
     assert status == 201, body

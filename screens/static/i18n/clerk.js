@@ -66,7 +66,7 @@ export default {
   rateUnavailable: "评价功能暂不可用（评价服务尚未开通）",
 
   waitingTitle: "等候情况",
-  waitingRow: (n, m) => `${n} 人等候 · 约 ${m} 分钟`,
+  waitingRow: (n, m) => (n > 0 ? `${n} 人等候 · 约 ${m} 分钟` : "无人等候"),
   figuresTitle: "今日数据（本窗口受理类别）",
   figIssued: "取号",
   figServed: "办结",

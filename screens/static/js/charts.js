@@ -11,12 +11,12 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A round axis maximum ≥ v with `ticks` steps (1, 2, 2.5, 5 × 10^n). */
+/** A round axis maximum ≥ v with `ticks` steps (1, 2, 5 × 10^n), so tick labels stay whole. */
 export function niceMax(v, ticks = 4) {
   if (!(v > 0)) return ticks;
   const raw = v / ticks;
   const p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= raw) || 10 * p;
+  const step = [1, 2, 5, 10].map((m) => m * p).find((m) => m >= raw) || 10 * p;
   const whole = Math.max(1, Math.ceil(step));   // counts are whole numbers
   return (step < 1 ? whole : step) * ticks;
 }

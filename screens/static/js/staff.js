@@ -135,7 +135,8 @@ export class StaffPage {
 // ---------------------------------------------------------------------- tabs
 /**
  * A row of tabs over one panel at a time. panels: [{id, label, icon, mount(node), show(), hide()}].
- * Panels mount lazily on first show; the chosen tab is kept in the URL hash.
+ * Panels mount lazily on first show; `panel.visible` says whether it is on screen; the chosen tab is
+ * kept in the URL hash.
  */
 export function tabs(stage, panels, { footer = null } = {}) {
   const bar = h("nav", { class: "tabbar", role: "tablist" });
@@ -145,8 +146,13 @@ export function tabs(stage, panels, { footer = null } = {}) {
   const select = (id) => {
     const p = panels.find((x) => x.id === id) || panels[0];
     if (current === p) return;
-    if (current) { current.hide?.(); nodes.get(current.id).hidden = true; }
+    if (current) {
+      current.visible = false;
+      current.hide?.();
+      nodes.get(current.id).hidden = true;
+    }
     current = p;
+    p.visible = true;
     for (const b of bar.children) b.setAttribute("aria-selected", String(b.dataset.tab === p.id));
     if (!nodes.has(p.id)) {
       const node = h("section", { class: "panel", role: "tabpanel", "data-testid": `panel-${p.id}` });
@@ -243,10 +249,16 @@ export function every(ms, fn) {
   };
 }
 
-/** Calls `fn` at most once per `ms`, after the last call (bursts of live events → one reload). */
-export function debounce(fn, ms) {
+/**
+ * Coalesces bursts: the first call schedules `fn` after `ms`, calls in between join it. A busy hall's
+ * stream of events thus reloads a panel at most once per `ms`, and always after the last event.
+ */
+export function coalesce(fn, ms) {
   let t = null;
-  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+  return () => {
+    if (t) return;
+    t = setTimeout(() => { t = null; fn(); }, ms);
+  };
 }
 
 // ---------------------------------------------------------------------- formatting
