@@ -27,6 +27,7 @@ from hall.records.workdays import WorkCalendar
 from hall.relay.sender import Relay, outbox_status
 from hall.sessions import SessionStore
 from hall.store.db import Database
+from hall.village.service import VillageService
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Services:
     records: Records | None = None
     calendar: WorkCalendar | None = None  # working days (China's holidays, hall list, Mon–Fri fallback)
     relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
+    village: VillageService | None = None  # village stations: agents, 代办 ledger, duty roster, oversight
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
@@ -115,6 +117,10 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],
                                                   lambda: getattr(services, "catalog", None)))
     services.calendar = services.records.calendar
+    services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
+                                      catalog=lambda: services.catalog.current, records=lambda: services.records,
+                                      publish=hub.publish)
+    services.village.attach(sessions)      # agents sign in with role "agent", scoped to their village
     county = config.county
     if county.endpoint == "emulator://":  # emulated like the devices, and only when they are
         county = (_start_county_simulator(config, data_dir, devices) if with_devices

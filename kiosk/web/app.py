@@ -24,6 +24,7 @@ from hall.web import (
     api_relay,
     api_session,
     api_tech,
+    api_village,
 )
 from hall.web.errors import register_error_handlers
 
@@ -49,6 +50,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(api_village.bp)    # village stations: agents' 代办 ledger, intake, roster, oversight
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:
