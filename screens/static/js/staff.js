@@ -226,7 +226,7 @@ export function field(label, control, { wide = false, hint = "" } = {}) {
 export function select(options, { value = "", testid, name } = {}) {
   const s = h("select", { "data-testid": testid, name });
   for (const [v, label] of options) s.append(h("option", { value: v, text: label }));
-  s.value = value;
+  if (value) s.value = value;
   return s;
 }
 
