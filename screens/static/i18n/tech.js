@@ -183,6 +183,7 @@ export default {
   staffCols: { id: "工号", name: "姓名", role: "角色", post: "岗位", windows: "可登录窗口" },
   roles: { clerk: "窗口人员", manager: "大厅负责人", technician: "技术员" },
   anyWindow: "任意",
+  post: (p) => `${p}岗`,
   devicesConfigured: "设备",
   staffConfigured: "人员",
   otherConfig: "其他设置",
