@@ -105,6 +105,9 @@ def config_checks(svc: Services, config_path: Path | None) -> list[dict[str, str
     relay = svc.relay_status()
     if not cfg.county.endpoint:
         out.append(_check("warn", "县级平台", "未配置县级平台地址：办件与评价数据只保存在本地"))
+    elif cfg.county.endpoint.startswith("emulator://"):
+        level = "warn" if cfg.server.demo else "error"
+        out.append(_check(level, "县级平台", "县级平台为本机模拟器（演示），数据不会上报到真实平台"))
     elif relay.get("config_error"):
         out.append(_check("error", "县级平台", f"县级平台连接配置有误：{relay['config_error']}"))
     else:

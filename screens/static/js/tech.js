@@ -182,7 +182,7 @@ const LED_COLORS = {
  * The LED board as it lights: each area's text drawn at the panel's own resolution (16 px rows,
  * like the font card's 16×16 font), thresholded to on/off pixels, then each pixel drawn as a dot.
  */
-export function ledMatrix(view, { dot = 4 } = {}) {
+export function ledMatrix(view, { dot = 5 } = {}) {
   const W = view.width;
   const H = view.height;
   const off = document.createElement("canvas");
@@ -314,7 +314,8 @@ function emulatorCard(e, dev) {
   }
   if (e.kind === "led") {
     const f = v.faults || {};
-    return card(T.ledTitle(e.name, dev.role_name || T.kinds.led), "board", { cls: "emu emu-led", testid: `emu-${e.name}`,
+    const wide = v.width >= 192 ? "span2" : "";
+    return card(T.ledTitle(e.name, dev.role_name || T.kinds.led), "board", { cls: `emu emu-led ${wide}`, testid: `emu-${e.name}`,
       tools: [h("span", { class: "muted small", text: T.ledMeta(v.width, v.height, v.frames) })] },
     h("div", { class: "led-bezel", "data-testid": `led-${e.name}`, "data-lines": (v.lines || []).join("\n"),
       title: (v.lines || []).join(" / ") },
