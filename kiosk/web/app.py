@@ -11,6 +11,7 @@ from hall.screens import routes as screen_pages
 from hall.services import Services
 from hall.web import (
     api_appointments,
+    api_camera,
     api_cases,
     api_catalog,
     api_devices,
@@ -46,6 +47,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
     app.register_blueprint(api_devices.bp)    # technicians: device states, tests, emulator views
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
+    app.register_blueprint(api_camera.bp)     # document camera: read a QR, scan a page
     app.register_blueprint(api_tech.bp)       # technicians: config check, log tail
     # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
