@@ -23,8 +23,13 @@ bp = Blueprint("village_screens", __name__)
 
 def _page(template: str, screen: str, **settings: Any) -> str:
     facts = hall_facts(services().config)
-    page = {"hall": facts["hall"], "timezone": facts["timezone"], "demo": facts["demo"], "screen": screen,
-            "settings": settings}
+    page = {
+        "hall": facts["hall"],
+        "timezone": facts["timezone"],
+        "demo": facts["demo"],
+        "screen": screen,
+        "settings": settings,
+    }
     return render_template(template, page=page, screen=screen, hall=facts["hall"])
 
 

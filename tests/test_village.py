@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,38 +73,84 @@ def world(svc: Services) -> World:
     manager, clerk = app.test_client(), app.test_client()
     login(manager, "9001", "888888", None)
     login(clerk, "1001", "123456", 1)
-    va = manager.post("/api/village/villages", json={"name": "青石村", "address": "青石村村部一楼",
-                                                     "phone": "0731-5201234", "hours": "工作日 8:30–17:30"})
+    va = manager.post(
+        "/api/village/villages",
+        json={
+            "name": "青石村",
+            "address": "青石村村部一楼",
+            "phone": "0731-5201234",
+            "hours": "工作日 8:30–17:30",
+        },
+    )
     vb = manager.post("/api/village/villages", json={"name": "红星村"})
     assert va.status_code == vb.status_code == 201
-    a = manager.post("/api/village/agents", json={
-        "village_id": va.get_json()["village"]["id"], "login": "qs01", "name": "李春花", "duty": "村委委员",
-        "phone": "13812345678", "cert_no": AGENT_A_ID, "pin": "246810"})
-    b = manager.post("/api/village/agents", json={
-        "village_id": vb.get_json()["village"]["id"], "login": "hx01", "name": "赵大成", "phone": "13787654321",
-        "cert_no": AGENT_B_ID, "pin": "246810"})
+    a = manager.post(
+        "/api/village/agents",
+        json={
+            "village_id": va.get_json()["village"]["id"],
+            "login": "qs01",
+            "name": "李春花",
+            "duty": "村委委员",
+            "phone": "13812345678",
+            "cert_no": AGENT_A_ID,
+            "pin": "246810",
+        },
+    )
+    b = manager.post(
+        "/api/village/agents",
+        json={
+            "village_id": vb.get_json()["village"]["id"],
+            "login": "hx01",
+            "name": "赵大成",
+            "phone": "13787654321",
+            "cert_no": AGENT_B_ID,
+            "pin": "246810",
+        },
+    )
     assert a.status_code == b.status_code == 201, (a.get_json(), b.get_json())
     agent_a, agent_b = app.test_client(), app.test_client()
     _agent_login(agent_a, "qs01")
-    _agent_login(agent_b, "HX01")             # logins are not case-sensitive
-    return World(svc, manager, clerk, agent_a, agent_b, va.get_json()["village"]["id"],
-                 vb.get_json()["village"]["id"], a.get_json()["agent"]["id"], b.get_json()["agent"]["id"])
+    _agent_login(agent_b, "HX01")  # logins are not case-sensitive
+    return World(
+        svc,
+        manager,
+        clerk,
+        agent_a,
+        agent_b,
+        va.get_json()["village"]["id"],
+        vb.get_json()["village"]["id"],
+        a.get_json()["agent"]["id"],
+        b.get_json()["agent"]["id"],
+    )
 
 
-def _register(agent: Any, key: str = "draft-0001", *, item: str = MEDIATION, kind: str = "代办到乡镇",
-              done: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    body = {"client_key": key, "item_code": item, "kind": kind,
-            "applicant": {"name": "王大爷", "cert_no": VILLAGER_ID, "phone": VILLAGER_PHONE},
-            "materials_done": done if done is not None else ["申请人居民身份证", "人民调解申请书"],
-            "note": "老人腿脚不便，电话 13912345678", **extra}
+def _register(
+    agent: Any,
+    key: str = "draft-0001",
+    *,
+    item: str = MEDIATION,
+    kind: str = "代办到乡镇",
+    done: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body = {
+        "client_key": key,
+        "item_code": item,
+        "kind": kind,
+        "applicant": {"name": "王大爷", "cert_no": VILLAGER_ID, "phone": VILLAGER_PHONE},
+        "materials_done": done if done is not None else ["申请人居民身份证", "人民调解申请书"],
+        "note": "老人腿脚不便，电话 13912345678",
+        **extra,
+    }
     r = agent.post("/api/village/records", json=body)
     assert r.status_code in (200, 201), r.get_json()
     record: dict[str, Any] = r.get_json()["record"]
     return record
 
 
-def _jpeg(size: tuple[int, int] = (640, 480), exif: bytes | None = None, color: tuple[int, int, int] = (180, 90, 40)
-          ) -> bytes:
+def _jpeg(
+    size: tuple[int, int] = (640, 480), exif: bytes | None = None, color: tuple[int, int, int] = (180, 90, 40)
+) -> bytes:
     buf = io.BytesIO()
     img = Image.new("RGB", size, color)
     if exif is not None:
@@ -114,10 +160,14 @@ def _jpeg(size: tuple[int, int] = (640, 480), exif: bytes | None = None, color: 
     return buf.getvalue()
 
 
-def _upload(agent: Any, record_id: int, data: bytes, key: str = "photo-0001", material: str = "申请人居民身份证"
-            ) -> Any:
-    return agent.post(f"/api/village/records/{record_id}/photos", content_type="multipart/form-data",
-                      data={"client_key": key, "material": material, "file": (io.BytesIO(data), "p.jpg")})
+def _upload(
+    agent: Any, record_id: int, data: bytes, key: str = "photo-0001", material: str = "申请人居民身份证"
+) -> Any:
+    return agent.post(
+        f"/api/village/records/{record_id}/photos",
+        content_type="multipart/form-data",
+        data={"client_key": key, "material": material, "file": (io.BytesIO(data), "p.jpg")},
+    )
 
 
 def _state(agent: Any, record_id: int, state: str, note: str | None = None) -> Any:
@@ -158,9 +208,17 @@ def test_agent_login_failures_lock_and_disabling_ends_the_session(world: World) 
     assert r.status_code == 200 and r.get_json()["agent"]["active"] is False
     assert world.agent_a.get("/api/village/records").status_code == 401
     # staff ids cannot be taken as agent logins; PINs are never echoed
-    r = world.manager.post("/api/village/agents", json={
-        "village_id": world.village_a, "login": "1001", "name": "张三", "phone": "13800000000",
-        "cert_no": AGENT_A_ID, "pin": "246810"})
+    r = world.manager.post(
+        "/api/village/agents",
+        json={
+            "village_id": world.village_a,
+            "login": "1001",
+            "name": "张三",
+            "phone": "13800000000",
+            "cert_no": AGENT_A_ID,
+            "pin": "246810",
+        },
+    )
     assert r.status_code == 409
     agents = world.manager.get("/api/village/agents").get_json()["agents"]
     assert all("pin" not in json.dumps(a) and a["cert_no"].startswith("430***") for a in agents)
@@ -204,91 +262,177 @@ def test_an_agent_cannot_reach_another_village_through_any_route(world: World) -
         return _upload(b, rid, jpeg, key="intruder-01")
 
     def no_a_records(resp: Any) -> bool:
-        return resp.status_code == 200 and all(x["village_id"] == w.village_b for x in resp.get_json()["records"])
+        return resp.status_code == 200 and all(
+            x["village_id"] == w.village_b for x in resp.get_json()["records"]
+        )
 
     refused = {403, 404}
     # (method, rule) -> (request made by agent B, check on the response)
     cases: dict[tuple[str, str], tuple[Any, Any]] = {
         ("POST", "/api/village/session"): (
             lambda: b.post("/api/village/session", json={"login": "qs01", "pin": "000000"}),
-            lambda r: r.status_code == 401),
+            lambda r: r.status_code == 401,
+        ),
         ("GET", "/api/village/me"): (
-            lambda: b.get("/api/village/me"), lambda r: r.get_json()["village"]["id"] == w.village_b),
-        ("GET", "/api/village/stations"): (   # public by design: names of the stations
-            lambda: b.get("/api/village/stations"), lambda r: r.status_code == 200),
-        ("GET", "/api/village/stations/<int:village_id>"): (   # public by design: agents' names and phones
+            lambda: b.get("/api/village/me"),
+            lambda r: r.get_json()["village"]["id"] == w.village_b,
+        ),
+        ("GET", "/api/village/stations"): (  # public by design: names of the stations
+            lambda: b.get("/api/village/stations"),
+            lambda r: r.status_code == 200,
+        ),
+        ("GET", "/api/village/stations/<int:village_id>"): (  # public by design: agents' names and phones
             lambda: b.get(f"/api/village/stations/{w.village_a}"),
-            lambda r: r.status_code == 200 and "records" not in r.get_json()
-            and VILLAGER_PHONE not in r.get_data(as_text=True)),
-        ("GET", "/api/village/villages"): (lambda: b.get("/api/village/villages"), lambda r: r.status_code == 403),
+            lambda r: (
+                r.status_code == 200
+                and "records" not in r.get_json()
+                and VILLAGER_PHONE not in r.get_data(as_text=True)
+            ),
+        ),
+        ("GET", "/api/village/villages"): (
+            lambda: b.get("/api/village/villages"),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/villages"): (
-            lambda: b.post("/api/village/villages", json={"name": "假村"}), lambda r: r.status_code == 403),
+            lambda: b.post("/api/village/villages", json={"name": "假村"}),
+            lambda r: r.status_code == 403,
+        ),
         ("PATCH", "/api/village/villages/<int:village_id>"): (
             lambda: b.patch(f"/api/village/villages/{w.village_a}", json={"name": "改名"}),
-            lambda r: r.status_code == 403),
-        ("GET", "/api/village/agents"): (lambda: b.get("/api/village/agents"), lambda r: r.status_code == 403),
+            lambda r: r.status_code == 403,
+        ),
+        ("GET", "/api/village/agents"): (
+            lambda: b.get("/api/village/agents"),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/agents"): (
-            lambda: b.post("/api/village/agents", json={}), lambda r: r.status_code == 403),
+            lambda: b.post("/api/village/agents", json={}),
+            lambda r: r.status_code == 403,
+        ),
         ("PATCH", "/api/village/agents/<int:agent_id>"): (
             lambda: b.patch(f"/api/village/agents/{w.agent_a_id}", json={"pin": "135790"}),
-            lambda r: r.status_code == 403),
-        ("GET", "/api/village/settings"): (lambda: b.get("/api/village/settings"), lambda r: r.status_code == 403),
+            lambda r: r.status_code == 403,
+        ),
+        ("GET", "/api/village/settings"): (
+            lambda: b.get("/api/village/settings"),
+            lambda r: r.status_code == 403,
+        ),
         ("PUT", "/api/village/settings"): (
-            lambda: b.put("/api/village/settings", json={"overdue_days": 9}), lambda r: r.status_code == 403),
+            lambda: b.put("/api/village/settings", json={"overdue_days": 9}),
+            lambda r: r.status_code == 403,
+        ),
         ("GET", "/api/village/records"): (
-            lambda: b.get(f"/api/village/records?village_id={w.village_a}"), no_a_records),
-        ("POST", "/api/village/records"): (   # the same client key as A's: a new record of B's own village
-            lambda: b.post("/api/village/records", json={
-                "client_key": "draft-0001", "item_code": MEDIATION, "kind": "代办到乡镇",
-                "applicant": {"name": "钱二", "cert_no": VILLAGER_ID}}),
-            lambda r: r.status_code == 201 and r.get_json()["record"]["village_id"] == w.village_b
-            and r.get_json()["record"]["id"] != rid),
+            lambda: b.get(f"/api/village/records?village_id={w.village_a}"),
+            no_a_records,
+        ),
+        ("POST", "/api/village/records"): (  # the same client key as A's: a new record of B's own village
+            lambda: b.post(
+                "/api/village/records",
+                json={
+                    "client_key": "draft-0001",
+                    "item_code": MEDIATION,
+                    "kind": "代办到乡镇",
+                    "applicant": {"name": "钱二", "cert_no": VILLAGER_ID},
+                },
+            ),
+            lambda r: (
+                r.status_code == 201
+                and r.get_json()["record"]["village_id"] == w.village_b
+                and r.get_json()["record"]["id"] != rid
+            ),
+        ),
         ("GET", "/api/village/records/export"): (
             lambda: b.get(f"/api/village/records/export?village_id={w.village_a}"),
-            lambda r: r.status_code == 200 and rec["ref_no"] not in r.get_data(as_text=True)
-            and "青石村" not in r.get_data(as_text=True)),
+            lambda r: (
+                r.status_code == 200
+                and rec["ref_no"] not in r.get_data(as_text=True)
+                and "青石村" not in r.get_data(as_text=True)
+            ),
+        ),
         ("GET", "/api/village/records/<int:record_id>"): (
-            lambda: b.get(f"/api/village/records/{rid}"), lambda r: r.status_code == 404),
+            lambda: b.get(f"/api/village/records/{rid}"),
+            lambda r: r.status_code == 404,
+        ),
         ("PATCH", "/api/village/records/<int:record_id>"): (
             lambda: b.patch(f"/api/village/records/{rid}", json={"note": "改了"}),
-            lambda r: r.status_code == 404),
+            lambda r: r.status_code == 404,
+        ),
         ("POST", "/api/village/records/<int:record_id>/state"): (
-            lambda: _state(b, rid, "材料齐全"), lambda r: r.status_code == 404),
+            lambda: _state(b, rid, "材料齐全"),
+            lambda r: r.status_code == 404,
+        ),
         ("POST", "/api/village/records/<int:record_id>/photos"): (photo_post, lambda r: r.status_code == 404),
         ("GET", "/api/village/records/<int:record_id>/photos/<int:photo_id>"): (
-            lambda: b.get(f"/api/village/records/{rid}/photos/{pid}"), lambda r: r.status_code == 404),
+            lambda: b.get(f"/api/village/records/{rid}/photos/{pid}"),
+            lambda r: r.status_code == 404,
+        ),
         ("DELETE", "/api/village/records/<int:record_id>/photos/<int:photo_id>"): (
-            lambda: b.delete(f"/api/village/records/{rid}/photos/{pid}"), lambda r: r.status_code == 404),
-        ("GET", "/api/village/incoming"): (lambda: b.get("/api/village/incoming"), lambda r: r.status_code == 403),
+            lambda: b.delete(f"/api/village/records/{rid}/photos/{pid}"),
+            lambda r: r.status_code == 404,
+        ),
+        ("GET", "/api/village/incoming"): (
+            lambda: b.get("/api/village/incoming"),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/records/<int:record_id>/receive"): (
             lambda: b.post(f"/api/village/records/{handed['id']}/receive", json={}),
-            lambda r: r.status_code == 403),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/records/<int:record_id>/return"): (
             lambda: b.post(f"/api/village/records/{handed['id']}/return", json={"note": "缺材料"}),
-            lambda r: r.status_code == 403),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/records/<int:record_id>/case"): (
-            lambda: b.post(f"/api/village/records/{handed['id']}/case", json={}), lambda r: r.status_code == 403),
+            lambda: b.post(f"/api/village/records/{handed['id']}/case", json={}),
+            lambda r: r.status_code == 403,
+        ),
         ("GET", "/api/village/roster"): (
-            lambda: b.get(f"/api/village/roster?village_id={w.village_a}"), lambda r: r.status_code in refused),
+            lambda: b.get(f"/api/village/roster?village_id={w.village_a}"),
+            lambda r: r.status_code in refused,
+        ),
         ("PUT", "/api/village/roster"): (
-            lambda: b.put("/api/village/roster", json={"village_id": w.village_a, "day": "2026-11-26",
-                                                       "agent_id": w.agent_b_id}),
-            lambda r: r.status_code in refused),
+            lambda: b.put(
+                "/api/village/roster",
+                json={"village_id": w.village_a, "day": "2026-11-26", "agent_id": w.agent_b_id},
+            ),
+            lambda r: r.status_code in refused,
+        ),
         ("POST", "/api/village/roster/rotate"): (
-            lambda: b.post("/api/village/roster/rotate", json={"village_id": w.village_a, "start": "2026-11-26",
-                                                               "end": "2026-11-30", "agent_ids": [w.agent_a_id]}),
-            lambda r: r.status_code in refused),
-        ("GET", "/api/village/duty-gaps"): (lambda: b.get("/api/village/duty-gaps"), lambda r: r.status_code == 403),
-        ("GET", "/api/village/oversight"): (lambda: b.get("/api/village/oversight"), lambda r: r.status_code == 403),
+            lambda: b.post(
+                "/api/village/roster/rotate",
+                json={
+                    "village_id": w.village_a,
+                    "start": "2026-11-26",
+                    "end": "2026-11-30",
+                    "agent_ids": [w.agent_a_id],
+                },
+            ),
+            lambda r: r.status_code in refused,
+        ),
+        ("GET", "/api/village/duty-gaps"): (
+            lambda: b.get("/api/village/duty-gaps"),
+            lambda r: r.status_code == 403,
+        ),
+        ("GET", "/api/village/oversight"): (
+            lambda: b.get("/api/village/oversight"),
+            lambda r: r.status_code == 403,
+        ),
         ("GET", "/api/village/oversight/monthly"): (
-            lambda: b.get("/api/village/oversight/monthly?format=csv"), lambda r: r.status_code == 403),
+            lambda: b.get("/api/village/oversight/monthly?format=csv"),
+            lambda r: r.status_code == 403,
+        ),
         ("GET", "/api/village/spot-checks"): (
-            lambda: b.get("/api/village/spot-checks"), lambda r: r.status_code == 403),
+            lambda: b.get("/api/village/spot-checks"),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/spot-checks"): (
-            lambda: b.post("/api/village/spot-checks", json={"count": 1}), lambda r: r.status_code == 403),
+            lambda: b.post("/api/village/spot-checks", json={"count": 1}),
+            lambda r: r.status_code == 403,
+        ),
         ("POST", "/api/village/spot-checks/<int:check_id>"): (
             lambda: b.post(f"/api/village/spot-checks/{spot['id']}", json={"result": "合格"}),
-            lambda r: r.status_code == 403),
+            lambda r: r.status_code == 403,
+        ),
     }
     assert _routes(b) == set(cases), "every /api/village route needs a scoping case here"
     for (method, rule), (call, ok) in sorted(cases.items()):
@@ -321,15 +465,26 @@ def test_registration_masks_personal_data_and_builds_the_checklist(world: World,
     rec = _register(world.agent_a, special_group=None)
     text = json.dumps(rec, ensure_ascii=False)
     assert VILLAGER_ID not in text and VILLAGER_PHONE not in text and "王大爷" not in text
-    assert rec["applicant"] == {"name": "王**", "cert_type": "111", "cert_no": "430***********1233",
-                                "phone": "139****5678"}
+    assert rec["applicant"] == {
+        "name": "王**",
+        "cert_type": "111",
+        "cert_no": "430***********1233",
+        "phone": "139****5678",
+    }
     assert "139****5678" in rec["note"]
-    assert [m["name"] for m in rec["materials"]] == ["申请人居民身份证", "人民调解申请书",
-                                                      "与纠纷有关的证据材料（合同、收据、照片等）"]
-    assert rec["missing"] == [] and rec["state"] == "登记" and re.fullmatch(r"V\d{2}261125\d{3}", rec["ref_no"])
+    assert [m["name"] for m in rec["materials"]] == [
+        "申请人居民身份证",
+        "人民调解申请书",
+        "与纠纷有关的证据材料（合同、收据、照片等）",
+    ]
+    assert (
+        rec["missing"] == [] and rec["state"] == "登记" and re.fullmatch(r"V\d{2}261125\d{3}", rec["ref_no"])
+    )
     assert rec["history"][0]["actor_name"] == "李春花" and rec["history"][0]["to"] == "登记"
     # the certificate number is kept for the case (and the relay) only
-    stored = svc.db.conn.execute("SELECT cert_no FROM village_records WHERE id = ?", (rec["id"],)).fetchone()[0]
+    stored = svc.db.conn.execute("SELECT cert_no FROM village_records WHERE id = ?", (rec["id"],)).fetchone()[
+        0
+    ]
     assert stored == VILLAGER_ID
 
 
@@ -340,14 +495,25 @@ def test_registration_rules(world: World) -> None:
     assert r.status_code == 400 and "服务对象类别" in r.get_json()["error"]["message"]
     r = a.post("/api/village/records", json={**base, "client_key": "k-00000002", "kind": "在村办结"})
     assert r.status_code == 400 and "乡镇办理" in r.get_json()["error"]["message"]
-    r = a.post("/api/village/records", json={**base, "client_key": "k-00000003", "kind": "代办到乡镇",
-                                             "applicant": {"name": "王大爷", "cert_no": "430224195001011234"}})
+    r = a.post(
+        "/api/village/records",
+        json={
+            **base,
+            "client_key": "k-00000003",
+            "kind": "代办到乡镇",
+            "applicant": {"name": "王大爷", "cert_no": "430224195001011234"},
+        },
+    )
     assert r.status_code == 400 and "校验码" in r.get_json()["error"]["message"]
-    r = a.post("/api/village/records", json={**base, "client_key": "k-00000004", "kind": "代办到乡镇",
-                                             "item_code": "NOSUCHITEM0001"})
+    r = a.post(
+        "/api/village/records",
+        json={**base, "client_key": "k-00000004", "kind": "代办到乡镇", "item_code": "NOSUCHITEM0001"},
+    )
     assert r.status_code == 400 and "事项目录" in r.get_json()["error"]["message"]
-    r = a.post("/api/village/records", json={**base, "client_key": "k-00000005", "kind": "代办到乡镇",
-                                             "materials_done": ["不存在的材料"]})
+    r = a.post(
+        "/api/village/records",
+        json={**base, "client_key": "k-00000005", "kind": "代办到乡镇", "materials_done": ["不存在的材料"]},
+    )
     assert r.status_code == 400
     rec = _register(a, "k-00000006", kind="上门代办", special_group="五保户", done=["申请人居民身份证"])
     assert rec["special_group"] == "五保户" and rec["missing"] == ["人民调解申请书"]
@@ -358,8 +524,12 @@ def test_registration_rules(world: World) -> None:
 
 
 def test_resubmitting_a_draft_never_creates_a_duplicate(world: World, svc: Services) -> None:
-    body = {"client_key": "offline-draft-42", "item_code": MEDIATION, "kind": "代办到乡镇",
-            "applicant": {"name": "王大爷", "cert_no": VILLAGER_ID}}
+    body = {
+        "client_key": "offline-draft-42",
+        "item_code": MEDIATION,
+        "kind": "代办到乡镇",
+        "applicant": {"name": "王大爷", "cert_no": VILLAGER_ID},
+    }
     first = world.agent_a.post("/api/village/records", json=body)
     again = world.agent_a.post("/api/village/records", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -383,7 +553,9 @@ def test_resubmitting_a_draft_never_creates_a_duplicate(world: World, svc: Servi
     for t in threads:
         t.join()
     assert sorted(answers) == [200, 200, 200, 201]
-    n = svc.db.conn.execute("SELECT COUNT(*) FROM village_records WHERE client_key LIKE 'offline-draft-4%'").fetchone()
+    n = svc.db.conn.execute(
+        "SELECT COUNT(*) FROM village_records WHERE client_key LIKE 'offline-draft-4%'"
+    ).fetchone()
     assert n[0] == 2
     # photos too: the same photo key twice is one photo
     rid = first.get_json()["record"]["id"]
@@ -395,7 +567,9 @@ def test_resubmitting_a_draft_never_creates_a_duplicate(world: World, svc: Servi
 def test_editing_ticks_and_untick_returns_to_registration(world: World) -> None:
     a = world.agent_a
     rec = _register(a, done=[])
-    r = a.patch(f"/api/village/records/{rec['id']}", json={"materials_done": ["申请人居民身份证", "人民调解申请书"]})
+    r = a.patch(
+        f"/api/village/records/{rec['id']}", json={"materials_done": ["申请人居民身份证", "人民调解申请书"]}
+    )
     assert r.get_json()["record"]["missing"] == []
     assert _state(a, rec["id"], "材料齐全").get_json()["record"]["state"] == "材料齐全"
     r = a.patch(f"/api/village/records/{rec['id']}", json={"materials_done": ["申请人居民身份证"]})
@@ -420,8 +594,8 @@ def test_photos_are_checked_and_cleaned(world: World, svc: Services) -> None:
     assert _upload(a, rid, _jpeg(), key="bad-00005", material="不在清单").status_code == 400
     # a phone photo, stored sideways with EXIF orientation 6 and a GPS position: upright and without metadata
     exif = Image.Exif()
-    exif[0x0112] = 6                                    # Orientation: rotate 90° clockwise to view
-    exif[0x8825] = {1: "N", 2: (28.0, 30.0, 0.0)}       # GPSInfo
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
+    exif[0x8825] = {1: "N", 2: (28.0, 30.0, 0.0)}  # GPSInfo
     r = _upload(a, rid, _jpeg((400, 300), exif=exif.tobytes()), key="good-0001")
     assert r.status_code == 201, r.get_json()
     photo = r.get_json()["photo"]
@@ -476,8 +650,11 @@ def test_full_flow_village_to_township_case_and_back(world: World, svc: Services
     # still incoming until the case exists; then gone from the list
     assert w.clerk.get("/api/village/incoming").get_json()["records"] == []
     # the case goes to the county with the full data (the relay's outbox)
-    payload = json.loads(svc.db.conn.execute(
-        "SELECT payload FROM outbox WHERE kind = 'case' AND order_key = ?", (f"case:{case['id']}",)).fetchone()[0])
+    payload = json.loads(
+        svc.db.conn.execute(
+            "SELECT payload FROM outbox WHERE kind = 'case' AND order_key = ?", (f"case:{case['id']}",)
+        ).fetchone()[0]
+    )
     assert payload["applicant"]["cert_no"] == VILLAGER_ID and payload["agent"]["cert_no"] == AGENT_A_ID
     assert payload["agent"]["village"] == "青石村" and "V01" in (payload.get("note") or "V01")
     # the agent sees the case and its progress
@@ -490,8 +667,14 @@ def test_full_flow_village_to_township_case_and_back(world: World, svc: Services
     last = view["history"][-1]
     assert last["to"] == "办结" and last["actor_name"] == "李明" and last["at"].startswith("2026-11-25T15:30")
     steps = [(h["to"], h["actor_name"]) for h in view["history"]]
-    assert steps == [("登记", "李春花"), ("材料齐全", "李春花"), ("已送乡镇", "李春花"), ("乡镇已接件", "李明"),
-                     ("乡镇已接件", "李明"), ("办结", "李明")]
+    assert steps == [
+        ("登记", "李春花"),
+        ("材料齐全", "李春花"),
+        ("已送乡镇", "李春花"),
+        ("乡镇已接件", "李明"),
+        ("乡镇已接件", "李明"),
+        ("办结", "李明"),
+    ]
     assert all(h["at"] for h in view["history"])
 
 
@@ -507,7 +690,7 @@ def test_sent_back_and_case_correction_flow_back_to_the_agent(world: World, svc:
     assert _state(w.agent_a, rec["id"], "已送乡镇").status_code == 200
     w.clerk.post(f"/api/village/records/{rec['id']}/receive", json={})
     case = w.clerk.post(f"/api/village/records/{rec['id']}/case", json={}).get_json()["case"]
-    # the case needs a correction (补正): back to the agent with the note; an open case cannot be sent back here
+    # the case needs a correction (补正): back to the agent with the note
     w.clerk.post(f"/api/cases/{case['id']}/status", json={"status": "补正", "note": "请补充证据材料照片"})
     view = w.agent_a.get(f"/api/village/records/{rec['id']}").get_json()["record"]
     assert view["state"] == "退回补正" and "请补充证据材料照片" in view["history"][-1]["note"]
@@ -526,18 +709,26 @@ def test_sent_back_and_case_correction_flow_back_to_the_agent(world: World, svc:
 
 def test_finished_in_the_village_is_a_relayed_case(world: World, svc: Services) -> None:
     a = world.agent_a
-    rec = _register(a, item=MEMBERSHIP, kind="在村办结", done=["申请人居民身份证、户口簿", "成员身份确认申请书"])
+    rec = _register(
+        a, item=MEMBERSHIP, kind="在村办结", done=["申请人居民身份证、户口簿", "成员身份确认申请书"]
+    )
     assert rec["village_level"] is True
-    assert _state(a, rec["id"], "办结").status_code == 409            # materials first
+    assert _state(a, rec["id"], "办结").status_code == 409  # materials first
     assert _state(a, rec["id"], "材料齐全").get_json()["record"]["next"] == ["办结", "登记"]
     r = _state(a, rec["id"], "已送乡镇")
     assert r.status_code == 409 and "无需送乡镇" in r.get_json()["error"]["message"]
     done = _state(a, rec["id"], "办结", "当场办结").get_json()["record"]
     assert done["state"] == "办结" and done["case"]["status"] == "办结"
-    kinds = [r[0] for r in svc.db.conn.execute(
-        "SELECT kind FROM outbox WHERE order_key = ? ORDER BY id", (f"case:{done['case']['id']}",))]
+    kinds = [
+        r[0]
+        for r in svc.db.conn.execute(
+            "SELECT kind FROM outbox WHERE order_key = ? ORDER BY id", (f"case:{done['case']['id']}",)
+        )
+    ]
     assert kinds == ["case", "case_status"]
-    clerk_of_case = svc.db.conn.execute("SELECT clerk FROM cases WHERE id = ?", (done["case"]["id"],)).fetchone()[0]
+    clerk_of_case = svc.db.conn.execute(
+        "SELECT clerk FROM cases WHERE id = ?", (done["case"]["id"],)
+    ).fetchone()[0]
     assert clerk_of_case == f"agent:{world.agent_a_id}"
     # a township-level item can never be finished in the village
     other = _register(a, "draft-0009", kind="上门代办", special_group="孤寡老人")
@@ -580,20 +771,41 @@ def test_duty_roster_station_page_and_gaps(world: World, clock: FixedClock) -> N
     r = w.agent_a.put("/api/village/roster", json={"day": "2026-11-28", "agent_id": w.agent_a_id})
     assert r.status_code == 400 and "不是工作日" in r.get_json()["error"]["message"]
     r = w.agent_a.put("/api/village/roster", json={"day": "2026-11-26", "agent_id": w.agent_b_id})
-    assert r.status_code == 400                            # not an agent of this village
-    r = w.manager.post("/api/village/roster/rotate", json={
-        "village_id": w.village_b, "start": "2026-11-25", "end": "2026-12-04", "agent_ids": [w.agent_b_id]})
-    assert [d["day"] for d in r.get_json()["days"]][:4] == ["2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30"]
+    assert r.status_code == 400  # not an agent of this village
+    r = w.manager.post(
+        "/api/village/roster/rotate",
+        json={
+            "village_id": w.village_b,
+            "start": "2026-11-25",
+            "end": "2026-12-04",
+            "agent_ids": [w.agent_b_id],
+        },
+    )
+    assert [d["day"] for d in r.get_json()["days"]][:4] == [
+        "2026-11-25",
+        "2026-11-26",
+        "2026-11-27",
+        "2026-11-30",
+    ]
     public = w.new_client().get(f"/api/village/stations/{w.village_a}").get_json()
     assert public["village"]["station_name"] == "青石村便民服务站"
-    assert public["agents"] == [{"id": w.agent_a_id, "name": "李春花", "duty": "村委委员", "phone": "13812345678"}]
+    assert public["agents"] == [
+        {"id": w.agent_a_id, "name": "李春花", "duty": "村委委员", "phone": "13812345678"}
+    ]
     assert public["on_duty"]["name"] == "李春花" and len(public["week"]) == 7
     assert "cert_no" not in json.dumps(public) and "login" not in json.dumps(public)
     gaps = w.manager.get("/api/village/duty-gaps?start=2026-11-25&end=2026-12-04").get_json()["villages"]
     by_name = {g["village"]: g for g in gaps}
     assert by_name["红星村"]["count"] == 0
-    assert by_name["青石村"]["days"] == ["2026-11-26", "2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02",
-                                       "2026-12-03", "2026-12-04"]
+    assert by_name["青石村"]["days"] == [
+        "2026-11-26",
+        "2026-11-27",
+        "2026-11-30",
+        "2026-12-01",
+        "2026-12-02",
+        "2026-12-03",
+        "2026-12-04",
+    ]
     # clearing a day
     w.agent_a.put("/api/village/roster", json={"day": "2026-11-25", "agent_id": None})
     assert w.new_client().get(f"/api/village/stations/{w.village_a}").get_json()["on_duty"] is None
@@ -603,8 +815,8 @@ def test_duty_roster_station_page_and_gaps(world: World, clock: FixedClock) -> N
 # ---------------------------------------------------------------------- oversight
 def test_oversight_overdue_incomplete_spot_checks_and_monthly_table(world: World, clock: FixedClock) -> None:
     w = world
-    late = _register(w.agent_a, "draft-0001")                    # complete, never handed over
-    incomplete = _register(w.agent_a, "draft-0002", done=[])     # materials missing
+    late = _register(w.agent_a, "draft-0001")  # complete, never handed over
+    incomplete = _register(w.agent_a, "draft-0002", done=[])  # materials missing
     _register(w.agent_b, "draft-0003", kind="上门代办", special_group="孤寡老人")
     handed = _hand_over(w, "draft-0004")
     ov = w.manager.get("/api/village/oversight").get_json()
@@ -612,13 +824,18 @@ def test_oversight_overdue_incomplete_spot_checks_and_monthly_table(world: World
     assert ov["incoming"] == 1 and ov["settings"] == {"overdue_days": 3, "intake_days": 1}
     # four working days later (Wed 25 → Tue 1 Dec): over the 3-day limit; the handover was not received
     clock.set(datetime(2026, 12, 1, 10, 0))
-    login(w.manager, "9001", "888888", None)                    # sessions last 12 hours
+    login(w.manager, "9001", "888888", None)  # sessions last 12 hours
     _agent_login(w.agent_a, "qs01")
     ov = w.manager.get("/api/village/oversight?month=2026-11").get_json()
     assert {x["id"] for x in ov["overdue"]} >= {late["id"], incomplete["id"]}
     assert [x["id"] for x in ov["late_intake"]] == [handed["id"]]
     row_a = next(v for v in ov["villages"] if v["village"] == "青石村")
-    assert row_a["registered"] == 3 and row_a["handed"] == 1 and row_a["overdue"] == 2 and row_a["incomplete"] == 1
+    assert (
+        row_a["registered"] == 3
+        and row_a["handed"] == 1
+        and row_a["overdue"] == 2
+        and row_a["incomplete"] == 1
+    )
     row_b = next(v for v in ov["villages"] if v["village"] == "红星村")
     assert row_b["at_home"] == 1 and row_b["special"] == 1
     assert w.agent_a.get("/api/village/records?overdue=1").get_json()["records"][0]["overdue"] is True
@@ -626,19 +843,27 @@ def test_oversight_overdue_incomplete_spot_checks_and_monthly_table(world: World
     assert w.manager.put("/api/village/settings", json={"overdue_days": 10}).get_json()["overdue_days"] == 10
     assert w.manager.get("/api/village/oversight?month=2026-11").get_json()["overdue"] == []
     # spot checks: drawn at random from the month, never twice, each with a result and finding
-    picked = w.manager.post("/api/village/spot-checks", json={"count": 3, "month": "2026-11"}).get_json()["checks"]
+    picked = w.manager.post("/api/village/spot-checks", json={"count": 3, "month": "2026-11"}).get_json()[
+        "checks"
+    ]
     assert len(picked) == 3 and len({p["record_id"] for p in picked}) == 3
     assert all(p["applicant_name"] in ("王**", "") for p in picked)
-    more = w.manager.post("/api/village/spot-checks", json={"count": 5, "month": "2026-11"}).get_json()["checks"]
+    more = w.manager.post("/api/village/spot-checks", json={"count": 5, "month": "2026-11"}).get_json()[
+        "checks"
+    ]
     assert len(more) == 1 and more[0]["record_id"] not in {p["record_id"] for p in picked}
-    assert w.manager.post("/api/village/spot-checks", json={"count": 1, "month": "2026-11"}).status_code == 400
+    assert (
+        w.manager.post("/api/village/spot-checks", json={"count": 1, "month": "2026-11"}).status_code == 400
+    )
     r = w.manager.post(f"/api/village/spot-checks/{picked[0]['id']}", json={"result": "有问题"})
-    assert r.status_code == 400                              # a problem needs its finding
-    r = w.manager.post(f"/api/village/spot-checks/{picked[0]['id']}",
-                       json={"result": "有问题", "finding": "纸质台账缺申请人签字"})
+    assert r.status_code == 400  # a problem needs its finding
+    r = w.manager.post(
+        f"/api/village/spot-checks/{picked[0]['id']}",
+        json={"result": "有问题", "finding": "纸质台账缺申请人签字"},
+    )
     assert r.get_json()["check"]["checked_by"] == "9001"
     checks = w.manager.get("/api/village/spot-checks?month=2026-12").get_json()["checks"]
-    assert len(checks) == 4                                 # picked in December
+    assert len(checks) == 4  # picked in December
     # the monthly table for the assessment, as CSV
     resp = w.manager.get("/api/village/oversight/monthly?month=2026-11&format=csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
@@ -649,3 +874,43 @@ def test_oversight_overdue_incomplete_spot_checks_and_monthly_table(world: World
     december = w.manager.get("/api/village/oversight/monthly?month=2026-12").get_json()
     assert december["total"]["spot_checks"] == 4 and december["total"]["spot_problems"] == 1
     assert w.manager.get("/api/village/oversight/monthly?month=2026-13").status_code == 400
+
+
+# ---------------------------------------------------------------------- pages
+def test_village_pages_are_served_from_the_hall(world: World) -> None:
+    c = world.new_client()
+    for path, screen in (
+        ("/agent", "agent"),
+        ("/station", "station"),
+        (f"/station/{world.village_a}", "station"),
+        ("/villages", "villages"),
+    ):
+        r = c.get(path)
+        assert r.status_code == 200, path
+        html = r.get_data(as_text=True)
+        assert f'data-screen="{screen}"' in html and f"/screens/static/js/{screen}.js" in html
+        assert "http://" not in html and "https://" not in html
+        # the page carries no staff list, no personal data
+        assert "李春花" not in html and "pin_hash" not in html
+    assert c.get("/station/999").status_code == 404
+    world.manager.patch(f"/api/village/villages/{world.village_b}", json={"active": False})
+    assert c.get(f"/station/{world.village_b}").status_code == 404
+    assert "clerk_village.js" in c.get("/clerk").get_data(as_text=True)
+    for asset in (
+        "js/agent.js",
+        "js/agent_drafts.js",
+        "js/station.js",
+        "js/villages.js",
+        "js/clerk_village.js",
+        "css/agent.css",
+        "css/station.css",
+        "css/villages.css",
+        "css/clerk_village.css",
+        "i18n/agent.js",
+        "i18n/station.js",
+        "i18n/villages.js",
+        "i18n/clerk_village.js",
+    ):
+        r = c.get(f"/screens/static/{asset}")
+        assert r.status_code == 200, asset
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", r.get_data(as_text=True)), asset

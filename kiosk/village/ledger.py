@@ -783,6 +783,8 @@ class Ledger:
         state = view["state"]
         if who.is_agent:
             steps = sorted(AGENT_MOVES.get(state, frozenset()))
+            if view["missing"]:  # these need every required material
+                steps = [s for s in steps if s not in ("材料齐全", "已送乡镇", "办结")]
             if "已送乡镇" in steps and view["kind"] == "在村办结":
                 steps.remove("已送乡镇")
             if "办结" in steps and (not view["village_level"] or view["kind"] == "代办到乡镇"):

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from hall.screens import routes as screen_pages
+from hall.screens import village_routes as village_pages
 from hall.services import Services
 from hall.web import (
     api_appointments,
@@ -59,4 +60,5 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
         return jsonify(openapi_document())
 
     app.register_blueprint(screen_pages.bp)   # the screens: /kiosk, /board, /clerk, /evaluator/<n>
+    app.register_blueprint(village_pages.bp)  # village stations: /agent, /station/<id>, /villages
     return app

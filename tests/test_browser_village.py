@@ -1,0 +1,346 @@
+"""Village stations in a real Chromium against a real hall service.
+
+An agent on a phone-sized screen (375×812) registers a 代办 with a photo and hands it over; the
+clerk receives it on the console and registers the case; the agent sees the result. The link to
+the township drops while an agent fills a request: the draft stays on the device and is sent once
+when the link returns, and an answer lost on the way is sent again without a duplicate.
+Screenshots of /agent (phone and PC), the station page, the clerk's village panel and the
+township's village page go to test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LANDSCAPE,
+    Hall,
+    chromium_available,
+    serve_hall,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+PHONE = {"width": 375, "height": 812}
+PC = {"width": 1366, "height": 768}
+MEDIATION = "人民调解申请"
+ID_A, ID_B = "430224198001011237", "430224197811083318"
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    for h in serve_hall(tmp_path_factory.mktemp("village-hall")):
+        m = h.login("9001", "888888")
+        for body in (
+            {
+                "name": "青石村",
+                "address": "青石村村部一楼",
+                "phone": "0731-5201234",
+                "hours": "工作日 8:30–12:00，14:00–17:30",
+            },
+            {"name": "红星村"},
+        ):
+            status, answer = h.api("POST", "/api/village/villages", body, m)
+            assert status == 201, answer
+        for body in (
+            {
+                "village_id": 1,
+                "login": "qs01",
+                "name": "李春花",
+                "duty": "村委委员",
+                "phone": "13812345678",
+                "cert_no": ID_A,
+                "pin": "246810",
+            },
+            {
+                "village_id": 1,
+                "login": "qs02",
+                "name": "王建国",
+                "duty": "村支书",
+                "phone": "13907311234",
+                "cert_no": ID_B,
+                "pin": "246810",
+            },
+        ):
+            status, answer = h.api("POST", "/api/village/agents", body, m)
+            assert status == 201, answer
+        today = h.services.clock.today()
+        if h.services.calendar.is_workday(today):
+            agent = h.api("POST", "/api/village/session", {"login": "qs02", "pin": "246810"})[1]["token"]
+            h.api("PUT", "/api/village/roster", {"day": today.isoformat(), "agent_id": 2}, agent)
+        yield h
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Pages:
+    def __init__(self, browser: Any, hall: Hall) -> None:
+        self.browser, self.hall = browser, hall
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+
+    def context(self, viewport: dict[str, int]) -> Any:
+        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        self.contexts.append(ctx)
+        return ctx
+
+    def open(self, ctx: Any, path: str, name: str) -> Any:
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"{name}: {m.text}")
+                if m.type == "error" and "Failed to load resource" not in m.text
+                else None
+            ),
+        )
+        page.goto(self.hall.url + path)
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
+    p = Pages(browser, hall)
+    yield p
+    p.close()
+    assert not p.errors, p.errors
+
+
+def _jpeg(color: tuple[int, int, int] = (190, 170, 120)) -> dict[str, Any]:
+    buf = io.BytesIO()
+    Image.new("RGB", (1600, 1200), color).save(buf, "JPEG")
+    return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}
+
+
+def _sign_in(page: Any, login: str = "qs01") -> None:
+    page.get_by_test_id("agent-login").fill(login)
+    page.get_by_test_id("agent-pin").fill("246810")
+    page.get_by_test_id("agent-signin").click()
+    page.get_by_test_id("agent-form").wait_for()
+
+
+def _choose_item(page: Any, query: str = "调解") -> None:
+    page.get_by_test_id("item-search").fill(query)
+    page.get_by_test_id("item-option").first.click()
+    page.get_by_test_id("item-chosen").wait_for()
+
+
+def _fill(page: Any, name: str, cert: str = "430224195001011233") -> None:
+    page.get_by_test_id("photo-申请人居民身份证").set_input_files(_jpeg())
+    page.locator(".material .thumb img").first.wait_for()
+    page.get_by_test_id("tick-申请人居民身份证").click()
+    page.get_by_test_id("tick-人民调解申请书").click()
+    page.get_by_test_id("name").fill(name)
+    page.get_by_test_id("cert-no").fill(cert)
+    page.get_by_test_id("phone").fill("13912345678")
+
+
+def _count(hall: Hall, name: str) -> tuple[int, int]:
+    """(records, photos) registered for this villager name."""
+    c = hall.services.db.conn
+    rows = c.execute("SELECT id FROM village_records WHERE applicant_name = ?", (name,)).fetchall()
+    photos = sum(
+        c.execute("SELECT COUNT(*) FROM village_photos WHERE record_id = ?", (r[0],)).fetchone()[0]
+        for r in rows
+    )
+    return len(rows), photos
+
+
+def _drafts_on_device(page: Any) -> int:
+    n: int = page.evaluate("""() => new Promise((resolve, reject) => {
+        const open = indexedDB.open("hall-agent", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction("drafts").objectStore("drafts").getAll();
+          req.onsuccess = () => resolve(req.result.filter((d) => d.status !== "editing").length);
+        };
+      })""")
+    return n
+
+
+# ---------------------------------------------------------------------- the whole way, on a phone
+def test_agent_on_a_phone_to_township_case_and_back(pages: Pages, hall: Hall) -> None:
+    agent = pages.open(pages.context(PHONE), "/agent", "agent")
+    agent.get_by_test_id("agent-login").wait_for()
+    shot(agent, "agent-phone-login")
+    _sign_in(agent)
+    _choose_item(agent)
+    _fill(agent, "王大爷")
+    shot(agent, "agent-phone-form")
+    agent.get_by_test_id("submit").click()
+    agent.get_by_test_id("toast").filter(has_text="登记成功").wait_for()
+    assert _count(hall, "王大爷") == (1, 1)
+    agent.get_by_test_id("tab-ledger").click()
+    agent.get_by_test_id("record").first.wait_for()
+    shot(agent, "agent-phone-ledger")
+    agent.get_by_test_id("record").first.click()
+    agent.get_by_test_id("move-材料齐全").click()
+    agent.get_by_test_id("move-已送乡镇").click()
+    agent.get_by_test_id("move-yes").click()
+    agent.locator("[data-testid=record-detail] [data-testid=state]", has_text="已送乡镇").wait_for()
+
+    # the clerk's console shows the incoming 代办; receive it and register the case
+    clerk = pages.open(pages.context(LANDSCAPE), "/clerk?window=1", "clerk")
+    clerk.get_by_test_id("staff-id").fill("1001")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("login").click()
+    item = clerk.get_by_test_id("village-record").filter(has_text="王**")
+    item.wait_for()
+    assert "青石村" in item.inner_text() and "照片 1 张" in item.inner_text()
+    shot(clerk, "clerk-village-panel")
+    item.get_by_test_id("village-receive").click()
+    clerk.get_by_test_id("village-case").first.click()
+    clerk.get_by_test_id("toast").filter(has_text="已登记办件").wait_for()
+    receipt = clerk.get_by_test_id("toast").inner_text().split("回执号 ")[1].split("（")[0]
+
+    # the case is finished at the window; the agent sees it and can tell the villager
+    case_id = hall.services.db.conn.execute(
+        "SELECT id FROM cases WHERE receipt_no = ?", (receipt,)
+    ).fetchone()[0]
+    token = hall.login("1002", window=2)
+    status, answer = hall.api("POST", f"/api/cases/{case_id}/status", {"status": "办结"}, token)
+    assert status == 200, answer
+    agent.get_by_test_id("tab-ledger").click()
+    agent.get_by_test_id("record").filter(has_text="办结").first.click()
+    agent.get_by_test_id("case-line").wait_for()
+    assert receipt in agent.get_by_test_id("case-line").inner_text()
+    history = agent.get_by_test_id("history").inner_text()
+    for step in ("登记", "材料齐全", "已送乡镇", "乡镇已接件", "办结"):
+        assert step in history
+    assert "李春花" in history and "李明" in history
+    shot(agent, "agent-phone-detail-finished")
+
+    # the township's page: the village table counts it
+    admin = pages.open(pages.context({"width": 1600, "height": 1000}), "/villages", "villages")
+    admin.get_by_test_id("staff-id").fill("9001")
+    admin.get_by_test_id("pin").fill("888888")
+    admin.get_by_test_id("signin").click()
+    row = admin.get_by_test_id("village-table").locator("tbody tr").filter(has_text="青石村")
+    row.wait_for()
+    assert row.locator("td").nth(0).inner_text() == "1"  # registered this month
+    shot(admin, "villages-admin-oversight")
+
+
+# ---------------------------------------------------------------------- flaky links
+def test_a_draft_made_offline_is_kept_and_sent_once_when_the_link_returns(pages: Pages, hall: Hall) -> None:
+    ctx = pages.context(PHONE)
+    agent = pages.open(ctx, "/agent", "agent-offline")
+    _sign_in(agent)
+    _choose_item(agent)  # the item was chosen; then the link drops
+    ctx.set_offline(True)
+    _fill(agent, "赵老汉")
+    agent.get_by_test_id("kind-上门代办").click()
+    agent.get_by_test_id("group-五保户").click()
+    agent.get_by_test_id("submit").click()
+    agent.get_by_test_id("toast").filter(has_text="已保存在本机").wait_for()
+    agent.get_by_test_id("agent-offline").wait_for()
+    assert agent.get_by_test_id("pending-pill").inner_text().strip() == "1 条待提交"
+    assert _count(hall, "赵老汉") == (0, 0)
+    assert _drafts_on_device(agent) == 1
+    agent.get_by_test_id("tab-drafts").click()
+    agent.get_by_test_id("draft").first.wait_for()
+    shot(agent, "agent-phone-offline-draft")
+    # the agent closes the page; the link comes back; opening the page again sends the draft, once
+    agent.close()
+    ctx.set_offline(False)
+    again = pages.open(ctx, "/agent", "agent-back-online")
+    again.get_by_test_id("toast").filter(has_text="登记成功").wait_for(timeout=15000)
+    assert _count(hall, "赵老汉") == (1, 1)
+    assert _drafts_on_device(again) == 0
+    row = hall.services.db.conn.execute(
+        "SELECT kind, special_group, materials FROM village_records WHERE applicant_name = '赵老汉'"
+    ).fetchone()
+    assert (row[0], row[1]) == ("上门代办", "五保户") and '"done":true' in row[2]
+    # going offline and online again sends nothing more
+    ctx.set_offline(True)
+    ctx.set_offline(False)
+    again.wait_for_timeout(300)
+    assert _count(hall, "赵老汉") == (1, 1)
+
+
+def test_an_answer_lost_on_the_way_is_resent_without_a_duplicate(pages: Pages, hall: Hall) -> None:
+    ctx = pages.context(PHONE)
+    agent = pages.open(ctx, "/agent", "agent-lost")
+    _sign_in(agent)
+    lost = {"records": 0, "photos": 0}
+
+    def lose_answer(route: Any) -> None:
+        """The request reaches the township, its answer is lost on the way back."""
+        kind = "photos" if route.request.url.endswith("/photos") else "records"
+        if route.request.method == "POST" and lost[kind] == 0:
+            lost[kind] += 1
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    agent.route("**/api/village/records", lose_answer)
+    agent.route("**/api/village/records/*/photos", lose_answer)
+    _choose_item(agent)
+    _fill(agent, "钱奶奶")
+    agent.get_by_test_id("submit").click()
+    agent.get_by_test_id("toast").filter(has_text="已保存在本机").wait_for()
+    assert _count(hall, "钱奶奶") == (1, 0)  # registered, but the page did not hear it
+    agent.get_by_test_id("tab-drafts").click()
+    agent.get_by_test_id("retry").click()  # the photo's answer is lost this time
+    agent.get_by_test_id("draft").first.wait_for()
+    agent.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'queued'")
+    assert _count(hall, "钱奶奶") == (1, 1)
+    agent.get_by_test_id("retry").click()
+    agent.get_by_test_id("toast").filter(has_text="登记成功").wait_for()
+    assert lost == {"records": 1, "photos": 1}
+    assert _count(hall, "钱奶奶") == (1, 1)
+    assert _drafts_on_device(agent) == 0
+
+
+# ---------------------------------------------------------------------- other looks
+def test_agent_pc_layout_and_station_pages(pages: Pages, hall: Hall) -> None:
+    pc = pages.open(pages.context(PC), "/agent", "agent-pc")
+    _sign_in(pc, "qs02")
+    _choose_item(pc)
+    shot(pc, "agent-pc-form")
+    pc.get_by_test_id("tab-ledger").click()
+    pc.get_by_test_id("record").first.click()
+    pc.get_by_test_id("history").wait_for()
+    assert pc.get_by_test_id("record-detail").is_visible() and pc.get_by_test_id("record-list").is_visible()
+    shot(pc, "agent-pc-ledger")
+    pc.get_by_test_id("tab-roster").click()
+    pc.get_by_test_id("roster").wait_for()
+    shot(pc, "agent-pc-roster")
+
+    phone = pages.open(pages.context(PHONE), "/station/1", "station-phone")
+    phone.get_by_test_id("agents").wait_for()
+    text = phone.get_by_test_id("agents").inner_text()
+    assert "李春花" in text and "13812345678" in text and "王建国" in text
+    if hall.services.calendar.is_workday(hall.services.clock.today()):
+        assert "王建国" in phone.get_by_test_id("on-duty").inner_text()
+    shot(phone, "station-phone")
+    tv = pages.open(pages.context(LANDSCAPE), "/station/1", "station-landscape")
+    tv.get_by_test_id("agents").wait_for()
+    shot(tv, "station-landscape")
+    listing = pages.open(pages.context(PHONE), "/station", "station-list")
+    listing.get_by_text("红星村便民服务站").wait_for()
