@@ -76,7 +76,7 @@ export function barChart({ groups, series, label, labelEvery = 1, empty = "", wi
   if (series.length > 1) {
     let x = m.l;
     for (const se of series) {
-      svg.append(s("rect", { x, y: height - 16, width: 14, height: 14, rx: 2, class: `bar ${se.cls}` }),
+      svg.append(s("rect", { x, y: height - 16, width: 14, height: 14, rx: 2, class: `key ${se.cls}` }),
         s("text", { x: x + 20, y: height - 4, class: "legend" }, se.name));
       x += 28 + se.name.length * 15;
     }
@@ -120,7 +120,7 @@ export function stackedBars({ rows, series, label, empty = "", width = 640, rowH
   let x = m.l;
   const ly = height - legendH + 6;
   for (const se of series) {
-    svg.append(s("rect", { x, y: ly, width: 14, height: 14, rx: 2, class: `bar ${se.cls}` }),
+    svg.append(s("rect", { x, y: ly, width: 14, height: 14, rx: 2, class: `key ${se.cls}` }),
       s("text", { x: x + 19, y: ly + 12, class: "legend" }, se.name));
     x += 30 + se.name.length * 14;
   }

@@ -387,9 +387,13 @@ function rectifyPanel(ctx) {
 }
 
 // ---------------------------------------------------------------------- appointments
-function slots() {
+/** Half-hour slots of a day; for today only those that have not ended. */
+function slots(day) {
   const out = [];
+  const t = hallTime();
+  const nowMin = day === todayIso() ? t.hour * 60 + t.minute : -1;
   for (let m = 8 * 60 + 30; m < 17 * 60 + 30; m += 30) {
+    if (m + 30 <= nowMin) continue;
     if (m >= 12 * 60 && m < 14 * 60) continue;       // the usual lunch break
     const a = `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
     const b = `${pad(Math.floor((m + 30) / 60))}:${pad((m + 30) % 60)}`;
@@ -418,8 +422,15 @@ function appointmentsPanel(ctx) {
       };
       cat.addEventListener("change", loadItems);
       loadItems();
-      const date = h("input", { type: "date", min: todayIso(), value: todayIso(), "data-testid": "appt-date" });
-      const slot = select(slots(), { testid: "appt-slot" });
+      // today while a slot is left, else tomorrow
+      const first = slots(todayIso()).length ? todayIso() : addDays(todayIso(), 1);
+      const date = h("input", { type: "date", min: todayIso(), value: first, "data-testid": "appt-date" });
+      const slot = select(slots(first), { testid: "appt-slot" });
+      date.addEventListener("change", () => {
+        const keep = slot.value;
+        clear(slot, slots(date.value).map(([v, label]) => h("option", { value: v, text: label })));
+        if ([...slot.options].some((o) => o.value === keep)) slot.value = keep;
+      });
       const name = h("input", { type: "text", maxlength: 50, autocomplete: "off", "data-testid": "appt-name" });
       const phone = h("input", { type: "tel", maxlength: 20, autocomplete: "off", "data-testid": "appt-phone" });
       const go = button(T.apptSubmit, { icon: "check", cls: "btn primary", attrs: { "data-testid": "appt-submit" },

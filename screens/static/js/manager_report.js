@@ -14,8 +14,16 @@ const month = (page.settings && page.settings.month) || `${t.year}-${String(t.mo
 const tools = document.getElementById("tools");
 const doc = document.getElementById("report");
 
+const shift = (n) => {
+  const i = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + n;
+  return `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, "0")}`;
+};
 clear(tools,
   h("a", { class: "btn", href: "/manager#month" }, icon("back"), h("span", { class: "label", text: R.back })),
+  h("span", { class: "grow" }),
+  h("a", { class: "btn", href: `?month=${shift(-1)}` }, h("span", { class: "label", text: T.prevMonth })),
+  h("strong", { class: "tools-month", text: T.monthLabel(month) }),
+  h("a", { class: "btn", href: `?month=${shift(1)}` }, h("span", { class: "label", text: T.nextMonth })),
   h("span", { class: "grow" }),
   h("a", { class: "btn", href: `/api/manage/report?month=${month}&format=csv`, download: `report-${month}.csv` },
     icon("list"), h("span", { class: "label", text: R.csv })),
@@ -45,6 +53,13 @@ async function load() {
   render(rec, fig);
 }
 
+/** Name a best window only when there is a comparison to make and it earned the praise. */
+function best(rec) {
+  const rated = rec.figures.windows.filter((w) => w.ratings);
+  const top = rated.find((w) => w.window === rec.best_window);
+  return rated.length >= 2 && top && top.satisfaction_rate > 0;
+}
+
 function render(rec, fig) {
   const rf = rec.figures;
   const rw = new Map(rf.windows.map((w) => [w.window, w]));
@@ -67,7 +82,7 @@ function render(rec, fig) {
       h("p", { class: "period", text: R.period(fig.start, fig.end) })),
     h("h2", { text: R.s1 }),
     h("p", { class: "summary", "data-testid": "report-summary", text: R.summary(fig.total, rf.total, rf.cases) +
-      (rec.best_window ? R.best(rec.best_window) : "") }),
+      (best(rec) ? R.best(rec.best_window) : "") }),
     h("h2", { text: R.s2 }),
     table([[C.window, (x) => T.windowLabel(x.window)], ...queueCols, ...ratingCols],
       fig.windows.map((w) => ({ ...w, r: rw.get(w.window) }))),

@@ -202,7 +202,14 @@ export function ledMatrix(view, { dot = 5 } = {}) {
       g.font = `${px}px "Noto Sans CJK SC", "Microsoft YaHei", "WenQuanYi Zen Hei", sans-serif`;
       g.textBaseline = "middle";
       g.fillStyle = "#fff";
-      g.fillText(a.text || "", a.x, a.y + a.height / 2 + 1);
+      // the font card's cells: a full cell per hanzi, half a cell per ASCII character
+      let x = a.x;
+      for (const ch of a.text || "") {
+        const w = ch.codePointAt(0) < 0x80 ? px / 2 : px;
+        g.fillText(ch, x, a.y + a.height / 2 + 1, w);
+        x += w;
+        if (x >= a.x + a.width) break;
+      }
       g.restore();
       colorAt.set(a.id, a.color || "red");
     }
@@ -247,7 +254,7 @@ function emulatorsPanel() {
     const [r, d] = await Promise.all([api().get("/api/devices/emulators"), api().get("/api/devices")]);
     devices = new Map(d.devices.map((x) => [x.name, x]));
     if (!r.emulators.length) { clear(box, h("div", { class: "empty", text: T.emulatorsNone })); cards.clear(); return; }
-    const order = ["printer", "led", "evaluator", "voice", "camera", ""];
+    const order = ["led", "printer", "evaluator", "voice", "camera", ""];
     const list = [...r.emulators].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     const seen = new Set();
     for (const e of list) {
@@ -273,7 +280,7 @@ function stable(e) {
     return { ...v, received: undefined, host_alive: undefined, remaining_s: v.remaining_s === null ? null : Math.round(v.remaining_s) };
   }
   if (e.kind === "led") return { ...v, recent_frames: undefined, connections: undefined };
-  if (e.kind === "printer") return { jobs: (v.jobs || []).map((j) => j.started_at), status: v.status };
+  if (e.kind === "printer") return { jobs: (v.jobs || []).slice(0, 3).map((j) => j.started_at), status: v.status };
   return v;
 }
 
@@ -300,7 +307,7 @@ function emulatorCard(e, dev) {
   const F = T.faults;
   if (e.kind === "printer") {
     const st = v.status || {};
-    const jobs = (v.jobs || []).slice(-3).reverse();
+    const jobs = (v.jobs || []).slice(0, 3);          // newest first
     return card(T.printerTitle(e.name), "printer", { cls: "emu emu-printer span2", testid: `emu-${e.name}`,
       tools: [badge(T.printerState(st), st.paper === "ok" && !st.cover_open && !st.unplugged ? "ok" : "bad")] },
     h("div", { class: "tickets", "data-testid": "printed-tickets" }, jobs.length ? jobs.map((j) =>
