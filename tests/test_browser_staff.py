@@ -134,6 +134,35 @@ def test_manager_signs_in_and_sees_figures_follow_the_hall(pages: Pages, hall: H
     assert "✓" in page.get_by_test_id("att-1004").inner_text()
 
 
+def test_manager_sees_warnings_for_an_empty_post_and_a_long_wait(pages: Pages, hall: Hall) -> None:
+    """How the page shows 预警. The server's rules (hall hours, AB posts, thresholds) are tested in
+    test_manage.py; here the answers are the server's own, with an empty post and a long wait added,
+    because this module's hall runs outside opening hours."""
+    alerts = [{"kind": "empty_post", "level": "high", "window": 5, "message": "5号窗口无人在岗（空岗），请安排B岗补位"},
+              {"kind": "long_wait", "level": "medium", "category": "C", "minutes": 42, "waiting": 3,
+               "message": "医保、人社：最长已等候 42 分钟（3 人等候）"}]
+
+    def overview(route: Any) -> None:
+        resp = route.fetch()
+        data = resp.json()
+        for w in data["snapshot"]["windows"]:
+            w["empty_post"] = w["number"] == 5
+        data["alerts"] = alerts
+        route.fulfill(response=resp, json=data)
+
+    page = pages.open("/manager", name="manager-warnings")
+    page.route("**/api/manage/overview", overview)
+    page.route("**/api/manage/alerts", lambda route: route.fulfill(json={"alerts": alerts}))
+    sign_in(page, "9001", "888888")
+    band = page.get_by_test_id("alert-band")
+    band.wait_for()
+    assert "预警 2 条" in band.inner_text() and "5号窗口无人在岗" in band.inner_text()
+    page.wait_for_selector("[data-testid=win-5][data-state=empty]")
+    assert "空岗" in page.get_by_test_id("win-5").inner_text()
+    assert "等候过长" in page.get_by_test_id("alerts").inner_text()
+    shot(page, "manager-warnings")
+
+
 def test_manager_publishes_a_notice_the_kiosk_and_board_read(pages: Pages, hall: Hall) -> None:
     page = pages.open("/manager#notices", name="manager-notices")
     sign_in(page, "9001", "888888")
@@ -159,6 +188,7 @@ def test_manager_works_the_rectification_and_books_an_appointment(pages: Pages, 
     item.wait_for()
     rid = item.get_attribute("data-testid").split("-")[1]
     assert "等候时间过长" in item.inner_text() and "排队太久" in item.inner_text()
+    shot(page, "manager-rectify")
     page.get_by_test_id(f"rect-text-{rid}").fill("已增设午间弹性窗口，并电话向群众致歉。")
     page.get_by_test_id(f"rect-reply-{rid}").click()
     page.get_by_test_id(f"rect-pass-{rid}").click()
@@ -182,6 +212,14 @@ def test_manager_works_the_rectification_and_books_an_appointment(pages: Pages, 
     assert page.get_by_test_id("appt-name").input_value() == ""
     assert page.get_by_test_id("appt-phone").input_value() == ""
     shot(page, "manager-appointments")
+    page.get_by_test_id("tab-cases").click()
+    page.get_by_test_id("case-alerts").get_by_text("没有临近或超过期限的办件").wait_for()
+    page.get_by_test_id("tab-roster").click()
+    page.get_by_test_id("rotate-1001").click()
+    page.get_by_test_id("rotate-1002").click()
+    page.get_by_test_id("rotate-go").click()
+    page.locator("[data-testid=roster] .roster-day").first.wait_for()   # the weekends ahead, in turn
+    shot(page, "manager-roster")
 
 
 def test_monthly_report_page_prints_and_needs_a_manager(pages: Pages, hall: Hall) -> None:
@@ -247,9 +285,12 @@ def test_technician_reads_config_check_relay_and_masked_log(pages: Pages, hall: 
     log.get_by_text("printer paper near end").wait_for()
     text = log.inner_text()
     assert "139****5678" in text and PHONE not in text
+    shot(page, "tech-logs")
     page.get_by_test_id("tab-config").click()
     page.get_by_test_id("config-checks").get_by_text("演示模式").wait_for()
+    page.get_by_test_id("catalog-status").get_by_text("事项数").wait_for()
     assert "pbkdf2" not in page.content()
+    shot(page, "tech-config")
     page.get_by_test_id("tab-relay").click()
     page.get_by_test_id("relay-status").wait_for()
     page.get_by_test_id("dead-letters").wait_for()

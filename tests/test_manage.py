@@ -44,6 +44,16 @@ def test_period_figures_per_window_and_clerk(services: Services, clock: FixedClo
     assert f["days"][0]["issued"] == 3
 
 
+def test_tickets_per_hour_cover_every_hour_a_ticket_was_issued(services: Services, clock: FixedClock) -> None:
+    f = period_figures(services.db, services.config, clock.today(), clock.today())
+    assert [h["hour"] for h in f["per_hour"]] == list(range(7, 20))      # an empty day: the usual hours
+    clock.advance(minutes=12 * 60 + 5)                                     # 21:05, an evening duty
+    services.engine.issue("A")
+    f = period_figures(services.db, services.config, clock.today(), clock.today())
+    assert f["per_hour"][-1] == {"hour": 21, "issued": 1}
+    assert [h["hour"] for h in f["per_hour"]] == list(range(7, 22))
+
+
 def test_month_bounds() -> None:
     assert month_bounds(2026, 12) == (date(2026, 12, 1), date(2026, 12, 31))
     assert month_bounds(2026, 2) == (date(2026, 2, 1), date(2026, 2, 28))

@@ -87,7 +87,9 @@ def period_figures(db: Database, config: HallConfig, start: date, end: date) -> 
             for s in config.staff if s.role == "clerk" or s.id in by_clerk
         ],
         "days": days,
-        "per_hour": [{"hour": h, "issued": per_hour.get(h, 0)} for h in range(7, 20)],
+        # the usual day (07–19 h), widened to any hour a ticket was issued in (evening duty, demo halls)
+        "per_hour": [{"hour": h, "issued": per_hour.get(h, 0)}
+                     for h in range(min([7, *per_hour]), max([19, *per_hour]) + 1)],
         "wait_distribution": [{"minutes": lab, "count": n} for lab, n in zip(labels, buckets, strict=True)],
     }
 

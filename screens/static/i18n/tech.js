@@ -188,6 +188,19 @@ export default {
   staffConfigured: "人员",
   otherConfig: "其他设置",
 
+  catalog: {
+    title: "服务事项目录（办事指南）",
+    version: "版本",
+    items: "事项数",
+    source: "来源",
+    sources: { shipped: "软件内置（演示）", county: "县级平台同步", empty: "无" },
+    published: "发布日期",
+    errors: "加载错误",
+    holidays: "法定节假日安排（计算工作日）",
+    yearKnown: (src) => (src ? `已导入（${src}）` : "已知"),
+    yearGuessed: "未导入，按周一至周五计算",
+  },
+
   // ------------------------------------------------------------ logs
   logsTitle: "运行日志（身份证号、手机号已脱敏）",
   logLines: "显示行数",

@@ -424,7 +424,27 @@ function configPanel() {
   const devs = h("div");
   const staff = h("div");
   const other = h("pre", { class: "cfg-json" });
+  const catalog = h("div", { class: "health", "data-testid": "catalog-status" });
+  const years = h("div", { class: "health", "data-testid": "holiday-years" });
+  async function loadExtras() {
+    const [c, y] = await Promise.all([api().get("/api/catalog/status").catch(() => null),
+      api().get("/api/records/holidays").catch(() => null)]);
+    const item = (label, value, kind = "") => h("div", { class: `hz ${kind}` }, h("span", { class: "hz-label", text: label }),
+      h("strong", { text: value ?? "—" }));
+    const K = T.catalog;
+    clear(catalog, c ? [item(K.version, c.version), item(K.items, String(c.item_count)),
+      item(K.source, K.sources[c.source] || c.source), item(K.published, fmt.day(c.published_at)),
+      (c.load_errors || []).length ? item(K.errors, c.load_errors.join("；"), "bad") : null] : []);
+    if (y) {
+      const now = hallTime().year;
+      clear(years, [now - 1, now, now + 1].map((yr) => {
+        const known = Boolean((y.hall || {})[yr]) || (y.package || []).includes(yr);
+        return item(String(yr), known ? K.yearKnown((y.hall || {})[yr]) : K.yearGuessed, known ? "ok" : "warn");
+      }));
+    }
+  }
   async function load() {
+    loadExtras();
     const r = await api().get("/api/tech/config");
     const kind = r.status === "ok" ? "ok" : r.status === "warn" ? "warn" : "bad";
     clear(head, h("div", { class: `note ${kind === "warn" ? "" : kind}` }, icon(kind === "ok" ? "check" : "alert"),
@@ -453,6 +473,8 @@ function configPanel() {
   }
   const panel = polled("config", "rules", 30000, load, (node) => node.append(
     card(T.configTitle, "rules", {}, head, checks),
+    h("div", { class: "two-col" }, card(T.catalog.title, "guide", {}, catalog),
+      card(T.catalog.holidays, "appointment", {}, years)),
     h("div", { class: "two-col" }, card(T.devicesConfigured, "printer", {}, devs), card(T.staffConfigured, "people", {}, staff)),
     card(T.configSummary, "list", {}, other)));
   return panel;
