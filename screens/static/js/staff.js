@@ -235,17 +235,44 @@ export function badge(text, kind = "", iconName = null) {
   return h("span", { class: `badge ${kind}` }, iconName ? icon(iconName) : null, text);
 }
 
-/** Runs `fn` every `ms` while `visible()`; returns {stop, now}. Errors are left to the caller. */
+/**
+ * Runs `fn` now and then every `ms` (after each run ends) between start() and stop(); now() runs it at
+ * once. One run at a time: a now() during a run asks for one more run right after it. Errors are left to
+ * `fn` (it shows them); polling goes on.
+ */
 export function every(ms, fn) {
   let timer = null;
+  let on = false;
+  let busy = false;
+  let again = false;
   const tick = async () => {
-    try { await fn(); } catch { /* shown by the caller; keep polling */ }
-    timer = setTimeout(tick, ms);
+    timer = null;
+    if (busy) { again = true; return; }
+    busy = true;
+    try { await fn(); } catch { /* shown by fn; keep polling */ }
+    busy = false;
+    if (!on) return;
+    const wait = again ? 0 : ms;
+    again = false;
+    timer = setTimeout(tick, wait);
   };
   return {
-    start() { if (!timer) timer = setTimeout(tick, 0); },
-    stop() { clearTimeout(timer); timer = null; },
-    now() { clearTimeout(timer); timer = null; tick(); },
+    start() {
+      if (on) return;
+      on = true;
+      timer = setTimeout(tick, 0);
+    },
+    stop() {
+      on = false;
+      again = false;
+      clearTimeout(timer);
+      timer = null;
+    },
+    now() {
+      if (!on) return;
+      clearTimeout(timer);
+      tick();
+    },
   };
 }
 
