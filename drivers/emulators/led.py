@@ -36,12 +36,10 @@ or the technician API (`fault(command)`):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -51,6 +49,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hall.drivers.emulators.channel import StreamEmulator, require_pty, write_all
 from hall.drivers.led import protocol as p
 
 log = logging.getLogger(__name__)
@@ -102,11 +101,14 @@ class _Link:
         self.send = send
 
 
-class LedEmulator:
+class LedEmulator(StreamEmulator):
     kind = "led"
+    thread_name = "led-emu"
+    pty_unplugs = True         # the stable link disappears and comes back, like a USB adapter's node
 
     def __init__(self, width: int = 256, height: int = 48, *, address: int = 0x0001, max_areas: int = 5,
                  keep_frames: int = 500, on_frame: Callable[[ReceivedFrame], None] | None = None) -> None:
+        super().__init__()
         self.width, self.height = width, height
         self.address = address
         self.max_areas = max_areas
@@ -115,7 +117,6 @@ class LedEmulator:
         self.frame_count = 0
         self.bad_frames = 0
         self.noise_bytes = 0
-        self.connections = 0
         self.power_on = True
         self.brightness: int | None = None
         self._areas: dict[int, LitArea] = {}
@@ -123,135 +124,31 @@ class LedEmulator:
         self.nack_code: int | None = None
         self.nack_left: int | None = None
         self.silent = False
-        self.unplugged = False
         self.garble = False
         self.corrupt_left = 0
         self.write_chunk = 0
         self.write_delay = 0.0
         self.baud: int | None = None
-        # channels
-        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._host = "127.0.0.1"
-        self.port: int | None = None
-        self._server: socket.socket | None = None
-        self._clients: set[socket.socket] = set()
-        self.pty_path: str | None = None
-        self._pty_fds: tuple[int, int] | None = None
         self._pty_dir: tempfile.TemporaryDirectory[str] | None = None
-        self._pty_gen = 0
         self._rng = random.Random(0x5A)
 
     # ================================================================ channels
-    @property
-    def url(self) -> str:
-        if self.port is not None:
-            return f"tcp://{self._host}:{self.port}"
-        return self.pty_path or ""
-
-    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen on host:port (0 = any free port); returns the port."""
-        self._host = host
-        self._listen(port)
-        assert self.port is not None
-        return self.port
-
-    def _listen(self, port: int) -> None:
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind((self._host, port))
-        srv.listen(4)
-        srv.settimeout(0.2)
-        self._server = srv
-        self.port = srv.getsockname()[1]
-        self._spawn(self._accept_loop, srv, name=f"led-emu-accept-{self.port}")
-
     def start_pty(self) -> str:
         """Serve a pty; returns a stable symlink to its slave (like /dev/serial/by-id/…), POSIX only.
 
         The link survives `unplug`/`replug`: the pty behind it is closed (the
         node disappears, the driver's reads fail) and a new one is linked in.
         """
-        if not hasattr(os, "openpty") or sys.platform == "win32":
-            raise RuntimeError("pty 仅在 Linux/macOS 上可用；Windows 请用 TCP 模式 / pty needs POSIX")
+        require_pty()
         self._pty_dir = tempfile.TemporaryDirectory(prefix="hall-led-")
-        self.pty_path = str(Path(self._pty_dir.name) / "ttyLED0")
-        self._open_pty()
-        return self.pty_path
-
-    def _open_pty(self) -> None:
-        import tty
-
-        assert self.pty_path is not None
-        master, slave = os.openpty()
-        tty.setraw(slave)          # binary line: no echo, no CR/LF translation
-        self._pty_fds = (master, slave)   # holding the slave avoids EIO on the master between driver opens
-        tmp = f"{self.pty_path}.{self._pty_gen}"
-        self._pty_gen += 1
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.pty_path)
-        self._spawn(self._pty_loop, master, name="led-emu-pty")
-
-    def _close_pty(self) -> None:
-        fds, self._pty_fds = self._pty_fds, None
-        if fds is not None:
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        if self.pty_path:
-            with contextlib.suppress(OSError):
-                os.unlink(self.pty_path)
+        return self._start_pty(Path(self._pty_dir.name) / "ttyLED0")
 
     def stop(self) -> None:
-        self._stop.set()
-        self._close_server()
-        self._drop_clients()
-        self._close_pty()
-        for t in self._threads:
-            t.join(2.0)
+        super().stop()
         if self._pty_dir is not None:
             self._pty_dir.cleanup()
             self._pty_dir = None
-
-    def _spawn(self, fn: Callable[..., None], *args: Any, name: str) -> None:
-        t = threading.Thread(target=fn, args=args, name=name, daemon=True)
-        t.start()
-        self._threads = [x for x in self._threads if x.is_alive()] + [t]
-
-    def _close_server(self) -> None:
-        srv, self._server = self._server, None
-        if srv is not None:
-            with contextlib.suppress(OSError):
-                srv.close()
-
-    def _drop_clients(self) -> None:
-        with self._lock:
-            clients = list(self._clients)
-            self._clients.clear()
-        for c in clients:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                c.close()
-
-    def _accept_loop(self, srv: socket.socket) -> None:
-        while not self._stop.is_set() and self._server is srv:
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if self.unplugged:
-                conn.close()
-                continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._clients.add(conn)
-                self.connections += 1
-            self._spawn(self._serve_tcp, conn, name="led-emu-conn")
 
     def _serve_tcp(self, conn: socket.socket) -> None:
         link = _Link(lambda data: self._write(conn.sendall, data))
@@ -268,31 +165,22 @@ class LedEmulator:
                     break
                 self._receive(link, data)
         finally:
-            with self._lock:
-                self._clients.discard(conn)
-            with contextlib.suppress(OSError):
-                conn.close()
+            self._forget_client(conn)
 
     def _pty_loop(self, master: int) -> None:
         import select
 
-        def send(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                n = os.write(master, view)
-                view = view[n:]
-
-        link = _Link(lambda data: self._write(send, data))
+        link = _Link(lambda data: self._write(lambda d: write_all(master, d), data))
         with self._lock:
             self.connections += 1
-        while not self._stop.is_set() and self._pty_fds is not None and self._pty_fds[0] == master:
+        while self._pty_current(master):
             try:
                 ready, _, _ = select.select([master], [], [], 0.2)
                 if not ready:
                     continue
                 data = os.read(master, 4096)
             except OSError:
-                if self._pty_fds is None or self._pty_fds[0] != master:
+                if not self._pty_current(master):
                     return
                 time.sleep(0.05)
                 continue
@@ -423,43 +311,10 @@ class LedEmulator:
         return p.ERR_OUTOFGROUP, (), f"unknown command group {pkt.group:02X}"
 
     # ================================================================ faults
-    def unplug(self) -> None:
-        """Pull the cable: TCP refuses connections; a pty's device node disappears."""
-        self.unplugged = True
-        if self.port is not None:
-            self._close_server()
-            self._drop_clients()
-        elif self.pty_path is not None:
-            self._close_pty()
-
-    def replug(self) -> None:
-        if not self.unplugged:
-            return
-        self.unplugged = False
-        if self.pty_path is not None and self.port is None:
-            self._open_pty()
-            return
-        if self.port is None:
-            return
-        for _ in range(50):    # the port may sit in TIME_WAIT for a moment
-            try:
-                self._listen(self.port)
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"端口 {self.port} 无法重新监听 / cannot listen again")
-
     def send_noise(self, n: int = 16) -> None:
         """Push random bytes (never a frame start) to every connected driver."""
         junk = bytes(self._rng.choice([b for b in range(256) if b != p.FRAME_START]) for _ in range(n))
-        with self._lock:
-            clients = list(self._clients)
-        for c in clients:
-            with contextlib.suppress(OSError):
-                c.sendall(junk)
-        if self._pty_fds is not None:
-            with contextlib.suppress(OSError):
-                os.write(self._pty_fds[0], junk)
+        self._send_to_all(junk)
 
     def clear(self) -> None:
         with self._lock:

@@ -24,13 +24,13 @@ import contextlib
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from hall.drivers.emulators.channel import StreamEmulator
 from hall.drivers.printer.render import EscposReader, Job
 from hall.drivers.printer.status import (
     Paper,
@@ -47,11 +47,13 @@ FAULT_HELP = (
 )
 
 
-class PrinterEmulator:
+class PrinterEmulator(StreamEmulator):
     kind = "printer"
+    thread_name = "printer-emu"     # unplug needs TCP: a bare pty has no node to take away
 
     def __init__(self, columns: int = 42, *, chinese_default: bool = True, keep_jobs: int = 200,
                  on_job: Callable[[Job], None] | None = None) -> None:
+        super().__init__()
         self.columns = columns
         self.chinese_default = chinese_default
         self.on_job = on_job
@@ -60,114 +62,17 @@ class PrinterEmulator:
         self.paper_left: int | None = None
         self.cover_open = False
         self.silent = False
-        self.unplugged = False
         self.read_chunk = 4096
         self.read_delay = 0.0
         self.baud: int | None = None
         self.received = 0
         self.status_requests = 0
-        self.connections = 0
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
         self._jobs_changed = threading.Condition(self._lock)
-        self._server: socket.socket | None = None
-        self._clients: set[socket.socket] = set()
-        self._host = "127.0.0.1"
-        self.port: int | None = None
-        self.pty_path: str | None = None
-        self._pty_fds: tuple[int, int] | None = None
-        self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ channels
-    @property
-    def url(self) -> str:
-        if self.port is not None:
-            return f"tcp://{self._host}:{self.port}"
-        return self.pty_path or ""
-
-    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen on host:port (0 = any free port); returns the port."""
-        self._host = host
-        self._listen(port)
-        assert self.port is not None
-        return self.port
-
-    def _listen(self, port: int) -> None:
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind((self._host, port))
-        srv.listen(4)
-        srv.settimeout(0.2)
-        self._server = srv
-        self.port = srv.getsockname()[1]
-        self._spawn(self._accept_loop, srv, name=f"printer-emu-accept-{self.port}")
-
     def start_pty(self) -> str:
         """Open a pty and serve its master; returns the slave path for the driver (POSIX only)."""
-        if not hasattr(os, "openpty") or sys.platform == "win32":
-            raise RuntimeError("pty 仅在 Linux/macOS 上可用；Windows 请用 TCP 模式 / pty needs POSIX")
-        import tty
-
-        master, slave = os.openpty()
-        tty.setraw(slave)      # no echo, no newline translation: a binary line like a real UART
-        self._pty_fds = (master, slave)   # keeping the slave open avoids EIO on the master between opens
-        self.pty_path = os.ttyname(slave)
-        self._spawn(self._pty_loop, master, name="printer-emu-pty")
-        return self.pty_path
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._close_server()
-        self._drop_clients()
-        for t in self._threads:
-            t.join(2.0)
-        if self._pty_fds is not None:
-            for fd in self._pty_fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            self._pty_fds = None
-
-    def _spawn(self, fn: Callable[..., None], *args: Any, name: str) -> None:
-        t = threading.Thread(target=fn, args=args, name=name, daemon=True)
-        t.start()
-        self._threads.append(t)
-
-    def _close_server(self) -> None:
-        srv, self._server = self._server, None
-        if srv is not None:
-            # shutdown() stops listening at once (close() alone waits for the blocked accept to return,
-            # and a connect in between would still be accepted by the kernel).
-            with contextlib.suppress(OSError):
-                srv.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                srv.close()
-
-    def _drop_clients(self) -> None:
-        with self._lock:
-            clients = list(self._clients)
-            self._clients.clear()
-        for c in clients:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                c.close()
-
-    def _accept_loop(self, srv: socket.socket) -> None:
-        while not self._stop.is_set() and self._server is srv:
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if self.unplugged:
-                conn.close()
-                continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._clients.add(conn)
-                self.connections += 1
-            self._spawn(self._serve_tcp, conn, name="printer-emu-conn")
+        return self._start_pty()
 
     def _serve_tcp(self, conn: socket.socket) -> None:
         reader = self._new_reader()
@@ -194,17 +99,14 @@ class PrinterEmulator:
                     self._pace()
         finally:
             self._finish(reader)
-            with self._lock:
-                self._clients.discard(conn)
-            with contextlib.suppress(OSError):
-                conn.close()
+            self._forget_client(conn)
 
     def _pty_loop(self, master: int) -> None:
         import select
 
         reader = self._new_reader()
         line = 0.0
-        while not self._stop.is_set():
+        while self._pty_current(master):
             try:
                 ready, _, _ = select.select([master], [], [], 0.2)
                 if not ready:
@@ -314,27 +216,6 @@ class PrinterEmulator:
         with self._lock:
             self.paper = Paper(paper)
             self.paper_left = left
-
-    def unplug(self) -> None:
-        """Drop every connection and refuse new ones (TCP), like pulling the cable."""
-        if self.port is None:
-            raise RuntimeError("unplug 仅支持 TCP 模式 / unplug needs TCP mode")
-        self.unplugged = True
-        self._close_server()
-        self._drop_clients()
-
-    def replug(self) -> None:
-        if self.port is None or not self.unplugged:
-            self.unplugged = False
-            return
-        self.unplugged = False
-        for _ in range(50):    # the port may sit in TIME_WAIT for a moment
-            try:
-                self._listen(self.port)
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"端口 {self.port} 无法重新监听 / cannot listen again")
 
     def fault(self, command: str) -> str:
         """Apply a text fault command (see the module doc); returns what happened, in Chinese."""
