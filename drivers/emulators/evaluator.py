@@ -29,6 +29,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from hall.drivers.emulators.channel import PtyEndpoint, write_all
 from hall.drivers.evaluator import protocol as P
 
 log = logging.getLogger(__name__)
@@ -46,39 +47,21 @@ def default_channel() -> str:
     return "pty" if hasattr(os, "openpty") and os.name == "posix" else "tcp"
 
 
-class _PtyLink:
+class _PtyLink(PtyEndpoint):
     """A pty whose slave the driver opens through a stable symlink; unplug removes both."""
 
     def __init__(self, link: Path) -> None:
-        self.link = link
-        self.master: int | None = None
-        self.slave: int | None = None
+        super().__init__(link)
 
     @property
     def url(self) -> str:
-        return str(self.link)
+        return self.path
 
     def plug(self) -> None:
-        import tty
-
-        master, slave = os.openpty()
-        tty.setraw(slave)               # no echo, no line editing before the driver configures it
-        self.master, self.slave = master, slave
-        self.link.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.link)
+        self.open()
 
     def unplug(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
-        for fd in (self.master, self.slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.master = self.slave = None
+        self.close()
 
     def readable(self) -> list[Any]:
         return [self.master] if self.master is not None else []
@@ -96,16 +79,8 @@ class _PtyLink:
     def write(self, data: bytes) -> None:
         if self.master is None:
             return
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                time.sleep(0.001)
-                continue
-            except OSError:
-                return
-            view = view[n:]
+        with contextlib.suppress(OSError):
+            write_all(self.master, data)
 
 
 class _TcpLink:
