@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hall.drivers.camera.capture import Capture, CaptureError, parse_source
+from hall.drivers.options import float_option
 
 if TYPE_CHECKING:
     import numpy as np
@@ -351,13 +352,7 @@ def _preview(image: np.ndarray, side: int = 480) -> bytes:
 
 # --------------------------------------------------------------------- factory
 def _num(opts: Mapping[str, Any], key: str, default: float) -> float:
-    value = opts.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"设备选项 {key} 应为数字 / option {key} must be a number")
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValueError(f"设备选项 {key} 应为数字 / option {key} must be a number") from exc
+    return float_option(opts, key, default, what="摄像头选项")
 
 
 def build(spec: Device, ctx: Any) -> CameraDevice:

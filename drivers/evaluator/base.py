@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from hall.drivers.options import float_option
+
 log = logging.getLogger(__name__)
 
 # Satisfaction levels, best first (names are what the service stores and relays).
@@ -249,7 +251,4 @@ def event_prompt(data: dict[str, Any], now: datetime, default_timeout: float) ->
 
 
 def option_float(options: dict[str, Any], key: str, default: float) -> float:
-    try:
-        return float(options.get(key, default))
-    except (TypeError, ValueError):
-        raise ValueError(f"选项 {key} 必须是数字（秒），而不是 {options.get(key)!r}") from None
+    return float_option(options, key, default, what="评价器选项")

@@ -43,6 +43,7 @@ from hall.drivers.led.layout import (
     window_rows,
 )
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
+from hall.drivers.options import float_option, int_option
 from hall.drivers.transport import SerialTransport, TcpTransport, Transport, TransportError, open_transport
 from hall.events import Event, EventHub
 
@@ -381,19 +382,11 @@ class LedDevice(DeviceWorker):
 
 # ==================================================================== factory
 def _opt_int(opts: Mapping[str, Any], key: str, default: int) -> int:
-    v = opts.get(key, default)
-    try:
-        return int(v, 0) if isinstance(v, str) else int(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"LED 选项 {key} 应为整数，而不是 {v!r}") from None
+    return int_option(opts, key, default, what="LED 选项")
 
 
 def _opt_float(opts: Mapping[str, Any], key: str, default: float) -> float:
-    v = opts.get(key, default)
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"LED 选项 {key} 应为数字，而不是 {v!r}") from None
+    return float_option(opts, key, default, what="LED 选项")
 
 
 def build_led(spec: Device, ctx: Any) -> LedDevice:

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from hall.drivers.options import int_option
+
 # --------------------------------------------------------------------- framing
 FRAME_START = 0xA5
 FRAME_END = 0x5A
@@ -811,8 +813,7 @@ def make_protocol(name: str, options: Mapping[str, object]) -> ScreenProtocol:
     kw: dict[str, object] = dict(defaults)
     for key in ("address", "device_type", "max_areas", "max_packet", "speed", "stay_time"):
         if key in options:
-            value = options[key]
-            kw[key] = int(value, 0) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
+            kw[key] = int_option(options, key, 0, what="LED 选项")
     if "fallback" in options:
         kw["fallback"] = str(options["fallback"])
     proto = cls(**kw)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from typing import Any
 
 from hall.config.schema import Device
 from hall.drivers.base import DeviceState, DeviceWorker
+from hall.drivers.options import bool_option, float_option, int_option
 from hall.drivers.printer.status import PAPER_NAMES, REQ_HEALTH, Health, Paper, is_status_byte, parse_health
 from hall.drivers.printer.ticket import TicketLayout
 from hall.drivers.transport import (
@@ -49,6 +50,8 @@ from hall.drivers.transport import (
 from hall.events import Event, EventHub
 
 log = logging.getLogger(__name__)
+
+WHAT = "打印机选项"     # how option errors name the options
 
 
 @dataclass(frozen=True)
@@ -403,17 +406,6 @@ class PrinterDevice(DeviceWorker):
 
 
 # ------------------------------------------------------------------ builder
-def _flag(options: Mapping[str, Any], key: str, default: bool) -> bool:
-    v = options.get(key, default)
-    if isinstance(v, bool):
-        return v
-    if str(v).lower() in ("true", "yes", "1"):
-        return True
-    if str(v).lower() in ("false", "no", "0"):
-        return False
-    raise ValueError(f"打印机选项 {key} 应为 true 或 false，而不是 {v!r}")
-
-
 def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     """Factory builder for kind "printer" (see hall.drivers.factory).
 
@@ -440,7 +432,7 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
                 path = emu.start_pty()
             except RuntimeError as exc:
                 raise ValueError(str(exc)) from exc
-            baudrate = int(opts.get("baudrate", 9600))
+            baudrate = int_option(opts, "baudrate", 9600, what=WHAT)
             transport = SerialTransport(path, baudrate=baudrate)
         else:
             port = emu.start_tcp("127.0.0.1", 0)
@@ -449,13 +441,13 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     else:
         transport = open_transport(spec.url, opts)
         if isinstance(transport, SerialTransport):
-            baudrate = int(opts.get("baudrate", 9600))
+            baudrate = int_option(opts, "baudrate", 9600, what=WHAT)
     return PrinterDevice(
         spec.name, transport, layout=layout, engine=ctx.engine, hub=ctx.hub, emulated=emulated,
-        status_check=_flag(opts, "status", not isinstance(transport, FileTransport)),
-        probe_interval=float(opts.get("probe_interval", 2.0)),
-        status_timeout=float(opts.get("status_timeout", 1.0)),
+        status_check=bool_option(opts, "status", not isinstance(transport, FileTransport), what=WHAT),
+        probe_interval=float_option(opts, "probe_interval", 2.0, what=WHAT),
+        status_timeout=float_option(opts, "status_timeout", 1.0, what=WHAT),
         baudrate=baudrate,
-        prints_tickets=_flag(opts, "tickets", True),
-        backoff_max=float(opts.get("reconnect_max", 5.0)),
+        prints_tickets=bool_option(opts, "tickets", True, what=WHAT),
+        backoff_max=float_option(opts, "reconnect_max", 5.0, what=WHAT),
     )

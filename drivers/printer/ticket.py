@@ -35,6 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from hall.drivers.options import bool_option, int_option
 from hall.security import redact_text
 
 CHINESE_ON = b"\x1c\x26"    # FS &: select Chinese (double-byte) character mode
@@ -147,14 +148,6 @@ class PrintOptions:
     cut_mode: Literal["full", "partial"] = "full"
 
 
-def _bool(v: Any, name: str) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "yes", "1", "false", "no", "0"):
-        return v.lower() in ("true", "yes", "1")
-    raise ValueError(f"打印机选项 {name} 应为 true 或 false，而不是 {v!r}")
-
-
 def print_options(options: Mapping[str, Any]) -> PrintOptions:
     """Validate the printer's options (ValueError with a Chinese message on a bad value)."""
     from escpos.capabilities import get_profile
@@ -169,15 +162,15 @@ def print_options(options: Mapping[str, Any]) -> PrintOptions:
     qr = str(options.get("qr", "native"))
     if qr not in ("native", "image", "none"):
         raise ValueError(f'打印机选项 qr 应为 "native"、"image" 或 "none"，而不是 {qr!r}')
-    qr_size = int(options.get("qr_size", 6))
+    qr_size = int_option(options, "qr_size", 6, what="打印机选项")
     if not 1 <= qr_size <= 16:
         raise ValueError(f"打印机选项 qr_size 应在 1–16 之间，而不是 {qr_size}")
     has_cutter = profile.supports("paperFullCut") or profile.supports("paperPartCut")
-    cut = _bool(options.get("cut", has_cutter), "cut")
+    cut = bool_option(options, "cut", has_cutter, what="打印机选项")
     cut_mode = str(options.get("cut_mode", "full"))
     if cut_mode not in ("full", "partial"):
         raise ValueError(f'打印机选项 cut_mode 应为 "full" 或 "partial"，而不是 {cut_mode!r}')
-    columns = int(options.get("columns", profile.get_columns("a")))
+    columns = int_option(options, "columns", profile.get_columns("a"), what="打印机选项")
     if not 16 <= columns <= 80:
         raise ValueError(f"打印机选项 columns 应在 16–80 之间，而不是 {columns}")
     return PrintOptions(profile=name, columns=columns, qr=qr, qr_size=qr_size, cut=cut,  # type: ignore[arg-type]
