@@ -50,6 +50,7 @@ from hall.drivers.evaluator.base import (
     SinkProvider,
     event_prompt,
 )
+from hall.drivers.options import bool_option
 from hall.drivers.transport import TransportError
 from hall.queue.clock import Clock
 
@@ -337,7 +338,7 @@ def default_key_source(url: str, options: dict[str, Any]) -> KeySource:
     """The platform's key source for a config URL; a clear error where none exists yet."""
     if os.name != "posix" or not hasattr(os, "O_NONBLOCK"):
         raise ValueError("HID 按键评价器目前只支持 Linux（/dev/input/event*）；Windows 请使用串口模式或平板评价页")
-    return EvdevKeySource(url, grab=bool(options.get("grab", True)))
+    return EvdevKeySource(url, grab=bool_option(options, "grab", True, what="评价器选项"))
 
 
 __all__ = ["DEFAULT_KEYMAP", "EVENT_SIZE", "EvdevKeySource", "HidEvaluatorDevice", "KeyEvent", "KeySource",

@@ -39,6 +39,7 @@ from hall.config.schema import Device
 from hall.drivers.base import DeviceState, DeviceWorker
 from hall.drivers.emulators.voice import SpeakerFault, VirtualSpeaker
 from hall.drivers.factory import DeviceContext
+from hall.drivers.options import bool_option
 from hall.drivers.transport import TransportError
 from hall.drivers.voice.text import speech_text
 from hall.drivers.voice.tts import EspeakRenderer, Player, VoiceError, wav_duration
@@ -216,8 +217,8 @@ def build_voice(spec: Device, ctx: DeviceContext) -> VoiceDevice:
     except (TypeError, ValueError):
         raise ValueError(f"语音设备 {spec.name}：max_delay、repeat 必须是数字") from None
     device = VoiceDevice(spec.name, cache_dir=ctx.data_dir / "voice", url=url,
-                         play=bool(opts.get("play", True)), speaker=speaker, options=opts, emulated=emulated,
-                         max_delay=max_delay, repeat=repeat)
+                         play=bool_option(opts, "play", True, what="语音设备选项"), speaker=speaker,
+                         options=opts, emulated=emulated, max_delay=max_delay, repeat=repeat)
     if speaker is not None:
         ctx.manager.add_emulator(spec.name, speaker)
     ctx.hub.add_listener(device.on_event)
