@@ -914,3 +914,16 @@ def test_village_pages_are_served_from_the_hall(world: World) -> None:
         r = c.get(f"/screens/static/{asset}")
         assert r.status_code == 200, asset
         assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", r.get_data(as_text=True)), asset
+
+
+def test_demo_hall_gets_villages_agents_and_a_roster_once(svc: Services) -> None:
+    from hall.web.app import create_app
+
+    village = svc.village
+    assert village is not None
+    assert village.seed_demo() is True and village.seed_demo() is False
+    assert [v["name"] for v in village.directory.villages()] == ["青石村", "红星社区"]
+    c = create_app(svc, {"TESTING": True}).test_client()
+    session = _agent_login(c, "qs01", village.DEMO_PIN)
+    me = c.get("/api/village/me").get_json()
+    assert session["village_id"] == me["village"]["id"] and me["on_duty"] is not None   # a Wednesday

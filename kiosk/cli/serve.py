@@ -61,6 +61,8 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         return 2
     services.log_file = log_file
     services.config_path = config_path
+    if config.server.demo and services.village is not None and services.village.seed_demo():
+        log.info("demo villages and agents added (agent PIN %s)", services.village.DEMO_PIN)
     services.start()
     app = create_app(services)
     server = waitress.create_server(
@@ -102,6 +104,7 @@ def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
         f"  大屏 board           {base}/board",
         f"  管理 manager         {base}/manager",
         f"  运维 technician      {base}/tech",
+        f"  村代办员 agent       {base}/agent   服务站 station {base}/station   村站管理 {base}/villages",
         f"  接口 API             {base}/api/openapi.json   健康 {base}/healthz",
         "",
         "  演示账号 / demo sign-ins (工号 / PIN):",
@@ -114,5 +117,6 @@ def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
             lines.append(f"    管理员 manager   {st.id} / 888888   {st.name}")
         elif st.role == "technician":
             lines.append(f"    技术员 tech      {st.id} / 666666   {st.name}")
+    lines.append("    村代办员 agent   qs01 / 246810   李春花（青石村）；hx01 / 246810   赵大成（红星社区）")
     lines += [f"  数据目录 / data: {ddir}", "  按 Ctrl+C 停止 / Ctrl+C to stop", ""]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ directory as the session resolver for that role.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,55 @@ class VillageService:
             return name
         staff = self.config.staff_member(principal_id)
         return staff.name if staff else None
+
+    # ------------------------------------------------------------------ demo
+    DEMO_PIN = "246810"
+
+    def seed_demo(self) -> bool:
+        """Two villages with agents and this fortnight's duty roster, for a demo hall with none yet."""
+        from hall.village.models import AgentIn, VillageIn
+
+        if self.directory.villages():
+            return False
+        system = Who("system", "演示数据", "manager")
+        demo = [
+            (
+                VillageIn(
+                    name="青石村",
+                    address="青石村村部一楼",
+                    phone="0731-5201234",
+                    hours="工作日 8:30–12:00，14:00–17:30",
+                ),
+                [
+                    ("qs01", "李春花", "村委委员", "13812345678", "430224198001011237"),
+                    ("qs02", "王建国", "村支书", "13907311234", "430224197811083318"),
+                ],
+            ),
+            (
+                VillageIn(name="红星社区", address="红星社区服务中心", hours="工作日 8:30–17:30"),
+                [("hx01", "赵大成", "代办员", "13787654321", "430224196203154528")],
+            ),
+        ]
+        today = self.clock.today()
+        for village, agents in demo:
+            v = self.directory.add_village(village, system)
+            ids = [
+                self.directory.add_agent(
+                    AgentIn(
+                        village_id=v["id"],
+                        login=login,
+                        name=name,
+                        duty=duty,
+                        phone=phone,
+                        cert_no=cert,
+                        pin=self.DEMO_PIN,
+                    ),
+                    system,
+                )["id"]
+                for login, name, duty, phone, cert in agents
+            ]
+            self.roster.rotate(system, v["id"], today, today + timedelta(days=13), ids)
+        return True
 
     # ------------------------------------------------------------------ the public station page
     def station(self, village_id: int) -> dict[str, Any]:

@@ -652,6 +652,13 @@ async function drawRoster() {
   box.append(ul);
 }
 
+// The township's steps (接件, 办结, 退回补正) show up without a reload: the ledger list refreshes
+// itself while it is on screen (never under an open detail, where the agent may be ticking boxes).
+setInterval(() => {
+  if (state.session && state.tab === "ledger" && document.visibilityState === "visible"
+      && !document.querySelector(".ledger-wrap.show-detail")) drawLedger();
+}, 60000);
+
 // ------------------------------------------------------------------ go
 (async () => {
   await store.open();
