@@ -20,9 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hall.drivers.transport import Transport, TransportError
+
+if TYPE_CHECKING:
+    from hall.events import Event, EventHub
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class DeviceWorker:
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[DeviceWorker], None]] = []
         self._was_online = False
+        self._listening = False         # hub events are wanted (the hub listener checks it)
+        self._hub_listener_added = False
 
     # ----------------------------------------------------------------- public
     def start(self) -> None:
@@ -80,6 +85,7 @@ class DeviceWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._listening = False
         self._stop.set()
         self._commands.put(None)
         if self._thread is not None:
@@ -133,6 +139,14 @@ class DeviceWorker:
     def poll_interval(self) -> float:
         """How long to wait for a command before polling or probing again."""
         return self.idle_interval
+
+    def listen(self, hub: EventHub, listener: Callable[[Event], None]) -> None:
+        """Hear hub events in `listener` from now on (call in `start`). The hub has no remove, so the
+        listener is added once and `stop()` mutes it: it must return at once while `_listening` is false."""
+        if not self._hub_listener_added:
+            hub.add_listener(listener)
+            self._hub_listener_added = True
+        self._listening = True
 
     def set_degraded(self, detail: str) -> None:
         self.detail = detail

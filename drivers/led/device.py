@@ -92,7 +92,6 @@ class LedDevice(DeviceWorker):
         self._resync = True
         self._sched_lock = threading.Lock()
         self._sync_scheduled = False
-        self._listening = False
         # what the screen shows (worker thread writes; status() reads copies)
         self._shown: dict[int, bytes] = {}
         self._shown_text: dict[int, str] = {}
@@ -112,13 +111,11 @@ class LedDevice(DeviceWorker):
 
     # ================================================================ lifecycle
     def start(self) -> None:
-        if self.hub is not None and not self._listening:
-            self.hub.add_listener(self._on_event)
-        self._listening = self.hub is not None
+        if self.hub is not None:
+            self.listen(self.hub, self._on_event)
         super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._listening = False
         timer, self._test_timer = self._test_timer, None
         if timer is not None:
             timer.cancel()

@@ -104,21 +104,16 @@ class PrinterDevice(DeviceWorker):
         self._queue_lock = threading.Lock()
         self._flush_queued = False
         self._recorder = ThreadPoolExecutor(1, thread_name_prefix=f"printer-{name}-status")
-        self._listening = False
-        self._listener_added = False
         self._published: dict[str, Any] | None = None
         self.on_state_change(lambda _dev: self._publish_readiness())
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        if self.prints_tickets and not self._listener_added:
-            self.hub.add_listener(self._on_event)     # once: the hub has no remove, stop() mutes it
-            self._listener_added = True
-        self._listening = self.prints_tickets
+        if self.prints_tickets:
+            self.listen(self.hub, self._on_event)
         super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._listening = False
         super().stop(timeout)
         # Whatever was still queued did not print: say so, so no ticket stays "pending" forever.
         self._drain_failed()
