@@ -611,7 +611,15 @@ def test_photos_are_checked_and_cleaned(world: World, svc: Services) -> None:
     assert len(files) == 2 and all(f.suffix == ".jpg" for f in files)
     # deleting is the agent's, while the request is still in the village
     assert a.delete(f"/api/village/records/{rid}/photos/{photo['id']}").status_code == 200
-    assert len(list((svc.data_dir / "village" / str(world.village_a) / str(rid)).iterdir())) == 1
+    folder = svc.data_dir / "village" / str(world.village_a) / str(rid)
+    assert len(list(folder.iterdir())) == 1
+    # once handed over, the photos go with the paper: no more added or removed, and no stray files
+    _state(a, rid, "材料齐全")
+    _state(a, rid, "已送乡镇")
+    assert _upload(a, rid, _jpeg(), key="late-0001").status_code == 409
+    remaining = a.get(f"/api/village/records/{rid}").get_json()["record"]["photos"]
+    assert a.delete(f"/api/village/records/{rid}/photos/{remaining[0]['id']}").status_code == 409
+    assert len(list(folder.iterdir())) == 1
 
 
 # ---------------------------------------------------------------------- handover and back

@@ -592,6 +592,11 @@ class Ledger:
         now = self._now()
         try:
             with self.db.write() as c:
+                state = c.execute("SELECT state FROM village_records WHERE id = ?", (record_id,)).fetchone()[
+                    0
+                ]
+                if state not in EDITABLE:  # handed over while the photo was on its way
+                    raise conflict("not_editable", f"代办已{state}，不能再添加照片")
                 cur = c.execute(
                     "INSERT INTO village_photos (record_id, client_key, material, path, bytes, width, "
                     "height, added_at, "
@@ -618,6 +623,9 @@ class Ledger:
             if photo is None:
                 raise
             return self._photo_view(photo), False
+        except BaseException:
+            (self.data_dir / stored.relpath).unlink(missing_ok=True)  # no row, no file
+            raise
         return self._photo_view(photo), True
 
     def photo_file(self, record_id: int, photo_id: int, who: Who) -> Path:

@@ -360,7 +360,7 @@ function drawForm() {
   clear(content, h("div", { class: "agent-page" }, box));
   clear(box,
     h("h2", {}, icon("case"), T.formTitle, d.status === "error" ? h("span", { class: "badge bad", text: T.draftState.error }) : null),
-    d.status === "error" && d.error ? h("div", { class: "note bad" }, icon("alert"), d.error) : null,
+    d.error && d.error !== "login" ? h("div", { class: "note bad", "data-testid": "draft-error" }, icon("alert"), d.error) : null,
     h("div", { class: "field" }, h("label", { text: T.item }), itemField),
     h("div", { class: "field" }, h("label", { text: T.materials }), mats),
     h("div", { class: "field" }, h("label", { text: T.kind }), kinds),

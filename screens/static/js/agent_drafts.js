@@ -186,6 +186,7 @@ export class DraftSender {
     this.onChange = onChange;
     this.every = every;
     this.running = null;
+    this.inflight = new Set();   // draft keys being sent right now: never two sends of one draft at once
     this.timer = null;
     this.onOnline = () => this.flush();
   }
@@ -211,13 +212,25 @@ export class DraftSender {
   async _pass() {
     const drafts = (await this.store.all()).filter((d) => d.owner === this.owner && (d.status === "queued" || d.status === "sending"));
     drafts.sort((a, b) => (a.queued_at || "").localeCompare(b.queued_at || ""));
-    for (const d of drafts) {
+    for (const listed of drafts) {
+      const d = await this.store.get(listed.key);      // still there, and as it is now
+      if (!d) continue;
       const ok = await this.send(d);
       if (ok === "offline") break;          // no link: the rest would fail the same way
     }
   }
 
   async send(d) {
+    if (this.inflight.has(d.key)) return "busy";
+    this.inflight.add(d.key);
+    try {
+      return await this._send(d);
+    } finally {
+      this.inflight.delete(d.key);
+    }
+  }
+
+  async _send(d) {
     d.status = "sending";
     await this.store.put(d);
     this.onChange(d, "sending");
