@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hall.drivers.transport import SerialTransport, TcpTransport, Transport
+
 
 def require_pty() -> None:
     """Raise RuntimeError where there are no ptys (Windows): the emulators then offer TCP."""
@@ -39,6 +41,20 @@ def write_all(fd: int, data: bytes) -> None:
             time.sleep(0.001)
             continue
         view = view[n:]
+
+
+def driver_transport(emu: StreamEmulator, url: str, *, baudrate: int) -> Transport:
+    """Start `emu` for a device's `emulator://` URL and return the transport its driver opens:
+    `emulator://pty` on a pty, driven as a serial line at `baudrate` (POSIX; ValueError elsewhere),
+    anything else on TCP 127.0.0.1 at a free port."""
+    if url.rstrip("/") == "emulator://pty":
+        try:
+            path = emu.start_pty()
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from exc
+        return SerialTransport(path, baudrate=baudrate)
+    port = emu.start_tcp("127.0.0.1", 0)
+    return TcpTransport("127.0.0.1", port, connect_timeout=1.0, io_timeout=3.0)
 
 
 class PtyEndpoint:
@@ -138,6 +154,10 @@ class StreamEmulator:
         self._listen(port)
         assert self.port is not None
         return self.port
+
+    def start_pty(self) -> str:
+        """Serve a pty; returns the path the driver opens (POSIX only)."""
+        return self._start_pty()
 
     def _start_pty(self, link: Path | None = None) -> str:
         """Serve a pty (behind `link`, if given); returns the path the driver opens. POSIX only."""

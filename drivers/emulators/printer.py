@@ -70,10 +70,6 @@ class PrinterEmulator(StreamEmulator):
         self._jobs_changed = threading.Condition(self._lock)
 
     # ------------------------------------------------------------------ channels
-    def start_pty(self) -> str:
-        """Open a pty and serve its master; returns the slave path for the driver (POSIX only)."""
-        return self._start_pty()
-
     def _serve_tcp(self, conn: socket.socket) -> None:
         reader = self._new_reader()
         conn.settimeout(0.2)

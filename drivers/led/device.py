@@ -44,7 +44,7 @@ from hall.drivers.led.layout import (
 )
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
 from hall.drivers.options import float_option, int_option
-from hall.drivers.transport import SerialTransport, TcpTransport, Transport, TransportError, open_transport
+from hall.drivers.transport import Transport, TransportError, open_transport
 from hall.events import Event, EventHub
 
 log = logging.getLogger(__name__)
@@ -413,19 +413,12 @@ def build_led(spec: Device, ctx: Any) -> LedDevice:
     emulated = spec.url.startswith("emulator://")
     transport: Transport
     if emulated:
+        from hall.drivers.emulators.channel import driver_transport
         from hall.drivers.emulators.led import LedEmulator
 
         emu = LedEmulator(geometry.width, geometry.height, address=_opt_int(opts, "address", 1),
                           max_areas=proto.max_areas)
-        if spec.url.rstrip("/") == "emulator://pty":
-            try:
-                path = emu.start_pty()
-            except RuntimeError as exc:
-                raise ValueError(str(exc)) from exc
-            transport = SerialTransport(path, baudrate=_opt_int(opts, "baudrate", 57600))
-        else:
-            port = emu.start_tcp("127.0.0.1", 0)
-            transport = TcpTransport("127.0.0.1", port, connect_timeout=1.0, io_timeout=3.0)
+        transport = driver_transport(emu, spec.url, baudrate=_opt_int(opts, "baudrate", 57600))
         ctx.manager.add_emulator(spec.name, emu)
     else:
         transport = open_transport(spec.url, opts)

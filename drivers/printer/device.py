@@ -42,7 +42,6 @@ from hall.drivers.printer.ticket import TicketLayout
 from hall.drivers.transport import (
     FileTransport,
     SerialTransport,
-    TcpTransport,
     Transport,
     TransportError,
     open_transport,
@@ -419,24 +418,16 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     transport: Transport
     emulated = spec.url.startswith("emulator://")
     if emulated:
+        from hall.drivers.emulators.channel import driver_transport
         from hall.drivers.emulators.printer import PrinterEmulator
 
         emu = PrinterEmulator(columns=layout.options.columns)
-        if spec.url.rstrip("/") == "emulator://pty":
-            try:
-                path = emu.start_pty()
-            except RuntimeError as exc:
-                raise ValueError(str(exc)) from exc
-            baudrate = int_option(opts, "baudrate", 9600, what=WHAT)
-            transport = SerialTransport(path, baudrate=baudrate)
-        else:
-            port = emu.start_tcp("127.0.0.1", 0)
-            transport = TcpTransport("127.0.0.1", port, connect_timeout=1.0, io_timeout=3.0)
+        transport = driver_transport(emu, spec.url, baudrate=int_option(opts, "baudrate", 9600, what=WHAT))
         ctx.manager.add_emulator(spec.name, emu)
     else:
         transport = open_transport(spec.url, opts)
-        if isinstance(transport, SerialTransport):
-            baudrate = int_option(opts, "baudrate", 9600, what=WHAT)
+    if isinstance(transport, SerialTransport):
+        baudrate = int_option(opts, "baudrate", 9600, what=WHAT)
     return PrinterDevice(
         spec.name, transport, layout=layout, engine=ctx.engine, hub=ctx.hub, emulated=emulated,
         status_check=bool_option(opts, "status", not isinstance(transport, FileTransport), what=WHAT),
