@@ -26,7 +26,8 @@ stage.append(h("section", { class: "screen" },
   h("h1", { class: "screen-title" }, icon("home"), T.title), h("p", { class: "muted", text: T.hint }), tiles));
 
 // Pages other parts of the service add later appear once they exist.
-for (const [href, words, ic] of [["/manager", T.manager, "list"], ["/tech", T.tech, "keyboard"]]) {
+for (const [href, words, ic] of [["/manager", T.manager, "list"], ["/tech", T.tech, "keyboard"],
+  ["/agent", T.agent, "people"], ["/villages", T.villages, "building"]]) {
   fetch(href, { method: "HEAD" }).then((r) => { if (r.ok) tiles.append(tile(href, words, ic, `go-${href.slice(1)}`)); })
     .catch(() => {});
 }
