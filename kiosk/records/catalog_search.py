@@ -18,6 +18,7 @@ which the catalog store does off the request threads.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -45,9 +46,18 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
 
 
+def _lean_pypinyin() -> None:
+    """Skip pypinyin's phrase dictionary (~45 MB resident): we read one character at a time,
+    every reading of it (heteronym=True), so phrase context is never used. The variables are
+    read by pypinyin at import, so this must run before the first import."""
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+
+
 @lru_cache(maxsize=8192)
 def _readings(ch: str) -> tuple[str, ...]:
     """Every toneless reading of one character; `v` and `u` both stand for ü."""
+    _lean_pypinyin()
     from pypinyin import Style, pinyin
 
     out: list[str] = []
