@@ -121,6 +121,54 @@ def issue_load(port: int, clients: int, per_client: int) -> dict[str, Any]:
     }
 
 
+def call_to_board(port: int, calls: int) -> dict[str, Any]:
+    """Clerk's call (HTTP) → `ticket.called` on a board's SSE stream: the board's view of a call."""
+    import queue as stdqueue
+
+    def post(path: str, body: dict[str, Any], token: str = "") -> dict[str, Any]:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        c.request("POST", path, body=json.dumps(body), headers=headers)
+        r = c.getresponse()
+        data = json.loads(r.read() or b"{}")
+        c.close()
+        return data
+
+    token = post("/api/session", {"staff_id": "1003", "pin": "123456", "window": 3})["token"]
+    arrivals: stdqueue.Queue[float] = stdqueue.Queue()
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    stream.request("GET", "/api/events")
+    resp = stream.getresponse()
+
+    def read() -> None:
+        kind = ""
+        try:
+            while True:
+                line = resp.readline().decode("utf-8")
+                if not line:
+                    return
+                if line.startswith("event: "):
+                    kind = line[7:].strip()
+                elif line.startswith("data: ") and kind == "ticket.called":
+                    arrivals.put(time.perf_counter())
+        except OSError:
+            return
+
+    threading.Thread(target=read, daemon=True).start()
+    time.sleep(0.3)
+    lat: list[float] = []
+    for _ in range(calls):
+        post("/api/tickets", {"category": "C"})
+        t0 = time.perf_counter()
+        post("/api/windows/3/call", {}, token)
+        lat.append((arrivals.get(timeout=10) - t0) * 1000)
+        post("/api/windows/3/start", {}, token)
+    stream.close()
+    return {"calls": calls, "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": round(max(lat), 2)}
+
+
 def core(idle_seconds: float, per_client: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hallbench") as d:
         tmp = Path(d)
@@ -137,6 +185,7 @@ def core(idle_seconds: float, per_client: int) -> dict[str, Any]:
             idle_cpu = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100
             rss_idle = p.memory_info().rss / 1e6
             load = issue_load(port, 8, per_client)
+            board = call_to_board(port, 50 if per_client < 100 else 200)
             rss_after = p.memory_info().rss / 1e6
         finally:
             proc.terminate()
@@ -149,6 +198,7 @@ def core(idle_seconds: float, per_client: int) -> dict[str, Any]:
         "idle_cpu_percent": round(idle_cpu, 3),
         "idle_seconds": idle_seconds,
         "ticket_issue": load,
+        "call_to_board_event": board,
     }
 
 
