@@ -197,7 +197,7 @@ def _load(svc: Any, emu: Any, port: int, clients: int, per_client: int) -> dict[
     done_at: dict[int, float] = {}
     for job in list(emu.jobs):
         for q in job.qr:
-            tail = q.rsplit("/", 1)[-1]
+            tail = q.rsplit("/", 1)[-1].split("-", 1)[0]   # /r/<ticket id>-<signature>
             if tail.isdigit() and job.cut and job.finished_at is not None:
                 done_at.setdefault(int(tail), job.finished_at)
     http_ms = [(r["t1"] - r["t0"]) * 1000 for r in results]
