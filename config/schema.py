@@ -152,8 +152,10 @@ class Records(Strict):
 class Server(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    threads: int = Field(default=24, ge=4, le=200)
-    max_streams: int = Field(default=16, ge=1, le=190)
+    # Each live page (clerk console, evaluator tablet, board, kiosk, manager…) holds one
+    # thread for its SSE stream; a six-window hall has ~16 such pages, so leave room.
+    threads: int = Field(default=48, ge=4, le=200)
+    max_streams: int = Field(default=32, ge=1, le=190)
     data_dir: str = ""
     demo: bool = False
 

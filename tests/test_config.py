@@ -68,7 +68,7 @@ def test_bad_prefix_and_duplicate_window(tmp_path: Path) -> None:
 
 def test_streams_must_leave_spare_threads(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as ei:
-        load_config(write(tmp_path, DEMO.replace("max_streams = 16", "max_streams = 22")))
+        load_config(write(tmp_path, DEMO.replace("max_streams = 32", "max_streams = 46")))
     assert any("server" in p and "max_streams" in p for p in ei.value.problems)
 
 
