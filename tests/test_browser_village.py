@@ -18,11 +18,12 @@ import pytest
 from PIL import Image
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LANDSCAPE,
+    BrowserPages,
     Hall,
     chromium_available,
+    chromium_browser,
+    pages_for_test,
     serve_hall,
     shot,
 )
@@ -84,50 +85,19 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
-class Pages:
-    def __init__(self, browser: Any, hall: Hall) -> None:
-        self.browser, self.hall = browser, hall
-        self.contexts: list[Any] = []
-        self.errors: list[str] = []
-
-    def context(self, viewport: dict[str, int]) -> Any:
-        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-        self.contexts.append(ctx)
-        return ctx
+class Pages(BrowserPages):
+    """Pages in contexts the test makes itself (a phone, a PC); no speech stub."""
 
     def open(self, ctx: Any, path: str, name: str) -> Any:
-        page = ctx.new_page()
-        page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
-        page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"{name}: {m.text}")
-                if m.type == "error" and "Failed to load resource" not in m.text
-                else None
-            ),
-        )
-        page.goto(self.hall.url + path)
-        return page
-
-    def close(self) -> None:
-        for ctx in self.contexts:
-            ctx.close()
+        return self.open_in(ctx, path, name)
 
 
 @pytest.fixture
 def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
-    p = Pages(browser, hall)
-    yield p
-    p.close()
-    assert not p.errors, p.errors
+    yield from pages_for_test(Pages(browser, hall))
 
 
 def _jpeg(color: tuple[int, int, int] = (190, 170, 120)) -> dict[str, Any]:
@@ -243,6 +213,60 @@ def test_agent_on_a_phone_to_township_case_and_back(pages: Pages, hall: Hall) ->
     row.wait_for()
     assert row.locator("td").nth(0).inner_text() == "1"  # registered this month
     shot(admin, "villages-admin-oversight")
+
+
+# ---------------------------------------------------------------------- live, on the console's stream
+def test_a_handover_reaches_the_clerk_panel_over_the_consoles_one_stream(pages: Pages, hall: Hall) -> None:
+    """The panel polls only every 120 s: a handover shows at once because the hub's village events
+    come down the console's own /api/events stream (no second stream: each holds a server thread)."""
+    ctx = pages.context(LANDSCAPE)
+    streams: list[str] = []
+    incoming: list[str] = []
+    ctx.on(
+        "request",
+        lambda r: (
+            streams.append(r.url)
+            if r.resource_type == "eventsource"
+            else incoming.append(r.url) if "/api/village/incoming" in r.url else None
+        ),
+    )
+    clerk = pages.open(ctx, "/clerk?window=3", "clerk-live")
+    clerk.get_by_test_id("staff-id").fill("1003")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("login").click()
+    clerk.get_by_test_id("village-panel").locator("h2").wait_for()
+    assert clerk.get_by_test_id("village-record").filter(has_text="孙**").count() == 0
+    loads = len(incoming)
+
+    agent = hall.api("POST", "/api/village/session", {"login": "qs01", "pin": "246810"})[1]["token"]
+    status, answer = hall.api(
+        "POST",
+        "/api/village/records",
+        {
+            "client_key": "live-handover-0001",
+            "item_code": "11430224MB0DEMO00X20101000100001",  # 人民调解申请
+            "kind": "代办到乡镇",
+            "applicant": {"name": "孙大娘", "cert_no": "430224195001011233", "phone": "13912345678"},
+            "materials_done": ["申请人居民身份证", "人民调解申请书"],
+        },
+        agent,
+    )
+    assert status == 201, answer
+    rid = answer["record"]["id"]
+    for step in ("材料齐全", "已送乡镇"):
+        status, answer = hall.api("POST", f"/api/village/records/{rid}/state", {"state": step}, agent)
+        assert status == 200, answer
+
+    item = clerk.locator(f"[data-testid=village-record][data-id='{rid}']")
+    item.wait_for(timeout=5000)  # the fallback poll would take 120 s
+    assert "孙**" in item.inner_text() and item.get_attribute("data-state") == "已送乡镇"
+    assert len(incoming) > loads
+    # another clerk receives it: the panel follows the state change too
+    token = hall.login("1004", window=4)
+    status, answer = hall.api("POST", f"/api/village/records/{rid}/receive", {}, token)
+    assert status == 200, answer
+    clerk.locator(f"[data-testid=village-record][data-id='{rid}'][data-state='乡镇已接件']").wait_for(timeout=5000)
+    assert len(streams) == 1 and streams[0].startswith(hall.url + "/api/events"), streams
 
 
 # ---------------------------------------------------------------------- flaky links

@@ -1,19 +1,36 @@
 // The clerk console's village panel: 代办 the village agents handed over to the township. The clerk
 // receives them (接件), sends them back for missing materials (退回补正) or registers the case from
 // them (登记办件); the agent sees each step. Loaded by clerk.html next to the console; it appears
-// once a clerk is signed in and checks for new handovers every 20 s (the console's own live stream
-// stays the console's: one stream per page).
+// once a clerk is signed in. It reloads when the hub says a 代办 was handed over or changed
+// (village.incoming / village.updated, ids and states only), heard on the console's own live stream
+// through `follow` (one stream per page, DESIGN.md §7), and after a fresh snapshot (events may have
+// been missed). A slow poll stays as a safety net.
 import T from "../i18n/clerk_village.js";
 import C from "../i18n/common.js";
 import { ApiError, api } from "./api.js";
 import { icon } from "./icons.js";
+import { follow } from "./live.js";
 import { button, clear, h, modal, toast } from "./ui.js";
 
-const EVERY_MS = 20000;
+const EVERY_MS = 120000;   // the fallback poll; events bring changes at once
+const SETTLE_MS = 150;     // one handover publishes two events: one reload for both
+// the states /api/village/incoming lists; a record in any other state matters only if shown
+const LISTED = new Set(["已送乡镇", "乡镇已接件"]);
 const stage = document.getElementById("stage");
 let panel = null;
 let timer = null;
 let lastCount = -1;
+let shown = new Set();     // record ids on the panel
+let soon = null;           // a reload asked for by events
+let loading = null;        // the reload under way
+let again = false;         // asked for while one was under way
+
+follow(["village.incoming", "village.updated"], (kind, d) => {
+  if (!panel) return;
+  if (kind === "village.updated" && !LISTED.has(d.state) && !shown.has(d.record_id)) return;
+  clearTimeout(soon);
+  soon = setTimeout(load, SETTLE_MS);
+});
 
 function hhmm(iso) {
   return iso ? `${iso.slice(5, 10).replace("-", "/")} ${iso.slice(11, 16)}` : "";
@@ -22,7 +39,9 @@ function hhmm(iso) {
 function mount() {
   const side = stage.querySelector(".console .col-side");
   if (!side) {
-    if (panel && !panel.isConnected) { panel = null; clearInterval(timer); timer = null; lastCount = -1; }
+    if (panel && !panel.isConnected) {
+      panel = null; clearInterval(timer); timer = null; clearTimeout(soon); lastCount = -1; shown = new Set();
+    }
     return;
   }
   if (panel && panel.isConnected) return;
@@ -36,7 +55,17 @@ function mount() {
 new MutationObserver(mount).observe(stage, { childList: true, subtree: false });
 mount();
 
-async function load() {
+/** Reload the panel; calls while a reload is under way make one more reload after it. */
+function load() {
+  clearTimeout(soon);
+  if (loading) { again = true; return loading; }
+  loading = (async () => {
+    do { again = false; await draw(); } while (again && panel);
+  })().finally(() => { loading = null; });
+  return loading;
+}
+
+async function draw() {
   if (!panel) return;
   let records;
   try {
@@ -50,6 +79,7 @@ async function load() {
   const fresh = records.filter((r) => r.state === "已送乡镇").length;
   if (lastCount >= 0 && fresh > lastCount) toast(`${T.title}：${fresh}`, "", 5000);
   lastCount = fresh;
+  shown = new Set(records.map((r) => r.id));
   const list = h("ul", { class: "case-list village-list", "data-testid": "village-incoming" }, records.map((r) => h("li", {
     "data-testid": "village-record", "data-id": r.id, "data-state": r.state },
   h("div", { class: "row" }, h("strong", { class: "grow", text: r.item_name }),

@@ -3,10 +3,36 @@
 // connection and sends Last-Event-ID, so the server replays what was missed
 // (or sends a fresh snapshot when it cannot). When the browser gives up (for
 // example on a 503 "too many streams"), we reopen with backoff and pass the
-// last id in the query string. One stream per page.
+// last id in the query string. One stream per page: a panel that is not the
+// page's own (the clerk's village panel) shares it through `follow`.
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 const DOWN_AFTER_MS = 2500;   // routine reconnects (the server ends streams every ~10 min) show nothing
+
+const followers = new Set();   // {kinds: Set<string>, fn}
+const running = new Set();     // started LiveStreams
+
+/**
+ * Receive `kinds` from the page's stream (started now or later) without opening another one
+ * (DESIGN.md §7: a stream holds a server thread). `fn(kind, data, id)` runs for each such event,
+ * and `fn("snapshot", null, id)` after a fresh snapshot: events may have been missed, reload.
+ * Followers run after the page's own handler, each on its own (an error in one stops no other).
+ * @param {string[]} kinds
+ * @param {(kind: string, data: object|null, id: number|null) => void} fn
+ * @returns {() => void} stops following
+ */
+export function follow(kinds, fn) {
+  const f = { kinds: new Set(kinds), fn };
+  followers.add(f);
+  for (const s of running) for (const kind of f.kinds) s._listen(kind);
+  return () => followers.delete(f);
+}
+
+function tellFollowers(kind, data, id) {
+  for (const f of followers) {
+    if (kind === "snapshot" || f.kinds.has(kind)) queueMicrotask(() => f.fn(kind, data, id));
+  }
+}
 
 export class LiveStream {
   /**
@@ -24,6 +50,7 @@ export class LiveStream {
     this.onStatus = onStatus;
     this.lastId = null;
     this.source = null;
+    this.listening = new Set();   // kinds the current connection delivers
     this.attempt = 0;
     this.retryTimer = null;
     this.downTimer = null;
@@ -34,12 +61,14 @@ export class LiveStream {
 
   start() {
     this.stopped = false;
+    running.add(this);
     this._open();
     return this;
   }
 
   stop() {
     this.stopped = true;
+    running.delete(this);
     clearTimeout(this.retryTimer);
     clearTimeout(this.downTimer);
     if (this.source) this.source.close();
@@ -81,16 +110,28 @@ export class LiveStream {
       this._remember(ev);
       this.snapshots += 1;
       this._markOpen();
+      tellFollowers("snapshot", null, this.lastId);
       this.onSnapshot(JSON.parse(ev.data));
     });
-    for (const kind of this.kinds) {
-      src.addEventListener(kind, (ev) => {
-        if (this.source !== src) return;
-        const id = this._remember(ev);
-        this._markOpen();
-        this.onEvent(kind, JSON.parse(ev.data), id);
-      });
-    }
+    this.listening = new Set();
+    for (const kind of this.kinds) this._listen(kind);
+    for (const f of followers) for (const kind of f.kinds) this._listen(kind);
+  }
+
+  /** Deliver one more kind from the current connection (`_open` asks each new one for all kinds). */
+  _listen(kind) {
+    const src = this.source;
+    if (!src || this.listening.has(kind)) return;
+    this.listening.add(kind);
+    const own = this.kinds.includes(kind);
+    src.addEventListener(kind, (ev) => {
+      if (this.source !== src) return;
+      const id = this._remember(ev);
+      this._markOpen();
+      const data = JSON.parse(ev.data);
+      tellFollowers(kind, data, id);
+      if (own) this.onEvent(kind, data, id);
+    });
   }
 
   _remember(ev) {
