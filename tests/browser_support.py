@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -148,3 +148,58 @@ def shot(page: Any, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def chromium_browser() -> Iterator[Any]:
+    """The system Chromium under Playwright, for a module-scoped `browser` fixture to `yield from`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class BrowserPages:
+    """Opens pages in Chinese/Shanghai browser contexts and remembers their console errors.
+
+    With `speech=True` every context gets the `SPEECH_STUB` before its first page.
+    """
+
+    def __init__(self, browser: Any, hall: Hall, *, speech: bool = False) -> None:
+        self.browser = browser
+        self.hall = hall
+        self.speech = speech
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+
+    def context(self, viewport: dict[str, int]) -> Any:
+        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        if self.speech:
+            ctx.add_init_script(SPEECH_STUB)
+        self.contexts.append(ctx)
+        return ctx
+
+    def open_in(self, ctx: Any, path: str, name: str) -> Any:
+        """A new page in `ctx` at `path`; its page errors and console errors are kept under `name`."""
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
+        page.on("console", lambda m: self.errors.append(f"{name}: {m.text}")
+                if m.type == "error" and "Failed to load resource" not in m.text else None)
+        page.goto(self.hall.url + path)
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+P = TypeVar("P", bound=BrowserPages)
+
+
+def pages_for_test(pages: P) -> Iterator[P]:
+    """For a `pages` fixture to `yield from`: closes the contexts after the test and fails it on any
+    console or page error the test's pages reported."""
+    yield pages
+    pages.close()
+    assert not pages.errors, pages.errors

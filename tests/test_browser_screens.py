@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LANDSCAPE,
     PORTRAIT,
-    SPEECH_STUB,
+    BrowserPages,
     Hall,
     chromium_available,
+    chromium_browser,
+    pages_for_test,
     serve_hall,
     shot,
 )
@@ -48,46 +48,22 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
-class Pages:
+class Pages(BrowserPages):
     """Opens pages with the speech stub and remembers console errors and staff requests."""
 
     def __init__(self, browser: Any, hall: Hall) -> None:
-        self.browser = browser
-        self.hall = hall
-        self.contexts: list[Any] = []
-        self.errors: list[str] = []
+        super().__init__(browser, hall, speech=True)
 
     def open(self, path: str, viewport: dict[str, int] = LANDSCAPE, *, name: str = "") -> Any:
-        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-        ctx.add_init_script(SPEECH_STUB)
-        self.contexts.append(ctx)
-        page = ctx.new_page()
-        label = name or path
-        page.on("pageerror", lambda e: self.errors.append(f"{label}: {e}"))
-        page.on("console", lambda m: self.errors.append(f"{label}: {m.text}")
-                if m.type == "error" and "Failed to load resource" not in m.text else None)
-        page.goto(self.hall.url + path)
-        return page
-
-    def close(self) -> None:
-        for ctx in self.contexts:
-            ctx.close()
+        return self.open_in(self.context(viewport), path, name or path)
 
 
 @pytest.fixture
 def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
-    p = Pages(browser, hall)
-    yield p
-    p.close()
-    assert not p.errors, p.errors
+    yield from pages_for_test(Pages(browser, hall))
 
 
 def spoken(page: Any) -> list[str]:

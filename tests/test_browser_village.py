@@ -18,11 +18,12 @@ import pytest
 from PIL import Image
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LANDSCAPE,
+    BrowserPages,
     Hall,
     chromium_available,
+    chromium_browser,
+    pages_for_test,
     serve_hall,
     shot,
 )
@@ -84,50 +85,19 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
-class Pages:
-    def __init__(self, browser: Any, hall: Hall) -> None:
-        self.browser, self.hall = browser, hall
-        self.contexts: list[Any] = []
-        self.errors: list[str] = []
-
-    def context(self, viewport: dict[str, int]) -> Any:
-        ctx = self.browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-        self.contexts.append(ctx)
-        return ctx
+class Pages(BrowserPages):
+    """Pages in contexts the test makes itself (a phone, a PC); no speech stub."""
 
     def open(self, ctx: Any, path: str, name: str) -> Any:
-        page = ctx.new_page()
-        page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
-        page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"{name}: {m.text}")
-                if m.type == "error" and "Failed to load resource" not in m.text
-                else None
-            ),
-        )
-        page.goto(self.hall.url + path)
-        return page
-
-    def close(self) -> None:
-        for ctx in self.contexts:
-            ctx.close()
+        return self.open_in(ctx, path, name)
 
 
 @pytest.fixture
 def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
-    p = Pages(browser, hall)
-    yield p
-    p.close()
-    assert not p.errors, p.errors
+    yield from pages_for_test(Pages(browser, hall))
 
 
 def _jpeg(color: tuple[int, int, int] = (190, 170, 120)) -> dict[str, Any]:
