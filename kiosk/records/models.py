@@ -60,6 +60,18 @@ def id_number_valid(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17]
 
 
+def check_cert(cert_type: str, cert_no: str) -> str:
+    """The certificate number as stored (居民身份证 upper-cased); ValueError for an unknown type or a
+    居民身份证 number whose check digit does not match."""
+    if cert_type not in CERT_TYPES:
+        raise ValueError(f"证件类型 {cert_type} 无效")
+    if cert_type == "111":
+        cert_no = cert_no.upper()
+        if not id_number_valid(cert_no):
+            raise ValueError("居民身份证号码不正确（18 位，末位校验码不符）")
+    return cert_no
+
+
 def normalise_phone(phone: str) -> str:
     return re.sub(r"[\s\-]", "", phone)
 
@@ -89,12 +101,7 @@ class Person(_In):
 
     @model_validator(mode="after")
     def _cert(self) -> Person:
-        if self.cert_type not in CERT_TYPES:
-            raise ValueError(f"证件类型 {self.cert_type} 无效")
-        if self.cert_type == "111":
-            self.cert_no = self.cert_no.upper()
-            if not id_number_valid(self.cert_no):
-                raise ValueError("居民身份证号码不正确（18 位，末位校验码不符）")
+        self.cert_no = check_cert(self.cert_type, self.cert_no)
         return self
 
 

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Literal
 
-from hall.records.models import CERT_TYPES, Person, id_number_valid
+from hall.records.models import Person, check_cert
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # ---------------------------------------------------------------------- ledger vocabulary
@@ -87,16 +87,6 @@ def _pin(v: str | None) -> str | None:
     if len(set(v)) == 1 or v in "0123456789" or v in "9876543210":
         raise ValueError("密码过于简单（不能全部相同或为连续数字）")
     return v
-
-
-def check_cert(cert_type: str, cert_no: str) -> str:
-    if cert_type not in CERT_TYPES:
-        raise ValueError(f"证件类型 {cert_type} 无效")
-    if cert_type == "111":
-        cert_no = cert_no.upper()
-        if not id_number_valid(cert_no):
-            raise ValueError("居民身份证号码不正确（18 位，末位校验码不符）")
-    return cert_no
 
 
 class AgentIn(_In):

@@ -36,6 +36,7 @@ from hall.village.models import (
 )
 from hall.village.photos import MAX_UPLOAD_BYTES
 from hall.village.service import VillageService
+from hall.web.api_cases import _int_arg
 from hall.web.auth import COOKIE, current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -66,16 +67,6 @@ def who() -> Who:
         s.window,
         request.remote_addr or "",
     )
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError("invalid", f"参数 {name} 须为整数", 400) from None
 
 
 def _date_arg(name: str, default: date | None = None) -> date | None:
