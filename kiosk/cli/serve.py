@@ -44,6 +44,8 @@ def serve_cmd(args: argparse.Namespace) -> int:
     log_file = setup_logging(ddir / "logs")
     host = args.host or config.server.host
     port = args.port or config.server.port
+    # The served address is part of the config the parts see (e.g. the ticket QR's link base).
+    config = config.model_copy(update={"server": config.server.model_copy(update={"host": host, "port": port})})
     return run(config, ddir, host, port, log_file, config_path=path)
 
 
