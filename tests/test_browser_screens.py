@@ -170,6 +170,8 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     clerk.get_by_test_id("paused-note").wait_for()
     clerk.keyboard.press("F1")                      # refused while paused: the button is off
     assert clerk.get_by_test_id("act-call").is_disabled()
+    # the pause request may still be finishing (buttons are off while busy): wait until 恢复 is live
+    clerk.wait_for_function("!document.querySelector('[data-testid=act-resume]').disabled")
     clerk.keyboard.press("F8")                      # 恢复
     board.wait_for_function("!document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
 

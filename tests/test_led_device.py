@@ -186,6 +186,8 @@ def test_unplug_and_replug_resends_all_content(hall: Services) -> None:
     eng.login(1, "1001")
     eng.issue("A")
     eng.issue("A")
+    # let the frames already on their way land first, or one could arrive after the power loss below
+    assert wait_until(lambda: any("等候 A:2" in line for line in board.lines()), 5)
     board.unplug()
     board.clear()                            # the controller lost power: its RAM areas are gone
     assert wait_until(lambda: d.state == DeviceState.OFFLINE, 5)
