@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hall.drivers.base import wait_until
 from PIL import Image
 
 from tests.browser_support import (
@@ -333,7 +334,8 @@ def test_an_answer_lost_on_the_way_is_resent_without_a_duplicate(pages: Pages, h
     agent.get_by_test_id("retry").click()  # the photo's answer is lost this time
     agent.get_by_test_id("draft").first.wait_for()
     agent.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'queued'")
-    assert _count(hall, "钱奶奶") == (1, 1)
+    # the draft may read 'queued' before the photo's upload has reached the server: wait for the server
+    assert wait_until(lambda: _count(hall, "钱奶奶") == (1, 1), 10), _count(hall, "钱奶奶")
     agent.get_by_test_id("retry").click()
     agent.get_by_test_id("toast").filter(has_text="登记成功").wait_for()
     assert lost == {"records": 1, "photos": 1}
