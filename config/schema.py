@@ -169,6 +169,41 @@ class Server(Strict):
         return self
 
 
+class Backup(Strict):
+    """The daily automatic backup (`kiosk backup` by hand takes the same snapshot)."""
+
+    enabled: bool = True
+    # A USB disk or a network share; empty = `backups/` in the data folder, which
+    # survives a bad update but not a dead disk (`kiosk config check` says so).
+    folder: str = ""
+    # Taken once a day at the first check after this time (the PC may be off at night).
+    daily_at: time = time(12, 15)
+    # Grandfather-father-son: the newest backup of each of the last N days, weeks and months.
+    keep_daily: int = Field(default=7, ge=1, le=366)
+    keep_weekly: int = Field(default=4, ge=0, le=104)
+    keep_monthly: int = Field(default=12, ge=0, le=120)
+
+
+class Retention(Strict):
+    """How long records are kept before the daily pruning removes them."""
+
+    # Tickets, their events and the audit trail: at least 6 months (等保2.0 asks ≥ 6 months for audit).
+    days: int = Field(default=400, ge=183, le=3650)
+    # Relay messages carrying personal data: removed this long after the county acknowledged them.
+    relay_acked_days: int = Field(default=30, ge=1, le=3650)
+    batch_rows: int = Field(default=500, ge=50, le=10000)
+
+
+class ClockCheck(Strict):
+    """Compare the PC clock with the county platform's Date header (and NTP servers, if any)."""
+
+    # Warn on /healthz and the technician page beyond this offset.
+    max_offset_seconds: float = Field(default=120.0, ge=5, le=3600)
+    # SNTP servers on the extranet (halls rarely reach the internet): "host" or "host:port".
+    ntp_servers: list[str] = []
+    check_minutes: int = Field(default=60, ge=5, le=1440)
+
+
 def _default_categories() -> list[Category]:
     names = {
         "A": "司法信访、应急、城管",
@@ -191,6 +226,9 @@ class HallConfig(Strict):
     county: County = County()
     records: Records = Records()
     server: Server = Server()
+    backup: Backup = Backup()
+    retention: Retention = Retention()
+    clock: ClockCheck = ClockCheck()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:

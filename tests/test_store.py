@@ -24,7 +24,7 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = Database(tmp_path / "x.db")
-    db.conn.execute("INSERT INTO schema_migrations VALUES ('9999_future.sql', 'x')")
+    db.conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_future.sql', 'x')")
     db.close()
     with pytest.raises(StoreError, match="newer"):
         Database(tmp_path / "x.db")

@@ -19,6 +19,7 @@ COMMANDS = [
     "hall.cli.diag",
     "hall.cli.relay",
     "hall.cli.county_sim",
+    "hall.cli.backup_cmd",
 ]
 
 

@@ -52,13 +52,22 @@ def serve_cmd(args: argparse.Namespace) -> int:
 def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None,
         config_path: Path | None = None) -> int:
     import waitress
+    from hall.runlock import AlreadyRunning, RunLock
     from hall.services import build_services
     from hall.store.db import StoreError
     from hall.web.app import create_app
 
+    # Held until the process ends: `kiosk restore` refuses while it is taken.
+    lock = RunLock(ddir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"无法启动 / cannot start: {exc}", file=sys.stderr)
+        return 2
     try:
         services = build_services(config, ddir)
     except StoreError as exc:
+        lock.release()
         print(f"数据库错误 / database error: {exc}", file=sys.stderr)
         return 2
     services.log_file = log_file
@@ -90,6 +99,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     finally:
         server.close()
         services.stop()
+        lock.release()
     return 0
 
 

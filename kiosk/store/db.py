@@ -8,8 +8,12 @@ moment are serialised by the database itself, not by luck.
 
 Migrations are the `NNNN_name.sql` files in `migrations/`, applied in order
 at start. The table `schema_migrations` records each one applied by name (so
-a migration is never skipped or run twice); `PRAGMA user_version` mirrors the
-highest number for tools that look there.
+a migration is never skipped or run twice) and the program version that
+applied it, so an older program started on a database a newer one migrated
+can refuse by name of both versions instead of failing later on a missing
+column; `PRAGMA user_version` mirrors the highest number for tools that look
+there. Each migration runs in one transaction (SQLite's DDL is
+transactional): a failing one leaves the database exactly as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -32,10 +36,20 @@ class StoreError(Exception):
     """The database cannot be opened or migrated."""
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) for each shipped migration, in order."""
+Migration = tuple[int, str, str]  # (number, file name, SQL)
+
+
+def program_version() -> str:
+    from hall import __version__
+
+    return __version__
+
+
+def migrations(folder: Path | None = None) -> list[Migration]:
+    """(number, file name, SQL) for each shipped migration (or those in `folder`), in order."""
     found = []
-    for entry in resources.files("hall.store").joinpath("migrations").iterdir():
+    entries = folder.iterdir() if folder is not None else resources.files("hall.store").joinpath("migrations").iterdir()
+    for entry in entries:
         m = _MIGRATION_RE.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -49,8 +63,11 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """A SQLite file shared by the service's threads, one connection each."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, steps: Callable[[], list[Migration]] | None = None,
+                 version: str | None = None) -> None:
         self.path = str(path)
+        self._steps = steps  # None: the shipped migrations (tests pass their own, e.g. a failing one)
+        self.version = version or program_version()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -112,32 +129,28 @@ class Database:
             c.execute("COMMIT")
 
     def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; refuse a database from a newer program."""
         c = self.conn
-        c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        applied = {r[0] for r in c.execute("SELECT name FROM schema_migrations")}
-        steps = migrations()
-        known = {name for _, name, _ in steps}
-        unknown = sorted(applied - known)
+        ensure_bookkeeping(c)
+        steps = self._steps() if self._steps is not None else migrations()
+        pending, unknown, newer = schema_state(c, steps)
         if unknown:
-            raise StoreError(
-                f"{self.path}: database has migrations this program does not know ({', '.join(unknown)}): "
-                "it was written by a newer version of the service; install that version"
-            )
-        for number, name, sql in steps:
-            if name in applied:
-                continue
+            raise StoreError(newer_database_message(self.path, unknown, newer, self.version))
+        for number, name, sql in pending:
             log.info("applying migration %s", name)
             try:
                 c.execute("BEGIN IMMEDIATE")
                 for statement in _split_sql(sql):
                     c.execute(statement)
-                c.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
+                c.execute("INSERT INTO schema_migrations (name, applied_at, program_version) "
+                          "VALUES (?, datetime('now'), ?)", (name, self.version))
                 c.execute(f"PRAGMA user_version={number}")
                 c.execute("COMMIT")
             except sqlite3.Error as exc:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
-                raise StoreError(f"migration {name} failed: {exc}") from exc
+                raise StoreError(f"迁移 {name} 失败，数据库保持原样 / migration {name} failed, "
+                                 f"database left unchanged: {exc}") from exc
         return len(steps)
 
     def close(self) -> None:
@@ -165,3 +178,36 @@ def _split_sql(sql: str) -> list[str]:
     if buf.strip():
         statements.append(buf.strip())
     return statements
+
+
+def ensure_bookkeeping(c: sqlite3.Connection) -> None:
+    """The migrations table, with the program-version column older programs did not write."""
+    c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    cols = {r[1] for r in c.execute("PRAGMA table_info(schema_migrations)")}
+    if "program_version" not in cols:
+        c.execute("ALTER TABLE schema_migrations ADD COLUMN program_version TEXT")
+
+
+def schema_state(c: sqlite3.Connection, steps: list[Migration]) -> tuple[list[Migration], list[str], str | None]:
+    """(migrations still to apply, applied ones this program does not know, the newest program that applied those)."""
+    cols = {r[1] for r in c.execute("PRAGMA table_info(schema_migrations)")}
+    if not cols:
+        return list(steps), [], None
+    version_col = "program_version" if "program_version" in cols else "NULL"
+    applied = {r[0]: r[1] for r in c.execute(f"SELECT name, {version_col} FROM schema_migrations")}
+    known = {name for _, name, _ in steps}
+    unknown = sorted(set(applied) - known)
+    versions = [applied[n] for n in unknown if applied[n]]
+    newer = max(versions, key=_version_key) if versions else None
+    return [s for s in steps if s[1] not in applied], unknown, newer
+
+
+def newer_database_message(path: str, unknown: list[str], newer: str | None, ours: str) -> str:
+    writer = f"{newer} 版" if newer else "更新的版本"
+    return (f"{path}: 数据库由 {writer}写入（含本程序不认识的迁移 {', '.join(unknown)}），本程序为 {ours} 版，"
+            f"不能在较新的数据库上运行：请安装 {newer or '较新'} 版或更新的版本，或恢复升级前的备份 / "
+            f"database written by a newer version ({newer or 'unknown'}); this program is {ours}")
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", v)[:4])
