@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import time
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -152,12 +153,35 @@ class Records(Strict):
 class Server(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # The address phones, tablets and other PCs use (ticket QR, links, kiosk/board autostart),
+    # e.g. "http://192.168.1.10:8080". Empty: the bind host, or with host = "0.0.0.0" the PC's
+    # LAN address found at start (hall.netaddr).
+    public_url: str = ""
     # Each live page (clerk console, evaluator tablet, board, kiosk, manager…) holds one
     # thread for its SSE stream; a six-window hall has ~16 such pages, so leave room.
     threads: int = Field(default=48, ge=4, le=200)
     max_streams: int = Field(default=32, ge=1, le=190)
     data_dir: str = ""
     demo: bool = False
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f'应为 "http://地址:端口"，例如 "http://192.168.1.10:8080"，而不是 "{v}"')
+        if parts.query or parts.fragment:
+            raise ValueError(f'不能带 ? 或 # 部分："{v}"')
+        if parts.hostname in ("0.0.0.0", "::"):
+            raise ValueError(f"{parts.hostname} 不是其他设备能访问的地址，请写本机的局域网地址")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError(f'端口无效："{v}"') from None
+        return v.rstrip("/")
 
     @model_validator(mode="after")
     def _spare_threads(self) -> Server:

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from hall.config.schema import HallConfig
+from hall.netaddr import public_link
 from hall.web.util import services
 
 # resolve(): in the strict editable install this file is a symlink; static files
@@ -123,11 +124,18 @@ def tech() -> str:
 
 @bp.get("/screens/qr.svg")
 def qr_svg() -> Response:
-    """A QR code as SVG, drawn here so screens need no QR library and no internet."""
+    """A QR code as SVG, drawn here so screens need no QR library and no internet.
+
+    `?path=/station/3` encodes that page at the hall's public address: a phone scans it, so it must
+    not carry the address the showing browser happened to use (127.0.0.1 on the hall PC itself).
+    """
     import qrcode
     import qrcode.image.svg
 
-    text = request.args.get("text", "")
+    path = request.args.get("path", "")
+    if path and (not path.startswith("/") or path.startswith("//")):
+        abort(400)
+    text = public_link(services().config.server, path) if path else request.args.get("text", "")
     if not text or len(text) > QR_MAX_CHARS:
         abort(400)
     img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2,

@@ -47,6 +47,7 @@ from hall.drivers.transport import (
     open_transport,
 )
 from hall.events import Event, EventHub
+from hall.netaddr import public_link
 
 log = logging.getLogger(__name__)
 
@@ -410,9 +411,9 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     reconnect_max (s, 5), tickets (print issued tickets, default true), baudrate (serial).
     """
     opts = dict(spec.options)
-    server = ctx.config.server
+    # The QR is opened by a citizen's phone: the hall's public address, never the bind address.
     layout = TicketLayout.from_options(opts, hall_name=ctx.config.hall.name,
-                                       default_qr_base=f"http://{server.host}:{server.port}/r/")
+                                       default_qr_base=public_link(ctx.config.server, "/r/"))
     layout.qr_path = ctx.extra.get("rating_url")  # signed /r/<token> links from the records service
     baudrate: int | None = None
     transport: Transport

@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from hall.config.loader import ConfigError, load_config
+from hall.config.schema import HallConfig
 from hall.security import hash_pin
 
 
@@ -31,7 +32,41 @@ def check_cmd(args: argparse.Namespace) -> int:
     print(f"配置有效 / config OK: {args.file}")
     print(f"  {cfg.hall.name}: {len(cfg.categories)} categories, {len(cfg.windows)} windows, "
           f"{len(cfg.staff)} staff, {len(cfg.devices)} devices")
+    for w in config_warnings(cfg):
+        print(f"  警告 / warning: {w}")
     return 0
+
+
+def config_warnings(cfg: HallConfig) -> list[str]:
+    """Things a valid config may still get wrong in a real hall (also shown on the technician page).
+
+    Each area has its own helper so owners can add theirs without touching the others.
+    """
+    return [*_address_warnings(cfg)]
+
+
+def _real_devices(cfg: HallConfig) -> list[str]:
+    return [d.name for d in cfg.devices if not d.url.startswith("emulator://")]
+
+
+def _address_warnings(cfg: HallConfig) -> list[str]:
+    """The public address must be one a phone or another PC can open once real devices are in use."""
+    from hall.netaddr import ALL_INTERFACES, is_loopback, public_address
+
+    out: list[str] = []
+    addr = public_address(cfg.server)
+    real = _real_devices(cfg)
+    if not addr.ok:
+        out.append(f"server: {addr.reason}")
+    elif addr.loopback and real:
+        out.append(f"server.public_url: 对外地址是本机回环地址 {addr.url}，但已配置真实设备（{'、'.join(real[:5])}）："
+                   "手机扫号票二维码、其他电脑和平板都打不开。请设置 host = \"0.0.0.0\" 或 public_url = "
+                   "\"http://<本机局域网地址>:端口\" / public address is loopback while real devices are configured")
+    host = cfg.server.host.strip()
+    if cfg.server.public_url and not addr.loopback and host not in ALL_INTERFACES and is_loopback(host):
+        out.append(f"server.host: 服务只监听 {host}，其他设备无法访问 public_url {addr.url}；"
+                   "请把 host 设为 \"0.0.0.0\" / bound to loopback, public_url unreachable")
+    return out
 
 
 def hash_pin_cmd(args: argparse.Namespace) -> int:

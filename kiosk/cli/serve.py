@@ -52,6 +52,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
 def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None,
         config_path: Path | None = None) -> int:
     import waitress
+    from hall.netaddr import announce
     from hall.runlock import AlreadyRunning, RunLock
     from hall.services import build_services
     from hall.store.db import StoreError
@@ -90,6 +91,8 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _graceful)
     log.info("%s serving on http://%s:%s (data: %s)", config.hall.name, host, port, ddir)
+    address = announce(config.server)
+    print(f"  本厅对外地址 / public address: {address.url}（{address.reason}）", flush=True)
     if config.server.demo:
         print(demo_banner(config, host, port, ddir), flush=True)
     try:
@@ -105,7 +108,9 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
 
 def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
     """Where a newcomer opens each screen, and who to sign in as."""
-    base = f"http://{host}:{port}"
+    from hall.netaddr import public_url
+
+    base = public_url(config.server)          # what another PC would open, not the bind address
     clerks = [st for st in config.staff if st.role == "clerk"]
     lines = [
         "",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from hall.cli.config_cmd import config_warnings
 from hall.config.loader import ConfigError, load_config
 from hall.config.schema import HallConfig
 from hall.security import redact_text
@@ -89,6 +90,9 @@ def config_checks(svc: Services, config_path: Path | None) -> list[dict[str, str
         out.append(_check("error", "设备", f"非演示模式却配置了模拟设备：{'、'.join(emulated)}"))
     elif emulated:
         out.append(_check("warn", "设备", f"演示模式：{len(emulated)} 台设备为模拟设备"))
+    for warning in config_warnings(cfg):
+        item, _, message = warning.partition(": ")
+        out.append(_check("warn", item, message))
     kinds = {d.kind for d in cfg.devices}
     if "printer" not in kinds:
         out.append(_check("warn", "设备", "未配置取号打印机：自助终端只能在屏幕上显示号码"))

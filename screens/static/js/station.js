@@ -59,7 +59,7 @@ async function draw() {
       h("span", { class: "d" }, h("span", { text: T.dateFmt(d.day) }), h("span", { text: T.weekdayFmt(w) })),
       h("span", { class: "n", text: !d.workday ? T.rest : d.agent ? d.agent.name : T.none }));
   }));
-  const qr = h("figure", { class: "qr" }, h("img", { src: `/screens/qr.svg?text=${encodeURIComponent(location.href)}`, alt: T.qr }),
+  const qr = h("figure", { class: "qr" }, h("img", { src: `/screens/qr.svg?path=${encodeURIComponent(location.pathname + location.search)}`, alt: T.qr }),
     h("figcaption", { text: T.qr }));
   clear(stage, h("div", { class: "station" },
     h("section", { class: "card duty-card" }, h("h2", {}, icon("user"), T.onDuty), duty),
