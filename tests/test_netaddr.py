@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import subprocess
@@ -114,14 +115,17 @@ def test_ticket_qr_of_a_hall_on_all_interfaces_carries_a_lan_address(tmp_path: P
         while True:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
             assert time.monotonic() < deadline, "server did not start"
-            try:
+            try:        # up, and its printer connected (a ticket issued before would not print)
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("POST", "/api/tickets", body='{"category": "B"}',
-                          headers={"Content-Type": "application/json"})
-                if c.getresponse().status == 201:
+                c.request("GET", "/api/printer")
+                if json.loads(c.getresponse().read()).get("ready"):
                     break
-            except OSError:
-                time.sleep(0.1)
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("POST", "/api/tickets", body='{"category": "B"}', headers={"Content-Type": "application/json"})
+        assert c.getresponse().status == 201
         assert emu.wait_for_jobs(1, timeout=15), "nothing printed"
         raw = bytes(emu.jobs[-1].raw)
         assert b"\x1dv0" in raw                     # an image QR: the text is only in the pixels
