@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hall.backup.auto import AutoBackup
 from hall.config.schema import County, HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
+from hall.housekeeping import Housekeeping
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
@@ -49,6 +51,8 @@ class Services:
     calendar: WorkCalendar | None = None  # working days (China's holidays, hall list, Mon–Fri fallback)
     relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
     village: VillageService | None = None  # village stations: agents, 代办 ledger, duty roster, oversight
+    backups: AutoBackup | None = None  # the daily automatic backup and its state (/healthz, technician)
+    housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
@@ -68,6 +72,26 @@ class Services:
         t = threading.Thread(target=self._daily, name="daily-scheduler", daemon=True)
         t.start()
         self._threads.append(t)
+        if self.backups is not None:
+            self.backups.config_path = self.config_path  # known only once serve set it
+        self.housekeeping = Housekeeping(self.clock.now, self.chores())
+        self.housekeeping.start()
+
+    def chores(self) -> list[tuple[str, Any]]:
+        """What the housekeeping thread runs (each decides itself whether it is due)."""
+        out: list[tuple[str, Any]] = []
+        if self.backups is not None:
+            out.append(("backup", self.backups.tick))
+        return out
+
+    def health_warnings(self) -> list[dict[str, str]]:
+        """Conditions a technician must see on /healthz and the technician page (the hall still serves)."""
+        out: list[dict[str, str]] = []
+        if self.backups is not None:
+            b = self.backups.status(self.clock.now())
+            if b["warning"]:
+                out.append({"item": "backup", "message": b["warning"]})
+        return out
 
     def _daily(self) -> None:
         # Wake at local midnight (at least hourly, in case the clock jumps) and
@@ -89,6 +113,8 @@ class Services:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         if self.relay is not None:
             self.relay.stop()
         self.hub.close()
@@ -117,6 +143,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],
                                                   lambda: getattr(services, "catalog", None)))
     services.calendar = services.records.calendar
+    services.backups = AutoBackup(config, data_dir)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)

@@ -147,7 +147,7 @@ _STORED = (".jpg", ".jpeg", ".png", ".pdf", ".zip", ".gz", ".webp")
 
 def write_backup(data_dir: Path, dest: Path, *, created_at: datetime, hall: dict[str, str],
                  config_path: Path | None = None, extra_files: dict[str, Path] | None = None,
-                 auto: bool = False) -> BackupResult:
+                 auto: bool = False, create_folder: bool = True) -> BackupResult:
     """Snapshot `data_dir` (+ the config file and keys kept elsewhere) into one new file in/at `dest`."""
     import time
 
@@ -159,6 +159,8 @@ def write_backup(data_dir: Path, dest: Path, *, created_at: datetime, hall: dict
         folder, final = dest.parent, dest
     else:
         folder, final = dest, dest / backup_name(hall.get("region_code", ""), created_at, auto)
+    if not create_folder and not folder.is_dir():
+        raise BackupError(f"备份目录 {folder} 不存在（U盘未插入或网络共享未连接？）/ backup folder missing")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".hall-backup-", suffix=".tmp")

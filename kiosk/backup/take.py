@@ -40,6 +40,10 @@ def backup_hall(config: HallConfig | None, data_dir: Path, *, config_path: Path 
     tz = ZoneInfo(config.hall.timezone if config is not None else "Asia/Shanghai")
     when = now or datetime.now(tz)
     hall = ({"name": config.hall.name, "region_code": config.hall.region_code} if config is not None else {})
+    # A configured folder is a mount point: never create it (an unplugged USB disk's empty mount
+    # point would fill the system disk). A folder named on the command line is created.
+    create = dest is not None or config is None or not config.backup.folder
     return write_backup(Path(data_dir), dest if dest is not None else default_folder(config, data_dir),
                         created_at=when, hall=hall, config_path=config_path,
-                        extra_files=secret_files(config, data_dir, config_path), auto=auto)
+                        extra_files=secret_files(config, data_dir, config_path), auto=auto,
+                        create_folder=create)

@@ -33,5 +33,8 @@ def healthz() -> tuple[Response, int]:
         "emulators_active": svc.devices.emulators_active,
         "uptime_seconds": round(time.time() - svc.started_at, 1),
         "live_streams": svc.hub.streams,
+        "backup": svc.backups.status(svc.clock.now()) if svc.backups is not None else {"state": "disabled"},
+        # Conditions a technician must act on while the hall keeps serving (backup folder, clock).
+        "warnings": svc.health_warnings(),
     }
     return jsonify(body), 200 if db_ok else 503

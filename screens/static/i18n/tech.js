@@ -41,7 +41,14 @@ export default {
     emulatorsOn: "已启用（演示）",
     emulatorsOff: "未启用",
     relay: "转发积压",
+    backup: "自动备份",
+    backupStates: { ok: "正常", warning: "需处理", disabled: "未启用" },
+    clock: "本机时钟",
+    clockUnknown: "未比对",
+    warningItems: { backup: "备份", clock: "时钟" },
   },
+  backupLast: (iso) => `最近 ${iso.replace("T", " ").slice(0, 16)}`,
+  clockOffset: (s) => (Math.abs(s) < 1 ? "准确" : `${s > 0 ? "慢" : "快"} ${Math.round(Math.abs(s))} 秒`),
   uptime: (s) => {
     const d = Math.floor(s / 86400);
     const h = Math.floor((s % 86400) / 3600);

@@ -73,6 +73,7 @@ function stateBadge(d) {
 // ---------------------------------------------------------------------- devices + health
 function devicesPanel() {
   const health = h("div", { class: "health", "data-testid": "health" });
+  const warnings = h("div", { "data-testid": "health-warnings" });
   const grid = h("div", { class: "dev-grid", "data-testid": "devices" });
   const results = new Map();         // device name → last test result, kept across refreshes
   const running = new Set();
@@ -96,7 +97,14 @@ function devicesPanel() {
       item(H.streams, String(z.live_streams)),
       item(H.emulators, z.emulators_active ? H.emulatorsOn : H.emulatorsOff, z.emulators_active ? "warn" : ""),
       item(H.relay, `${z.relay.backlog} · ${T.relayStates[z.relay.state] || z.relay.state}`,
-        z.relay.dead_letters ? "bad" : ""));
+        z.relay.dead_letters ? "bad" : ""),
+      z.backup ? item(H.backup, z.backup.last_backup_at ? T.backupLast(z.backup.last_backup_at)
+        : (H.backupStates[z.backup.state] || z.backup.state), z.backup.state === "warning" ? "warn" : z.backup.state === "ok" ? "ok" : "") : null,
+      z.clock ? item(H.clock, z.clock.offset_seconds == null ? H.clockUnknown : T.clockOffset(z.clock.offset_seconds),
+        z.clock.warning ? "bad" : z.clock.offset_seconds == null ? "" : "ok") : null);
+    // Problems a technician must fix while the hall keeps serving: backup folder, PC clock.
+    clear(warnings, ...(z.warnings || []).map((w) => h("div", { class: "note bad", "data-item": w.item },
+      icon("alert"), `${H.warningItems[w.item] || w.item}：${w.message}`)));
   }
 
   function facts(d) {
@@ -165,7 +173,7 @@ function devicesPanel() {
   }
 
   return polled("devices", "printer", 4000, load, (node) => node.append(
-    card(T.healthTitle, "check", {}, health), grid));
+    card(T.healthTitle, "check", {}, health, warnings), grid));
 }
 
 function kindIcon(kind) {
