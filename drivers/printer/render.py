@@ -7,8 +7,8 @@ a slow serial line can split a command or a hanzi), and an incomplete command
 simply waits for more bytes.
 
 What it understands: ESC @ ! E - a d J t 2 3 M G V { p c, FS & . ! - C,
-GS ! V B ( k (QR store/print) v 0 (raster image, decoded back to the QR text
-with zxing-cpp when available) L W H f h w k, DLE EOT n / DLE ENQ / DLE DC4,
+GS ! V B ( k (QR store/print) v 0 (raster image at its printed scale, decoded back to the
+QR text with zxing-cpp when available) L W H f h w k, DLE EOT n / DLE ENQ / DLE DC4,
 LF CR HT FF, and text: ASCII, and GB18030 (2- and 4-byte) in Chinese mode.
 Anything else is skipped and counted, never crashes the reader.
 """
@@ -361,7 +361,7 @@ class EscposReader:
             size = 8 + xbytes * ydots
             if not self._need(size):
                 return NEED_MORE
-            self._image(xbytes, ydots, bytes(b[8:size]))
+            self._image(xbytes, ydots, bytes(b[8:size]), mode=b[3])
             return size
         if cmd == "8":
             if not self._need(7):
@@ -399,24 +399,28 @@ class EscposReader:
             self._job.qr.append(text)
             self._job.lines.append(self._centered(f"[二维码] {text}"))
 
-    def _image(self, xbytes: int, ydots: int, data: bytes) -> None:
+    def _image(self, xbytes: int, ydots: int, data: bytes, mode: int = 0) -> None:
+        # GS v 0 m: m & 1 prints every dot twice as wide, m & 2 twice as tall (as on paper)
+        sx, sy = (2 if mode & 1 else 1), (2 if mode & 2 else 1)
         self._end_line(force=False)
         self._job.images += 1
-        text = self._decode_qr_image(xbytes, ydots, data) if self.decode_images else None
+        text = self._decode_qr_image(xbytes, ydots, data, sx, sy) if self.decode_images else None
         if text is not None:
             self._job.qr.append(text)
             self._job.lines.append(self._centered(f"[二维码图片] {text}"))
         else:
-            self._job.lines.append(self._centered(f"[图片 {xbytes * 8}×{ydots} 点]"))
+            self._job.lines.append(self._centered(f"[图片 {xbytes * 8 * sx}×{ydots * sy} 点]"))
 
     @staticmethod
-    def _decode_qr_image(xbytes: int, ydots: int, data: bytes) -> str | None:
+    def _decode_qr_image(xbytes: int, ydots: int, data: bytes, sx: int = 1, sy: int = 1) -> str | None:
         try:
             import zxingcpp
             from PIL import Image, ImageOps
         except ImportError:
             return None
         img = Image.frombytes("1", (xbytes * 8, ydots), data)
+        if (sx, sy) != (1, 1):
+            img = img.resize((xbytes * 8 * sx, ydots * sy), Image.Resampling.NEAREST)
         img = ImageOps.expand(ImageOps.invert(img.convert("L")), border=16, fill=255)  # 1 bits are black dots
         try:
             found = zxingcpp.read_barcodes(img)

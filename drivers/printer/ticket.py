@@ -15,8 +15,10 @@ punctuation such as `，。：（）` into `?` when a string has no common hanzi
 Options (all optional) in the device's `options`:
   profile     python-escpos printer profile (default "default"; 58 mm: "POS-5890")
   columns     characters per line of font A (default: the profile's)
-  qr          "native" (GS ( k, ~75 bytes) | "image" (raster, ~3.4 KB) | "none"
-  qr_size     module size in dots, 1–16 (default 6)
+  qr          "native" (GS ( k, ~95 bytes) | "image" (raster at module resolution, ~0.6 KB) | "none";
+              default: native when the profile declares it (python-escpos `qrCode`), else image.
+              "native" on a profile without it prints the image QR (config check warns).
+  qr_size     module size in dots, 1–16 (default 6 native, 4 image)
   qr_base     URL the QR points to, the ticket id is appended (default http://<server>/r/)
   cut         send a cut (default: the profile declares a cutter)
   cut_mode    "full" | "partial"
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hall.drivers.options import bool_option, int_option
+from hall.drivers.printer.qr_image import qr_image_bytes
 from hall.security import redact_text
 
 CHINESE_ON = b"\x1c\x26"    # FS &: select Chinese (double-byte) character mode
@@ -51,6 +54,8 @@ FIELDS = (
 LANE_LABELS = {"normal": "", "priority": "优先", "appointment": "预约"}
 
 QrMode = Literal["native", "image", "none"]
+# Image QR default: 4-dot modules (0.5 mm at 203 dpi) keep a ticket under 1.5 KB on the wire (qr_image).
+IMAGE_QR_SIZE = 4
 Align = Literal["left", "center", "right"]
 Kind = Literal["text", "qr", "rule", "feed", "cut"]
 
@@ -159,10 +164,13 @@ def print_options(options: Mapping[str, Any]) -> PrintOptions:
         raise ValueError(
             f"打印机型号配置 profile = {name!r} 不存在（python-escpos 的 profile 名称）"
         ) from None
-    qr = str(options.get("qr", "native"))
+    native_ok = profile.supports("qrCode")
+    qr = str(options.get("qr", "native" if native_ok else "image"))
     if qr not in ("native", "image", "none"):
         raise ValueError(f'打印机选项 qr 应为 "native"、"image" 或 "none"，而不是 {qr!r}')
-    qr_size = int_option(options, "qr_size", 6, what="打印机选项")
+    if qr == "native" and not native_ok:
+        qr = "image"      # the profile says it cannot: a native QR would print nothing (config check warns)
+    qr_size = int_option(options, "qr_size", 6 if qr == "native" else IMAGE_QR_SIZE, what="打印机选项")
     if not 1 <= qr_size <= 16:
         raise ValueError(f"打印机选项 qr_size 应在 1–16 之间，而不是 {qr_size}")
     has_cutter = profile.supports("paperFullCut") or profile.supports("paperPartCut")
@@ -175,6 +183,21 @@ def print_options(options: Mapping[str, Any]) -> PrintOptions:
         raise ValueError(f"打印机选项 columns 应在 16–80 之间，而不是 {columns}")
     return PrintOptions(profile=name, columns=columns, qr=qr, qr_size=qr_size, cut=cut,  # type: ignore[arg-type]
                         cut_mode=cut_mode)  # type: ignore[arg-type]
+
+
+def qr_profile_warning(options: Mapping[str, Any]) -> str | None:
+    """`qr = "native"` on a profile without native QR: what the hall gets instead, for `config check`."""
+    from escpos.capabilities import get_profile
+
+    name = str(options.get("profile", "default"))
+    try:
+        profile = get_profile(name)
+    except KeyError:
+        return None          # print_options reports the unknown profile as an error
+    if str(options.get("qr", "")) == "native" and not profile.supports("qrCode"):
+        return (f'qr = "native" 与打印机型号 profile = "{name}" 不符（该型号不支持原生二维码），'
+                "将自动改用图片二维码；若打印机确实支持原生二维码，请选用声明支持的 profile")
+    return None
 
 
 # ------------------------------------------------------------------ fields
@@ -384,7 +407,7 @@ def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions) -> 
                 p.qr(payload, native=True, size=opts.qr_size, ec=QR_ECLEVEL_M)
                 p._raw(b"\n")
             else:
-                p.qr(payload, native=False, size=opts.qr_size, ec=QR_ECLEVEL_M)
+                p._raw(qr_image_bytes(payload, opts.qr_size))
         elif line.kind == "cut":
             _cut(p, opts)
             cut_sent = cut_sent or opts.cut

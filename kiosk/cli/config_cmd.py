@@ -42,7 +42,7 @@ def config_warnings(cfg: HallConfig) -> list[str]:
 
     Each area has its own helper so owners can add theirs without touching the others.
     """
-    return [*_address_warnings(cfg)]
+    return [*_address_warnings(cfg), *_printer_warnings(cfg)]
 
 
 def _real_devices(cfg: HallConfig) -> list[str]:
@@ -76,3 +76,21 @@ def hash_pin_cmd(args: argparse.Namespace) -> int:
         return 2
     print(hash_pin(pin))
     return 0
+
+
+def _printer_warnings(cfg: HallConfig) -> list[str]:
+    """Printer options the profile contradicts, or that would stop the printer at start."""
+    from hall.drivers.printer.ticket import TicketLayout, qr_profile_warning
+
+    out: list[str] = []
+    for i, d in enumerate(cfg.devices):
+        if d.kind != "printer":
+            continue
+        warning = qr_profile_warning(d.options)
+        if warning:
+            out.append(f"devices[{i}].options.qr: {warning}")
+        try:
+            TicketLayout.from_options(d.options, hall_name=cfg.hall.name, default_qr_base="http://hall/r/")
+        except ValueError as exc:
+            out.append(f"devices[{i}].options: 打印机 {d.name} 将无法启动：{exc}")
+    return out
