@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.backup.auto import AutoBackup
+from hall.clockcheck import ClockMonitor
 from hall.config.schema import County, HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
@@ -52,6 +53,7 @@ class Services:
     relay: Relay | None = None         # the outbox sender; None when no county endpoint is configured
     village: VillageService | None = None  # village stations: agents, 代办 ledger, duty roster, oversight
     backups: AutoBackup | None = None  # the daily automatic backup and its state (/healthz, technician)
+    clock_check: ClockMonitor | None = None  # the PC clock against the county's Date header / SNTP
     housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
@@ -80,6 +82,8 @@ class Services:
     def chores(self) -> list[tuple[str, Any]]:
         """What the housekeeping thread runs (each decides itself whether it is due)."""
         out: list[tuple[str, Any]] = []
+        if self.clock_check is not None:
+            out.append(("clock", self.clock_check.tick))
         if self.backups is not None:
             out.append(("backup", self.backups.tick))
         return out
@@ -91,6 +95,10 @@ class Services:
             b = self.backups.status(self.clock.now())
             if b["warning"]:
                 out.append({"item": "backup", "message": b["warning"]})
+        if self.clock_check is not None:
+            c = self.clock_check.status()
+            if c["warning"]:
+                out.append({"item": "clock", "message": c["warning"]})
         return out
 
     def _daily(self) -> None:
@@ -144,6 +152,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                                   lambda: getattr(services, "catalog", None)))
     services.calendar = services.records.calendar
     services.backups = AutoBackup(config, data_dir)
+    services.clock_check = ClockMonitor(config.clock)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)
@@ -154,6 +163,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                   else county.model_copy(update={"endpoint": ""}))
     if county.endpoint:
         services.relay = Relay.from_config(db, county, publish=hub.publish)
+        services.relay.watch_dates(services.clock_check.observe_date_header)
         hub.add_listener(services.relay.on_event)  # a new record wakes the sender
         # What comes back from the county: fetched by the relay, validated and installed by the records.
         services.relay.sync_into(catalog=services.catalog.apply, reasons=services.records.reasons.install,

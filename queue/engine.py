@@ -50,10 +50,35 @@ class QueueEngine:
         with self.db.write() as c:
             for w in config.windows:
                 c.execute("INSERT OR IGNORE INTO windows (number) VALUES (?)", (w.number,))
+            latest = c.execute("SELECT MAX(service_date) FROM tickets").fetchone()[0]
+        # The latest day numbers were issued for: the service day never steps back onto it from a
+        # clock set backwards across midnight (see service_day).
+        self._latest_day: date | None = date.fromisoformat(latest) if latest else None
+        self._clock_back_logged: date | None = None
 
     # ------------------------------------------------------------------ helpers
+    def service_day(self, now: datetime | None = None) -> date:
+        """The day numbers are issued for: the clock's date, except just after it was set back across midnight.
+
+        A PC clock corrected backwards by a few minutes over midnight would
+        otherwise put the hall back on yesterday (yesterday's numbers go on,
+        today's queue vanishes) and restart numbering a second time when the
+        clock passes midnight again. Within one day of the latest day already
+        issued, the service day holds; a larger step back is a deliberate
+        correction (a clock that had run into the future) and is followed.
+        """
+        clock_day = (now or self.clock.now()).date()
+        latest = self._latest_day
+        if latest is not None and clock_day < latest and (latest - clock_day).days <= 1:
+            if self._clock_back_logged != latest:
+                self._clock_back_logged = latest
+                log.warning("hall clock is back on %s after numbers were issued for %s: numbering stays on %s",
+                            clock_day, latest, latest)
+            return latest
+        return clock_day
+
     def _today(self) -> str:
-        return self.clock.today().isoformat()
+        return self.service_day().isoformat()
 
     def _category(self, prefix: str) -> Any:
         cat = self.config.category(prefix)
@@ -199,13 +224,17 @@ class QueueEngine:
         now = self.clock.now()
         if self.config.hall.hours.enforce and not self.is_open(now):
             raise QueueError("closed", "当前不在办公时间，暂停取号", 409)
-        today = now.date().isoformat()
+        day = self.service_day(now)
+        today = day.isoformat()
         with self.db.write() as c:
             row = c.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM tickets WHERE service_date = ? AND category = ?",
                 (today, category),
             ).fetchone()
             seq = int(row[0]) + 1
+            # FIFO even when the clock stepped back: a new ticket never queues before an older one.
+            last_key = c.execute("SELECT MAX(queue_key) FROM tickets WHERE service_date = ?", (today,)).fetchone()[0]
+            queue_key = max(epoch_us(now), int(last_key or 0) + 1)
             if seq > cat.daily_cap:
                 raise QueueError("category_full", f"{cat.name} 今日已满（{cat.daily_cap} 个号）", 409)
             number = f"{category}{seq:03d}"
@@ -213,10 +242,12 @@ class QueueEngine:
                 """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
                                        slot_start, appointment_id)
                    VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)""",
-                (today, category, seq, number, lane, iso(now), epoch_us(now),
+                (today, category, seq, number, lane, iso(now), queue_key,
                  iso(slot_start) if slot_start else None, appointment_id),
             )
             ticket_id = int(cur.lastrowid or 0)
+        if self._latest_day is None or day > self._latest_day:
+            self._latest_day = day
             self._event(c, ticket_id, "issue", None, None, {"lane": lane})
         # The number is committed; what follows only reads, outside the write lock.
         with self.db.read() as c:
@@ -562,7 +593,7 @@ class QueueEngine:
 
     def figures(self, day: date | None = None) -> dict[str, Any]:
         """Today's (or a given day's) counts and mean times, per category and in all."""
-        d = (day or self.clock.today()).isoformat()
+        d = (day or self.service_day()).isoformat()
         with self.db.read() as c:
             rows = [Ticket.from_row(r) for r in c.execute("SELECT * FROM tickets WHERE service_date = ?", (d,))]
         originals = [t for t in rows if t.transferred_from is None]

@@ -194,11 +194,13 @@ class CountyClient:
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
         self.skew = 0.0  # county clock minus ours, learnt from stale_timestamp answers
+        self.on_date: Callable[[str | None], Any] | None = None  # each answer's Date header (hall clock check)
 
     def clone(self) -> CountyClient:
         c = CountyClient(self.endpoint, self.hall_id, self._secret, ca_bundle=self.ca_bundle,
                          timeout=self.timeout, signature_method=self.signature_method, now=self.now)
         c.skew = self.skew
+        c.on_date = self.on_date
         return c
 
     def close(self) -> None:
@@ -257,6 +259,8 @@ class CountyClient:
                 resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
                 if r.will_close:
                     self._drop()
+                if self.on_date is not None:
+                    self.on_date(resp.headers.get("date"))
                 return resp
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self._drop()
@@ -416,6 +420,12 @@ class Relay:
             log.error("county relay not started: %s", exc)
             return cls(db, county, config_error=str(exc), **kwargs)
         return cls(db, county, client=client, **kwargs)
+
+    def watch_dates(self, callback: Callable[[str | None], Any]) -> None:
+        """Hand every county answer's `Date` header to `callback` (the hall's clock check)."""
+        for client in (self.client, self._fetch_client):
+            if client is not None:
+                client.on_date = callback
 
     def sync_into(self, *, catalog: Callable[[dict[str, Any]], Any] | None = None,
                   reasons: Callable[[dict[str, Any]], Any] | None = None,

@@ -34,6 +34,7 @@ def healthz() -> tuple[Response, int]:
         "uptime_seconds": round(time.time() - svc.started_at, 1),
         "live_streams": svc.hub.streams,
         "backup": svc.backups.status(svc.clock.now()) if svc.backups is not None else {"state": "disabled"},
+        "clock": svc.clock_check.status() if svc.clock_check is not None else None,
         # Conditions a technician must act on while the hall keeps serving (backup folder, clock).
         "warnings": svc.health_warnings(),
     }
