@@ -28,6 +28,7 @@ from hall.records.catalog import CatalogStore
 from hall.records.service import CatalogItems, Records
 from hall.records.workdays import WorkCalendar
 from hall.relay.sender import Relay, outbox_status
+from hall.retention import Pruner
 from hall.sessions import SessionStore
 from hall.store.db import Database
 from hall.village.service import VillageService
@@ -54,6 +55,7 @@ class Services:
     village: VillageService | None = None  # village stations: agents, 代办 ledger, duty roster, oversight
     backups: AutoBackup | None = None  # the daily automatic backup and its state (/healthz, technician)
     clock_check: ClockMonitor | None = None  # the PC clock against the county's Date header / SNTP
+    pruner: Pruner | None = None       # daily pruning by [retention]
     housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
@@ -86,6 +88,8 @@ class Services:
             out.append(("clock", self.clock_check.tick))
         if self.backups is not None:
             out.append(("backup", self.backups.tick))
+        if self.pruner is not None:
+            out.append(("retention", self.pruner.tick))
         return out
 
     def health_warnings(self) -> list[dict[str, str]]:
@@ -121,6 +125,8 @@ class Services:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.pruner is not None:
+            self.pruner.stop()
         if self.housekeeping is not None:
             self.housekeeping.stop()
         if self.relay is not None:
@@ -153,6 +159,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.calendar = services.records.calendar
     services.backups = AutoBackup(config, data_dir)
     services.clock_check = ClockMonitor(config.clock)
+    services.pruner = Pruner(db, config.retention)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)
@@ -162,7 +169,8 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
         county = (_start_county_simulator(config, data_dir, devices) if with_devices
                   else county.model_copy(update={"endpoint": ""}))
     if county.endpoint:
-        services.relay = Relay.from_config(db, county, publish=hub.publish)
+        # acknowledged rows stay as long as the records; their personal fields go earlier (hall.retention)
+        services.relay = Relay.from_config(db, county, publish=hub.publish, keep_acked_days=config.retention.days)
         services.relay.watch_dates(services.clock_check.observe_date_header)
         hub.add_listener(services.relay.on_event)  # a new record wakes the sender
         # What comes back from the county: fetched by the relay, validated and installed by the records.
