@@ -246,9 +246,9 @@ class QueueEngine:
                  iso(slot_start) if slot_start else None, appointment_id),
             )
             ticket_id = int(cur.lastrowid or 0)
+            self._event(c, ticket_id, "issue", None, None, {"lane": lane})
         if self._latest_day is None or day > self._latest_day:
             self._latest_day = day
-            self._event(c, ticket_id, "issue", None, None, {"lane": lane})
         # The number is committed; what follows only reads, outside the write lock.
         with self.db.read() as c:
             ticket = self._ticket(c, ticket_id)

@@ -155,3 +155,14 @@ def test_date_header_parsing_ignores_garbage() -> None:
     assert mon.status()["offset_seconds"] is None
     mon.observe_date_header(formatdate(1_000_000.0 + 600, usegmt=True))
     assert mon.status()["offset_seconds"] == pytest.approx(600.5)
+
+
+def test_every_issue_writes_its_event_in_the_same_transaction(tmp_path: Path, config: HallConfig) -> None:
+    svc = build_services(config, tmp_path, clock=FixedClock(datetime(2026, 11, 25, 9)), with_devices=False)
+    try:
+        ids = [svc.engine.issue("A").ticket.id for _ in range(4)]
+        rows = [tuple(r) for r in svc.db.conn.execute(
+            "SELECT ticket_id FROM ticket_events WHERE action = 'issue' ORDER BY ticket_id")]
+        assert rows == [(i,) for i in ids]
+    finally:
+        svc.stop()
