@@ -14,3 +14,20 @@ def data_dir(configured: str = "") -> Path:
     path = Path(chosen) if chosen else Path(user_data_dir("hall-kiosk", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def match_owner(path: Path, like: Path) -> None:
+    """Give `path` the owner of `like` when we run as root (POSIX).
+
+    The service runs as its own user; a technician runs `kiosk backup` or
+    `kiosk restore` with sudo. A root-owned database, or even a root-owned
+    `-shm` beside it, would stop the service from writing.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    try:
+        st = like.stat()
+        if path.stat().st_uid != st.st_uid or path.stat().st_gid != st.st_gid:
+            os.chown(path, st.st_uid, st.st_gid)
+    except OSError:
+        pass

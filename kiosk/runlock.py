@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from hall.paths import match_owner
+
 LOCK_NAME = "hall.lock"
 
 
@@ -71,6 +73,7 @@ class RunLock:
     def acquire(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = open(self.path, "a+b")  # noqa: SIM115 - held open for the process's life
+        match_owner(self.path, self.path.parent)  # made by a sudo restore: still the service's to open
         if not _try_lock(f):
             f.close()
             raise AlreadyRunning(self.path, holder(self.path.parent))

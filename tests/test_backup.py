@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import zipfile
@@ -262,3 +263,20 @@ def test_live_service_backs_up_and_blocks_restore_until_killed(tmp_path: Path) -
     c = sqlite3.connect(fresh / "hall.db")
     assert c.execute("SELECT number FROM tickets").fetchall() == [("B001",)]
     c.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root (sudo kiosk restore)")
+def test_sudo_backup_and_restore_leave_the_files_to_the_service_user(tmp_path: Path, backup_file: Path,
+                                                                     config: HallConfig) -> None:
+    service_uid = 54321
+    data = tmp_path / "var-lib-hall"
+    data.mkdir()
+    os.chown(data, service_uid, service_uid)
+    assert main(["restore", "--data-dir", str(data), str(backup_file), "--yes"]) == 0
+    owners = {p.relative_to(data).as_posix(): p.stat().st_uid for p in data.rglob("*")}
+    assert owners and set(owners.values()) == {service_uid}, owners
+    # a backup reading the stopped service's WAL database leaves its -wal/-shm to the service too
+    backup_hall(config, data, dest=tmp_path / "bk2")
+    for side in ("hall.db-wal", "hall.db-shm"):
+        if (data / side).exists():
+            assert (data / side).stat().st_uid == service_uid

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hall.paths import match_owner
 from hall.store.db import Migration, migrations, program_version, schema_state
 
 FORMAT = "hall-backup/1"
@@ -98,6 +99,10 @@ def snapshot_db(src: Path, dest: Path) -> None:
             target.close()
     finally:
         source.close()
+    # Reading a WAL database leaves (or creates) its -wal and -shm files: they must stay the service's.
+    for sidecar in (src.with_name(src.name + "-wal"), src.with_name(src.name + "-shm")):
+        if sidecar.exists():
+            match_owner(sidecar, src)
 
 
 def integrity(path: Path) -> str:

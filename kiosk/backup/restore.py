@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.backup.archive import DB_NAME, copy_tree_atomic, verify
+from hall.paths import match_owner
 from hall.runlock import LOCK_NAME, RunLock
 
 SAVED_DIR = "restore-saved"
@@ -39,6 +40,8 @@ def _move_aside(data_dir: Path, stamp: str) -> Path | None:
         return None
     saved = data_dir / SAVED_DIR / stamp
     saved.mkdir(parents=True, exist_ok=False)
+    match_owner(saved.parent, data_dir)
+    match_owner(saved, data_dir)
     for p in entries:
         p.rename(saved / p.name)
     return saved
@@ -74,7 +77,11 @@ def restore(file: Path, data_dir: Path, *, config_path: Path | None = None,
             files = sorted(p for p in data_root.rglob("*") if p.is_file())
             files.sort(key=lambda p: p.relative_to(data_root).as_posix() == DB_NAME)
             for src in files:
-                copy_tree_atomic(src, data_dir / src.relative_to(data_root))
+                target = data_dir / src.relative_to(data_root)
+                copy_tree_atomic(src, target)
+                # restored with sudo, the files still belong to the service's user (the data folder's owner)
+                for p in (target, *target.relative_to(data_dir).parents):
+                    match_owner(data_dir / p, data_dir)
                 count += 1
             config_written = None
             configs = sorted((work / "config").glob("*")) if (work / "config").exists() else []
