@@ -90,3 +90,23 @@ def test_missing_usb_disk_is_a_warning_on_healthz_and_the_hall_keeps_serving(tmp
         assert body["warnings"] == [] and body["backup"]["state"] == "ok"
     finally:
         svc.stop()
+
+
+def test_config_check_notes_backups_on_the_data_disk_and_an_unchecked_clock(config: HallConfig) -> None:
+    from hall.cli.config_cmd import config_notes, config_warnings
+
+    real = config.model_copy(update={"server": config.server.model_copy(update={"demo": False})})
+    notes = config_notes(real)
+    assert [n.split(":")[0] for n in notes] == ["backup.folder", "clock"]
+    assert "U盘或网络共享" in notes[0]
+    assert config_notes(config) == ["clock: " + notes[1].split(": ", 1)[1]]  # a demo keeps its backups local
+    good = real.model_copy(update={
+        "backup": real.backup.model_copy(update={"folder": "/media/hall-backup"}),
+        "server": real.server.model_copy(update={"data_dir": "/var/lib/hall"}),
+        "clock": real.clock.model_copy(update={"ntp_servers": ["10.1.1.1"]}),
+    })
+    assert config_notes(good) == []
+    inside = good.model_copy(update={"backup": good.backup.model_copy(update={"folder": "/var/lib/hall/bk"})})
+    assert [n.split(":")[0] for n in config_notes(inside)] == ["backup.folder"]
+    off = good.model_copy(update={"backup": good.backup.model_copy(update={"enabled": False})})
+    assert [w.split(":")[0] for w in config_warnings(off) if w.startswith("backup")] == ["backup.enabled"]

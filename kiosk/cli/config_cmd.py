@@ -34,6 +34,8 @@ def check_cmd(args: argparse.Namespace) -> int:
           f"{len(cfg.staff)} staff, {len(cfg.devices)} devices")
     for w in config_warnings(cfg):
         print(f"  警告 / warning: {w}")
+    for n in config_notes(cfg):
+        print(f"  提示 / note: {n}")
     return 0
 
 
@@ -42,7 +44,7 @@ def config_warnings(cfg: HallConfig) -> list[str]:
 
     Each area has its own helper so owners can add theirs without touching the others.
     """
-    return [*_address_warnings(cfg), *_printer_warnings(cfg)]
+    return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg)]
 
 
 def _real_devices(cfg: HallConfig) -> list[str]:
@@ -67,6 +69,31 @@ def _address_warnings(cfg: HallConfig) -> list[str]:
         out.append(f"server.host: 服务只监听 {host}，其他设备无法访问 public_url {addr.url}；"
                    "请把 host 设为 \"0.0.0.0\" / bound to loopback, public_url unreachable")
     return out
+
+
+def config_notes(cfg: HallConfig) -> list[str]:
+    """Worth a look but fine for a demo or a first start (printed by `kiosk config check` as notes)."""
+    from pathlib import Path
+
+    out: list[str] = []
+    b = cfg.backup
+    if b.enabled and not cfg.server.demo:
+        folder = Path(b.folder).resolve() if b.folder else None
+        ddir = Path(cfg.server.data_dir).resolve() if cfg.server.data_dir else None
+        if folder is None or (ddir is not None and folder.is_relative_to(ddir)):
+            out.append("backup.folder: 自动备份存放在数据目录所在的硬盘上，硬盘损坏时会一起丢失；请设为U盘或网络共享"
+                       "（如 /media/hall-backup 或 \\\\server\\share）/ backups sit on the same disk as the data")
+    if not cfg.county.endpoint and not cfg.clock.ntp_servers:
+        out.append("clock: 未配置县级平台（county.endpoint）也没有 clock.ntp_servers，无法核对本机时钟 / "
+                   "nothing to check the PC clock against")
+    return out
+
+
+def _backup_clock_warnings(cfg: HallConfig) -> list[str]:
+    """No automatic backup at all."""
+    if not cfg.backup.enabled:
+        return ["backup.enabled: 自动备份已关闭，硬盘损坏时数据无法恢复 / automatic backup is off"]
+    return []
 
 
 def hash_pin_cmd(args: argparse.Namespace) -> int:
