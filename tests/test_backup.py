@@ -280,3 +280,16 @@ def test_sudo_backup_and_restore_leave_the_files_to_the_service_user(tmp_path: P
     for side in ("hall.db-wal", "hall.db-shm"):
         if (data / side).exists():
             assert (data / side).stat().st_uid == service_uid
+
+
+def test_restore_puts_the_config_beside_the_data_when_it_cannot_write_it(
+        tmp_path: Path, config: HallConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    build_services(config, tmp_path / "src", clock=FixedClock(T0), with_devices=False).stop()
+    file = backup_hall(config, tmp_path / "src", config_path=demo_config_path(), dest=tmp_path / "bk").path
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where /etc/hall should be")
+    assert main(["restore", "--config", str(blocked / "hall.toml"), "--data-dir", str(tmp_path / "new"),
+                 str(file), "--yes"]) == 0
+    placed = tmp_path / "new" / "restored-config" / demo_config_path().name
+    assert placed.read_bytes() == demo_config_path().read_bytes()
+    assert "配置文件无法写入" in capsys.readouterr().err

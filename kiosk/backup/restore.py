@@ -32,6 +32,7 @@ class RestoreResult:
     saved_to: Path | None          # where the previous data went (None when the folder was empty)
     config_written: Path | None
     files: int
+    note: str = ""
 
 
 def _move_aside(data_dir: Path, stamp: str) -> Path | None:
@@ -47,17 +48,25 @@ def _move_aside(data_dir: Path, stamp: str) -> Path | None:
     return saved
 
 
-def _place_config(src: Path, config_path: Path | None, data_dir: Path, stamp: str) -> Path:
+def _place_config(src: Path, config_path: Path | None, data_dir: Path, stamp: str) -> tuple[Path, str]:
+    """Where the backup's config now is, and a note when it could not go where asked."""
+    fallback = data_dir / RESTORED_CONFIG_DIR / src.name
     if config_path is None:
-        target = data_dir / RESTORED_CONFIG_DIR / src.name
-    else:
-        target = config_path
+        copy_tree_atomic(src, fallback)
+        return fallback, ""
+    target = config_path
+    try:
         if target.exists():
             if target.read_bytes() == src.read_bytes():
-                return target
+                return target, ""
             target.rename(target.with_name(f"{target.name}.before-restore-{stamp}"))
-    copy_tree_atomic(src, target)
-    return target
+        copy_tree_atomic(src, target)
+        return target, ""
+    except OSError as exc:  # e.g. run as the service user, who may not write /etc/hall
+        copy_tree_atomic(src, fallback)
+        match_owner(fallback, data_dir)
+        return fallback, (f"配置文件无法写入 {target}（{exc.strerror or exc}），备份中的配置已放在 {fallback}，"
+                          "请核对后复制过去 / could not write the config; placed beside the data instead")
 
 
 def restore(file: Path, data_dir: Path, *, config_path: Path | None = None,
@@ -83,12 +92,13 @@ def restore(file: Path, data_dir: Path, *, config_path: Path | None = None,
                 for p in (target, *target.relative_to(data_dir).parents):
                     match_owner(data_dir / p, data_dir)
                 count += 1
-            config_written = None
+            config_written, note = None, ""
             configs = sorted((work / "config").glob("*")) if (work / "config").exists() else []
             if configs:
-                config_written = _place_config(configs[0], config_path, data_dir, stamp)
-            _place_secrets(work, manifest, config_written)
-    return RestoreResult(manifest, saved, config_written, count)
+                config_written, note = _place_config(configs[0], config_path, data_dir, stamp)
+            if not note:
+                _place_secrets(work, manifest, config_written)
+    return RestoreResult(manifest, saved, config_written, count, note)
 
 
 def _place_secrets(work: Path, manifest: dict[str, Any], config_written: Path | None) -> None:
@@ -107,6 +117,9 @@ def _place_secrets(work: Path, manifest: dict[str, Any], config_written: Path | 
     target = Path(wanted) if Path(wanted).is_absolute() else config_written.parent / wanted
     for arc, origin in manifest.get("origins", {}).items():
         if arc.startswith("secrets/") and Path(origin).name == target.name and not target.exists():
-            copy_tree_atomic(work / arc, target)
+            try:
+                copy_tree_atomic(work / arc, target)
+            except OSError:
+                continue  # the relay says which key is missing; the data itself is restored
             with contextlib.suppress(OSError):
                 os.chmod(target, 0o600)  # a key readable only by its owner

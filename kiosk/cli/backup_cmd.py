@@ -114,6 +114,8 @@ def restore_cmd(args: argparse.Namespace) -> int:
         print(f"原有数据已移到 / previous data moved to: {result.saved_to}")
     if result.config_written is not None:
         print(f"配置文件 / config: {result.config_written}")
+    if result.note:
+        print(f"注意 / note: {result.note}", file=sys.stderr)
     return 0
 
 
