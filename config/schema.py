@@ -228,6 +228,23 @@ class ClockCheck(Strict):
     check_minutes: int = Field(default=60, ge=5, le=1440)
 
 
+class Kiosk(Strict):
+    """A kiosk terminal (自助终端): its page is /kiosk/<id>, and its tickets come out of its own printer."""
+
+    id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
+    name: str = Field(min_length=1, max_length=40)
+    printer: str = Field(min_length=1)          # a [[devices]] printer's name
+    # The kiosk PC's own A4 printer for blank forms (its system printer name): the browser prints
+    # forms there (Chromium --kiosk-printing uses the PC's default printer), not the hall PC.
+    a4_printer: str | None = None
+
+
+def _prints_tickets(d: Device) -> bool:
+    """A printer device's `tickets` option (default true), read like hall.drivers.options.bool_option."""
+    v = d.options.get("tickets", True)
+    return v not in (False, 0) and str(v).strip().lower() not in ("false", "no", "0")
+
+
 def _default_categories() -> list[Category]:
     names = {
         "A": "司法信访、应急、城管",
@@ -246,6 +263,7 @@ class HallConfig(Strict):
     windows: list[Window] = Field(min_length=1)
     staff: list[Staff] = []
     devices: list[Device] = []
+    kiosks: list[Kiosk] = []
     queue: QueuePolicy = QueuePolicy()
     county: County = County()
     records: Records = Records()
@@ -276,7 +294,29 @@ class HallConfig(Strict):
         for i, d in enumerate(self.devices):
             if d.window is not None and d.window not in numbers:
                 raise ValueError(f"devices[{i}].window: unknown window {d.window} / 未知窗口 {d.window}")
+        _unique("kiosks", "id", [k.id for k in self.kiosks])
+        printers = {d.name: d for d in self.devices if d.kind == "printer"}
+        for i, k in enumerate(self.kiosks):
+            dev = printers.get(k.printer)
+            if dev is None:
+                raise ValueError(f'kiosks[{i}].printer: "{k.printer}" is not a [[devices]] printer / '
+                                 f'没有名为 "{k.printer}" 的打印机设备')
+            if not _prints_tickets(dev):
+                raise ValueError(f'kiosks[{i}].printer: printer "{k.printer}" has tickets = false / '
+                                 f'打印机 "{k.printer}" 设置了不打印号票（tickets = false）')
         return self
+
+    def kiosk(self, kiosk_id: str) -> Kiosk | None:
+        return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+    def default_ticket_printer(self) -> str | None:
+        """Where tickets issued without a kiosk go: the first printer in [[devices]] that prints tickets."""
+        return next((d.name for d in self.devices if d.kind == "printer" and _prints_tickets(d)), None)
+
+    def ticket_printer_for(self, kiosk_id: str | None) -> str | None:
+        """THE routing rule: a kiosk's tickets and slips go to its own printer, all others to the default."""
+        kiosk = self.kiosk(kiosk_id) if kiosk_id else None
+        return kiosk.printer if kiosk is not None else self.default_ticket_printer()
 
     def category(self, prefix: str) -> Category | None:
         return next((c for c in self.categories if c.prefix == prefix), None)

@@ -215,7 +215,8 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ citizens
     def issue(self, category: str, lane: Lane = "normal", *, appointment_id: int | None = None,
-              slot_start: datetime | None = None) -> IssueResult:
+              slot_start: datetime | None = None, terminal: str | None = None) -> IssueResult:
+        """A new number; `terminal` is the kiosk it was taken at (its printer prints it), None for none."""
         cat = self._category(category)
         if lane not in LANES:
             raise invalid(f"取号通道 {lane} 无效")
@@ -240,13 +241,14 @@ class QueueEngine:
             number = f"{category}{seq:03d}"
             cur = c.execute(
                 """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
-                                       slot_start, appointment_id)
-                   VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)""",
+                                       slot_start, appointment_id, terminal)
+                   VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?)""",
                 (today, category, seq, number, lane, iso(now), queue_key,
-                 iso(slot_start) if slot_start else None, appointment_id),
+                 iso(slot_start) if slot_start else None, appointment_id, terminal),
             )
             ticket_id = int(cur.lastrowid or 0)
-            self._event(c, ticket_id, "issue", None, None, {"lane": lane})
+            detail: dict[str, Any] = {"lane": lane, "terminal": terminal} if terminal else {"lane": lane}
+            self._event(c, ticket_id, "issue", None, None, detail)
         if self._latest_day is None or day > self._latest_day:
             self._latest_day = day
         # The number is committed; what follows only reads, outside the write lock.
@@ -451,10 +453,10 @@ class QueueEngine:
                       (iso(self.clock.now()), t.id))
             cur = c.execute(
                 """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
-                                       slot_start, appointment_id, transferred_from, print_status)
-                   VALUES (?, ?, NULL, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)""",
+                                       slot_start, appointment_id, transferred_from, print_status, terminal)
+                   VALUES (?, ?, NULL, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)""",
                 (t.service_date, to_category, t.number, t.lane, t.issued_at, t.queue_key, t.slot_start,
-                 t.appointment_id, t.id, t.print_status),
+                 t.appointment_id, t.id, t.print_status, t.terminal),
             )
             new = self._ticket(c, int(cur.lastrowid or 0))
             self._event(c, t.id, "transfer", window, clerk, {"to": to_category, "new_id": new.id})

@@ -45,6 +45,7 @@ class Ticket:
     transferred_from: int | None
     appointment_id: int | None
     print_status: str
+    terminal: str | None = None      # the kiosk ([[kiosks]] id) it was taken at; None: no kiosk
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Ticket:
@@ -63,6 +64,7 @@ class Ticket:
             "call_count": self.call_count,
             "called_at": self.called_at,
             "print_status": self.print_status,
+            "terminal": self.terminal,
         }
 
     def as_dict(self) -> dict[str, Any]:

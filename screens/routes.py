@@ -80,8 +80,19 @@ def index() -> str:
 
 @bp.get("/kiosk")
 def kiosk() -> str:
+    """The kiosk without a terminal id: its tickets go to the hall's default printer."""
     return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
-                 camera=request.args.get("camera", "1") != "0")
+                 camera=request.args.get("camera", "1") != "0", kiosk=None, kiosk_name=None)
+
+
+@bp.get("/kiosk/<kiosk_id>")
+def kiosk_terminal(kiosk_id: str) -> str:
+    """A named kiosk terminal ([[kiosks]]): its tickets and slips come out of its own printer."""
+    k = services().config.kiosk(kiosk_id)
+    if k is None:
+        abort(404)
+    return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
+                 camera=request.args.get("camera", "1") != "0", kiosk=k.id, kiosk_name=k.name)
 
 
 @bp.get("/board")

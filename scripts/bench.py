@@ -44,7 +44,7 @@ def bench_config(tmp: Path, devices: bool) -> Path:
     text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
     text = re.sub(r"daily_cap = \d+", "daily_cap = 999", text)
     if not devices:
-        text = re.sub(r"\[\[devices\]\][^\[]*", "", text)
+        text = re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text)
     path = tmp / "bench.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -162,7 +162,7 @@ def drain_rate(sim: _Sim, n: int = 20_000) -> dict[str, Any]:
 def _config(tmp: Path, sim_url: str) -> Path:
     text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
     text = re.sub(r"daily_cap = \d+", "daily_cap = 999", text)
-    text = re.sub(r"\[\[devices\]\][^\[]*", "", text)
+    text = re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text)
     text = re.sub(r'endpoint = ""[^\n]*', f'endpoint = "{sim_url}"', text, count=1)
     path = tmp / "relay-bench.toml"
     path.write_text(text, encoding="utf-8")

@@ -27,7 +27,7 @@ def _closed_port() -> int:
 
 def _config_with_devices(tmp_path: Path, devices_toml: str) -> Path:
     """The demo hall with its [[devices]] replaced."""
-    text = re.sub(r"\n\[\[devices\]\]\n(?:(?!\n\[).)*", "\n", DEMO_TEXT, flags=re.S)
+    text = re.sub(r"\n\[\[(?:devices|kiosks)\]\]\n(?:(?!\n\[).)*", "\n", DEMO_TEXT, flags=re.S)
     path = tmp_path / "hall.toml"
     path.write_text(text + "\n" + devices_toml, "utf-8")
     return path

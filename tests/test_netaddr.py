@@ -88,7 +88,7 @@ def _port() -> int:
 def _hall_config(tmp: Path, printer_port: int, port: int) -> Path:
     """The demo hall with one real (socket) printer, bound to all interfaces, no public_url."""
     text = demo_config_path().read_text(encoding="utf-8")
-    text = re.sub(r"\[\[devices\]\][^\[]*", "", text)
+    text = re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text)
     text = re.sub(r'endpoint = "emulator://".*\n', "", text)
     text = re.sub(r"\[server\][^\[]*", f"[server]\nhost = \"0.0.0.0\"\nport = {port}\n", text)
     text += (f'\n[[devices]]\nname = "printer"\nkind = "printer"\nurl = "socket://127.0.0.1:{printer_port}"\n'

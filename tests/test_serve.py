@@ -30,7 +30,7 @@ def _no_devices_config(tmp: Path) -> Path:
     import re
 
     text = demo_config_path().read_text(encoding="utf-8")
-    text = re.sub(r"\[\[devices\]\][^\[]*", "", text)
+    text = re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text)
     p = tmp / "hall.toml"
     p.write_text(text, encoding="utf-8")
     return p

@@ -76,7 +76,8 @@ class PrinterDevice(DeviceWorker):
     def __init__(self, name: str, transport: Transport, *, layout: TicketLayout, engine: Any, hub: EventHub,
                  emulated: bool = False, status_check: bool = True, probe_interval: float = 2.0,
                  status_timeout: float = 1.0, baudrate: int | None = None, prints_tickets: bool = True,
-                 stale_seconds: float = 120.0, backoff_max: float = 5.0) -> None:
+                 stale_seconds: float = 120.0, backoff_max: float = 5.0,
+                 takes_terminal: Callable[[str | None], bool] | None = None) -> None:
         # Short backoff: a kiosk must learn within seconds that the printer is back.
         super().__init__(name, transport, emulated=emulated, backoff_max=backoff_max,
                          idle_interval=probe_interval)
@@ -87,6 +88,9 @@ class PrinterDevice(DeviceWorker):
         self.status_timeout = status_timeout
         self.baudrate = baudrate
         self.prints_tickets = prints_tickets
+        # Which issued tickets are this printer's, by the kiosk they were taken at (HallConfig.ticket_printer_for);
+        # None: all of them (a hall with one printer, tests).
+        self.takes_terminal = takes_terminal
         self.stale_seconds = stale_seconds
         self.paper = Paper.UNKNOWN
         self.printer_online = True
@@ -123,8 +127,14 @@ class PrinterDevice(DeviceWorker):
 
     def _on_event(self, ev: Event) -> None:
         """Hub listener: runs on the publisher's (request) thread, so it only enqueues."""
-        if ev.kind == "ticket.issued" and self._listening:
+        if ev.kind == "ticket.issued" and self._listening and self.takes(ev.data):
             self.print_ticket(ev.data)
+
+    def takes(self, payload: Mapping[str, Any]) -> bool:
+        """Is this issued ticket this printer's? A kiosk's tickets come out of that kiosk's printer only."""
+        if self.takes_terminal is None:
+            return True
+        return self.takes_terminal((payload.get("ticket") or {}).get("terminal"))
 
     # ------------------------------------------------------------------ commands
     def print_ticket(self, payload: Mapping[str, Any], *, reprint: bool = False) -> Future[PrintOutcome]:
@@ -437,4 +447,5 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
         baudrate=baudrate,
         prints_tickets=bool_option(opts, "tickets", True, what=WHAT),
         backoff_max=float_option(opts, "reconnect_max", 5.0, what=WHAT),
+        takes_terminal=lambda terminal: ctx.config.ticket_printer_for(terminal) == spec.name,
     )

@@ -208,8 +208,8 @@ class AppointmentService:
         return {"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}
 
     # ------------------------------------------------------------------ kiosk
-    def check_in(self, text: str, actor: Actor) -> dict[str, Any]:
-        """预约签到 by code or QR: a ticket in the appointment lane (idempotent)."""
+    def check_in(self, text: str, actor: Actor, *, terminal: str | None = None) -> dict[str, Any]:
+        """预约签到 by code or QR: a ticket in the appointment lane (idempotent); `terminal`: the kiosk."""
         code = parse_code(text)
         if not code:
             raise invalid("请输入预约码")
@@ -239,7 +239,7 @@ class AppointmentService:
                 raise conflict("already_checked_in", "该预约已签到")
             else:
                 result = self.engine.issue(r["category"], "appointment", appointment_id=r["id"],
-                                           slot_start=parse_iso(r["slot_start"]))
+                                           slot_start=parse_iso(r["slot_start"]), terminal=terminal)
                 ticket_id = result.ticket.id
             if state == "booked":
                 with self.ctx.db.write() as c:

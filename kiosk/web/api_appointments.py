@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from hall.records.models import AppointmentIn
 from hall.web.api_cases import citizen_actor, records, staff_actor
+from hall.web.api_printer import KIOSK_ID, known_kiosk
 from hall.web.auth import require_role
 from hall.web.errors import ApiError
-from hall.web.util import body
+from hall.web.util import body, services
 from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("appointments", __name__)
@@ -16,13 +17,15 @@ bp = Blueprint("appointments", __name__)
 class CheckInRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=80)
+    kiosk: str | None = Field(default=None, pattern=KIOSK_ID)   # the terminal: its printer prints the slip
 
 
 @bp.post("/api/appointments/check-in")
 def check_in() -> tuple[Response, int]:
     """The kiosk: a code typed or scanned (QR) → a ticket in the appointment lane."""
     req = body(CheckInRequest)
-    result = records().appointments.check_in(req.code, citizen_actor("kiosk"))
+    kiosk = known_kiosk(services(), req.kiosk)
+    result = records().appointments.check_in(req.code, citizen_actor("kiosk"), terminal=kiosk)
     return jsonify(result), 200 if result["already"] else 201
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from hall.queue.clock import parse_iso
 from hall.web.auth import current_session
 from hall.web.errors import ApiError
-from hall.web.util import services
+from hall.web.util import body, services
+from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("printer", __name__)
 
@@ -24,23 +25,36 @@ bp = Blueprint("printer", __name__)
 KIOSK_REPRINT_MINUTES = 5
 KIOSK_REPRINTS_PER_TICKET = 2
 REPRINTABLE_STATES = ("waiting", "called", "serving")
+KIOSK_ID = r"^[0-9A-Za-z_-]{1,32}$"
 HINT = "号码已保留：请记住屏幕上的号码，打印机恢复后可补打小票"
 
 
-def ticket_printer(svc: Any) -> Any | None:
-    """The printer that prints queue tickets (the first configured one that does)."""
-    for dev in svc.devices.by_kind("printer"):
-        if getattr(dev, "prints_tickets", True):
-            return dev
-    return None
+class ReprintRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kiosk: str | None = Field(default=None, pattern=KIOSK_ID)
 
 
-def printer_summary(svc: Any) -> dict[str, Any]:
+def known_kiosk(svc: Any, kiosk: str | None) -> str | None:
+    """A kiosk id from a request: None stays None, an id the config does not name is a 404."""
+    if kiosk is not None and svc.config.kiosk(kiosk) is None:
+        raise ApiError("unknown_kiosk", f"未知的自助终端 {kiosk}（配置 [[kiosks]] 中没有）", 404)
+    return kiosk
+
+
+def ticket_printer(svc: Any, kiosk: str | None = None) -> Any | None:
+    """The printer for tickets taken at `kiosk` (its own), or without a kiosk (the hall's default)."""
+    name = svc.config.ticket_printer_for(kiosk)
+    dev = svc.devices.get(name) if name else None
+    return dev if dev is not None and dev.kind == "printer" else None
+
+
+def printer_summary(svc: Any, kiosk: str | None = None) -> dict[str, Any]:
     """What the kiosk needs to know before and after a citizen presses: ready or not, and why."""
-    dev = ticket_printer(svc)
+    dev = ticket_printer(svc, kiosk)
     if dev is None:
-        return {"ready": False, "state": "none", "name": None, "message": "本机未配置取号打印机",
-                "hint": HINT}
+        configured = svc.config.ticket_printer_for(kiosk)
+        message = f"打印机 {configured} 未能启动（见运维页面）" if configured else "本机未配置取号打印机"
+        return {"ready": False, "state": "none", "name": configured, "message": message, "hint": HINT}
     info: dict[str, Any] = {"name": dev.name, **dev.readiness()}
     if not info["ready"]:
         info["hint"] = HINT
@@ -49,19 +63,36 @@ def printer_summary(svc: Any) -> dict[str, Any]:
 
 @bp.get("/api/printer")
 def printer_state() -> Response:
-    return jsonify(printer_summary(services()))
+    """The ticket printer's state; ?kiosk=<id> asks for that kiosk's own printer."""
+    svc = services()
+    kiosk = request.args.get("kiosk") or None
+    return jsonify(printer_summary(svc, known_kiosk(svc, kiosk)))
+
+
+@bp.get("/api/kiosks")
+def kiosks() -> Response:
+    """The hall's kiosk terminals ([[kiosks]]) and the state of each one's printer."""
+    svc = services()
+    return jsonify({"default_printer": svc.config.default_ticket_printer(), "kiosks": [
+        {"id": k.id, "name": k.name, "printer": k.printer, "a4_printer": k.a4_printer, "url": f"/kiosk/{k.id}",
+         "printer_state": printer_summary(svc, k.id)}
+        for k in svc.config.kiosks
+    ]})
 
 
 @bp.post("/api/tickets/<int:ticket_id>/reprint")
 def reprint(ticket_id: int) -> tuple[Response, int]:
+    """Print a ticket again on the asking kiosk's printer (body {"kiosk": id}), else where it was taken."""
     svc = services()
+    req = body(ReprintRequest) if request.get_data() else ReprintRequest()
     status = svc.engine.ticket_status(ticket_id)          # 404 for an unknown ticket
     ticket = status["ticket"]
+    kiosk = known_kiosk(svc, req.kiosk) or ticket.get("terminal")
     if ticket["state"] not in REPRINTABLE_STATES:
         raise ApiError("bad_state", f"{ticket['number']} 已{_state_name(ticket['state'])}，不能补打小票", 409)
     session = current_session()
     staff = session is not None and session.role in ("clerk", "manager", "technician")
-    dev = ticket_printer(svc)
+    dev = ticket_printer(svc, kiosk)
     if not staff:
         age = svc.clock.now() - parse_iso(ticket["issued_at"])
         if age > timedelta(minutes=KIOSK_REPRINT_MINUTES) or ticket["state"] != "waiting":
@@ -81,7 +112,7 @@ def reprint(ticket_id: int) -> tuple[Response, int]:
     svc.engine.set_print_status(ticket_id, "pending")
     dev.reprint(ticket_id)
     return jsonify({"ticket_id": ticket_id, "number": ticket["number"], "print_status": "pending",
-                    "printer": printer_summary(svc)}), 202
+                    "printer": printer_summary(svc, kiosk)}), 202
 
 
 def _state_name(state: str) -> str:

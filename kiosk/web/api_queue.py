@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
-from hall.web.api_printer import printer_summary
+from hall.web.api_printer import KIOSK_ID, known_kiosk, printer_summary
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -18,6 +18,7 @@ class IssueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: str = Field(pattern=r"^[A-Z]$")
     lane: Literal["normal", "priority"] = "normal"
+    kiosk: str | None = Field(default=None, pattern=KIOSK_ID)   # the terminal pressed: its printer prints
 
 
 class TransferRequest(BaseModel):
@@ -34,11 +35,12 @@ class PauseRequest(BaseModel):
 def issue_ticket() -> tuple[Response, int]:
     req = body(IssueRequest)
     svc = services()
-    result = svc.engine.issue(req.category, req.lane)
+    kiosk = known_kiosk(svc, req.kiosk)
+    result = svc.engine.issue(req.category, req.lane, terminal=kiosk)
     # The kiosk shows the number whatever the printer does: `printer` says whether paper will come out,
     # `print_status` (pending → printed | failed, event "ticket.print") how it went.
     return jsonify({**result.as_dict(), "print_status": result.ticket.print_status,
-                    "printer": printer_summary(svc)}), 201
+                    "printer": printer_summary(svc, kiosk)}), 201
 
 
 @bp.get("/api/tickets/<int:ticket_id>")

@@ -45,6 +45,10 @@ export default {
   printFailed: (msg) => `号票打印失败${msg ? `（${msg}）` : ""}。请记住屏幕上的号码，凭号码到窗口办理；也可点“重新打印”。`,
   printUnknown: "未收到打印结果。若没有出票，请点“重新打印”，或记住屏幕上的号码。",
   noPrinter: "本终端未连接号票打印机，请记住屏幕上的号码，凭号码到窗口办理。",
+  // the state of THIS kiosk's ticket printer, on the 取号 tile before anyone presses
+  printerBadge: { paper_out: "缺纸", offline: "离线", not_ready: "脱机", connecting: "连接中", stopped: "离线", none: "无打印机" },
+  printerBadgeSpeak: (label) => `本机号票打印机${label}，取号后请记住屏幕上的号码`,
+  printerNote: (label) => `本机号票打印机${label}：仍可取号，号码显示在屏幕上，请记住号码，凭号码到窗口办理。`,
   reprint: "重新打印",
   reprinting: "正在重新打印…",
   reprintUnavailable: "暂不能重新打印，请记住屏幕上的号码",

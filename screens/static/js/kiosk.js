@@ -14,6 +14,7 @@ import {
 
 const page = pageData();
 const settings = page.settings || {};
+const KIOSK = settings.kiosk || null;   // this terminal's [[kiosks]] id (/kiosk/<id>); null: the default printer
 const stage = document.getElementById("stage");
 const banners = document.getElementById("banners");
 const footbar = document.getElementById("footbar");
@@ -25,10 +26,17 @@ const state = {
   stack: [],           // where 返回上一步 goes
   catalog: null,       // cached item summaries for the guide
   prints: new Map(),   // ticket id → last "ticket.print" event
+  printer: null,       // this kiosk's ticket printer: {name, ready, state, message}
 };
 
+/** A request body that says which terminal is asking (its own printer prints). */
+function fromKiosk(body) {
+  return KIOSK ? { ...body, kiosk: KIOSK } : body;
+}
+
 // ------------------------------------------------------------------ frame
-masthead(document.getElementById("masthead"), { hall: page.hall, subtitle: T.subtitle });
+masthead(document.getElementById("masthead"), { hall: page.hall,
+  subtitle: settings.kiosk_name ? `${T.subtitle} · ${settings.kiosk_name}` : T.subtitle });
 watchHealth(banners, { onHealth: (hl) => { state.health = hl; } });
 const offline = offlineBanner(banners);
 const reader = new ScreenReader();
@@ -67,9 +75,14 @@ document.addEventListener("click", (e) => {
 
 // ------------------------------------------------------------------ live data
 new LiveStream({
-  kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print"],
-  onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); },
+  kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print", "printer.status"],
+  onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); loadPrinter(); },
   onEvent: (kind, data) => {
+    if (kind === "printer.status") {
+      // every printer's changes come by; only this kiosk's own printer matters here
+      if (data && state.printer && data.name === state.printer.name) setPrinter({ ...state.printer, ...data });
+      return;
+    }
     // A print result can arrive before the kiosk has the issue answer: keep the recent ones.
     if (kind === "ticket.print" && data) {
       state.prints.set(data.id, data);
@@ -85,6 +98,48 @@ new LiveStream({
   },
   onStatus: (s) => offline.show(s === "down"),
 }).start();
+
+// ------------------------------------------------------------------ this kiosk's printer
+// Asked at start, on every reconnect and every 30 s; its "printer.status" events in between. The 取号 tile
+// says 缺纸 / 离线 before a citizen presses, so nobody is surprised by a number without paper.
+const PRINTER_POLL_MS = 30000;
+
+async function loadPrinter() {
+  try {
+    setPrinter(await api.get(`/api/printer${qs({ kiosk: KIOSK || undefined })}`));
+  } catch { /* the offline banner says the rest; keep the last state */ }
+}
+
+function setPrinter(p) {
+  state.printer = p;
+  for (const el of document.querySelectorAll("[data-printer-badge]")) drawPrinterBadge(el);
+  notify("printer", p);
+}
+
+function printerTrouble() {
+  const p = state.printer;
+  if (!p || p.ready) return null;
+  return T.printerBadge[p.state] || T.printerBadge.offline;
+}
+
+function printerBadge() {
+  const el = h("span", { "data-printer-badge": "", "data-testid": "take-printer", hidden: true });
+  drawPrinterBadge(el);
+  return el;
+}
+
+function drawPrinterBadge(el) {
+  const label = printerTrouble();
+  el.hidden = !label;
+  el.className = label ? "badge bad printer-badge" : "printer-badge";
+  el.dataset.state = state.printer ? state.printer.state : "";
+  clear(el, ...(label ? [icon("printer"), h("span", { text: label })] : []));
+  const tile = el.closest(".tile");
+  if (tile) tile.dataset.speak = label ? `${T.tiles.take.label}。${T.printerBadgeSpeak(label)}` : T.tiles.take.label;
+}
+
+loadPrinter();
+setInterval(loadPrinter, PRINTER_POLL_MS);
 
 function notify(kind, data) {
   if (state.view && state.view.onEvent) state.view.onEvent(kind, data);
@@ -182,11 +237,17 @@ VIEWS.home = () => {
   const tiles = h("div", { class: "tiles home-tiles" });
   for (const [name, iconName] of HOME_TILES) {
     const t = T.tiles[name];
-    tiles.append(h("button", { type: "button", class: "tile", "data-testid": `tile-${name}`, "data-speak": t.label,
+    const tile = h("button", { type: "button", class: "tile", "data-testid": `tile-${name}`, "data-speak": t.label,
       onclick: () => go(name) },
     h("span", { class: "tile-icon" }, icon(iconName)),
     h("span", { class: "tile-label", text: t.label }),
-    h("span", { class: "tile-note", text: t.note })));
+    h("span", { class: "tile-note", text: t.note }));
+    if (name === "take") {
+      const badge = printerBadge();
+      tile.append(badge);
+      drawPrinterBadge(badge);    // now inside the tile: it also says the state when read aloud
+    }
+    tiles.append(tile);
   }
   const node = screen(
     h("div", { class: "welcome" }, h("h1", { text: T.welcome }), h("p", { text: T.welcomeSub })),
@@ -202,6 +263,13 @@ VIEWS.take = () => {
   const grid = h("div", { class: "tiles cat-tiles", "data-testid": "categories" });
   const note = h("div", { class: "note info", hidden: true, "data-testid": "priority-note" },
     icon("info"), h("span", { text: T.priorityNote }));
+  const printerNote = h("div", { class: "note bad", role: "status", "data-testid": "take-printer-note" });
+  function drawPrinterNote() {
+    const label = printerTrouble();
+    printerNote.hidden = !label;
+    clear(printerNote, ...(label ? [icon("printer"), h("span", { text: T.printerNote(label) })] : []));
+  }
+  drawPrinterNote();
   const laneBtn = (value, label, iconName) => {
     const b = h("button", { type: "button", class: "choice", role: "radio", "data-testid": `lane-${value}`,
       "data-speak": label, onclick: () => setLane(value) },
@@ -252,7 +320,7 @@ VIEWS.take = () => {
     tile.classList.add("pressed");
     const wait = modal({ title: T.issuing, body: [], dismiss: false, testid: "issuing" });
     try {
-      const result = await api.post("/api/tickets", { category: prefix, lane });
+      const result = await api.post("/api/tickets", fromKiosk({ category: prefix, lane }));
       wait.close();
       go("ticket", { result }, { replace: true });
     } catch (err) {
@@ -268,10 +336,12 @@ VIEWS.take = () => {
   setLane("normal");
   draw();
   refresh();
-  const node = screen(h("div", { class: "take-head" }, title("ticket", T.takeTitle, T.takeSub), lanes), note, grid);
+  const node = screen(h("div", { class: "take-head" }, title("ticket", T.takeTitle, T.takeSub), lanes), printerNote,
+    note, grid);
   return {
     node, speak: T.takeSpeak,
     onEvent: (kind) => {
+      if (kind === "printer") { drawPrinterNote(); return; }
       if (kind === "snapshot") { snap = state.snap; draw(); return; }
       if (kind === "ticket.issued" || kind === "ticket.updated" || kind === "ticket.called") {
         clearTimeout(refreshTimer);
@@ -330,7 +400,7 @@ VIEWS.ticket = ({ result }) => {
   async function doReprint() {
     await busyAction(reprint, async () => {
       try {
-        const r = await api.post(`/api/tickets/${id}/reprint`, {});
+        const r = await api.post(`/api/tickets/${id}/reprint`, fromKiosk({}));
         if (r && r.printer && r.printer.ready === false) show("bad", T.printFailed(r.printer.message));
         else printing();
       } catch (err) {
@@ -724,7 +794,7 @@ VIEWS.appointment = () => {
     await busyAction(btn, async () => {
       let r;
       try {
-        r = await api.post("/api/appointments/check-in", { code });
+        r = await api.post("/api/appointments/check-in", fromKiosk({ code }));
       } catch (err) {
         if (err instanceof ApiError && err.missing) { clear(result, unavailablePanel()); return; }
         clear(result, errorNote(err));
