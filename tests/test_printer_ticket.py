@@ -211,3 +211,12 @@ def test_wrap_counts_hanzi_as_two_columns() -> None:
     assert wrap("一二三四五", 6) == ["一二三", "四五"]
     assert wrap("abc一二", 5) == ["abc一", "二"]
     assert wrap("一二三，四", 6) == ["一二", "三，四"]      # a comma never starts a line
+
+
+def test_test_ticket_qr_opens_the_hall_start_page() -> None:
+    """Commissioning: a phone scans the test ticket and lands on the hall's own page (public address)."""
+    from datetime import datetime
+
+    for qr in ("native", "image"):
+        jobs = render(layout(qr=qr).test_page(datetime(2026, 12, 5, 9, 0)))
+        assert jobs[0].qr == ["http://192.168.10.5:8080/"], qr

@@ -243,8 +243,12 @@ def ticket_fields(payload: Mapping[str, Any], *, hall_name: str, qr_base: str,
 
 
 def _qr_url(qr_base: str, ticket_id: Any, qr_path: Callable[[int], str] | None) -> str:
+    base = qr_base[:-3] if qr_base.endswith("/r/") else qr_base.rstrip("/")
+    if ticket_id == 0:
+        # the technician's test ticket: its QR opens the hall's start page, so scanning it with a phone on
+        # the hall Wi-Fi proves the public address works (commissioning), without a rating link
+        return base + "/"
     if qr_path is not None and isinstance(ticket_id, int) and ticket_id > 0:
-        base = qr_base[:-3] if qr_base.endswith("/r/") else qr_base.rstrip("/")
         return base + qr_path(ticket_id)
     return f"{qr_base}{ticket_id}"
 
