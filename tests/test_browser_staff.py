@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -340,3 +342,33 @@ def test_screens_index_lists_manager_and_tech(pages: Pages, hall: Hall) -> None:
     page.get_by_test_id("go-manager").wait_for()
     page.get_by_test_id("go-tech").wait_for()
 
+
+
+def test_technician_sees_backup_folder_and_clock_warnings(pages: Pages, hall: Hall, tmp_path: Path) -> None:
+    svc = hall.services
+    assert svc.backups is not None and svc.clock_check is not None
+    usb = tmp_path / "media" / "usb"             # the configured USB disk is not plugged in
+    saved = (svc.backups.folder, svc.backups.configured_folder)
+    svc.backups.folder, svc.backups.configured_folder = usb, True
+    svc.backups.tick(svc.clock.now())
+    # the PC clock runs 5 minutes fast: so every county answer (the demo's simulator) says too
+    real_wall = svc.clock_check.wall
+    svc.clock_check.wall = lambda: time.time() + 300
+    svc.clock_check.observe(-300.0, "county")
+    try:
+        page = pages.open("/tech", name="tech-warnings")
+        sign_in(page, "9101", "666666")
+        warnings = page.get_by_test_id("health-warnings")
+        # 5 minutes, or 4 min 59 s when a county answer's Date header (1 s resolution) came in last
+        five = re.compile(r"快 (5 分钟|4 分 59 秒)")
+        warnings.locator("[data-item=clock]").get_by_text(five).wait_for()
+        backup = warnings.locator("[data-item=backup]")
+        backup.wait_for()
+        assert str(usb) in backup.inner_text() and "备份" in backup.inner_text()
+        page.get_by_test_id("health").get_by_text(five).wait_for()
+        shot(page, "tech-warnings")
+    finally:
+        svc.backups.folder, svc.backups.configured_folder = saved
+        svc.backups.folder_problem = svc.backups.last_error = ""
+        svc.clock_check.wall = real_wall
+        svc.clock_check.observe(0.0, "county")

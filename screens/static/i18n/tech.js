@@ -48,7 +48,12 @@ export default {
     warningItems: { backup: "备份", clock: "时钟" },
   },
   backupLast: (iso) => `最近 ${iso.replace("T", " ").slice(0, 16)}`,
-  clockOffset: (s) => (Math.abs(s) < 1 ? "准确" : `${s > 0 ? "慢" : "快"} ${Math.round(Math.abs(s))} 秒`),
+  clockOffset: (s) => {
+    const a = Math.round(Math.abs(s));
+    if (a < 1) return "准确";
+    const span = a < 60 ? `${a} 秒` : a % 60 ? `${Math.floor(a / 60)} 分 ${a % 60} 秒` : `${a / 60} 分钟`;
+    return `${s > 0 ? "慢" : "快"} ${span}`;
+  },
   uptime: (s) => {
     const d = Math.floor(s / 86400);
     const h = Math.floor((s % 86400) / 3600);
