@@ -93,3 +93,25 @@ def test_acknowledged_relay_payloads_lose_personal_data_after_the_configured_day
         assert rows["H:case:2:1"]["applicant"]["phone"] == "13800001234"  # never acked: untouched, still to send
     finally:
         svc.stop()
+
+
+def test_hash_chained_audit_is_pruned_through_its_own_hook_and_still_verifies(tmp_path: Path,
+                                                                               config: HallConfig) -> None:
+    chain = pytest.importorskip("hall.store.audit_chain")  # the tamper-evident audit table (security work)
+    clock = FixedClock(NOW - timedelta(days=500))
+    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
+    try:
+        with svc.db.write() as c:
+            for i in range(30):
+                c.execute("INSERT INTO audit (at, actor, action, target) VALUES (?, 'tech', 'test.old', ?)",
+                          (iso(clock.now() + timedelta(minutes=i)), str(i)))
+            for i in range(5):
+                c.execute("INSERT INTO audit (at, actor, action, target) VALUES (?, 'tech', 'test.new', ?)",
+                          (iso(NOW.replace(tzinfo=clock.tz) - timedelta(days=1, minutes=i)), str(i)))
+        before = _count(svc.db.conn, "SELECT COUNT(*) FROM audit")
+        n = Pruner(svc.db, Retention(days=400), pause=0).prune_audit(NOW.replace(tzinfo=clock.tz) - timedelta(days=400))
+        assert n >= 30 and _count(svc.db.conn, "SELECT COUNT(*) FROM audit") == before - n
+        assert _count(svc.db.conn, "SELECT COUNT(*) FROM audit WHERE action = 'test.new'") == 5
+        assert chain.verify_audit(svc.db.conn).ok
+    finally:
+        svc.stop()
