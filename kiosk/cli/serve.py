@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--data-dir", help="where the database and logs live")
+    p.add_argument("--log-dir", help="where log files go (default: DATA_DIR/logs)")
     p.set_defaults(handler=serve_cmd)
 
 
@@ -41,7 +42,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
     if args.demo and not config.server.demo:
         config = config.model_copy(update={"server": config.server.model_copy(update={"demo": True})})
     ddir = data_dir(args.data_dir or config.server.data_dir)
-    log_file = setup_logging(ddir / "logs")
+    log_file = setup_logging(Path(args.log_dir) if args.log_dir else ddir / "logs")
     host = args.host or config.server.host
     port = args.port or config.server.port
     # The served address is part of the config the parts see (e.g. the ticket QR's link base).
@@ -54,6 +55,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     import waitress
     from hall.netaddr import announce
     from hall.runlock import AlreadyRunning, RunLock
+    from hall.sdnotify import Notifier
     from hall.services import build_services
     from hall.store.db import StoreError
     from hall.web.app import create_app
@@ -95,15 +97,25 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     print(f"  本厅对外地址 / public address: {address.url}（{address.reason}）", flush=True)
     if config.server.demo:
         print(demo_banner(config, host, port, ddir), flush=True)
+    # The socket is bound: tell systemd (Type=notify) we are up, and keep its watchdog fed.
+    notifier = Notifier()
+    notifier.ready(f"serving on {host}:{port}", healthy=lambda: _database_answers(services))
     try:
         server.run()
     except SystemExit:
         pass
     finally:
+        notifier.stopping()
         server.close()
+        notifier.close()
         services.stop()
         lock.release()
     return 0
+
+
+def _database_answers(services: object) -> bool:
+    db = getattr(services, "db", None)
+    return db is not None and db.conn.execute("SELECT 1").fetchone() is not None
 
 
 def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
