@@ -72,7 +72,8 @@ def chroot(root: Path, *cmd: str, env: dict[str, str] | None = None, check: bool
     proc = subprocess.run(["chroot", str(root), *cmd], env=full_env, capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"chroot {' '.join(cmd)} → {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(f"chroot {' '.join(cmd)} → {proc.returncode}\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
 
 

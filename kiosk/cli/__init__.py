@@ -20,6 +20,8 @@ COMMANDS = [
     "hall.cli.relay",
     "hall.cli.county_sim",
     "hall.cli.backup_cmd",
+    "hall.cli.setup_cmd",
+    "hall.cli.autostart",
 ]
 
 
