@@ -37,6 +37,8 @@ CURRENT = OPT / "current"
 PIDFILE = Path("/run/hall/hall.pid")
 KEEP_DEBS = Path("/var/cache/hall/packages")
 LOG = Path("/var/log/hall/update.log")
+# Outside the data folder: a restore moves the data folder's contents aside, and must not move its own source.
+BACKUPS = Path("/var/backups/hall")
 
 
 class UpdateError(Exception):
@@ -220,10 +222,9 @@ def update(deb: Path, config: Path, data_dir: Path, timeout: float) -> int:
     old_version = (previous / ".complete").read_text().strip() if (previous / ".complete").exists() else previous.name
     say(f"更新 / update {old_version} → {new_version}")
     stop_service()
-    backups = data_dir / "update-backups"
-    backups.mkdir(exist_ok=True)
-    shutil.chown(backups, *_owner(data_dir))
-    out = run(kiosk("backup", "--config", str(config), "--data-dir", str(data_dir), "--to", str(backups)),
+    BACKUPS.mkdir(parents=True, exist_ok=True, mode=0o750)
+    shutil.chown(BACKUPS, *_owner(data_dir))
+    out = run(kiosk("backup", "--config", str(config), "--data-dir", str(data_dir), "--to", str(BACKUPS)),
               what="备份 / backup")
     backup = Path(out.strip().splitlines()[-1])
     say(f"备份 / backup: {backup}")
