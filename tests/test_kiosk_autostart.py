@@ -45,7 +45,9 @@ def test_kiosk_entry_opens_its_own_kiosk_page(tmp_path: Path) -> None:
 
 def test_board_takes_the_public_address_from_the_config(tmp_path: Path) -> None:
     cfg = tmp_path / "hall.toml"
-    cfg.write_text('[server]\npublic_url = "http://10.1.2.3:8080"\n', encoding="utf-8")
+    hall_answers = ["--name", "青石镇便民服务中心", "--region-code", "430121", "--window", "1=A",
+                    "--staff", "9101:刘工:technician:565656"]
+    assert main(["setup", "--out", str(cfg), "--public-url", "http://10.1.2.3:8080", *hall_answers]) == 0
     assert main(["autostart", "--user", "root", "--home", str(tmp_path), "--role", "board",
                  "--config", str(cfg)]) == 0
     assert "Exec=/usr/lib/hall/hall-browser http://10.1.2.3:8080/board\n" in entry_of(tmp_path)

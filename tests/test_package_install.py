@@ -300,7 +300,7 @@ def test_a_ticket_prints_a_qr_with_a_lan_address(hall: Hall) -> None:
 
     status, body = hall.api("POST", "/api/tickets", {"category": "A"})
     assert status == 201, body
-    hall.ticket = body["ticket"] if "ticket" in body else body
+    hall.ticket = body["ticket"]
     printed = hall.root / "var/lib/hall/printer.out"
     deadline = time.monotonic() + 30
     qrs: list[str] = []
@@ -360,3 +360,15 @@ def test_an_update_with_one_more_migration_succeeds(hall: Hall) -> None:
     assert after["migrations"] == sorted([*before["migrations"], "0900_update_probe.sql"])
     status, body = hall.api("GET", f"/api/tickets/{hall.ticket['id']}")
     assert status == 200, body
+
+
+def test_a_failed_update_after_a_good_one_puts_dpkg_back_too(hall: Hall) -> None:
+    # hall-update kept the good build's .deb: this rollback re-installs it, so dpkg agrees with what runs.
+    before = hall.db_rows()
+    proc = chroot(hall.root, "hall-update", "/tmp/bad.deb", check=False, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr + hall.console()
+    installed = chroot(hall.root, "dpkg-query", "-W", "-f=${Version}", "hall-kiosk").stdout
+    assert installed == hall.versions["good"]
+    assert os.readlink(hall.root / "opt/hall/current") == f"/opt/hall/releases/{hall.versions['good']}"
+    assert hall.wait_healthy()["version"] == hall.versions["good"]
+    assert hall.db_rows() == before

@@ -15,7 +15,6 @@ import argparse
 import os
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user", required=True, help="desktop user that logs in on this PC")
     p.add_argument("--role", choices=sorted(PAGES), default="kiosk", help="kiosk touchscreen or TV board")
     p.add_argument("--hall", help="hall PC's address, e.g. http://192.168.1.10:8080 "
-                                  "(default: server.public_url of --config)")
+                                  "(default: the public address of the hall in --config)")
     p.add_argument("--kiosk-id", help="this terminal's id in [[kiosks]] (opens /kiosk/<id>)")
     p.add_argument("--config", default="/etc/hall/hall.toml", help="hall config to take the address from")
     p.add_argument("--home", help="the user's home folder (default: from the password database)")
@@ -73,13 +72,17 @@ def user_home(user: str) -> Path | None:
 
 
 def public_url_from(config: Path) -> str:
-    """The hall's public address as configured (server.public_url), or "" when absent."""
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+    """On the hall PC itself: the same public address the QR codes carry; "" without a usable config."""
+    from hall.config.loader import ConfigError, load_config
+    from hall.netaddr import public_address
+
+    if not config.exists():
         return ""
-    server = data.get("server", {})
-    return str(server.get("public_url", "")) if isinstance(server, dict) else ""
+    try:
+        addr = public_address(load_config(config).server)
+    except ConfigError:
+        return ""
+    return addr.url if addr.ok else ""
 
 
 def page_url(base: str, role: str, kiosk_id: str | None) -> str:

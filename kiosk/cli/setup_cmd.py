@@ -49,6 +49,7 @@ class Answers:
     host: str = "0.0.0.0"
     port: int = 8080
     data_dir: str = ""
+    public_url: str = ""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='人员 / staff, e.g. "1001:王芳:clerk:135790:1,2:A" (repeat); ROLE clerk|manager|technician')
     p.add_argument("--host", default="0.0.0.0", help="bind address (default: all interfaces, for the hall LAN)")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--public-url", default="", help="address LAN devices use, e.g. http://192.168.1.10:8080 "
+                                                     "(default: found from the PC's LAN address at start)")
     p.add_argument("--data-dir", default="/var/lib/hall", help="data folder written into the config")
     p.add_argument("--group", default="hall", help="group that may read the file (default hall, when it exists)")
     p.add_argument("--force", action="store_true", help="overwrite an existing config")
@@ -124,7 +127,7 @@ def collect(args: argparse.Namespace, ask: Callable[[str], str] | None) -> Answe
     return Answers(
         name=name, region_code=region,
         windows=parse_windows(window_specs), staff=[parse_staff(s) for s in staff_specs],
-        host=args.host, port=args.port, data_dir=args.data_dir,
+        host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url,
     )
 
 
@@ -185,6 +188,8 @@ def render_toml(a: Answers) -> str:
         f"host = {_s(a.host)}",
         f"port = {a.port}",
     ]
+    if a.public_url:
+        lines.append(f"public_url = {_s(a.public_url)}")
     if a.data_dir:
         lines.append(f"data_dir = {_s(a.data_dir)}")
     for number, cats in sorted(a.windows.items()):

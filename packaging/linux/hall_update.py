@@ -209,9 +209,11 @@ def kept_deb(version: str) -> Path | None:
     return found[-1] if found else None
 
 
-def keep_deb(deb: Path) -> None:
+def keep_deb(deb: Path, version: str) -> None:
+    """A copy under its canonical name, so a later rollback can put dpkg back on this version."""
+    arch = run(["dpkg-deb", "-f", str(deb), "Architecture"], what="读取安装包 / reading the package").strip()
     KEEP_DEBS.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(deb, KEEP_DEBS / deb.name)
+    shutil.copy2(deb, KEEP_DEBS / f"hall-kiosk_{version}_{arch}.deb")
     for old in sorted(KEEP_DEBS.glob("*.deb"), key=lambda p: p.stat().st_mtime)[:-3]:
         old.unlink()
 
@@ -244,7 +246,9 @@ def update(deb: Path, config: Path, data_dir: Path, timeout: float) -> int:
             return 3
         say(f"已回滚到 {old_version} 并恢复更新前的备份 / rolled back to {old_version} with the pre-update backup")
         return 1
-    keep_deb(deb)
+    keep_deb(deb, new_version)
+    for old in sorted(BACKUPS.glob("*.zip"), key=lambda p: p.stat().st_mtime)[:-5]:
+        old.unlink()   # pre-update backups: the last five are enough, daily backups go elsewhere
     say(f"更新完成 / update done: {new_version}")
     return 0
 
