@@ -5,7 +5,7 @@ system libraries the service needs (libzbar0, espeak-ng, libusb …) from the
 distribution's own mirror, and dpkg records every file for a clean removal.
 Why wheels and not a ready virtualenv: a venv is not relocatable and must be
 built by the target's own /usr/bin/python3, so the package carries the pinned
-wheelhouse (packaging/requirements-linux.lock, per architecture) and its
+wheelhouse (packaging/linux/requirements.lock, per architecture) and its
 postinst builds /opt/hall/releases/<version>/venv offline (`pip --no-index`).
 Releases sit side by side behind /opt/hall/current, so `hall-update` can roll
 back by switching one symlink.
@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LINUX = REPO / "packaging" / "linux"
-LOCK = REPO / "packaging" / "requirements-linux.lock"
+LOCK = REPO / "packaging" / "linux" / "requirements.lock"
 PACKAGE = "hall-kiosk"
 PYTHON_VERSION = "3.11"  # Debian 12's python3; the wheels must match the interpreter that builds the venv
 # UOS 20 and Kylin V10 ship glibc 2.28: no wheel may need a newer one.
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", help="package version (default: pyproject's)")
     p.add_argument("--extra-migration", type=Path, help="test builds only: a 09NN_*.sql added to the migrations")
     p.add_argument("--out", type=Path, default=REPO / "dist")
-    p.add_argument("--relock", action="store_true", help="re-resolve packaging/requirements-linux.lock")
+    p.add_argument("--relock", action="store_true", help="re-resolve packaging/linux/requirements.lock")
     args = p.parse_args(argv)
     if args.relock:
         relock()
