@@ -6,7 +6,9 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from hall.config.loader import ConfigError, demo_config_path, load_config
 from hall.config.schema import HallConfig
@@ -25,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=serve_cmd)
 
 
-def serve_cmd(args: argparse.Namespace) -> int:
+def serve_cmd(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM, or until `stop` is set (the Windows service's stop request)."""
     from hall.logsetup import setup_logging
     from hall.paths import data_dir
 
@@ -47,11 +50,11 @@ def serve_cmd(args: argparse.Namespace) -> int:
     port = args.port or config.server.port
     # The served address is part of the config the parts see (e.g. the ticket QR's link base).
     config = config.model_copy(update={"server": config.server.model_copy(update={"host": host, "port": port})})
-    return run(config, ddir, host, port, log_file, config_path=path)
+    return run(config, ddir, host, port, log_file, config_path=path, stop=stop)
 
 
 def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None,
-        config_path: Path | None = None) -> int:
+        config_path: Path | None = None, stop: threading.Event | None = None) -> int:
     import waitress
     from hall.netaddr import announce
     from hall.runlock import AlreadyRunning, RunLock
@@ -89,9 +92,15 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         log.info("stopping (signal %s)", signum)
         raise SystemExit(0)
 
-    signal.signal(signal.SIGINT, _graceful)
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _graceful)
+    # Signal handlers can only be installed from the main thread; a Windows
+    # service runs this on the service control dispatcher's thread and stops
+    # it through `stop` instead.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _graceful)
+        if hasattr(signal, "SIGTERM"):
+            signal.signal(signal.SIGTERM, _graceful)
+    if stop is not None:
+        stop_serving_when(stop, server)
     log.info("%s serving on http://%s:%s (data: %s)", config.hall.name, host, port, ddir)
     address = announce(config.server)
     print(f"  本厅对外地址 / public address: {address.url}（{address.reason}）", flush=True)
@@ -106,6 +115,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         pass
     finally:
         notifier.stopping()
+        server.task_dispatcher.shutdown()   # a no-op after a signal: waitress already did it
         server.close()
         notifier.close()
         services.stop()
@@ -116,6 +126,28 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
 def _database_answers(services: object) -> bool:
     db = getattr(services, "db", None)
     return db is not None and db.conn.execute("SELECT 1").fetchone() is not None
+
+
+def stop_serving_when(stop: threading.Event, server: Any) -> threading.Thread:
+    """Leave waitress's serving loop once `stop` is set, from any thread.
+
+    waitress's loop runs while its socket map is not empty, and it only looks
+    at the map on its own thread: so the close is handed to that thread
+    through waitress's trigger, which also wakes the loop at once.
+    """
+    from waitress import wasyncore
+
+    def close_everything() -> None:
+        wasyncore.close_all(server._map, ignore_all=True)
+
+    def wait_then_close() -> None:
+        stop.wait()
+        log.info("stopping (stop requested)")
+        server.trigger.pull_trigger(close_everything)
+
+    watcher = threading.Thread(target=wait_then_close, name="serve-stop", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
