@@ -556,8 +556,8 @@ class HidKeypadEmulator:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
-            os.mkfifo(self.path)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
+            os.mkfifo(self.path)  # posix-only: __init__ refuses without mkfifo
+            self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)  # posix-only: as above
             self.plugged = True
 
     def unplug(self) -> None:

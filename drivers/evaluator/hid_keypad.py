@@ -159,7 +159,7 @@ class EvdevKeySource:
 
     def open(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)  # posix-only: default_key_source refuses elsewhere
         except FileNotFoundError:
             raise TransportError(f"按键设备 {self.path} 不存在（未插入？）/ not present") from None
         except PermissionError:
@@ -168,7 +168,7 @@ class EvdevKeySource:
             raise TransportError(f"按键设备 {self.path} 打开失败：{exc.strerror}") from exc
         self._fd, self._rest, self.grabbed = fd, b"", False
         if self.grab and stat.S_ISCHR(os.fstat(fd).st_mode):
-            import fcntl
+            import fcntl  # posix-only: evdev exists on Linux alone (see default_key_source)
 
             try:
                 fcntl.ioctl(fd, EVIOCGRAB, 1)
