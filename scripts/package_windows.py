@@ -295,6 +295,16 @@ def install_packages(work: Path, wheel: Path, stage: Path) -> None:
               "--target", str(site)]
     _run([*common, "--no-deps", "--find-links", str(wh), "--require-hashes", "-r", str(LOCK)])
     _run([*common, "--no-deps", "--upgrade", str(wheel)])
+    forget_wheel_location(site)
+
+
+def forget_wheel_location(site: Path) -> None:
+    """pip records where the project wheel came from (a temporary folder): drop it, or no two builds match."""
+    for info in site.glob("hall_kiosk-*.dist-info"):
+        (info / "direct_url.json").unlink(missing_ok=True)
+        record = info / "RECORD"
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        record.write_text("".join(ln for ln in lines if "/direct_url.json," not in ln), encoding="utf-8")
 
 
 def build(out: Path) -> Path:

@@ -1,5 +1,5 @@
 ; The hall service's Windows installer. scripts/package_windows.py fills the
-; @NAME@ placeholders and compiles it with makensis (Debian's nsis package).
+; placeholders (@ + UPPERCASE NAME + @) and compiles it with makensis (Debian's nsis package).
 ;
 ; Two components, so the same installer serves every PC of the hall:
 ;   - the hall service (the hall PC): Python + the service, a Windows service
@@ -9,7 +9,8 @@
 ; Silent install: setup.exe /S [/KIOSKURL=http://192.168.1.10:8080/kiosk/k1]
 ; Data in C:\ProgramData\hall is never removed by an update or an uninstall.
 
-Unicode true
+; A 64-bit installer for a 64-bit payload (and one that Wine's 64-bit loader can run).
+Target amd64-unicode
 ManifestDPIAware true
 RequestExecutionLevel admin
 SetCompressor /SOLID lzma
