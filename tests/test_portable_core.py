@@ -3,7 +3,7 @@
 The scan reads the source (AST), so it also covers code paths no Linux test
 executes. A use counts as guarded when it sits
   - in an `if` or conditional expression that tests `sys.platform`, `os.name`
-    or `hasattr(...)`,
+    or `hasattr(...)` (its own test included), or after such an `if` that returns or raises,
   - in a `try` whose handlers catch ImportError or AttributeError (a missing name),
   - in a function that first calls `require_pty()` (the emulators' own guard),
   - or on a line marked `# posix-only: <why>` by someone who checked it.
@@ -80,8 +80,9 @@ def find_posix_only(source: str, filename: str = "<src>") -> list[str]:
             if MARK not in line:
                 found.append(f"{filename}:{node.lineno}: {what}")   # type: ignore[attr-defined]
         if isinstance(node, ast.If | ast.IfExp | ast.While):
+            # `hasattr(os, "geteuid") and os.geteuid() == 0` guards its own second half too.
             test_guard = _mentions_platform_test(node.test)
-            visit(node.test, guarded)
+            visit(node.test, guarded or test_guard)
             for child in node.body if isinstance(node.body, list) else [node.body]:
                 visit(child, guarded or test_guard)
             for child in node.orelse if isinstance(node.orelse, list) else [node.orelse]:
@@ -89,15 +90,31 @@ def find_posix_only(source: str, filename: str = "<src>") -> list[str]:
             return
         if isinstance(node, ast.Try):
             body_guard = any(_catches_guard(h) for h in node.handlers)
-            for child in node.body:
-                visit(child, guarded or body_guard)
-            for child in [*node.handlers, *node.orelse, *node.finalbody]:
+            visit_block(node.body, guarded or body_guard)
+            for child in node.handlers:
                 visit(child, guarded)
+            visit_block(node.orelse, guarded)
+            visit_block(node.finalbody, guarded)
             return
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             guarded = guarded or _calls_require_pty(node)
-        for child in ast.iter_child_nodes(node):
-            visit(child, guarded)
+        for _field, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and all(isinstance(v, ast.stmt) for v in value):
+                visit_block(value, guarded)
+            elif isinstance(value, list):
+                for v in value:
+                    if isinstance(v, ast.AST):
+                        visit(v, guarded)
+            elif isinstance(value, ast.AST):
+                visit(value, guarded)
+
+    def visit_block(stmts: list[ast.stmt], guarded: bool) -> None:
+        """Statements in order: after `if not hasattr(os, "x"): return`, the rest of the block is guarded."""
+        for stmt in stmts:
+            visit(stmt, guarded)
+            if isinstance(stmt, ast.If) and not stmt.orelse and _mentions_platform_test(stmt.test) and \
+                    isinstance(stmt.body[-1], ast.Return | ast.Raise):
+                guarded = True
 
     visit(tree, False)
     return found
@@ -132,8 +149,15 @@ def test_scan_finds_unguarded_and_accepts_guarded_uses() -> None:
         "    require_pty()\n"
         "    return os.openpty()\n"
         "os.mkfifo('x')  # posix-only: a test fixture for Linux evdev keypads\n"
+        "def chown_if_root(p):\n"
+        "    if not hasattr(os, 'geteuid') or os.geteuid() != 0:\n"
+        "        return\n"
+        "    os.chown(p, 0, 0)\n"
     )
     assert find_posix_only(good, "good.py") == []
+    # The early return guards what follows it only: the same chown before it is caught.
+    early = "import os\ndef f(p):\n    os.chown(p, 0, 0)\n    if not hasattr(os, 'chown'):\n        return\n"
+    assert find_posix_only(early, "early.py") == ["early.py:3: os.chown"]
 
 
 def test_core_has_no_unguarded_posix_only_call() -> None:

@@ -122,7 +122,7 @@ def test_stop_request_from_another_thread_shuts_waitress_and_services_down(tmp_p
     import re
 
     text = demo_config_path().read_text(encoding="utf-8")
-    (tmp_path / "hall.toml").write_text(re.sub(r"\[\[devices\]\][^\[]*", "", text), encoding="utf-8")
+    (tmp_path / "hall.toml").write_text(re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text), encoding="utf-8")
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path), str(port)], capture_output=True,
