@@ -73,11 +73,16 @@ class CaseService:
 
     def _material_path(self, m: Material) -> str:
         """Only files under the data folder (where the document camera saves) can be attached."""
-        p = Path(m.path)
-        p = (p if p.is_absolute() else self.data_dir / p).resolve()
-        if not p.is_relative_to(self.data_dir):
+        try:  # a NUL byte or a name over the file system's limit raises instead of answering "no"
+            p = Path(m.path)
+            p = (p if p.is_absolute() else self.data_dir / p).resolve()
+            inside = p.is_relative_to(self.data_dir)
+            exists = inside and p.is_file()
+        except (OSError, ValueError):
+            raise invalid(f"材料“{m.name}”的文件路径无效") from None
+        if not inside:
             raise invalid(f"材料“{m.name}”的文件不在本机数据目录中，不能附加")
-        if not p.is_file():
+        if not exists:
             raise invalid(f"材料“{m.name}”的文件不存在：{p.name}")
         return str(p)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from hall.records.models import Person, check_cert
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,6 +56,24 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class _Patch(_In):
+    """A partial update: a field left out stays as it is; an explicit null only where it clears something.
+
+    Without this, `{"active": null}` passes as "given" and reaches a NOT NULL column (a 500).
+    """
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key in cls.model_fields and key not in cls.NULLABLE:
+                    raise ValueError(f"{key} 不能为空（null）：不修改就不要传这一项")
+        return data
+
+
 # ---------------------------------------------------------------------- administration (manager)
 class VillageIn(_In):
     name: str = Field(min_length=1, max_length=40)
@@ -68,7 +86,9 @@ class VillageIn(_In):
     check_phone = field_validator("phone")(_phone)
 
 
-class VillageUpdate(_In):
+class VillageUpdate(_Patch):
+    NULLABLE = frozenset({"phone"})       # null clears the station's phone
+
     name: str | None = Field(default=None, min_length=1, max_length=40)
     station_name: str | None = Field(default=None, max_length=60)
     address: str | None = Field(default=None, max_length=120)
@@ -116,7 +136,7 @@ class AgentIn(_In):
         return self
 
 
-class AgentUpdate(_In):
+class AgentUpdate(_Patch):
     village_id: int | None = Field(default=None, ge=1)
     name: str | None = Field(default=None, min_length=1, max_length=30)
     duty: str | None = Field(default=None, max_length=30)
@@ -163,7 +183,9 @@ class RecordIn(_In):
         return self
 
 
-class RecordUpdate(_In):
+class RecordUpdate(_Patch):
+    NULLABLE = frozenset({"note", "special_group"})
+
     materials_done: list[str] | None = Field(default=None, max_length=50)
     note: str | None = Field(default=None, max_length=500)
     kind: Kind | None = None

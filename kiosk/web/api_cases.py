@@ -12,7 +12,7 @@ from hall.records.service import Records
 from hall.records.util import Actor, RecordError
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import body, services
+from hall.web.util import INT64_MAX, body, int_arg, services
 
 bp = Blueprint("cases", __name__)
 
@@ -65,14 +65,8 @@ def citizen_actor(channel: str) -> Actor:
     return Actor(channel, "citizen", request.remote_addr or "")
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError("invalid", f"参数 {name} 须为整数", 400) from None
+def _int_arg(name: str, *, lo: int = -INT64_MAX, hi: int = INT64_MAX) -> int | None:
+    return int_arg(name, lo=lo, hi=hi)
 
 
 @bp.post("/api/cases")
@@ -94,7 +88,7 @@ def list_cases() -> Response:
     status = request.args.get("status") or None
     cases = records().cases.search(status=status, clerk=clerk, window=_int_arg("window"),
                                    flagged=request.args.get("flagged") in ("1", "true"),
-                                   limit=_int_arg("limit") or 200)
+                                   limit=_int_arg("limit", lo=1, hi=1000) or 200)
     return jsonify({"cases": cases})
 
 

@@ -197,7 +197,8 @@ def _filters() -> dict[str, Any]:
 @require_role("agent", *STAFF)
 def list_records() -> Response:
     """An agent's own village (always); staff any village (?village_id) or all."""
-    return jsonify({"records": village().ledger.search(who(), limit=_int_arg("limit") or 200, **_filters())})
+    limit = _int_arg("limit", lo=1, hi=1000) or 200
+    return jsonify({"records": village().ledger.search(who(), limit=limit, **_filters())})
 
 
 @bp.get("/api/village/records/export")

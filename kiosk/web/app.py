@@ -29,6 +29,7 @@ from hall.web import (
     api_village,
 )
 from hall.web.errors import register_error_handlers
+from hall.web.util import BoundedJSONProvider, Int64Converter
 
 
 def openapi_document() -> dict[str, Any]:
@@ -36,8 +37,13 @@ def openapi_document() -> dict[str, Any]:
     return doc
 
 
+class _HallFlask(Flask):
+    json_provider_class = BoundedJSONProvider   # deep JSON is a 400, not a RecursionError
+
+
 def create_app(services: Services, settings: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, static_folder=None)
+    app = _HallFlask(__name__, static_folder=None)
+    app.url_map.converters["int"] = Int64Converter  # before any route: ids beyond int64 are 404, not 500
     app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.update(settings or {})

@@ -1,15 +1,29 @@
-"""Small request helpers shared by the API blueprints."""
+"""Small request helpers shared by the API blueprints.
+
+Everything a client sends is bounded here before it reaches the store: integers
+to SQLite's 64-bit range (a larger one raises OverflowError deep in sqlite3, a
+500), JSON to a modest nesting depth (a 3,000-deep array exhausts the parser's
+recursion), so bad input gets a 400/404 that names the cause.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from flask.json.provider import DefaultJSONProvider
 from hall.services import Services
 from hall.web.errors import ApiError
 from pydantic import BaseModel
+from werkzeug.routing import IntegerConverter
 
 M = TypeVar("M", bound=BaseModel)
+
+#: SQLite stores integers as signed 64-bit; nothing larger can name a row.
+INT64_MAX = 2**63 - 1
+#: No request body of the hall's API nests deeper than a few levels.
+MAX_JSON_DEPTH = 32
 
 
 def services() -> Services:
@@ -25,3 +39,55 @@ def body(model: type[M]) -> M:
     if not isinstance(data, dict):
         raise ApiError("bad_json", "请求内容不是有效的 JSON 对象", 400)
     return model.model_validate(data)
+
+
+def int_arg(name: str, *, lo: int = -INT64_MAX, hi: int = INT64_MAX) -> int | None:
+    """An optional integer query argument: absent -> None, otherwise bounded (400 naming the argument)."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError("invalid", f"参数 {name} 须为整数", 400) from None
+    if not lo <= value <= hi:
+        raise ApiError("invalid", f"参数 {name} 须在 {lo} 到 {hi} 之间", 400)
+    return value
+
+
+class Int64Converter(IntegerConverter):
+    """`<int:…>` in a URL, limited to what SQLite can hold: a larger id matches no route (404), not a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (iterative: a deep value must not exhaust the stack here)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing bodies nested deeper than MAX_JSON_DEPTH with a clear 400."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = json.loads(s, **kwargs)
+        except RecursionError:
+            raise ApiError("too_deep", f"请求内容嵌套过深（最多 {MAX_JSON_DEPTH} 层）", 400) from None
+        if json_depth_exceeds(value, MAX_JSON_DEPTH):
+            raise ApiError("too_deep", f"请求内容嵌套过深（最多 {MAX_JSON_DEPTH} 层）", 400)
+        return value
