@@ -47,6 +47,12 @@ def _masked_person(name: str | None, cert_type: str | None, cert_no: str | None,
             "phone": mask_phone(phone)}
 
 
+def _masked(note: str | None) -> str | None:
+    """Free text is stored masked, like complaints: a typed ID or phone number has no place in a note
+    (the applicant's own numbers have their fields, which only the relay's outbox carries to the county)."""
+    return redact_text(note) if note else note
+
+
 class CaseService:
     def __init__(self, ctx: RecordContext, data_dir: Path) -> None:
         self.ctx = ctx
@@ -126,7 +132,7 @@ class CaseService:
         c.execute(
             "INSERT INTO case_history (case_id, at, from_status, to_status, actor, window, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (case_id, self.ctx.now_iso(), from_status, to_status, actor.id, window, note),
+            (case_id, self.ctx.now_iso(), from_status, to_status, actor.id, window, _masked(note)),
         )
 
     def _publish(self, row: sqlite3.Row) -> None:
@@ -168,7 +174,7 @@ class CaseService:
                  item.limit_unit if item.case_kind == "承诺件" else "工作日",
                  a.type, a.name, a.cert_type, a.cert_no, a.phone, dumps(agent) if agent else None,
                  ticket_id, window, actor.id, self.ctx.now_iso(), due_at, int(deadline.estimated),
-                 req.note, self.ctx.now_iso()),
+                 _masked(req.note), self.ctx.now_iso()),
             )
             case_id = int(cur.lastrowid or 0)
             for name, path in paths:

@@ -104,7 +104,7 @@ class Ledger:
             "INSERT INTO village_record_history "
             "(record_id, at, from_state, to_state, actor, actor_name, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (record_id, at or self._now(), old, new, who_id, who_name, note),
+            (record_id, at or self._now(), old, new, who_id, who_name, redact_text(note) if note else note),
         )
 
     def _set_state(
@@ -226,7 +226,7 @@ class Ledger:
                             a.cert_no,
                             a.phone,
                             dumps(checklist),
-                            req.note,
+                            redact_text(req.note) if req.note else req.note,   # stored masked, like complaints
                             self._agent_number(who),
                             now,
                             now,
@@ -294,7 +294,7 @@ class Ledger:
                     m["done"] = m["name"] in req.materials_done
                 sets["materials"] = dumps(materials)
             if "note" in changes:
-                sets["note"] = req.note
+                sets["note"] = redact_text(req.note) if req.note else req.note
             if req.kind is not None:
                 self._check_kind(req.kind, bool(row["village_level"]), row["item_name"])
                 group = req.special_group if req.kind == "上门代办" else None
