@@ -78,6 +78,9 @@ class Window(Strict):
     primary: str | None = None
 
 
+_HASH = r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]+$"
+
+
 class Staff(Strict):
     id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
     name: str = Field(min_length=1)
@@ -85,7 +88,30 @@ class Staff(Strict):
     post: Literal["A", "B"] = "A"
     windows: list[int] = []
     duties: str = ""
-    pin_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]+$")
+    # Clerks sign in with a 6-digit PIN; the manager and technician with a password of
+    # at least 8 characters (`kiosk config hash-password`). A manager/technician entry
+    # that still has a pin_hash keeps working, with a warning, until it is migrated.
+    pin_hash: str | None = Field(default=None, pattern=_HASH)
+    password_hash: str | None = Field(default=None, pattern=_HASH)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Staff:
+        if self.pin_hash and self.password_hash:
+            raise ValueError("pin_hash 与 password_hash 只能设置一个 / set pin_hash or password_hash, not both")
+        if self.role == "clerk" and not self.pin_hash:
+            raise ValueError("窗口工作人员须设置 pin_hash（6 位数字 PIN）/ clerks need a pin_hash")
+        if not (self.pin_hash or self.password_hash):
+            raise ValueError("须设置 password_hash（kiosk config hash-password）/ password_hash is required")
+        return self
+
+    @property
+    def secret_hash(self) -> str:
+        return self.password_hash or self.pin_hash or ""
+
+    @property
+    def needs_password(self) -> bool:
+        """A manager or technician still signing in with a PIN: warn until migrated."""
+        return self.role != "clerk" and not self.password_hash
 
 
 class Device(Strict):

@@ -1,4 +1,4 @@
-"""Staff sign-in: PIN check, session tokens kept in SQLite, lockout after failures.
+"""Staff sign-in: PIN/password check under a persistent budget, session tokens kept in SQLite.
 
 Tokens live in the database (hashed) so a service restart does not throw
 clerks off their windows; only the token's hash is stored.
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,11 +23,22 @@ from hall.config.schema import HallConfig, Staff
 from hall.queue.clock import Clock, iso, parse_iso
 from hall.queue.errors import QueueError
 from hall.security import verify_pin
+from hall.signin_throttle import Refusal, SignInThrottle
 from hall.store.db import Database
 
 SESSION_HOURS = 12
-MAX_FAILURES = 5
-LOCK_SECONDS = 300
+#: manager and technician accounts sign in with a password at least this long
+PASSWORD_MIN = 8
+# checked for unknown staff ids so a wrong id costs as long as a wrong PIN (no id enumeration by timing)
+_DUMMY_HASH = "pbkdf2_sha256$120000$00000000000000000000000000000000$" + "0" * 64
+
+
+class ThrottledError(QueueError):
+    """429 with the seconds to wait (sent as Retry-After)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__("too_many_attempts", refusal.message, 429)
+        self.retry_after = refusal.retry_after
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,7 @@ class SessionStore:
         self.db = db
         self.config = config
         self.clock = clock
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+        self.throttle = SignInThrottle(db)
         self._resolvers: dict[str, Resolver] = {}
 
     def register_resolver(self, role: str, resolver: Resolver) -> None:
@@ -84,41 +92,43 @@ class SessionStore:
             raise ValueError(f"role {role} belongs to config staff")
         self._resolvers[role] = resolver
 
-    def _check_lock(self, key: str) -> float:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < LOCK_SECONDS]
-            self._failures[key] = recent
-            if len(recent) >= MAX_FAILURES:
-                raise QueueError("locked", "密码错误次数过多，请 5 分钟后再试", 429)
-        return now
+    def _checked(self, account: str, remote: str, check: Callable[[], bool]) -> bool:
+        """Run one credential check within the account's budget (429 when it is spent)."""
+        reserved = self.throttle.reserve(account, remote or "?")
+        if isinstance(reserved, Refusal):
+            raise ThrottledError(reserved)
+        ok = False
+        try:
+            ok = check()
+        finally:
+            self.throttle.settle(reserved, ok)
+        return ok
 
-    def _settle(self, key: str, ok: bool, now: float) -> None:
-        with self._lock:
-            if ok:
-                self._failures.pop(key, None)
-            else:
-                self._failures.setdefault(key, []).append(now)
-
-    def authenticate(self, staff_id: str, pin: str) -> Staff:
-        """The staff member for this id and PIN; repeated failures lock the id for a while."""
-        now = self._check_lock(staff_id)
+    def authenticate(self, staff_id: str, pin: str, remote: str = "") -> Staff:
+        """The staff member for this id and PIN (clerks) or password (manager, technician)."""
         staff = self.config.staff_member(staff_id)
-        if staff is None or not verify_pin(pin, staff.pin_hash):
-            self._settle(staff_id, False, now)
+        if staff is not None and staff.password_hash and len(pin) < PASSWORD_MIN:
+            # cannot be the password: refused without spending a check of the budget
             raise QueueError("bad_credentials", "工号或密码错误", 401)
-        self._settle(staff_id, True, now)
+        stored = staff.secret_hash if staff is not None else _DUMMY_HASH
+        if not self._checked(staff_id, remote, lambda: verify_pin(pin, stored)) or staff is None:
+            raise QueueError("bad_credentials", "工号或密码错误", 401)
         return staff
 
     def authenticate_principal(self, key: str, check: Callable[[], Principal | None],
-                               message: str = "账号或密码错误") -> Principal:
-        """Sign-in for database principals with the same lockout as staff; `check` verifies the PIN."""
-        now = self._check_lock(key)
-        who = check()
-        self._settle(key, who is not None, now)
-        if who is None:
+                               message: str = "账号或密码错误", remote: str = "") -> Principal:
+        """Sign-in for database principals under the same budget as staff; `check` verifies the PIN."""
+        found: list[Principal] = []
+
+        def run() -> bool:
+            who = check()
+            if who is not None:
+                found.append(who)
+            return who is not None
+
+        if not self._checked(key, remote, run):
             raise QueueError("bad_credentials", message, 401)
-        return who
+        return found[0]
 
     def create(self, staff: Staff | Principal, window: int | None) -> str:
         token = secrets.token_urlsafe(32)

@@ -23,7 +23,7 @@ def _started(services: Services) -> None:
 
 
 def _tech(client: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {login(client, '9101', '666666', window=None)}"}
+    return {"Authorization": f"Bearer {login(client, '9101', 'tech-6666', window=None)}"}
 
 
 def test_routes_need_a_technician(client: Any) -> None:
@@ -31,7 +31,7 @@ def test_routes_need_a_technician(client: Any) -> None:
         r = getattr(client, method)(path, json={"command": "status"})
         assert r.status_code == 401, path
     tokens = {staff: login(client, staff, pin, window=window)
-              for staff, pin, window in (("1001", "123456", 1), ("9001", "888888", None))}
+              for staff, pin, window in (("1001", "123456", 1), ("9001", "hall-8888", None))}
     for method, path in ROUTES:
         for staff, token in tokens.items():
             r = getattr(client, method)(path, json={"command": "status"},

@@ -18,14 +18,14 @@ ID_NO = "430102199001011234"
 
 
 def _tech(client: Any) -> dict[str, str]:
-    return {"Authorization": "Bearer " + login(client, "9101", "666666", None)}
+    return {"Authorization": "Bearer " + login(client, "9101", "tech-6666", None)}
 
 
 def test_tech_routes_need_a_technician(client: Any) -> None:
     paths = ("/api/tech/config", "/api/tech/logs")
     for path in paths:
         assert client.get(path).status_code == 401
-    for staff, pin, window in (("9001", "888888", None), ("1001", "123456", 1)):
+    for staff, pin, window in (("9001", "hall-8888", None), ("1001", "123456", 1)):
         token = login(client, staff, pin, window)
         for path in paths:
             r = client.get(path, headers={"Authorization": f"Bearer {token}"})

@@ -37,7 +37,7 @@ pytestmark = [
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     for h in serve_hall(tmp_path_factory.mktemp("hall")):
         # a policy notice the manager published, for the kiosk's 政策宣传 and the board's ticker
-        manager = h.login("9001", "888888")
+        manager = h.login("9001", "hall-8888")
         status, body = h.api("POST", "/api/manage/notices", {
             "title": "城乡居民医保2027年度参保缴费开始", "kind": "policy",
             "body": "2027年度城乡居民基本医疗保险集中缴费期为即日起至12月31日，"
@@ -272,7 +272,7 @@ def test_appointment_check_in_gives_a_ticket_in_the_appointment_lane(pages: Page
     end = max(now + timedelta(minutes=55), start + timedelta(minutes=1))
     if end.date() != start.date():
         pytest.skip("too close to midnight for a same-day slot")
-    manager = hall.login("9001", "888888")
+    manager = hall.login("9001", "hall-8888")
     status, body = hall.api("POST", "/api/appointments", {
         "category": "B", "slot_start": start.isoformat(), "slot_end": end.isoformat(),
         "name": "李四", "phone": "13900001111"}, manager)

@@ -100,7 +100,7 @@ def test_manager_signs_in_and_sees_figures_follow_the_hall(pages: Pages, hall: H
     sign_in(page, "9001", "000000")
     page.get_by_test_id("login-error").wait_for()
     assert "密码" in page.get_by_test_id("login-error").inner_text()
-    sign_in(page, "9001", "888888")
+    sign_in(page, "9001", "hall-8888")
     page.get_by_test_id("today-kpis").wait_for()
     wait_kpi(page, "bad", "1")
     issued, served = int(kpi(page, "issued")), int(kpi(page, "served"))
@@ -155,7 +155,7 @@ def test_manager_sees_warnings_for_an_empty_post_and_a_long_wait(pages: Pages, h
     page = pages.open("/manager", name="manager-warnings")
     page.route("**/api/manage/overview", overview)
     page.route("**/api/manage/alerts", lambda route: route.fulfill(json={"alerts": alerts}))
-    sign_in(page, "9001", "888888")
+    sign_in(page, "9001", "hall-8888")
     band = page.get_by_test_id("alert-band")
     band.wait_for()
     assert "预警 2 条" in band.inner_text() and "5号窗口无人在岗" in band.inner_text()
@@ -167,7 +167,7 @@ def test_manager_sees_warnings_for_an_empty_post_and_a_long_wait(pages: Pages, h
 
 def test_manager_publishes_a_notice_the_kiosk_and_board_read(pages: Pages, hall: Hall) -> None:
     page = pages.open("/manager#notices", name="manager-notices")
-    sign_in(page, "9001", "888888")
+    sign_in(page, "9001", "hall-8888")
     title = "冬季农村危房改造补助申报开始"
     page.get_by_test_id("notice-title").fill(title)
     page.get_by_test_id("notice-body").fill("符合条件的农户可于12月31日前到5号窗口申报，需带户口簿和身份证。")
@@ -185,7 +185,7 @@ def test_manager_publishes_a_notice_the_kiosk_and_board_read(pages: Pages, hall:
 
 def test_manager_works_the_rectification_and_books_an_appointment(pages: Pages, hall: Hall) -> None:
     page = pages.open("/manager#rectify", name="manager-rectify")
-    sign_in(page, "9001", "888888")
+    sign_in(page, "9001", "hall-8888")
     item = page.locator("[data-testid^=rect-][data-state]").first
     item.wait_for()
     rid = item.get_attribute("data-testid").split("-")[1]
@@ -197,7 +197,7 @@ def test_manager_works_the_rectification_and_books_an_appointment(pages: Pages, 
     page.get_by_test_id(f"rect-close-{rid}").click()
     page.get_by_text("暂无整改任务").wait_for()                 # open ones only: the list is empty now
     page.get_by_test_id("toast").wait_for(state="hidden")
-    assert hall.api("GET", f"/api/rectifications/{rid}", token=hall.login("9001", "888888"))[1][
+    assert hall.api("GET", f"/api/rectifications/{rid}", token=hall.login("9001", "hall-8888"))[1][
         "rectification"]["state"] == "已关闭"
 
     # a caller books by phone: the code is shown; name and phone appear only masked
@@ -226,7 +226,7 @@ def test_manager_works_the_rectification_and_books_an_appointment(pages: Pages, 
 
 def test_monthly_report_page_prints_and_needs_a_manager(pages: Pages, hall: Hall) -> None:
     page = pages.open("/manager", name="manager-for-report")
-    sign_in(page, "9001", "888888")
+    sign_in(page, "9001", "hall-8888")
     page.get_by_test_id("today-kpis").wait_for()
     month = hall.services.clock.today().strftime("%Y-%m")
     page.goto(f"{hall.url}/manager/report?month={month}")
@@ -249,7 +249,7 @@ def test_monthly_report_page_prints_and_needs_a_manager(pages: Pages, hall: Hall
 # ---------------------------------------------------------------------- technician
 def test_technician_tests_devices_and_watches_the_emulators(pages: Pages, hall: Hall) -> None:
     page = pages.open("/tech", name="tech")
-    sign_in(page, "9101", "666666")
+    sign_in(page, "9101", "tech-6666")
     page.get_by_test_id("device-printer").wait_for()
     page.get_by_test_id("test-printer").click()
     result = page.get_by_test_id("result-printer")
@@ -282,7 +282,7 @@ def test_technician_tests_devices_and_watches_the_emulators(pages: Pages, hall: 
 
 def test_technician_reads_config_check_relay_and_masked_log(pages: Pages, hall: Hall) -> None:
     page = pages.open("/tech#logs", name="tech-logs")
-    sign_in(page, "9101", "666666")
+    sign_in(page, "9101", "tech-6666")
     log = page.get_by_test_id("log-tail")
     log.get_by_text("printer paper near end").wait_for()
     text = log.inner_text()
@@ -314,7 +314,8 @@ def test_roles_are_enforced_by_the_server(pages: Pages, hall: Hall) -> None:
     }""")
     assert set(answers.values()) == {401}, answers
     # a clerk, a technician and a manager each get only their own
-    clerk, tech, manager = hall.login("1001", window=1), hall.login("9101", "666666"), hall.login("9001", "888888")
+    clerk, tech = hall.login("1001", window=1), hall.login("9101", "tech-6666")
+    manager = hall.login("9001", "hall-8888")
     assert hall.api("GET", "/api/manage/overview", token=clerk)[0] == 403
     assert hall.api("GET", "/api/manage/overview", token=tech)[0] == 403
     assert hall.api("GET", "/api/devices", token=manager)[0] == 403
@@ -322,7 +323,7 @@ def test_roles_are_enforced_by_the_server(pages: Pages, hall: Hall) -> None:
     assert hall.api("POST", "/api/devices/printer/test", {}, token=clerk)[0] == 403
     # a technician signing in on the manager page is refused and leaves no session behind
     page = pages.open("/manager", name="manager-wrong-role")
-    sign_in(page, "9101", "666666")
+    sign_in(page, "9101", "tech-6666")
     page.get_by_test_id("login-error").get_by_text("不是大厅负责人").wait_for()
     assert page.evaluate("fetch('/api/session').then(r => r.status)") == 401
     assert not page.get_by_test_id("today-kpis").is_visible()

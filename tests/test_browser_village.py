@@ -43,7 +43,7 @@ ID_A, ID_B = "430224198001011237", "430224197811083318"
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     for h in serve_hall(tmp_path_factory.mktemp("village-hall")):
-        m = h.login("9001", "888888")
+        m = h.login("9001", "hall-8888")
         for body in (
             {
                 "name": "青石村",
@@ -208,7 +208,7 @@ def test_agent_on_a_phone_to_township_case_and_back(pages: Pages, hall: Hall) ->
     # the township's page: the village table counts it
     admin = pages.open(pages.context({"width": 1600, "height": 1000}), "/villages", "villages")
     admin.get_by_test_id("staff-id").fill("9001")
-    admin.get_by_test_id("pin").fill("888888")
+    admin.get_by_test_id("pin").fill("hall-8888")
     admin.get_by_test_id("signin").click()
     row = admin.get_by_test_id("village-table").locator("tbody tr").filter(has_text="青石村")
     row.wait_for()

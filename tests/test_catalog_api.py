@@ -79,7 +79,7 @@ def test_blank_form_prints_as_html(client: Any) -> None:
 
 def test_status_is_for_staff(client: Any) -> None:
     assert client.get("/api/catalog/status").status_code == 401
-    token = login(client, "9101", "666666", window=None)
+    token = login(client, "9101", "tech-6666", window=None)
     r = client.get("/api/catalog/status", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.get_json()["source"] == "shipped"
 
@@ -104,7 +104,7 @@ def test_technician_imports_a_catalog_file(client: Any, services: Any) -> None:
     clerk = login(client, "1001", "123456", window=1)
     assert client.post("/api/catalog/import", json=new,
                        headers={"Authorization": f"Bearer {clerk}"}).status_code == 403
-    tech = {"Authorization": f"Bearer {login(client, '9101', '666666', window=None)}"}
+    tech = {"Authorization": f"Bearer {login(client, '9101', 'tech-6666', window=None)}"}
 
     bad = copy.deepcopy(new)
     bad["items"][2]["promised_limit"] = {"value": 3, "unit": "周"}

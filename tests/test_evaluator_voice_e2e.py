@@ -64,7 +64,7 @@ def test_technician_tests_and_virtual_keys_over_the_api(services: Services, clie
         assert dev is not None
         dev.start()
         assert wait_until(lambda d=dev: d.status()["state"] == DeviceState.READY, 10), dev.status()
-    r = client.post("/api/session", json={"staff_id": "9101", "pin": "666666"})
+    r = client.post("/api/session", json={"staff_id": "9101", "pin": "tech-6666"})
     assert r.status_code == 201, r.get_json()
     h = {"Authorization": f"Bearer {r.get_json()['token']}"}
     res = client.post("/api/devices/eval-w2/test", headers=h).get_json()

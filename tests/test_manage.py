@@ -13,7 +13,7 @@ from hall.services import Services
 
 
 def _manager(client: Any) -> dict[str, str]:
-    r = client.post("/api/session", json={"staff_id": "9001", "pin": "888888"})
+    r = client.post("/api/session", json={"staff_id": "9001", "pin": "hall-8888"})
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 

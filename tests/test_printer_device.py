@@ -277,7 +277,7 @@ def test_test_ticket(hall: Services) -> None:
 def test_technician_sees_the_emulated_paper_and_injects_faults(hall: Services, api: Any) -> None:
     issue(api, "A")
     assert emu(hall).wait_for_jobs(1, 3)
-    login(api, "9101", "666666", None)
+    login(api, "9101", "tech-6666", None)
     listing = api.get("/api/devices/emulators").get_json()["emulators"]
     [printer_emu] = [e for e in listing if e["kind"] == "printer"]
     assert "A001" in printer_emu["view"]["jobs"][0]["text"] and printer_emu["faults"]

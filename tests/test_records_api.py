@@ -39,7 +39,7 @@ def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | No
 
 
 def manager(api: Any) -> dict[str, str]:
-    return auth(api, "9001", "888888", None)
+    return auth(api, "9001", "hall-8888", None)
 
 
 def case_body() -> dict[str, Any]:
@@ -214,7 +214,7 @@ def test_complaints_figures_report_and_csv(api: Any) -> None:
 
 
 def test_technician_installs_a_holiday_list(api: Any, services: Services) -> None:
-    t = auth(api, "9101", "666666", None)
+    t = auth(api, "9101", "tech-6666", None)
     info = api.get("/api/records/holidays", headers=t).get_json()
     assert info["this_year_known"] is True and info["next_year_known"] is False
     r = api.put("/api/records/holidays/2027", headers=t, json={"holidays": ["2027-01-01"], "workdays": ["2027-01-04"]})

@@ -150,13 +150,13 @@ def test_relay_api_roles_and_dead_letter_retry(client: Any, services: Services) 
     assert client.get("/api/relay").status_code == 401
     login(client, "1001", "123456", 1)
     assert client.get("/api/relay").status_code == 403
-    login(client, "9001", "888888", None)
+    login(client, "9001", "hall-8888", None)
     r = client.get("/api/relay")
     assert r.status_code == 200 and r.get_json()["status"]["dead_letters"] == 1
     (dl,) = r.get_json()["dead_letters"]
     assert "payload" not in dl and dl["dead_code"] == "invalid_message"
     assert client.post(f"/api/relay/dead-letters/{dl['id']}/retry").status_code == 403  # managers look only
-    login(client, "9101", "666666", None)
+    login(client, "9101", "tech-6666", None)
     assert client.post("/api/relay/dead-letters/999/retry").status_code == 404
     r = client.post(f"/api/relay/dead-letters/{dl['id']}/retry")
     assert r.status_code == 202

@@ -89,7 +89,7 @@ def test_demo_prints_where_to_go_and_who_to_sign_in_as(tmp_path: Path) -> None:
     proc.terminate()
     out, _ = proc.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}/kiosk" in out and "/clerk" in out and "/board" in out
-    assert "1001 / 123456" in out and "9001 / 888888" in out
+    assert "1001 / 123456" in out and "9001 / hall-8888" in out
 
 
 def test_log_lines_mask_id_and_phone(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def world(svc: Services) -> World:
 
     app = create_app(svc, {"TESTING": True})
     manager, clerk = app.test_client(), app.test_client()
-    login(manager, "9001", "888888", None)
+    login(manager, "9001", "hall-8888", None)
     login(clerk, "1001", "123456", 1)
     va = manager.post(
         "/api/village/villages",
@@ -200,7 +200,7 @@ def test_agent_login_failures_lock_and_disabling_ends_the_session(world: World) 
     c = world.new_client()
     assert c.post("/api/village/session", json={"login": "qs01", "pin": "000000"}).status_code == 401
     assert c.post("/api/village/session", json={"login": "nobody", "pin": "246810"}).status_code == 401
-    for _ in range(4):
+    for _ in range(3):
         c.post("/api/village/session", json={"login": "qs01", "pin": "111111"})
     assert c.post("/api/village/session", json={"login": "qs01", "pin": "246810"}).status_code == 429
     # the manager disables agent A: the open session stops working at once
@@ -455,7 +455,7 @@ def test_clerks_see_every_village_but_cannot_administer(world: World) -> None:
     assert world.clerk.patch(f"/api/village/records/{rec['id']}", json={"note": "x"}).status_code == 403
     # a technician sees no villager data at all
     tech = world.new_client()
-    login(tech, "9101", "666666", None)
+    login(tech, "9101", "tech-6666", None)
     assert tech.get("/api/village/records").status_code == 403
     assert tech.get("/api/village/incoming").status_code == 403
 
@@ -832,7 +832,7 @@ def test_oversight_overdue_incomplete_spot_checks_and_monthly_table(world: World
     assert ov["incoming"] == 1 and ov["settings"] == {"overdue_days": 3, "intake_days": 1}
     # four working days later (Wed 25 → Tue 1 Dec): over the 3-day limit; the handover was not received
     clock.set(datetime(2026, 12, 1, 10, 0))
-    login(w.manager, "9001", "888888", None)  # sessions last 12 hours
+    login(w.manager, "9001", "hall-8888", None)  # sessions last 12 hours
     _agent_login(w.agent_a, "qs01")
     ov = w.manager.get("/api/village/oversight?month=2026-11").get_json()
     assert {x["id"] for x in ov["overdue"]} >= {late["id"], incomplete["id"]}

@@ -9,6 +9,7 @@ import sys
 from hall.config.loader import ConfigError, load_config
 from hall.config.schema import HallConfig
 from hall.security import hash_pin
+from hall.sessions import PASSWORD_MIN
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     hp = csub.add_parser("hash-pin", help="生成密码哈希 / hash a staff PIN for the config")
     hp.add_argument("--pin", help="PIN (prompted when omitted)")
     hp.set_defaults(handler=hash_pin_cmd)
+    hw = csub.add_parser("hash-password",
+                         help=f"管理员/技术员密码哈希（至少 {PASSWORD_MIN} 位）/ hash a manager or technician password")
+    hw.add_argument("--password", help="password (prompted when omitted)")
+    hw.set_defaults(handler=hash_password_cmd)
 
 
 def check_cmd(args: argparse.Namespace) -> int:
@@ -44,7 +49,7 @@ def config_warnings(cfg: HallConfig) -> list[str]:
 
     Each area has its own helper so owners can add theirs without touching the others.
     """
-    return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg)]
+    return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg), *_security_warnings(cfg)]
 
 
 def _real_devices(cfg: HallConfig) -> list[str]:
@@ -96,10 +101,21 @@ def _backup_clock_warnings(cfg: HallConfig) -> list[str]:
     return []
 
 
+def _security_warnings(cfg: HallConfig) -> list[str]:
+    """Manager/technician entries still on a PIN: they work, loudly, until given a password."""
+    return [
+        f"staff {s.id}（{s.name}，{s.role}）仍使用 PIN 登录；请用 `kiosk config hash-password` "
+        f"生成至少 {PASSWORD_MIN} 位的密码，把 pin_hash 换成 password_hash / still signs in with a PIN: "
+        "replace pin_hash with password_hash (WARNING)"
+        for s in cfg.staff if s.needs_password
+    ]
+
+
 def hash_pin_cmd(args: argparse.Namespace) -> int:
     pin = args.pin or getpass.getpass("PIN: ")
-    if len(pin) < 4:
-        print("PIN 至少 4 位 / PIN must have at least 4 digits", file=sys.stderr)
+    if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
+        print("窗口人员 PIN 须为 6 位数字 / a clerk PIN is 6 digits "
+              "(管理员、技术员请用 / manager, technician: kiosk config hash-password)", file=sys.stderr)
         return 2
     print(hash_pin(pin))
     return 0
@@ -121,3 +137,12 @@ def _printer_warnings(cfg: HallConfig) -> list[str]:
         except ValueError as exc:
             out.append(f"devices[{i}].options: 打印机 {d.name} 将无法启动：{exc}")
     return out
+
+
+def hash_password_cmd(args: argparse.Namespace) -> int:
+    password = args.password or getpass.getpass("密码 / password: ")
+    if len(password) < PASSWORD_MIN or password.isspace():
+        print(f"密码至少 {PASSWORD_MIN} 位 / a password has at least {PASSWORD_MIN} characters", file=sys.stderr)
+        return 2
+    print(hash_pin(password))
+    return 0

@@ -175,9 +175,9 @@ def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
         lines.append(f"    窗口人员 clerk   {st.id} / 123456   {st.name}（{st.post}岗，窗口 {wins}）")
     for st in config.staff:
         if st.role == "manager":
-            lines.append(f"    管理员 manager   {st.id} / 888888   {st.name}")
+            lines.append(f"    管理员 manager   {st.id} / hall-8888 {st.name}")
         elif st.role == "technician":
-            lines.append(f"    技术员 tech      {st.id} / 666666   {st.name}")
+            lines.append(f"    技术员 tech      {st.id} / tech-6666 {st.name}")
     lines.append("    村代办员 agent   qs01 / 246810   李春花（青石村）；hx01 / 246810   赵大成（红星社区）")
     lines += [f"  数据目录 / data: {ddir}", "  按 Ctrl+C 停止 / Ctrl+C to stop", ""]
     return "\n".join(lines)

@@ -61,9 +61,10 @@ class VillageService:
         """Agents sign in and hold sessions with role "agent" (resolved from the database on each request)."""
         sessions.register_resolver("agent", self.directory.principal)
 
-    def login(self, sessions: SessionStore, login: str, pin: str) -> Principal:
+    def login(self, sessions: SessionStore, login: str, pin: str, remote: str = "") -> Principal:
         return sessions.authenticate_principal(
-            f"agent-login:{login.lower()}", lambda: self.directory.check_pin(login, pin), "登录名或密码错误"
+            f"agent-login:{login.lower()}", lambda: self.directory.check_pin(login, pin), "登录名或密码错误",
+            remote=remote,
         )
 
     def name_of(self, principal_id: str | None) -> str | None:

@@ -14,7 +14,7 @@ bp = Blueprint("session", __name__)
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     staff_id: str = Field(min_length=1, max_length=32)
-    pin: str = Field(min_length=4, max_length=32)
+    pin: str = Field(min_length=4, max_length=128)   # a clerk's PIN, or the manager's/technician's password
     window: int | None = Field(default=None, ge=1, le=99)
     post: str | None = Field(default=None, pattern=r"^[AB]$")
 
@@ -23,7 +23,7 @@ class LoginRequest(BaseModel):
 def login() -> tuple[Response, int]:
     req = body(LoginRequest)
     svc = services()
-    staff = svc.sessions.authenticate(req.staff_id, req.pin)
+    staff = svc.sessions.authenticate(req.staff_id, req.pin, request.remote_addr or "")
     window = req.window
     if staff.role == "clerk":
         if window is None:

@@ -97,7 +97,7 @@ def _csv(text: str, filename: str) -> Response:
 def agent_login() -> tuple[Response, int]:
     req = body(AgentLogin)
     svc = services()
-    agent = village().login(svc.sessions, req.login, req.pin)
+    agent = village().login(svc.sessions, req.login, req.pin, request.remote_addr or "")
     token = svc.sessions.create(agent, None)
     session = svc.sessions.get(token)
     assert session is not None

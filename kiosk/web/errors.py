@@ -40,7 +40,11 @@ def error_response(code: str, message: str, status: int, **extra: Any) -> tuple[
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(QueueError)
     def _queue_error(exc: QueueError) -> tuple[Response, int]:
-        return error_response(exc.code, exc.message, exc.status)
+        resp, status = error_response(exc.code, exc.message, exc.status)
+        retry_after = getattr(exc, "retry_after", None)   # throttles say when to come back
+        if retry_after is not None:
+            resp.headers["Retry-After"] = str(int(retry_after))
+        return resp, status
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> tuple[Response, int]:

@@ -89,8 +89,9 @@ export class StaffPage {
     clear(this.footbar);
     const staff = h("input", { type: "text", autocomplete: "username", maxlength: 32, "data-testid": "staff-id",
       "aria-label": L.staffId, inputmode: "numeric" });
-    const pin = h("input", { type: "password", autocomplete: "current-password", maxlength: 32, "data-testid": "pin",
-      "aria-label": L.pin, inputmode: "numeric" });
+    // manager and technician sign in with a password (letters too), not a numeric PIN
+    const pin = h("input", { type: "password", autocomplete: "current-password", maxlength: 128, "data-testid": "pin",
+      "aria-label": L.pin });
     const err = h("div", { class: "note bad", role: "alert", "data-testid": "login-error", hidden: !message },
       icon("alert"), h("span", { text: message || "" }));
     const submit = button(L.submit, { icon: "next", cls: "btn primary main", attrs: { "data-testid": "login" } });

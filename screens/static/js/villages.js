@@ -38,7 +38,7 @@ async function guard(fn, ok) {
 // ------------------------------------------------------------------ sign-in
 function showLogin(message = "") {
   const id = input({ inputmode: "numeric", "data-testid": "staff-id" });
-  const pin = h("input", { type: "password", inputmode: "numeric", "data-testid": "pin" });
+  const pin = h("input", { type: "password", maxlength: 128, "data-testid": "pin" });  // the manager's password
   const err = h("div", { class: "note bad", hidden: !message, role: "alert" }, icon("alert"), message);
   const go = async () => {
     try {
