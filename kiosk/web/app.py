@@ -27,6 +27,7 @@ from hall.web import (
     api_session,
     api_tech,
     api_village,
+    origin,
 )
 from hall.web.errors import register_error_handlers
 from hall.web.util import BoundedJSONProvider, Int64Converter
@@ -49,6 +50,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.config.update(settings or {})
     app.extensions["hall"] = services
     register_error_handlers(app)
+    origin.install(app)    # state-changing requests only from the hall's own pages
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
