@@ -87,5 +87,5 @@ class SameOriginClient(FlaskClient):
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.environ_base.setdefault("HTTP_ORIGIN", "http://localhost")
