@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from hall.config.schema import HallConfig, Staff
+from hall.manage.audit_log import record as audit_record
 from hall.queue.clock import Clock, iso, parse_iso
 from hall.queue.errors import QueueError
 from hall.security import verify_pin
@@ -84,6 +87,8 @@ class SessionStore:
         self.config = config
         self.clock = clock
         self.throttle = SignInThrottle(db)
+        self._refusals_logged: dict[tuple[str, str], float] = {}   # one audit row a minute per flooder
+        self._refusal_lock = threading.Lock()
         self._resolvers: dict[str, Resolver] = {}
 
     def register_resolver(self, role: str, resolver: Resolver) -> None:
@@ -92,16 +97,33 @@ class SessionStore:
             raise ValueError(f"role {role} belongs to config staff")
         self._resolvers[role] = resolver
 
-    def _checked(self, account: str, remote: str, check: Callable[[], bool]) -> bool:
-        """Run one credential check within the account's budget (429 when it is spent)."""
+    def audit(self, actor: str, role: str, action: str, target: str = "", detail: dict[str, Any] | str = "") -> None:
+        audit_record(self.db, self.clock, actor, role, action, target, detail)
+
+    def _audit_refusal(self, account: str, remote: str, role: str, refusal: Refusal) -> None:
+        """A flood is hundreds of refusals: audit the first of each minute per account and address."""
+        now = time.monotonic()
+        with self._refusal_lock:
+            if now - self._refusals_logged.get((account, remote), -60.0) < 60.0:
+                return
+            if len(self._refusals_logged) > 1000:
+                self._refusals_logged = {k: t for k, t in self._refusals_logged.items() if now - t < 60.0}
+            self._refusals_logged[(account, remote)] = now
+        self.audit(account, role, "auth.throttled", f"account:{account}",
+                   {"reason": refusal.reason, "retry_after": refusal.retry_after})
+
+    def _checked(self, account: str, remote: str, check: Callable[[], bool], role: str) -> bool:
+        """Run one credential check within the account's budget (429 when it is spent); audit the outcome."""
         reserved = self.throttle.reserve(account, remote or "?")
         if isinstance(reserved, Refusal):
+            self._audit_refusal(account, remote, role, reserved)
             raise ThrottledError(reserved)
         ok = False
         try:
             ok = check()
         finally:
             self.throttle.settle(reserved, ok)
+            self.audit(account, role, "auth.login" if ok else "auth.fail", f"account:{account}")
         return ok
 
     def authenticate(self, staff_id: str, pin: str, remote: str = "") -> Staff:
@@ -109,9 +131,11 @@ class SessionStore:
         staff = self.config.staff_member(staff_id)
         if staff is not None and staff.password_hash and len(pin) < PASSWORD_MIN:
             # cannot be the password: refused without spending a check of the budget
+            self.audit(staff_id, staff.role, "auth.fail", f"account:{staff_id}", "too short for the password")
             raise QueueError("bad_credentials", "工号或密码错误", 401)
         stored = staff.secret_hash if staff is not None else _DUMMY_HASH
-        if not self._checked(staff_id, remote, lambda: verify_pin(pin, stored)) or staff is None:
+        role = staff.role if staff is not None else "unknown"
+        if not self._checked(staff_id, remote, lambda: verify_pin(pin, stored), role) or staff is None:
             raise QueueError("bad_credentials", "工号或密码错误", 401)
         return staff
 
@@ -126,7 +150,7 @@ class SessionStore:
                 found.append(who)
             return who is not None
 
-        if not self._checked(key, remote, run):
+        if not self._checked(key, remote, run, "agent"):
             raise QueueError("bad_credentials", message, 401)
         return found[0]
 

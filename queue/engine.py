@@ -112,6 +112,11 @@ class QueueEngine:
             (ticket_id, iso(self.clock.now()), action, window, clerk,
              json.dumps(detail, ensure_ascii=False) if detail else None),
         )
+        if clerk is not None and action != "transfer_in":   # a staff action: call, recall, no-show, start…
+            number = c.execute("SELECT number FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            info = {"number": number[0] if number else None, "window": window, **(detail or {})}
+            self._audit(c, clerk, f"ticket.{action}", f"ticket:{ticket_id}",
+                        json.dumps(info, ensure_ascii=False, sort_keys=True))
 
     def _audit(self, c: sqlite3.Connection, actor: str, action: str, target: str, detail: str = "") -> None:
         c.execute(
@@ -461,7 +466,6 @@ class QueueEngine:
             new = self._ticket(c, int(cur.lastrowid or 0))
             self._event(c, t.id, "transfer", window, clerk, {"to": to_category, "new_id": new.id})
             self._event(c, new.id, "transfer_in", window, clerk, {"from": t.category})
-            self._audit(c, clerk, "ticket.transfer", t.number, f"{t.category}->{to_category}")
             waiting = self._waiting_counts(c)
         self.publish("ticket.updated", {"ticket": new.public(), "window": window, "transferred_from": t.id,
                                         "waiting": waiting})

@@ -22,6 +22,7 @@ COMMANDS = [
     "hall.cli.backup_cmd",
     "hall.cli.setup_cmd",
     "hall.cli.autostart",
+    "hall.cli.audit_cmd",
 ]
 
 

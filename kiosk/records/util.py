@@ -49,8 +49,8 @@ SYSTEM = Actor("system", "system")
 def audit(c: sqlite3.Connection, at: str, actor: Actor, action: str, target: str, detail: str = "") -> None:
     """One audit row, inside the caller's transaction (kept at least six months: DESIGN §4)."""
     c.execute(
-        "INSERT INTO audit (at, actor, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?)",
-        (at, actor.id, action, target, detail[:500], actor.remote or None),
+        "INSERT INTO audit (at, actor, role, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, actor.id, actor.role, action, target, detail[:500], actor.remote or None),
     )
 
 

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from hall.store.audit_chain import register_sql_functions
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -81,6 +83,7 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=15.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        register_sql_functions(conn)   # the audit trail's seal (triggers in 0021_audit_chain.sql) needs them
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")

@@ -17,6 +17,7 @@ from hall.manage.alerts import alerts
 from hall.manage.attendance import attendance
 from hall.manage.figures import month_bounds, period_figures
 from hall.services import Services
+from hall.web.api_audit import audit_staff_action
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -116,6 +117,7 @@ def monthly_report() -> Response:
         w.writerow(row(f"{win['window']}号窗口", win))
     for c in data["clerks"]:
         w.writerow(row(f"{c['name']}（{c['post']}岗）", c))
+    audit_staff_action("export", f"report-{start:%Y-%m}.csv")
     resp = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens UTF-8 correctly
     resp.headers["Content-Disposition"] = f'attachment; filename="report-{start:%Y-%m}.csv"'
     return resp

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from hall.records.models import ComplaintIn
 from hall.records.workdays import CalendarError
+from hall.web.api_audit import audit_staff_action
 from hall.web.api_cases import citizen_actor, records, staff_actor
 from hall.web.auth import require_role
 from hall.web.errors import ApiError
@@ -79,6 +80,7 @@ def export(kind: str) -> Response:
     now = rec.ctx.now()
     month = request.args.get("month") or f"{now.year:04d}-{now.month:02d}"
     text = rec.figures.export_csv(kind, month)
+    audit_staff_action("export", f"{kind}-{month}.csv", {"rows": max(0, text.count("\n") - 1)})
     resp = Response(text.encode("utf-8"), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="{kind}-{month}.csv"'
     return resp

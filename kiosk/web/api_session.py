@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
+from hall.store.audit_chain import update_context
 from hall.web.auth import COOKIE, current_session, token_from_request
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -24,6 +25,7 @@ def login() -> tuple[Response, int]:
     req = body(LoginRequest)
     svc = services()
     staff = svc.sessions.authenticate(req.staff_id, req.pin, request.remote_addr or "")
+    update_context(role=staff.role)     # what this request does next is done by the one who signed in
     window = req.window
     if staff.role == "clerk":
         if window is None:
@@ -56,6 +58,7 @@ def logout() -> Response:
         if s.role == "clerk" and s.window is not None:
             svc.engine.logout(s.window, s.staff_id)
         svc.sessions.delete(token)
+        svc.sessions.audit(s.staff_id, s.role, "auth.logout", f"account:{s.staff_id}")
     resp = jsonify({"ok": True})
     resp.delete_cookie(COOKIE)
     return resp

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
+from hall.store.audit_chain import update_context
 from hall.village.base import Who
 from hall.village.models import (
     AgentIn,
@@ -36,6 +37,7 @@ from hall.village.models import (
 )
 from hall.village.photos import MAX_UPLOAD_BYTES
 from hall.village.service import VillageService
+from hall.web.api_audit import audit_staff_action
 from hall.web.api_cases import _int_arg
 from hall.web.auth import COOKIE, current_session, require_role
 from hall.web.errors import ApiError
@@ -87,6 +89,7 @@ def _month_arg() -> str | None:
 
 
 def _csv(text: str, filename: str) -> Response:
+    audit_staff_action("export", filename, {"rows": max(0, text.count("\n") - 1)})
     resp = Response(text, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return resp
@@ -98,6 +101,7 @@ def agent_login() -> tuple[Response, int]:
     req = body(AgentLogin)
     svc = services()
     agent = village().login(svc.sessions, req.login, req.pin, request.remote_addr or "")
+    update_context(role="agent")
     token = svc.sessions.create(agent, None)
     session = svc.sessions.get(token)
     assert session is not None

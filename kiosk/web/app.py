@@ -12,6 +12,7 @@ from hall.screens import village_routes as village_pages
 from hall.services import Services
 from hall.web import (
     api_appointments,
+    api_audit,
     api_camera,
     api_cases,
     api_catalog,
@@ -62,6 +63,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_village.bp)    # village stations: agents' 代办 ledger, intake, roster, oversight
+    app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

@@ -15,12 +15,15 @@ cannot attach without a CORS preflight this service never grants.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask.testing import FlaskClient
 from hall.web.auth import COOKIE
 from hall.web.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -66,10 +69,14 @@ def check_origin() -> None:
     if claimed is not None:
         if origin_of(claimed) in own_origins(_public_url()):
             return
+        log.warning("refused %s %s from %s: %s %r is not this hall", request.method, request.path,
+                    request.remote_addr, source, claimed[:100])
         raise ApiError("foreign_origin",
                        f"已拒绝：该操作来自其他网页（{source}: {claimed[:100]}），只接受本大厅服务自身页面发出的请求",
                        403)
     if request.cookies.get(COOKIE) and not request.headers.get("Authorization", "").startswith("Bearer "):
+        log.warning("refused %s %s from %s: session cookie without Origin or Referer", request.method,
+                    request.path, request.remote_addr)
         raise ApiError("origin_required",
                        "已拒绝：带登录凭证的请求缺少来源（Origin），请从本大厅服务的页面操作", 403)
 
