@@ -112,7 +112,8 @@ class QueueEngine:
             (ticket_id, iso(self.clock.now()), action, window, clerk,
              json.dumps(detail, ensure_ascii=False) if detail else None),
         )
-        if clerk is not None and action != "transfer_in":   # a staff action: call, recall, no-show, start…
+        # a staff action (call, recall, no-show, start, finish, transfer) is audited; cancel audits itself
+        if clerk is not None and action not in ("transfer_in", "cancel"):
             number = c.execute("SELECT number FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             info = {"number": number[0] if number else None, "window": window, **(detail or {})}
             self._audit(c, clerk, f"ticket.{action}", f"ticket:{ticket_id}",

@@ -104,10 +104,10 @@ def _backup_clock_warnings(cfg: HallConfig) -> list[str]:
 def _security_warnings(cfg: HallConfig) -> list[str]:
     """Manager/technician entries still on a PIN: they work, loudly, until given a password."""
     return [
-        f"staff {s.id}（{s.name}，{s.role}）仍使用 PIN 登录；请用 `kiosk config hash-password` "
-        f"生成至少 {PASSWORD_MIN} 位的密码，把 pin_hash 换成 password_hash / still signs in with a PIN: "
-        "replace pin_hash with password_hash (WARNING)"
-        for s in cfg.staff if s.needs_password
+        f"staff[{i}].pin_hash: {s.name}（{s.id}，{s.role}）仍使用 PIN 登录，请用 `kiosk config hash-password` "
+        f"生成至少 {PASSWORD_MIN} 位的密码，把 pin_hash 换成 password_hash / WARNING still signs in with a PIN, "
+        "replace pin_hash with password_hash"
+        for i, s in enumerate(cfg.staff) if s.needs_password
     ]
 
 

@@ -42,13 +42,6 @@ _LOCATION_KEYS = {"secret_env", "secret_file"}
 _URL_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
 
 
-def _password_checks(cfg: HallConfig) -> list[dict[str, str]]:
-    """Manager/technician accounts still on a PIN (the migration path: they work, with this warning)."""
-    return [_check("warn", "账号安全", f"{s.name}（{s.id}）仍用 PIN 登录，请改为至少 8 位的密码"
-                   "（kiosk config hash-password，配置项 password_hash）")
-            for s in cfg.staff if s.needs_password]
-
-
 # ---------------------------------------------------------------------- config summary
 def scrub(value: Any, key: str = "") -> Any:
     """A JSON value with secret values replaced, URL credentials removed and ID/phone numbers masked."""
@@ -112,7 +105,6 @@ def config_checks(svc: Services, config_path: Path | None) -> list[dict[str, str
             out.append(_check("warn", "人员", f"{w.number}号窗口没有可登录的窗口人员（AB岗无人可顶）"))
     if not any(s.role == "manager" for s in cfg.staff):
         out.append(_check("warn", "人员", "未配置大厅负责人账号，管理页面无法登录"))
-    out += _password_checks(cfg)
 
     relay = svc.relay_status()
     if not cfg.county.endpoint:
