@@ -358,7 +358,7 @@ def test_technician_sees_backup_folder_and_clock_warnings(pages: Pages, hall: Ha
     svc.clock_check.observe(-300.0, "county")
     try:
         page = pages.open("/tech", name="tech-warnings")
-        sign_in(page, "9101", "666666")
+        sign_in(page, "9101", "tech-6666")
         warnings = page.get_by_test_id("health-warnings")
         # 5 minutes, or 4 min 59 s when a county answer's Date header (1 s resolution) came in last
         five = re.compile(r"快 (5 分钟|4 分 59 秒)")

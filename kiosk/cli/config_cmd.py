@@ -49,7 +49,8 @@ def config_warnings(cfg: HallConfig) -> list[str]:
 
     Each area has its own helper so owners can add theirs without touching the others.
     """
-    return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg), *_security_warnings(cfg)]
+    return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg),
+            *_security_warnings(cfg)]
 
 
 def _real_devices(cfg: HallConfig) -> list[str]:
