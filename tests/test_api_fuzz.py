@@ -41,8 +41,8 @@ SIGN_IN_ADDR = "127.0.0.9"           # sign-ins from another client address than
 SIGN_INS: dict[str, tuple[str, dict[str, Any]] | None] = {
     "anonymous": None,
     "clerk": ("/api/session", {"staff_id": "1001", "pin": "123456", "window": 1}),
-    "manager": ("/api/session", {"staff_id": "9001", "pin": "888888"}),
-    "technician": ("/api/session", {"staff_id": "9101", "pin": "666666"}),
+    "manager": ("/api/session", {"staff_id": "9001", "pin": "hall-8888"}),
+    "technician": ("/api/session", {"staff_id": "9101", "pin": "tech-6666"}),
     "agent": ("/api/village/session", {"login": "qs01", "pin": "246810"}),
 }
 

@@ -78,7 +78,7 @@ def test_the_largest_int64_still_reaches_the_route(api: Any) -> None:
 
 
 def test_integers_beyond_int64_in_a_query_are_a_400_naming_the_argument(api: Any, errors_logged: list[Any]) -> None:
-    m = _auth(api, "9001", "888888")
+    m = _auth(api, "9001", "hall-8888")
     for url in (f"/api/cases?window={HUGE}", f"/api/ratings?window={HUGE}", f"/api/village/agents?village_id={HUGE}",
                 "/api/cases?limit=0", "/api/cases?limit=-5", f"/api/village/records?limit={HUGE}"):
         err = _error(api.get(url, headers=m), 400)
@@ -118,7 +118,7 @@ def test_a_material_path_over_the_file_system_limit_is_a_400(api: Any, errors_lo
 
 
 def test_null_for_a_field_that_cannot_be_empty_is_a_400(api: Any, errors_logged: list[Any]) -> None:
-    m = _auth(api, "9001", "888888")
+    m = _auth(api, "9001", "hall-8888")
     for field in ("active", "name", "village_id", "cert_no", "duty"):
         err = _error(api.patch("/api/village/agents/1", json={field: None}, headers=m), 400)
         assert field in err["message"]
