@@ -110,3 +110,36 @@ def test_a_device_with_only_a_blocking_test_runs_off_the_request_thread(client: 
     r = client.post("/api/devices/fake/test", headers=_tech(client))
     assert r.status_code == 200 and r.get_json()["ok"] is True
     assert seen["thread"].startswith("device-test")
+
+
+def test_county_simulator_faults_are_switched_on_and_off_from_the_technician_page(
+        tmp_path: Any, clock: Any) -> None:
+    """Issue 10: `reject` injected from /tech stayed on until a restart; `clear` lifts it."""
+    from hall.config.loader import demo_config_path, load_config
+    from hall.services import build_services
+    from hall.web.app import create_app
+
+    cfg = load_config(demo_config_path())      # the demo's county: emulator://, a simulator on loopback
+    svc = build_services(cfg, tmp_path, clock=clock)
+    try:
+        client = create_app(svc, {"TESTING": True}).test_client()
+        h = {**_tech(client), "Origin": "http://localhost"}
+        sim = svc.devices.emulators["county"]
+
+        def post(command: str) -> Any:
+            return client.post("/api/devices/emulators/county/fault", json={"command": command}, headers=h)
+
+        r = post("reject")
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["view"]["faults"] == ["reject"] and sim.active_faults() == ["reject"]
+        assert post("partition").get_json()["view"]["faults"] == ["partition", "reject"]
+        r = post("clear reject")
+        assert r.status_code == 200 and r.get_json()["view"]["faults"] == ["partition"]
+        r = post("clear")
+        assert r.status_code == 200 and r.get_json()["view"]["faults"] == [] and sim.active_faults() == []
+        bad = post("melt")
+        assert bad.status_code == 409 and "clear" in bad.get_json()["error"]["message"]
+        listed = {e["name"]: e for e in client.get("/api/devices/emulators", headers=h).get_json()["emulators"]}
+        assert listed["county"]["kind"] == "county" and listed["county"]["faults"] is True
+    finally:
+        svc.stop()

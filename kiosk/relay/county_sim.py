@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from hall.relay import wire
@@ -139,6 +139,8 @@ class Stats:
 
 class CountySimulator:
     """The simulated county platform: ``with CountySimulator(secrets={...}) as sim: sim.url``."""
+
+    kind = "county"
 
     def __init__(self, *, secrets: dict[str, bytes], host: str = "127.0.0.1", port: int = 0,
                  store_path: str | Path = ":memory:", catalog: dict[str, Any] | None = None,
@@ -265,6 +267,36 @@ class CountySimulator:
                 self._release.clear()
         if kind == "refuse" and self._server is not None:
             self._close_listener()
+
+    #: the technician page's words for the faults (POST /api/devices/emulators/county/fault)
+    FAULT_NAMES: ClassVar[dict[str, str]] = {
+        "refuse": "拒绝连接", "http_error": "返回 500", "slow": "应答缓慢（5 秒）", "partition": "网络中断",
+        "drop_response": "收下不回应", "hold": "收下暂不回应", "reject": "拒收全部数据", "omit": "漏回部分数据",
+    }
+
+    def fault_command(self, command: str) -> str:
+        """A technician's text command: a fault's name turns it on, `clear [name]` (or `none`) lifts it.
+
+        Without a way to lift them, a fault switched on from the technician page
+        (`reject`) stayed on until the service restarted.
+        """
+        words = command.strip().lower().split()
+        if not words:
+            raise ValueError("用法：" + " | ".join(FAULTS) + " | clear [故障名]")
+        head, arg = words[0], (words[1] if len(words) > 1 else None)
+        if head in ("clear", "none", "ok"):
+            if arg is not None and arg not in FAULTS:
+                raise ValueError(f"未知故障 {arg}；可用：{', '.join(FAULTS)}")
+            self.clear(arg)
+            return f"已解除：{self.FAULT_NAMES[arg]}" if arg else "已解除全部故障，县级平台模拟器恢复正常"
+        if head not in FAULTS:
+            raise ValueError(f"未知故障 {head}；可用：{', '.join(FAULTS)}，解除用 clear")
+        self.fault(head, seconds=5.0 if head == "slow" else 0.0)
+        return f"已注入：{self.FAULT_NAMES[head]}（用 clear 解除）"
+
+    def view(self) -> dict[str, Any]:
+        """What the technician page shows of the simulator: its counters and the faults that are on."""
+        return self.snapshot()
 
     def clear(self, kind: str | None = None) -> None:
         """Lift one fault, or all of them."""

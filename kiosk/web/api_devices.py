@@ -126,7 +126,8 @@ def emulator_fault(name: str) -> Response:
     emu = services().devices.emulators.get(name)
     if emu is None:
         raise ApiError("no_emulator", f"没有名为 {name} 的模拟器", 404)
-    fault = getattr(emu, "fault", None)
+    # an emulator whose `fault` is a Python API (the county simulator) takes the text command elsewhere
+    fault = getattr(emu, "fault_command", None) or getattr(emu, "fault", None)
     if not callable(fault):
         raise ApiError("no_faults", f"模拟器 {name} 不支持故障注入", 409)
     try:

@@ -365,6 +365,14 @@ function emulatorCard(e, dev) {
         : h("div", { class: "empty", text: T.voiceNone }),
       faultButtons(e.name, [[F.failNext, "fail 1", false]]));
   }
+  if (e.kind === "county") {
+    const on = new Set(v.faults || []);
+    return card(T.countyTitle, "transfer", { cls: "emu emu-county", testid: `emu-${e.name}`,
+      tools: [badge(on.size ? T.countyFaults([...on]) : T.countyOk, on.size ? "bad" : "ok")] },
+      h("div", { class: "small", text: T.countyFacts(v) }),
+      faultButtons(e.name, [[F.countyReject, "reject", on.has("reject")], [F.countyError, "http_error", on.has("http_error")],
+        [F.countyPartition, "partition", on.has("partition")], [F.countyClear, "clear", false]]));
+  }
   // camera (and any other emulator): its status, faults by name
   return card(T.cameraTitle(e.name), "scan", { cls: "emu emu-camera", testid: `emu-${e.name}` },
     h("div", { class: "small", text: T.cameraFacts(v) }),
