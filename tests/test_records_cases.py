@@ -285,3 +285,25 @@ def test_items_come_from_the_shipped_catalog(services: Services) -> None:
     assert v["time_limit"] == {"value": 25, "unit": "工作日"}
     quick = rec.cases.register(case_in("11430224MB0DEMO00X20107001700001"), CLERK, 1)
     assert quick["case_kind"] == "即办件" and quick["promised_finish_at"].startswith("2026-11-25")
+
+
+def test_a_catalog_items_time_limit_cannot_be_changed_per_case(services: Any) -> None:
+    """Issue 10: a requested limit was silently ignored when the catalog knew the item; now it is refused
+    with the catalog's limit named, and a matching or absent one is accepted."""
+    rec = services.records
+    infos = (rec.ctx.items(i.impl_code) for i in services.catalog.current.items)
+    item = next(i for i in infos if i is not None and i.case_kind == "承诺件" and i.limit_value)
+    value, unit = item.limit_value, item.limit_unit
+    applicant = {"name": "张桂英", "cert_type": "111", "cert_no": "11010519491231002X"}
+    clerk = Actor("1001", "clerk", "")
+    with pytest.raises(RecordError) as bad:
+        rec.cases.register(CaseIn(item_code=item.impl_code, limit_value=value + 7, limit_unit=unit,
+                                  applicant=applicant), clerk, 1)
+    assert f"{value}{unit}" in bad.value.message and bad.value.status == 400
+    with pytest.raises(RecordError) as bad_kind:
+        rec.cases.register(CaseIn(item_code=item.impl_code, case_kind="即办件", applicant=applicant), clerk, 1)
+    assert "承诺件" in bad_kind.value.message
+    same = rec.cases.register(CaseIn(item_code=item.impl_code, limit_value=value, limit_unit=unit,
+                                     applicant=applicant), clerk, 1)
+    plain = rec.cases.register(CaseIn(item_code=item.impl_code, applicant=applicant), clerk, 1)
+    assert same["promised_finish_at"] == plain["promised_finish_at"] is not None

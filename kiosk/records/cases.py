@@ -68,6 +68,7 @@ class CaseService:
     def _item(self, req: CaseIn) -> ItemInfo:
         item = self.ctx.items(req.item_code)
         if item is not None:
+            self._same_as_catalog(req, item)
             return item
         # Catalog not synced yet (or a new item): the clerk supplies what the guide says.
         if not req.item_name:
@@ -76,6 +77,24 @@ class CaseService:
         if kind == "承诺件" and (req.limit_value is None or req.limit_unit is None):
             raise invalid("承诺件须填写承诺时限（数值和单位：天/工作日/月/年）")
         return ItemInfo(req.item_code, req.item_name, req.category, req.limit_value, req.limit_unit, kind)
+
+    @staticmethod
+    def _same_as_catalog(req: CaseIn, item: ItemInfo) -> None:
+        """A catalog item's kind and time limit are the county's published promise (承诺时限), the same for
+        every applicant: a case cannot change them. A request that asks for other ones is refused, naming the
+        catalog's, instead of being registered quietly with a deadline the clerk did not ask for."""
+        asked_kind = req.case_kind or (("即办件" if req.limit_value == 0 else "承诺件")
+                                       if req.limit_value is not None else None)
+        if asked_kind is not None and asked_kind != item.case_kind:
+            raise invalid(f"事项“{item.name}”在事项目录中为{item.case_kind}，不能按{asked_kind}受理"
+                          "（时限以县级事项目录为准；不填即按目录）")
+        if item.case_kind != "承诺件" or (req.limit_value is None and req.limit_unit is None):
+            return
+        if (req.limit_value, req.limit_unit or item.limit_unit) != (item.limit_value, item.limit_unit):
+            asked = f"{req.limit_value if req.limit_value is not None else item.limit_value}" \
+                    f"{req.limit_unit or item.limit_unit}"
+            raise invalid(f"事项“{item.name}”的承诺时限在事项目录中为 {item.limit_value}{item.limit_unit}，"
+                          f"不能逐件改为 {asked}（时限以县级事项目录为准；不填即按目录）")
 
     def _material_path(self, m: Material) -> str:
         """Only files under the data folder (where the document camera saves) can be attached."""
