@@ -43,6 +43,8 @@ def test_capture_saves_the_page_and_gives_a_pickup_code(hall: Services, api: Any
     assert body["code"] in body["message"] and body["page_found"] is True
     page = hall.data_dir / body["files"]["pages"][0]
     assert page.exists() and page.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    # filed under the hall's date (the fixed clock: 2026-11-25 in Asia/Shanghai), not the PC's
+    assert page.relative_to(hall.data_dir).parts[:2] == ("scans", hall.clock.now().date().isoformat())
 
 
 def test_blurred_page_is_refused_with_a_reason(hall: Services, api: Any) -> None:

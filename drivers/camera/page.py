@@ -238,7 +238,8 @@ def save_scan(pages: Sequence[np.ndarray], data_dir: str | Path, *, case_id: str
               pdf: bool | None = None, quality: int = 85, now: dt.datetime | None = None) -> ScanFiles:
     """Save scanned pages (BGR arrays) as page-NN.jpg, plus scan.pdf when `pdf` (default: >1 page).
 
-    The folder is `scans/<date>/<case id or "scan">-<time>-<random>` under `data_dir`;
+    The folder is `scans/<date>/<case id or "scan">-<time>-<random>` under `data_dir`, dated by `now`:
+    callers pass the hall's clock (its time zone), the PC's local time is only the fallback;
     nothing is overwritten. Raises ValueError for an empty page list, OSError when the disk fails.
     """
     if not pages:

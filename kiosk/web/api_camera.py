@@ -67,7 +67,10 @@ def capture_page() -> tuple[Response, int]:
     if not result.sharpness.ok:
         raise ApiError("blurry", result.sharpness.message or "图像不清晰，请放平材料后重试", 422)
     code = f"{secrets.randbelow(10**6):06d}"
-    files = save_scan([result.page], services().data_dir, case_id=f"kiosk-{code}")
+    svc = services()
+    # the folder is named by the hall's date (its time zone), not the PC's: a server set to UTC would file
+    # a 7:30 scan in Shanghai under yesterday
+    files = save_scan([result.page], svc.data_dir, case_id=f"kiosk-{code}", now=svc.clock.now())
     return jsonify({
         "code": code,
         "message": f"材料已扫描保存。请到窗口告知工作人员取件码 {code}",
