@@ -180,6 +180,17 @@ def test_persistent_nack_degrades_and_the_rows_follow_later(hall: Services) -> N
     assert wait_until(lambda: d.state == DeviceState.READY, 5)
 
 
+def test_a_screen_that_recovers_with_nothing_pending_is_ready_again(hall: Services) -> None:
+    """Issue 10: a NACKed probe degraded the screen; with no row left to send it stayed degraded."""
+    w1, d = emu(hall, "led-w1"), dev(hall, "led-w1")
+    barrier(d)
+    w1.fault("nack 5")                       # only the probe's pings meet it: no event, no pending row
+    assert wait_until(lambda: d.state == DeviceState.DEGRADED, 5)
+    w1.fault("nack off")
+    assert wait_until(lambda: d.state == DeviceState.READY, 5)
+    assert d.status()["detail"] == ""
+
+
 def test_unplug_and_replug_resends_all_content(hall: Services) -> None:
     board, d = emu(hall, "led-board"), dev(hall, "led-board")
     eng = hall.engine

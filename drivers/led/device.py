@@ -201,6 +201,10 @@ class LedDevice(DeviceWorker):
         changed = [s for s in specs
                    if self._replace_all or s.id in self._force or self._shown.get(s.id) != rendered[s.id]]
         if not changed:
+            if self.detail:
+                # the screen answered (ping or frames) and holds every row: it has recovered, even when
+                # nothing was left to send (a NACKed ping, or rows later set back to what it shows)
+                self.set_degraded("")
             return
         # A call goes down the line first, in a frame of its own: at 9600 baud the whole board
         # (call, earlier calls, waiting counts) takes ~200 ms, the call row alone ~80 ms.
