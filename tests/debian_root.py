@@ -56,7 +56,12 @@ def cached_root(packages: Sequence[str]) -> Path:
                    env={"DEBIAN_FRONTEND": "noninteractive"})
             chroot(work, "apt-get", "clean")
         (work / ".hall-root-complete").write_text(" ".join(sorted(packages)) + "\n")
-        work.rename(root)
+        try:
+            work.rename(root)
+        except OSError:
+            if not (root / ".hall-root-complete").exists():
+                raise
+            shutil.rmtree(work, ignore_errors=True)   # another run built the same root meanwhile
     except BaseException:
         unmount_all(work)
         shutil.rmtree(work, ignore_errors=True)
