@@ -73,14 +73,20 @@ def wheelhouse(arch: str) -> Path:
     cache = wheel_cache(arch)
     if (cache / ".complete").exists():
         return cache
-    tmp = cache.with_name(cache.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-         *pip_target_args(arch), "-r", str(LOCK), "-d", str(tmp)])
-    (tmp / ".complete").write_text("")
-    shutil.rmtree(cache, ignore_errors=True)
-    tmp.rename(cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # A private temp folder renamed into place: builds running side by side never see half a wheelhouse.
+    tmp = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
+    try:
+        run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+             *pip_target_args(arch), "-r", str(LOCK), "-d", str(tmp)])
+        (tmp / ".complete").write_text("")
+        shutil.rmtree(cache, ignore_errors=True)   # an incomplete one left by an interrupted run
+        tmp.rename(cache)
+    except OSError:
+        if not (cache / ".complete").exists():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return cache
 
 
@@ -192,8 +198,8 @@ def build(version: str, arch: str, extra_migration: Path | None, out: Path) -> P
         root = Path(tmp) / "root"
         stage(root, version, arch, [own, *deps])
         deb = out / f"{PACKAGE}_{version}_{arch}.deb"
-        # Wheels are already zip-compressed: gzip costs seconds where xz costs a minute for ~1 % less.
-        run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root), str(deb)], quiet=True)
+        # Wheels are already zip-compressed: gzip saves 1 % (96.7 → 95.8 MB) for ~4 s a build, xz a minute.
+        run(["dpkg-deb", "--root-owner-group", "-Znone", "--build", str(root), str(deb)], quiet=True)
     print(f"{deb} ({deb.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.0f} s)")
     return deb
 
