@@ -193,3 +193,14 @@ def test_page_qr_by_path_encodes_the_public_address(client: Any, services: Any) 
     by_text = client.get(f"/screens/qr.svg?text={base}/station/1")
     assert by_path.status_code == 200 and by_path.data == by_text.data
     assert client.get("/screens/qr.svg?path=//evil.example/x").status_code == 400
+
+
+def test_technician_page_shows_the_public_address(client: Any, services: Any) -> None:
+    from hall.netaddr import public_url
+
+    from tests.conftest import login
+
+    token = login(client, "9101", "tech-6666", None)
+    checks = client.get("/api/tech/config", headers={"Authorization": f"Bearer {token}"}).get_json()["checks"]
+    [addr] = [c for c in checks if c["item"] == "对外地址"]
+    assert addr["level"] == "ok" and public_url(services.config.server) in addr["message"]

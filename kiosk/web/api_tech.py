@@ -23,6 +23,7 @@ from flask import Blueprint, Response, jsonify, request
 from hall.cli.config_cmd import config_warnings
 from hall.config.loader import ConfigError, load_config
 from hall.config.schema import HallConfig
+from hall.netaddr import public_address
 from hall.security import redact_text
 from hall.services import Services
 from hall.web.auth import require_role
@@ -90,9 +91,14 @@ def config_checks(svc: Services, config_path: Path | None) -> list[dict[str, str
         out.append(_check("error", "设备", f"非演示模式却配置了模拟设备：{'、'.join(emulated)}"))
     elif emulated:
         out.append(_check("warn", "设备", f"演示模式：{len(emulated)} 台设备为模拟设备"))
-    for warning in config_warnings(cfg):
+    warnings = config_warnings(cfg)
+    for warning in warnings:
         item, _, message = warning.partition(": ")
         out.append(_check("warn", item, message))
+    if not any(w.startswith("server") for w in warnings):
+        # commissioning: the address phones and kiosk PCs must reach (ticket QR, /kiosk/<id>)
+        addr = public_address(cfg.server)
+        out.append(_check("ok", "对外地址", f"手机、自助终端和其他电脑使用 {addr.url}（{addr.reason}）"))
     kinds = {d.kind for d in cfg.devices}
     if "printer" not in kinds:
         out.append(_check("warn", "设备", "未配置取号打印机：自助终端只能在屏幕上显示号码"))
