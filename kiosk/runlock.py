@@ -19,6 +19,7 @@ from typing import IO, Any
 from hall.paths import match_owner
 
 LOCK_NAME = "hall.lock"
+_WIN_LOCK_AT = 1 << 30  # msvcrt locks byte ranges: lock one far past the holder's details
 
 
 class AlreadyRunning(Exception):
@@ -38,7 +39,7 @@ def _try_lock(f: IO[bytes]) -> bool:
         if sys.platform == "win32":
             import msvcrt
 
-            f.seek(0)
+            f.seek(_WIN_LOCK_AT)
             msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
         else:
             import fcntl
@@ -54,7 +55,7 @@ def _unlock(f: IO[bytes]) -> None:
         if sys.platform == "win32":
             import msvcrt
 
-            f.seek(0)
+            f.seek(_WIN_LOCK_AT)
             msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
         else:
             import fcntl
@@ -77,11 +78,11 @@ class RunLock:
         if not _try_lock(f):
             f.close()
             raise AlreadyRunning(self.path, holder(self.path.parent))
-        # The holder's details sit after byte 0 (the locked byte on Windows), readable by others.
+        # The holder's details, readable by others (the lock itself is elsewhere in the file).
         info = json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "what": self.what})
         f.seek(0)
         f.truncate()
-        f.write(b" " + info.encode("utf-8") + b"\n")
+        f.write(info.encode("utf-8") + b"\n")
         f.flush()
         self._f = f
         return self
@@ -103,8 +104,7 @@ def holder(data_dir: Path) -> dict[str, Any]:
     """Who holds the lock, as written in the file (empty when unknown)."""
     try:
         with open(Path(data_dir) / LOCK_NAME, "rb") as f:
-            f.seek(1)  # byte 0 is the one locked on Windows
-            raw = f.read()
+            raw = f.read(4096)
         data: dict[str, Any] = json.loads(raw.decode("utf-8") or "{}")
         return data
     except (OSError, ValueError):

@@ -42,7 +42,7 @@ def _auto(tmp_path: Path, config: HallConfig, **backup: Any) -> tuple[AutoBackup
     svc = build_services(cfg, tmp_path / "data", clock=clock, with_devices=False)
     svc.engine.issue("A")
     svc.stop()
-    return AutoBackup(cfg, tmp_path / "data"), clock
+    return AutoBackup(cfg, tmp_path / "data", settle_seconds=0), clock
 
 
 def test_runs_once_a_day_after_its_time_and_rotates(tmp_path: Path, config: HallConfig) -> None:
@@ -77,6 +77,9 @@ def test_missing_usb_disk_is_a_warning_on_healthz_and_the_hall_keeps_serving(tmp
 
         client = create_app(svc, {"TESTING": True}).test_client()
         assert svc.backups is not None
+        assert svc.backups.tick(clock.now()) is None  # just started: the folder is checked, no backup yet
+        assert svc.backups.status(clock.now())["state"] == "warning"
+        svc.backups.not_before = 0.0  # the service has settled
         assert svc.backups.tick(clock.now()) is None
         assert not usb.exists()  # never created on the system disk
         body = client.get("/healthz").get_json()

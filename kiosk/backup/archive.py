@@ -323,3 +323,11 @@ def copy_tree_atomic(src: Path, dest: Path) -> None:
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dest)
+
+
+def move_atomic(src: Path, dest: Path) -> None:
+    """Place a checked file from a work folder on the same disk: synced, then renamed."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(src, dest)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,15 @@ from hall.config.schema import HallConfig
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=48)
+# A service that just started is busy (devices connecting, screens reloading): back up a little later.
+SETTLE_SECONDS = 300.0
 
 
 class AutoBackup:
-    def __init__(self, config: HallConfig, data_dir: Path, *, config_path: Path | None = None) -> None:
+    def __init__(self, config: HallConfig, data_dir: Path, *, config_path: Path | None = None,
+                 settle_seconds: float = SETTLE_SECONDS) -> None:
         self.config = config
+        self.not_before = time.monotonic() + settle_seconds
         self.settings = config.backup
         self.data_dir = Path(data_dir)
         self.config_path = config_path
@@ -76,6 +81,8 @@ class AutoBackup:
             return None
         with self._lock:
             self.folder_problem = self._check_folder()
+            if time.monotonic() < self.not_before:
+                return None  # the folder check above still shows an unplugged disk at once
             if self.folder_problem or not self.due(now):
                 if self.folder_problem and self.due(now):
                     self._failed(now, self.folder_problem)

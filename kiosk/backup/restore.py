@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hall.backup.archive import DB_NAME, copy_tree_atomic, verify
+from hall.backup.archive import DB_NAME, copy_tree_atomic, move_atomic, verify
 from hall.paths import match_owner
 from hall.runlock import LOCK_NAME, RunLock
 
 SAVED_DIR = "restore-saved"
+WORK_PREFIX = ".restore-tmp-"
 RESTORED_CONFIG_DIR = "restored-config"
 
 
@@ -36,7 +37,8 @@ class RestoreResult:
 
 
 def _move_aside(data_dir: Path, stamp: str) -> Path | None:
-    entries = [p for p in data_dir.iterdir() if p.name not in (LOCK_NAME, SAVED_DIR)]
+    entries = [p for p in data_dir.iterdir()
+               if p.name not in (LOCK_NAME, SAVED_DIR) and not p.name.startswith(WORK_PREFIX)]
     if not entries:
         return None
     saved = data_dir / SAVED_DIR / stamp
@@ -75,7 +77,9 @@ def restore(file: Path, data_dir: Path, *, config_path: Path | None = None,
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    with tempfile.TemporaryDirectory(prefix="hall-restore-") as tmp:
+    # Unpacked beside the data (same disk: no RAM-backed /tmp filling up with photos, and the
+    # checked files are renamed into place rather than copied a second time).
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=WORK_PREFIX) as tmp:
         work = Path(tmp)
         manifest = verify(file, work)
         with RunLock(data_dir, what="恢复操作"):
@@ -87,7 +91,7 @@ def restore(file: Path, data_dir: Path, *, config_path: Path | None = None,
             files.sort(key=lambda p: p.relative_to(data_root).as_posix() == DB_NAME)
             for src in files:
                 target = data_dir / src.relative_to(data_root)
-                copy_tree_atomic(src, target)
+                move_atomic(src, target)
                 # restored with sudo, the files still belong to the service's user (the data folder's owner)
                 for p in (target, *target.relative_to(data_dir).parents):
                     match_owner(data_dir / p, data_dir)
