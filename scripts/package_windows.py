@@ -18,8 +18,8 @@ pip installs the wheels into the staging folder for the *target* platform
 on Windows, without running Windows. pynsist is not used: what it adds over
 this (fetching Python from python.org) is exactly what cannot be reached here.
 
-Reproducible: same commit + same lock -> same payload; file times are set to
-the commit's time (SOURCE_DATE_EPOCH) before makensis runs.
+Reproducible: same sources + same lock -> the same installer, byte for byte;
+file times are set to the last payload commit's time before makensis runs.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ SIGNERS = ("Python Software Foundation", "Microsoft Corporation")
 SERVICE = "HallKiosk"
 TARGET = ["--platform", "win_amd64", "--python-version", PY_VERSION, "--implementation", "cp",
           "--only-binary=:all:"]
+PAYLOAD_SOURCES = ["kiosk", "queue", "drivers", "screens", "config", "pyproject.toml", "README.md",
+                   "packaging/windows", "scripts/package_windows.py"]
 # Windows-only extras the service needs on top of the project's own dependencies.
 EXTRA_REQUIREMENTS = ["pywin32"]
 
@@ -209,7 +211,9 @@ def build_project_wheel(work: Path) -> tuple[Path, int]:
                          check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
         tf.extractall(src, filter="data")
-    epoch = int(_run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"]).stdout.strip())
+    # The time of the last change to what the installer carries, so a commit that only
+    # touches docs or tests rebuilds the same bytes.
+    epoch = int(_run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct", "--", *PAYLOAD_SOURCES]).stdout.strip())
     dist = work / "dist"
     _run([*_pip(), "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
          env={**os.environ, "SOURCE_DATE_EPOCH": str(epoch)})

@@ -119,7 +119,7 @@ Section "大厅服务（本机为大厅主机）" SecService
     nsExec::ExecToLog '"$INSTDIR\python.exe" -m hall.winservice --wait 60 start'
     Pop $0
   ${Else}
-    MessageBox MB_ICONINFORMATION "请先写好配置文件 $COMMONAPPDATA\hall\hall.toml（可复制 hall.example.toml 修改），用「大厅服务命令行」运行 kiosk config check 检查，然后在「服务」中启动「${SERVICE}」。" /SD IDOK
+    MessageBox MB_ICONINFORMATION "首次安装：请在开始菜单「大厅服务 → 大厅服务命令行」中运行 kiosk setup --out $COMMONAPPDATA\hall\hall.toml 生成配置（设备写法见同目录 hall.example.toml），再运行 kiosk config check $COMMONAPPDATA\hall\hall.toml 检查，然后 python -m hall.winservice start 启动服务。" /SD IDOK
   ${EndIf}
 
   CreateDirectory "$SMPROGRAMS\大厅服务"
