@@ -143,10 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # The class by its import name: pythonservice.exe imports it through the install's
     # python311._pth path list, not from this file's folder.
-    win32serviceutil.HandleCommandLine(  # pragma: no cover
+    # `install` of an existing service falls through to `update` inside pywin32.
+    err = win32serviceutil.HandleCommandLine(  # pragma: no cover
         HallService, serviceClassString=f"{__spec__.name if __spec__ else __name__}.HallService",
         argv=[sys.argv[0], *argv])
-    return 0  # pragma: no cover
+    return 1 if err else 0  # pragma: no cover - the installer checks this code
 
 
 if __name__ == "__main__":

@@ -93,13 +93,9 @@ Section "大厅服务（本机为大厅主机）" SecService
   SetOutPath "$COMMONAPPDATA\hall"
   File "/oname=hall.example.toml" "@EXAMPLE@"
 
-  ; The Windows service: install, or update the registration of an existing one.
+  ; The Windows service: install (pywin32 updates the registration of an existing one).
   nsExec::ExecToLog '"$INSTDIR\python.exe" -m hall.winservice --startup auto install'
   Pop $0
-  ${If} $0 != 0
-    nsExec::ExecToLog '"$INSTDIR\python.exe" -m hall.winservice --startup auto update'
-    Pop $0
-  ${EndIf}
   ${If} $0 != 0
     MessageBox MB_ICONEXCLAMATION "Windows 服务注册失败（代码 $0）。请以管理员身份重新运行安装程序。" /SD IDOK
   ${EndIf}
