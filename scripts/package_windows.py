@@ -178,7 +178,7 @@ def makensis(nsi: Path) -> None:
     exe = shutil.which("makensis")
     if exe is None:
         raise BuildError("需要 NSIS：apt-get install nsis / makensis not found")
-    _run([exe, "-V2", "-INPUTCHARSET", "UTF8", str(nsi)])
+    _run([exe, "-V2", "-WX", "-INPUTCHARSET", "UTF8", str(nsi)])   # -WX: a typo in a constant is an error
 
 
 def compile_installer(stage: Path, example: Path, outfile: Path, *, version: str, port: int,

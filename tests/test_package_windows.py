@@ -133,7 +133,7 @@ def test_makensis_compiles_the_installer_from_a_stub_payload(tmp_path: Path) -> 
     pw.fix_layout(stage)
     example = tmp_path / "hall.example.toml"
     example.write_text("# example\n", encoding="utf-8")
-    out = tmp_path / "out" / "setup.exe"
+    out = tmp_path / "out" / "hall-kiosk-0.1.0-win64-setup.exe"
     pw.compile_installer(stage, example, out, version="0.1.0", port=8080, epoch=1_700_000_000,
                          work=tmp_path)
     data = out.read_bytes()

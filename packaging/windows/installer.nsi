@@ -89,8 +89,8 @@ Section "大厅服务（本机为大厅主机）" SecService
   File /r "@STAGE@/*.*"
   WriteRegStr HKLM "Software\HallKiosk" "InstallDir" "$INSTDIR"
 
-  CreateDirectory "$COMMONAPPDATA\hall\data"
-  SetOutPath "$COMMONAPPDATA\hall"
+  CreateDirectory "$APPDATA\hall\data"
+  SetOutPath "$APPDATA\hall"
   File "/oname=hall.example.toml" "@EXAMPLE@"
 
   ; The Windows service: install (pywin32 updates the registration of an existing one).
@@ -111,17 +111,17 @@ Section "大厅服务（本机为大厅主机）" SecService
   Pop $0
 
   ; Start now only when the hall's config exists; a first install has none yet.
-  ${If} ${FileExists} "$COMMONAPPDATA\hall\hall.toml"
+  ${If} ${FileExists} "$APPDATA\hall\hall.toml"
     nsExec::ExecToLog '"$INSTDIR\python.exe" -m hall.winservice --wait 60 start'
     Pop $0
   ${Else}
-    MessageBox MB_ICONINFORMATION "首次安装：请在开始菜单「大厅服务 → 大厅服务命令行」中运行 kiosk setup --out $COMMONAPPDATA\hall\hall.toml 生成配置（设备写法见同目录 hall.example.toml），再运行 kiosk config check $COMMONAPPDATA\hall\hall.toml 检查，然后 python -m hall.winservice start 启动服务。" /SD IDOK
+    MessageBox MB_ICONINFORMATION "首次安装：请在开始菜单「大厅服务 → 大厅服务命令行」中运行 kiosk setup --out $APPDATA\hall\hall.toml 生成配置（设备写法见同目录 hall.example.toml），再运行 kiosk config check $APPDATA\hall\hall.toml 检查，然后 python -m hall.winservice start 启动服务。" /SD IDOK
   ${EndIf}
 
   CreateDirectory "$SMPROGRAMS\大厅服务"
   CreateShortCut "$SMPROGRAMS\大厅服务\大厅服务命令行.lnk" "$SYSDIR\cmd.exe" '/k cd /d "$INSTDIR" && kiosk --help'
-  CreateShortCut "$SMPROGRAMS\大厅服务\编辑配置.lnk" "$WINDIR\notepad.exe" '"$COMMONAPPDATA\hall\hall.toml"'
-  CreateShortCut "$SMPROGRAMS\大厅服务\数据与日志.lnk" "$COMMONAPPDATA\hall"
+  CreateShortCut "$SMPROGRAMS\大厅服务\编辑配置.lnk" "$WINDIR\notepad.exe" '"$APPDATA\hall\hall.toml"'
+  CreateShortCut "$SMPROGRAMS\大厅服务\数据与日志.lnk" "$APPDATA\hall"
   WriteINIStr "$SMPROGRAMS\大厅服务\运维页面.url" "InternetShortcut" "URL" "http://127.0.0.1:${PORT}/tech"
   CreateShortCut "$SMPROGRAMS\大厅服务\卸载.lnk" "$INSTDIR\uninstall.exe"
 
