@@ -526,6 +526,14 @@ class QueueEngine:
             self._audit(c, staff_id, "window.logout", str(window), reason)
         self.publish("window.updated", {"window": self.window_view(window).as_dict()})
 
+    def post_holder(self, window: int) -> tuple[str, str] | None:
+        """(staff id, post) of whoever is signed in at the window now, or None (AB handover ends the other's turn)."""
+        row = self.db.conn.execute(
+            "SELECT staff_id, post FROM window_sessions WHERE window = ? AND logout_at IS NULL "
+            "ORDER BY id DESC LIMIT 1", (window,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def window_view(self, number: int, c: sqlite3.Connection | None = None) -> WindowView:
         w = self._window(number)
         conn = c or self.db.conn

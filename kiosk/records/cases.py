@@ -262,6 +262,29 @@ class CaseService:
             view = self._view(c, row)
         return view
 
+    def hand_over(self, case_id: int, to_clerk: str, to_window: int | None, actor: Actor,
+                  reason: str) -> dict[str, Any]:
+        """移交: another clerk (at their window) takes the case; the old clerk and window lose it."""
+        with self.ctx.db.write() as c:
+            row = self._row(c, case_id)
+            if row["status"] in CLOSED_STATUSES:
+                raise conflict("case_closed", f"办件已{row['status']}，不能再移交")
+            if row["clerk"] == to_clerk and row["window"] == to_window:
+                raise conflict("same_clerk", "办件已由该工作人员负责")
+            now = self.ctx.now_iso()
+            c.execute("UPDATE cases SET clerk = ?, window = ?, updated_at = ? WHERE id = ?",
+                      (to_clerk, to_window, now, case_id))
+            who = self.ctx.staff_name(to_clerk) or to_clerk
+            note = redact_text(f"移交给{who}" + (f"（{to_window}号窗口）" if to_window else "") + f"：{reason}")
+            self._history(c, case_id, row["status"], row["status"], actor, to_window, note)
+            self.ctx.audit(c, actor, "case.handover", f"case:{case_id}",
+                           dumps({"from_clerk": row["clerk"], "from_window": row["window"], "to_clerk": to_clerk,
+                                  "to_window": to_window, "reason": reason}))
+            row = self._row(c, case_id)
+            view = self._view(c, row)
+        self._publish(row)
+        return view
+
     def assign_official_no(self, case_id: int, official_no: str, actor: Actor) -> bool:
         """Record the 办件编号 the county minted; True if it changed anything."""
         official_no = official_no.strip()

@@ -140,6 +140,13 @@ class TransitionIn(_In):
     note: str | None = Field(default=None, max_length=500)
 
 
+class HandoverIn(_In):
+    """移交: the case goes to another clerk (and their window), explicitly and audited."""
+
+    clerk: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
+    reason: str = Field(min_length=1, max_length=200)
+
+
 # ---------------------------------------------------------------------- ratings
 Channel = Literal["窗口评价器", "平板", "自助终端", "二维码"]
 CHANNELS: tuple[str, ...] = ("窗口评价器", "平板", "自助终端", "二维码")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from hall.records.models import CaseIn, Material, TransitionIn
+from hall.records.models import CaseIn, HandoverIn, Material, TransitionIn
 from hall.records.service import Records
 from hall.records.util import Actor, RecordError
-from hall.web.auth import current_session, require_role
+from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
 from hall.web.util import INT64_MAX, body, int_arg, services
 
@@ -69,12 +70,25 @@ def _int_arg(name: str, *, lo: int = -INT64_MAX, hi: int = INT64_MAX) -> int | N
     return int_arg(name, lo=lo, hi=hi)
 
 
+def _case_in_scope(case_id: int, *, change: bool) -> dict[str, Any]:
+    """The case, if this session may see (`change=False`) or change it: a clerk only the cases they
+    registered or that belong to their window, and to change one they must be on duty there."""
+    s = on_post() if change else current_session()
+    assert s is not None
+    case = records().cases.get(case_id)
+    if s.role == "clerk" and case["clerk"] != s.staff_id and (s.window is None or case["window"] != s.window):
+        where = f"{case['window']}号窗口" if case["window"] else "其他窗口"
+        who = case.get("clerk_name") or case["clerk"]
+        raise ApiError("not_your_case", f"该办件由{who}在{where}受理，您不能{'修改' if change else '查看'}；"
+                       "如需接办，请原受理人或大厅负责人移交", 403)
+    return case
+
+
 @bp.post("/api/cases")
 @require_role("clerk", "manager")
 def register_case() -> tuple[Response, int]:
+    s = on_post()
     req = body(CaseIn)
-    s = current_session()
-    assert s is not None
     return jsonify({"case": records().cases.register(req, staff_actor(), s.window)}), 201
 
 
@@ -121,12 +135,13 @@ def case_progress() -> Response:
 @bp.get("/api/cases/<int:case_id>")
 @require_role("clerk", "manager")
 def get_case(case_id: int) -> Response:
-    return jsonify({"case": records().cases.get(case_id)})
+    return jsonify({"case": _case_in_scope(case_id, change=False)})
 
 
 @bp.post("/api/cases/<int:case_id>/status")
 @require_role("clerk", "manager")
 def case_status(case_id: int) -> Response:
+    _case_in_scope(case_id, change=True)
     req = body(TransitionIn)
     s = current_session()
     assert s is not None
@@ -136,5 +151,21 @@ def case_status(case_id: int) -> Response:
 @bp.post("/api/cases/<int:case_id>/materials")
 @require_role("clerk", "manager")
 def case_material(case_id: int) -> Response:
+    _case_in_scope(case_id, change=True)
     req = body(Material)
     return jsonify({"case": records().cases.add_material(case_id, req, staff_actor())})
+
+
+@bp.post("/api/cases/<int:case_id>/handover")
+@require_role("clerk", "manager")
+def case_handover(case_id: int) -> Response:
+    """移交: the registering clerk (or the manager) hands the case to another clerk, at that clerk's window."""
+    _case_in_scope(case_id, change=True)
+    req = body(HandoverIn)
+    svc = services()
+    target = svc.config.staff_member(req.clerk)
+    if target is None or target.role != "clerk":
+        raise ApiError("unknown_clerk", f"工号 {req.clerk} 不是窗口工作人员", 400)
+    window = next((w.number for w in svc.config.windows
+                   if (h := svc.engine.post_holder(w.number)) is not None and h[0] == target.id), None)
+    return jsonify({"case": records().cases.hand_over(case_id, target.id, window, staff_actor(), req.reason)})

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, render_template_string, request
 from hall.records.models import RatingIn
 from hall.records.util import RecordError
 from hall.web.api_cases import _int_arg, citizen_actor, records, staff_actor
-from hall.web.auth import current_session, require_role
+from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,10 +52,7 @@ def _no_staff() -> None:
 
 
 def _window_clerk(n: int) -> None:
-    s = current_session()
-    assert s is not None
-    if s.role == "clerk" and s.window != n:
-        raise ApiError("wrong_window", f"您登录的是{s.window}号窗口，不能操作{n}号窗口", 403)
+    on_post(n)
 
 
 # ---------------------------------------------------------------------- clerk

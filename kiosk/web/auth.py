@@ -28,6 +28,34 @@ def current_session() -> Session | None:
     return session
 
 
+def on_post(window: int | None = None) -> Session:
+    """The session, checked to be the clerk on duty at `window` (their own when None); managers pass.
+
+    A clerk's session names the window they signed in at, but the post can
+    change hands since (AB handover, or they signed in at another window):
+    their next action is then refused, naming who holds the window now.
+    """
+    s = current_session()
+    if s is None:
+        raise ApiError("login_required", "请先登录", 401)
+    if s.role != "clerk":
+        return s
+    if window is not None and s.window != window:
+        raise ApiError("wrong_window", f"您登录的是{s.window}号窗口，不能操作{window}号窗口", 403)
+    if s.window is None:
+        raise ApiError("no_window", "请先登录窗口", 403)
+    svc = current_app.extensions["hall"]
+    holder = svc.engine.post_holder(s.window)
+    if holder is None:
+        raise ApiError("post_left", f"您已不在{s.window}号窗口岗位上，请重新登录窗口", 403)
+    if holder[0] != s.staff_id:
+        who = svc.config.staff_member(holder[0])
+        name = who.name if who is not None else holder[0]
+        raise ApiError("post_taken",
+                       f"{s.window}号窗口现由{name}（{holder[1]}岗）值守，您已交接，不能再操作该窗口", 403)
+    return s
+
+
 def require_role(*roles: str) -> Callable[[F], F]:
     """Routes for staff only: 401 without a session, 403 with the wrong role."""
 
