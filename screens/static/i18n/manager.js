@@ -27,6 +27,7 @@ export default {
     rectify: "差评整改",
     appointments: "电话预约",
     cases: "办件时限",
+    audit: "审计日志",
   },
 
   updated: (t) => `数据更新于 ${t}`,
@@ -265,6 +266,44 @@ export default {
   casesOverdue: (n) => `已超期 ${n} 件`,
   caseCols: { receipt: "回执号", item: "事项", applicant: "申请人", window: "窗口", clerk: "受理人", status: "状态",
     accepted: "受理时间", due: "承诺办结", left: "剩余工作日", flag: "提示" },
+
+  // ------------------------------------------------------------ audit trail (等保2.0)
+  audit: {
+    title: "审计日志（谁、何时、从哪里、做了什么）",
+    hint: "所有工作人员操作均记录在案，记录不可修改、按哈希链防篡改，至少保存 6 个月。身份证号、手机号已脱敏。",
+    actor: "人员",
+    action: "操作类别",
+    from: "开始日期",
+    to: "结束日期",
+    anyone: "全部人员",
+    who: (name, id) => `${name}（${id}）`,
+    anyAction: "全部操作",
+    apply: "查询",
+    more: "加载更早的记录",
+    csv: "导出 CSV",
+    none: "所选条件下没有记录",
+    chainOk: (n) => `哈希链校验通过：共 ${n} 条记录未被改动`,
+    chainBad: (n) => `哈希链校验失败：发现 ${n} 处被修改或删除的记录，请立即报告`,
+    pruned: (n, before) => `已按保留期限清理 ${n} 条（${before.slice(0, 10)} 之前）`,
+    cols: { at: "时间", who: "人员", role: "角色", action: "操作", target: "对象", detail: "详情", remote: "来源地址",
+      device: "设备" },
+    roles: { clerk: "窗口人员", manager: "负责人", technician: "技术员", agent: "代办员", citizen: "群众",
+      anonymous: "未登录", system: "系统", unknown: "未知账号", legacy: "（旧记录）" },
+    groups: { auth: "登录与退出", window: "窗口上岗与暂停", ticket: "叫号与办理", case: "办件", rating: "评价",
+      rectification: "差评整改", complaint: "意见建议", appointment: "预约", notice: "公告", export: "数据导出",
+      device: "设备测试", emulator: "故障注入", relay: "上报重发", catalog: "事项目录", village: "村级代办",
+      audit: "审计日志", pairing: "设备配对" },
+    actionName: (a) => ({
+      "auth.login": "登录", "auth.fail": "密码错误", "auth.throttled": "登录被限流", "auth.logout": "退出登录",
+      "window.login": "上岗", "window.logout": "离岗", "window.pause": "暂停服务", "window.resume": "恢复服务",
+      "ticket.call": "叫号", "ticket.recall": "重呼", "ticket.start": "开始办理", "ticket.finish": "办结",
+      "ticket.no_show": "过号作废", "ticket.requeue": "过号顺延", "ticket.transfer": "转移", "ticket.cancel": "作废",
+      "case.register": "受理登记", "case.status": "办件状态变更", "case.material": "附加材料",
+      "case.handover": "办件移交", "rating.prompt": "请评价", "rating.submit": "评价", "export": "导出",
+      "audit.export": "导出审计日志", "device.test": "设备测试", "emulator.fault": "故障注入",
+      "relay.retry": "重发死信",
+    }[a] || a),
+  },
 
   // ------------------------------------------------------------ printable report
   report: {

@@ -8,6 +8,7 @@ import { barChart, stackedBars } from "./charts.js";
 import { icon } from "./icons.js";
 import { LiveStream } from "./live.js";
 import { adminPanels } from "./manager_admin.js";
+import { auditPanel } from "./manager_audit.js";
 import {
   StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, kpi, monthDays, monthOf, tabs,
 } from "./staff.js";
@@ -52,7 +53,7 @@ function stamp() {
 
 function start(session) {
   ctx.session = session;
-  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx)];
+  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx), auditPanel(ctx)];
   for (const p of state.panels) p.label = T.tabs[p.id];
   state.tabs = tabs(staffPage.stage, state.panels);
   clear(staffPage.footbar, status);
