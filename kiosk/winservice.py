@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,17 +79,21 @@ class ServiceRunner:
         self.argv = argv
         self.stopping = threading.Event()
         self.exit_code: int | None = None
+        self.error = ""
 
     def run(self) -> int:
         """Parse the argv with the real `kiosk` parser and serve; returns the exit code."""
-        from hall.cli import build_parser
-        from hall.cli.serve import serve_cmd
-
-        args = build_parser().parse_args(self.argv)
         try:
+            # Imported here, inside the guard: a broken install (a DLL that does not load)
+            # must end as a failed service run the SCM can restart, not as a traceback.
+            from hall.cli import build_parser
+            from hall.cli.serve import serve_cmd
+
+            args = build_parser().parse_args(self.argv)
             self.exit_code = serve_cmd(args, stop=self.stopping)
         except Exception:
             log.exception("hall service failed")
+            self.error = traceback.format_exc(limit=3)
             self.exit_code = 1
         return self.exit_code
 
@@ -118,7 +123,7 @@ if HAVE_PYWIN32:
             if code != 0 and not self.runner.stopping.is_set():
                 servicemanager.LogErrorMsg(
                     f"{SERVICE_NAME}: kiosk serve exited with {code}; see the log folder "
-                    f"{service_paths().log_dir}")
+                    f"{service_paths().log_dir}\n{self.runner.error}")
                 # End the process without reporting SERVICE_STOPPED: the SCM treats that as a
                 # crash and runs the recovery actions the installer set (restart after 5 s),
                 # like systemd's Restart=on-failure.

@@ -141,3 +141,21 @@ def test_stop_request_from_another_thread_shuts_waitress_and_services_down(tmp_p
     with sqlite3.connect(db) as conn:
         numbers = [r[0] for r in conn.execute("SELECT number FROM tickets")]
     assert result["number"] in numbers
+
+
+def test_a_broken_install_ends_as_a_failed_run_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under Wine 8 pydantic-core's DLL does not load: the service must report exit 1 (so the SCM's
+    recovery actions apply) with the cause, instead of dying inside the SCM's thread."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name: str, *args: object, **kw: object) -> object:
+        if name == "hall.cli":
+            raise ImportError("DLL load failed while importing _pydantic_core: Module not found.")
+        return real_import(name, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    runner = winservice.ServiceRunner(["serve", "--config", "x.toml"])
+    assert runner.run() == 1
+    assert "_pydantic_core" in runner.error
