@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests import test_browser_screens as screens
 from tests.browser_support import Hall, chromium_available, serve_hall, shot
 from tests.test_browser_screens import Pages

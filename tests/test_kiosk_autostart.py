@@ -46,7 +46,7 @@ def test_kiosk_entry_opens_its_own_kiosk_page(tmp_path: Path) -> None:
 def test_board_takes_the_public_address_from_the_config(tmp_path: Path) -> None:
     cfg = tmp_path / "hall.toml"
     hall_answers = ["--name", "青石镇便民服务中心", "--region-code", "430121", "--window", "1=A",
-                    "--staff", "9101:刘工:technician:565656"]
+                    "--staff", "9101:刘工:technician:liugong-565"]
     assert main(["setup", "--out", str(cfg), "--public-url", "http://10.1.2.3:8080", *hall_answers]) == 0
     assert main(["autostart", "--user", "root", "--home", str(tmp_path), "--role", "board",
                  "--config", str(cfg)]) == 0

@@ -278,7 +278,7 @@ def test_first_run_writes_the_config_and_the_service_starts_from_its_unit(hall: 
     r = hall.root
     chroot(r, "kiosk", "setup", "--name", "青石镇便民服务中心", "--region-code", "430121101",
            "--window", "1=A,B,C", "--window", "2=D,E,F", "--staff", "1001:王芳:clerk:135790:1",
-           "--staff", "9101:刘工:technician:565656", "--port", str(hall.port))
+           "--staff", "9101:刘工:technician:liugong-565", "--port", str(hall.port))
     cfg = r / "etc/hall/hall.toml"
     assert "135790" not in cfg.read_text(encoding="utf-8")
     assert chroot(r, "stat", "-c", "%a %U:%G", "/etc/hall/hall.toml").stdout.strip() == "640 root:hall"

@@ -15,7 +15,7 @@ ANSWERS = [
     "--name", "青石镇便民服务中心", "--region-code", "430121101",
     "--window", "1=A,B", "--window", "2=c,D,E,F",
     "--staff", "1001:王芳:clerk:135790:1:A", "--staff", "1002:李强:clerk:246801:1,2:B",
-    "--staff", "9001:张敏:manager:888777", "--staff", "9101:刘工:technician:565656",
+    "--staff", "9001:张敏:manager:zhangmin-888", "--staff", "9101:刘工:technician:liugong-565",
 ]
 
 
@@ -30,8 +30,11 @@ def test_answers_become_a_valid_config_with_hashed_pins(tmp_path: Path, capsys: 
     li = cfg.staff_member("1002")
     assert li is not None and li.post == "B" and li.windows == [1, 2]
     assert verify_pin("246801", li.pin_hash) and not verify_pin("246802", li.pin_hash)
+    boss = cfg.staff_member("9001")        # the manager signs in with a password, not a PIN
+    assert boss is not None and boss.pin_hash is None and not boss.needs_password
+    assert boss.password_hash is not None and verify_pin("zhangmin-888", boss.password_hash)
     text = out.read_text(encoding="utf-8")
-    for pin in ("135790", "246801", "888777", "565656"):
+    for pin in ("135790", "246801", "zhangmin-888", "liugong-565"):
         assert pin not in text
     assert stat.S_IMODE(out.stat().st_mode) == 0o640        # PIN hashes: not world-readable
     assert "config written" in capsys.readouterr().out
@@ -50,7 +53,8 @@ def test_an_existing_config_is_kept_unless_forced(tmp_path: Path, capsys: pytest
 @pytest.mark.parametrize(("bad", "expected"), [
     (["--region-code", "43012"], "hall.region_code"),
     (["--window", "3=Z"], 'unknown category "Z"'),
-    (["--staff", "1003:赵六:clerk:12"], "4–12 位数字"),
+    (["--staff", "1003:赵六:clerk:12"], "6 位数字"),
+    (["--staff", "9002:钱七:manager:123456"], "至少 8 位的密码"),
     (["--staff", "1003:赵六:boss:123456"], "角色 boss"),
     (["--staff", "1003:赵六:clerk:123456:7"], "unknown window 7"),
     (["--window", "x=A"], "1=A,B"),
@@ -84,7 +88,7 @@ def test_without_a_terminal_missing_answers_are_errors(tmp_path: Path, capsys: p
 def test_interactive_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hall.cli import setup_cmd
 
-    replies = iter(["红星镇便民服务中心", "430121", "1=A,B,C,D,E,F", "", "9101:刘工:technician:565656", ""])
+    replies = iter(["红星镇便民服务中心", "430121", "1=A,B,C,D,E,F", "", "9101:刘工:technician:liugong-565", ""])
     monkeypatch.setattr(setup_cmd.sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
     out = tmp_path / "h.toml"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hall.config.loader import ConfigError, parse_config
 from hall.security import hash_pin
+from hall.sessions import PASSWORD_MIN
 
 ROLES = {"clerk": "窗口人员", "manager": "管理员", "technician": "技术员"}
 
@@ -120,7 +121,7 @@ def collect(args: argparse.Namespace, ask: Callable[[str], str] | None) -> Answe
         if ask is None:
             raise SetupError("缺少 --staff / at least one --staff is required")
         while True:
-            spec = ask("人员 工号:姓名:角色(clerk/manager/technician):PIN[:窗口[:岗]]（空行结束）: ").strip()
+            spec = ask("人员 工号:姓名:角色(clerk/manager/technician):PIN或密码[:窗口[:岗]]（空行结束）: ").strip()
             if not spec:
                 break
             staff_specs.append(spec)
@@ -153,8 +154,11 @@ def parse_staff(spec: str) -> StaffAnswer:
     sid, name, role, pin = (p.strip() for p in parts[:4])
     if role not in ROLES:
         raise SetupError(f"人员 {sid} 的角色 {role} 无效（clerk、manager、technician）/ unknown role")
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise SetupError(f"人员 {sid} 的 PIN 须为 4–12 位数字 / PIN must be 4–12 digits")
+    if role == "clerk" and not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
+        raise SetupError(f"窗口人员 {sid} 的 PIN 须为 6 位数字 / a clerk PIN is 6 digits")
+    if role != "clerk" and len(pin) < PASSWORD_MIN:
+        raise SetupError(f"{sid}（{role}）须使用至少 {PASSWORD_MIN} 位的密码 / "
+                         f"managers and technicians need a password of at least {PASSWORD_MIN} characters")
     windows: list[int] = []
     if len(parts) > 4 and parts[4].strip():
         try:
@@ -198,7 +202,8 @@ def render_toml(a: Answers) -> str:
         lines += [
             "", "[[staff]]", f"id = {_s(s.id)}", f"name = {_s(s.name)}", f"role = {_s(s.role)}",
             f"post = {_s(s.post)}", f"windows = [{', '.join(str(w) for w in s.windows)}]",
-            f"pin_hash = {_s(hash_pin(s.pin))}",
+            # clerks: a PIN; manager and technician: a password (hall.sessions.PASSWORD_MIN)
+            f"{'pin_hash' if s.role == 'clerk' else 'password_hash'} = {_s(hash_pin(s.pin))}",
         ]
     return "\n".join(lines) + "\n"
 
