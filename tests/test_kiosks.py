@@ -172,6 +172,9 @@ def test_each_kiosk_asks_the_state_of_its_own_printer(hall: Services, api: Any) 
     assert listing["default_printer"] == "printer"
     states = {k["id"]: (k["printer"], k["printer_state"]["state"], k["url"]) for k in listing["kiosks"]}
     assert states == {"k1": ("printer", "ready", "/kiosk/k1"), "k2": ("printer-2", "paper_out", "/kiosk/k2")}
+    from hall.netaddr import public_url
+
+    assert listing["kiosks"][1]["link"] == public_url(hall.config.server) + "/kiosk/k2"
     # a ticket taken at k2 now keeps its number and says why nothing printed
     t = _issue(api, "B", "k2")
     assert t["printer"]["ready"] is False and t["printer"]["state"] == "paper_out"

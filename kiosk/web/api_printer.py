@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from hall.netaddr import public_link
 from hall.queue.clock import parse_iso
 from hall.web.auth import current_session
 from hall.web.errors import ApiError
@@ -75,6 +76,8 @@ def kiosks() -> Response:
     svc = services()
     return jsonify({"default_printer": svc.config.default_ticket_printer(), "kiosks": [
         {"id": k.id, "name": k.name, "printer": k.printer, "a4_printer": k.a4_printer, "url": f"/kiosk/{k.id}",
+         # what the kiosk PC's browser opens (autostart, pairing): at the hall's public address
+         "link": public_link(svc.config.server, f"/kiosk/{k.id}"),
          "printer_state": printer_summary(svc, k.id)}
         for k in svc.config.kiosks
     ]})
