@@ -333,6 +333,21 @@ def test_backup_wipe_restore_finds_the_ticket(hall: Hall) -> None:
     assert json.dumps(body, ensure_ascii=False).count(hall.ticket["number"]) >= 1
 
 
+def test_a_wrong_package_is_refused_before_anything_stops(hall: Hall, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "DEBIAN").mkdir(parents=True)
+    (other / "DEBIAN" / "control").write_text("Package: not-hall\nVersion: 1.0\nArchitecture: all\n"
+                                               "Maintainer: x <x@y>\nDescription: x\n", encoding="utf-8")
+    subprocess.run(["dpkg-deb", "--build", str(other), str(hall.root / "tmp/other.deb")], check=True,
+                   capture_output=True)
+    pid = hall.pid()
+    proc = chroot(hall.root, "hall-update", "/tmp/other.deb", check=False)
+    assert proc.returncode == 2 and "not a hall-kiosk package" in proc.stdout, proc.stdout + proc.stderr
+    assert hall.pid() == pid and pid is not None
+    os.kill(pid, 0)                       # the same process still serves
+    assert hall.wait_healthy()["version"] == hall.versions["base"]
+
+
 def test_an_update_whose_migration_fails_rolls_back_with_the_data_unchanged(hall: Hall) -> None:
     before = hall.db_rows()
     t0 = time.monotonic()

@@ -183,6 +183,17 @@ def deb_version(deb: Path) -> str:
     return run(["dpkg-deb", "-f", str(deb), "Version"], what="读取安装包 / reading the package").strip()
 
 
+def check_package(deb: Path) -> None:
+    """The right package for this machine, before anything is stopped."""
+    name = run(["dpkg-deb", "-f", str(deb), "Package"], what="读取安装包 / reading the package").strip()
+    arch = run(["dpkg-deb", "-f", str(deb), "Architecture"], what="读取安装包 / reading the package").strip()
+    mine = run(["dpkg", "--print-architecture"], what="dpkg").strip()
+    if name != "hall-kiosk":
+        raise UpdateError(f"{deb.name} 不是大厅服务安装包（{name}）/ not a hall-kiosk package")
+    if arch not in (mine, "all"):
+        raise UpdateError(f"{deb.name} 是 {arch} 版本，本机是 {mine} / built for {arch}, this machine is {mine}")
+
+
 def running_release() -> Path:
     try:
         return Path(os.readlink(CURRENT))
@@ -222,13 +233,19 @@ def update(deb: Path, config: Path, data_dir: Path, timeout: float) -> int:
     new_version = deb_version(deb)
     previous = running_release()
     old_version = (previous / ".complete").read_text().strip() if (previous / ".complete").exists() else previous.name
+    check_package(deb)
     say(f"更新 / update {old_version} → {new_version}")
     stop_service()
-    BACKUPS.mkdir(parents=True, exist_ok=True, mode=0o750)
-    shutil.chown(BACKUPS, *_owner(data_dir))
-    out = run(kiosk("backup", "--config", str(config), "--data-dir", str(data_dir), "--to", str(BACKUPS)),
-              what="备份 / backup")
-    backup = Path(out.strip().splitlines()[-1])
+    try:
+        BACKUPS.mkdir(parents=True, exist_ok=True, mode=0o750)
+        shutil.chown(BACKUPS, *_owner(data_dir))
+        out = run(kiosk("backup", "--config", str(config), "--data-dir", str(data_dir), "--to", str(BACKUPS)),
+                  what="备份 / backup")
+        backup = Path(out.strip().splitlines()[-1])
+    except (UpdateError, OSError) as exc:
+        # Nothing was changed yet: the hall goes back to serving with what it had.
+        start_service()
+        raise UpdateError(f"{exc}; 服务已按原版本重新启动 / the service was restarted unchanged") from exc
     say(f"备份 / backup: {backup}")
     try:
         install(deb)
