@@ -143,7 +143,9 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     clock = clock or Clock(config.hall.timezone)
     db = Database(data_dir / db_name)
     # event ids start at the boot time in ms: unique across restarts, so screens resync after one
-    hub = EventHub(max_streams=config.server.max_streams, first_id=int(time.time() * 1000))
+    # 500 events: several minutes of a busy hall for a screen that reconnects; one that missed more
+    # resyncs from a snapshot anyway (a larger ring only held more memory)
+    hub = EventHub(buffer=500, max_streams=config.server.max_streams, first_id=int(time.time() * 1000))
     engine = QueueEngine(db, config, clock=clock, publish=hub.publish)
     sessions = SessionStore(db, config, clock)
     devices = DeviceManager()

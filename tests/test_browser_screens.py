@@ -8,12 +8,12 @@ kiosk → F (window 2), calls → C (window 3, only C), rating → D (window 4).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hall.drivers.base import wait_until
 
 from tests.browser_support import (
     LANDSCAPE,
@@ -98,9 +98,7 @@ def test_printer_failure_shows_the_number_and_offers_a_reprint(pages: Pages, hal
     try:
         page = pages.open("/kiosk", name="kiosk-paper-out")
         # the printer's probe must have noticed before the citizen presses
-        deadline = time.monotonic() + 10
-        while hall.api("GET", "/api/printer")[1]["ready"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert wait_until(lambda: not hall.api("GET", "/api/printer")[1]["ready"], 30)
         page.get_by_test_id("tile-take").click()
         page.get_by_test_id("cat-F").click()
         page.wait_for_selector("[data-testid=print-status][data-state=bad]", timeout=10000)
@@ -409,8 +407,10 @@ def test_board_and_tablet_make_no_staff_requests(pages: Pages) -> None:
     for path in ("/board?chime=0", "/evaluator/1"):
         page = pages.open(path, name=f"roles {path}")
         page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
-        page.reload()
-        page.wait_for_timeout(500)
+        # both pages end their start-up by opening the live stream: wait for that, not for a fixed time
+        with page.expect_request(lambda r: "/api/events" in r.url, timeout=30000):
+            page.reload()
+        page.wait_for_load_state("load")
         labels = {t.split("\n")[0].strip() for t in page.locator("button").all_inner_texts()}
         assert not labels & set(STAFF_WORDS), (path, labels)
     assert not [r for r in requests if STAFF_ROUTES.search(r)], requests

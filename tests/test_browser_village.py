@@ -302,8 +302,11 @@ def test_a_draft_made_offline_is_kept_and_sent_once_when_the_link_returns(pages:
     assert (row[0], row[1]) == ("上门代办", "五保户") and '"done":true' in row[2]
     # going offline and online again sends nothing more
     ctx.set_offline(True)
+    again.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
     ctx.set_offline(False)
-    again.wait_for_timeout(300)
+    # the page heard "online" (the sender's flush runs on the same event) and has no draft left to send
+    again.wait_for_function("() => !document.documentElement.classList.contains('is-offline')")
+    assert _drafts_on_device(again) == 0
     assert _count(hall, "赵老汉") == (1, 1)
 
 
@@ -335,7 +338,7 @@ def test_an_answer_lost_on_the_way_is_resent_without_a_duplicate(pages: Pages, h
     agent.get_by_test_id("draft").first.wait_for()
     agent.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'queued'")
     # the draft may read 'queued' before the photo's upload has reached the server: wait for the server
-    assert wait_until(lambda: _count(hall, "钱奶奶") == (1, 1), 10), _count(hall, "钱奶奶")
+    assert wait_until(lambda: _count(hall, "钱奶奶") == (1, 1), 30), _count(hall, "钱奶奶")
     agent.get_by_test_id("retry").click()
     agent.get_by_test_id("toast").filter(has_text="登记成功").wait_for()
     assert lost == {"records": 1, "photos": 1}

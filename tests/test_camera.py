@@ -247,13 +247,13 @@ def test_capture_reads_frames_over_http_from_the_mjpeg_emulator() -> None:
     emu = CameraEmulator(PAYLOADS, size=(640, 480), fps=10).start()
     try:
         assert emu.url.startswith("http://127.0.0.1:")
-        cap = Capture(emu.url, open_timeout=2, read_timeout=2)
+        cap = Capture(emu.url, open_timeout=10, read_timeout=10)   # generous: a busy machine is not a failure
         frame = cap.read()
         assert frame.shape == (480, 640, 3)
         assert not cap.is_open                     # a stream is reopened per read: no stale frames
         assert texts(dec.decode(frame)) == {UTF8[0], GB[0]}
         assert "/stream.mjpg" in emu.record.requests
-        assert wait_until(lambda: emu.record.frames_sent >= 1, timeout=2)
+        assert wait_until(lambda: emu.record.frames_sent >= 1, timeout=10)
     finally:
         emu.stop()
 

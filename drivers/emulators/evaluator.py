@@ -423,7 +423,7 @@ class EvaluatorEmulator:
                 self._timers()
                 continue
             try:
-                ready, _, _ = select.select(objs, [], [], 0.02)
+                ready, _, _ = select.select(objs, [], [], self._select_timeout())
             except (OSError, ValueError):     # closed under us by unplug()
                 self._stop.wait(0.01)
                 continue
@@ -436,6 +436,13 @@ class EvaluatorEmulator:
                         for frame in self._parser.feed(data):
                             self._on_frame(frame)
             self._timers()
+
+    def _select_timeout(self) -> float:
+        """Short only while a timer runs (a key waiting for its ACK, a prompt or thanks on show): an idle
+        keypad has nothing to do until the host writes, and 50 wake-ups a second kept the demo PC busy."""
+        with self._lock:
+            busy = bool(self._pending_key) or self.mode != P.MODE_IDLE
+        return 0.02 if busy else 0.25
 
     def _timers(self) -> None:
         with self._lock:

@@ -206,6 +206,9 @@ class EventInbox:
             return
         self._q.append((event.kind, dict(data)))
 
+    def pending(self) -> bool:
+        return bool(self._q)
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         out = []
         while True:

@@ -161,7 +161,7 @@ class EvaluatorDevice(DeviceWorker):
 
     def poll(self, transport: Transport) -> None:
         try:
-            self._receive(transport, 0.03)
+            self._receive(transport, self._read_window())
             self._work(transport)
         except (OSError, TransportError):
             raise
@@ -185,6 +185,18 @@ class EvaluatorDevice(DeviceWorker):
             self.set_degraded("")
 
     # ------------------------------------------------------------ internal
+    #: longest wait for the keypad between turns of the worker when nothing is going on
+    IDLE_READ_SECONDS = 0.25
+
+    def _read_window(self) -> float:
+        """How long one poll listens to the line. A key wakes the read at once, so the ACK stays fast;
+        what waits is only the host's own work (a new prompt, a test command), ≤ 250 ms when idle. A fixed
+        30 ms turn woke the worker ~30 times a second for nothing (idle CPU on a fanless hall PC)."""
+        if self.inbox.pending() or self._thanks or time.monotonic() < self._test_until:
+            return 0.03
+        until_heartbeat = self.heartbeat - (time.monotonic() - self._last_tx)
+        return max(0.03, min(self.IDLE_READ_SECONDS, until_heartbeat))
+
     def _work(self, transport: Transport) -> None:
         """Apply queued rating events, time out the prompt, and make the keypad show the truth."""
         now_dt = self.clock.now()

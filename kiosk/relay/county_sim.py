@@ -208,7 +208,7 @@ class CountySimulator:
             server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.25},
                                         name=f"county-sim:{self.port}", daemon=True)
         self._thread.start()
 

@@ -51,6 +51,11 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.config.update(settings or {})
     app.extensions["hall"] = services
     register_error_handlers(app)
+
+    @app.teardown_request
+    def _release_db(exc: BaseException | None) -> None:
+        # the request thread's SQLite connection goes back to the pool (see Database.release)
+        services.db.release()
     origin.install(app)    # state-changing requests only from the hall's own pages
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
