@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall.drivers.crc import CRC16_MODBUS
+
 SYNC = b"\xaa\x55"
 MIN_LEN = 3                 # ADDR + SEQ + CMD
 MAX_PAYLOAD = 64
@@ -79,25 +81,7 @@ class ProtocolError(ValueError):
 
 
 # ------------------------------------------------------------------ checksum
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS: check value for b"123456789" is 0x4B37."""
-    crc = 0xFFFF
-    for b in data:
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ b) & 0xFF]
-    return crc
+crc16_modbus = CRC16_MODBUS    # docs/evaluator-protocol.md §2: LEN … PAYLOAD, low byte first on the wire
 
 
 # -------------------------------------------------------------------- frames

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from hall.drivers.crc import CRC16_ARC
 from hall.drivers.options import int_option
 
 # --------------------------------------------------------------------- framing
@@ -109,24 +110,7 @@ class FrameError(ValueError):
 
 
 # ------------------------------------------------------------------------ CRC
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16_arc(data: bytes, crc: int = 0) -> int:
-    """CRC-16/ARC as in the vendor appendix (table for X^16 + X^15 + X^2 + 1, reflected, init 0)."""
-    for b in data:
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ b) & 0xFF]
-    return crc
+crc16_arc = CRC16_ARC    # the vendor appendix's table: X^16 + X^15 + X^2 + 1, reflected, init 0
 
 
 def _checksum(mode: int, data: bytes) -> int | None:
