@@ -149,3 +149,22 @@ def test_makensis_compiles_the_installer_from_a_stub_payload(tmp_path: Path) -> 
         listing = subprocess.run(["7z", "l", str(out)], capture_output=True, text=True).stdout
         for name in ("python.exe", "pythonservice.exe", "python311._pth", "kiosk.cmd", "hall.example.toml"):
             assert name in listing
+
+
+def test_the_installers_public_address_snippet_runs_against_a_real_config(tmp_path: Path) -> None:
+    """The kiosk shortcut's default address comes from a Python one-liner in installer.nsi: run it here."""
+    import re
+
+    from hall.config.loader import demo_config_path
+
+    nsi = pw.NSI.read_text(encoding="utf-8")
+    snippet = re.search(r'python\.exe" -c "([^"]+)"', nsi)
+    assert snippet, "installer.nsi no longer asks the config for the public address"
+    cfg = tmp_path / "hall.toml"
+    text = demo_config_path().read_text(encoding="utf-8")
+    cfg.write_text(re.sub(r"(?m)^public_url = .*$", "", text).replace(
+        "[server]", '[server]\npublic_url = "http://192.168.7.20:8080"', 1), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", snippet.group(1), str(cfg)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "http://192.168.7.20:8080"

@@ -45,6 +45,7 @@ VIAddVersionKey /LANG=2052 "LegalCopyright" "hall-kiosk"
 
 Var KioskUrl
 Var KioskUrlField
+Var KioskUrlChosen   ; "1" once given by /KIOSKURL= or confirmed on the page
 
 !define MUI_ABORTWARNING
 !insertmacro MUI_PAGE_COMPONENTS
@@ -69,6 +70,28 @@ Function .onInit
   ${GetOptions} $R0 "/KIOSKURL=" $R1
   ${IfNot} ${Errors}
     StrCpy $KioskUrl $R1
+    StrCpy $KioskUrlChosen "1"
+  ${EndIf}
+FunctionEnd
+
+; On the hall PC (an update, or the service part just installed): the hall's public
+; address from its config, the same address the ticket QR codes carry.
+Function DefaultKioskUrl
+  ${If} $KioskUrlChosen == "1"
+    Return
+  ${EndIf}
+  ${IfNot} ${FileExists} "$INSTDIR\python.exe"
+  ${OrIfNot} ${FileExists} "$APPDATA\hall\hall.toml"
+    Return
+  ${EndIf}
+  nsExec::ExecToStack '"$INSTDIR\python.exe" -c "import pathlib, sys; from hall.cli.autostart import public_url_from; sys.stdout.write(public_url_from(pathlib.Path(sys.argv[1])))" "$APPDATA\hall\hall.toml"'
+  Pop $0
+  Pop $1
+  ${If} $0 == 0
+    StrCpy $2 $1 7
+    ${If} $2 == "http://"
+      StrCpy $KioskUrl "$1/kiosk"
+    ${EndIf}
   ${EndIf}
 FunctionEnd
 
@@ -136,6 +159,7 @@ Section "大厅服务（本机为大厅主机）" SecService
 SectionEnd
 
 Section /o "触摸屏/大屏：Edge 全屏快捷方式（开机自动打开）" SecKiosk
+  Call DefaultKioskUrl   ; a silent install never showed the page
   StrCpy $0 "$PROGRAMFILES32\Microsoft\Edge\Application\msedge.exe"
   ${IfNot} ${FileExists} "$0"
     StrCpy $0 "$PROGRAMFILES64\Microsoft\Edge\Application\msedge.exe"
@@ -165,6 +189,7 @@ Function KioskUrlPage
   ${IfNot} ${SectionIsSelected} ${SecKiosk}
     Abort
   ${EndIf}
+  Call DefaultKioskUrl
   !insertmacro MUI_HEADER_TEXT "触摸屏地址" "全屏浏览器打开的大厅服务地址"
   nsDialogs::Create 1018
   Pop $0
@@ -177,6 +202,7 @@ FunctionEnd
 
 Function KioskUrlLeave
   ${NSD_GetText} $KioskUrlField $KioskUrl
+  StrCpy $KioskUrlChosen "1"
   StrCpy $0 $KioskUrl 7
   StrCpy $1 $KioskUrl 8
   ${If} $0 != "http://"
