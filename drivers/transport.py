@@ -97,7 +97,11 @@ class SerialTransport:
         buf = b""
         try:
             while len(buf) < size and time.monotonic() < deadline:
-                self._port.timeout = max(0.01, min(0.2, deadline - time.monotonic()))
+                # one wait for the whole window (data ends it at once); set only when it changes, since
+                # on a real port each assignment reconfigures the line (tcsetattr)
+                wait = max(0.01, min(1.0, deadline - time.monotonic()))
+                if abs((self._port.timeout or 0) - wait) > 0.005:
+                    self._port.timeout = wait
                 buf += self._port.read(size - len(buf))
         except (serial.SerialException, *_SERIAL_OS_ERRORS) as exc:
             raise TransportError(f"{self.url} 读取失败 / read failed: {exc}") from exc

@@ -228,7 +228,7 @@ class StreamEmulator:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((self._host, port))
         srv.listen(4)
-        srv.settimeout(0.2)
+        srv.settimeout(1.0)   # shutdown() in stop/unplug ends the accept at once: this is only a fallback
         self._server = srv
         self.port = srv.getsockname()[1]
         self._spawn(self._accept_loop, srv, name=f"{self.thread_name}-accept-{self.port}").start()

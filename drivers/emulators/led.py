@@ -61,6 +61,10 @@ FAULT_HELP = (
 AREA_CAPACITY = 1024       # bytes of text per dynamic area (6K; the 5K holds 512)
 
 
+#: an idle emulator wakes this often to look at its stop flag (it is woken at once by a shutdown anyway)
+IDLE_WAKE = 1.0
+
+
 @dataclass(frozen=True)
 class ReceivedFrame:
     seq: int
@@ -152,7 +156,7 @@ class LedEmulator(StreamEmulator):
 
     def _serve_tcp(self, conn: socket.socket) -> None:
         link = _Link(lambda data: self._write(conn.sendall, data))
-        conn.settimeout(0.2)
+        conn.settimeout(IDLE_WAKE)   # stop and unplug shut the socket down, which wakes recv at once
         try:
             while not self._stop.is_set():
                 try:

@@ -47,6 +47,10 @@ FAULT_HELP = (
 )
 
 
+#: an idle emulator wakes this often to look at its stop flag (it is woken at once by a shutdown anyway)
+IDLE_WAKE = 1.0
+
+
 class PrinterEmulator(StreamEmulator):
     kind = "printer"
     thread_name = "printer-emu"     # unplug needs TCP: a bare pty has no node to take away
@@ -72,7 +76,7 @@ class PrinterEmulator(StreamEmulator):
     # ------------------------------------------------------------------ channels
     def _serve_tcp(self, conn: socket.socket) -> None:
         reader = self._new_reader()
-        conn.settimeout(0.2)
+        conn.settimeout(IDLE_WAKE)   # stop and unplug shut the socket down, which wakes recv at once
         line = 0.0
         try:
             while not self._stop.is_set():

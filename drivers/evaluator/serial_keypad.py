@@ -186,11 +186,11 @@ class EvaluatorDevice(DeviceWorker):
 
     # ------------------------------------------------------------ internal
     #: longest wait for the keypad between turns of the worker when nothing is going on
-    IDLE_READ_SECONDS = 0.25
+    IDLE_READ_SECONDS = 0.5
 
     def _read_window(self) -> float:
         """How long one poll listens to the line. A key wakes the read at once, so the ACK stays fast;
-        what waits is only the host's own work (a new prompt, a test command), ≤ 250 ms when idle. A fixed
+        what waits is only the host's own work (a new prompt, a test command), ≤ 500 ms when idle. A fixed
         30 ms turn woke the worker ~30 times a second for nothing (idle CPU on a fanless hall PC)."""
         if self.inbox.pending() or self._thanks or time.monotonic() < self._test_until:
             return 0.03
