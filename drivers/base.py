@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hall.drivers.transport import Transport, TransportError
 
 if TYPE_CHECKING:
-    from hall.events import Event, EventHub
+    from hall.drivers.contracts import EventListener, EventSource
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class DeviceWorker:
         """How long to wait for a command before polling or probing again."""
         return self.idle_interval
 
-    def listen(self, hub: EventHub, listener: Callable[[Event], None]) -> None:
+    def listen(self, hub: EventSource, listener: EventListener) -> None:
         """Hear hub events in `listener` from now on (call in `start`). The hub has no remove, so the
         listener is added once and `stop()` mutes it: it must return at once while `_listening` is false."""
         if not self._hub_listener_added:

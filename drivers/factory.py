@@ -18,21 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from hall.config.schema import Device, HallConfig
+from hall.drivers.contracts import Clock, EventSource, Redactor
 from hall.drivers.manager import DeviceManager, ManagedDevice
-from hall.events import EventHub
-from hall.queue.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class DeviceContext:
+    """What a builder may use; the composition root (hall.services) fills it with the app's objects."""
+
     config: HallConfig
-    hub: EventHub
-    engine: Any              # hall.queue.engine.QueueEngine (kept loose: devices only call its read API)
+    hub: EventSource
+    engine: Any              # the queue engine (kept loose: devices only call its read API)
     data_dir: Path
     clock: Clock
     manager: DeviceManager
+    redact: Redactor         # the app's ID/phone masking rule, for text a device prints or shows
     extra: dict[str, Any] = field(default_factory=dict)
 
 

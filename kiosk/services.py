@@ -29,6 +29,7 @@ from hall.records.service import CatalogItems, Records
 from hall.records.workdays import WorkCalendar
 from hall.relay.sender import Relay, outbox_status
 from hall.retention import Pruner
+from hall.security import redact_text
 from hall.sessions import SessionStore
 from hall.store.db import Database
 from hall.village.service import VillageService
@@ -182,7 +183,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                  holiday_years=lambda: [clock.today().year, clock.today().year + 1])
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
-                                    manager=devices,
+                                    manager=devices, redact=redact_text,
                                     extra={"rating_sink": services.records.rating_sink,
                                            "rating_url": services.records.rating_url}))
     return services

@@ -78,9 +78,10 @@ def pct(values: list[float], p: float) -> float:
 
 def layout(**options: Any) -> Any:
     from hall.drivers.printer.ticket import TicketLayout
+    from hall.security import redact_text
 
     lay = TicketLayout.from_options(options, hall_name="示范镇便民服务中心",
-                                    default_qr_base="http://192.168.1.10:8080/r/")
+                                    default_qr_base="http://192.168.1.10:8080/r/", redact=redact_text)
     lay.qr_path = lambda i: f"/r/{i}-{'x' * 16}"      # the shape of a real signed rating link (records.ratings)
     return lay
 

@@ -25,6 +25,7 @@ from hall.drivers.camera import page as pg
 from hall.drivers.camera.capture import Capture, CaptureError, parse_source
 from hall.drivers.camera.device import CameraDevice, CameraState
 from hall.drivers.emulators.camera import CameraEmulator, qr_image, render_scene
+from hall.security import redact_text
 
 UTF8 = ("预约签到码：YY20261125-0042 示范镇便民服务中心", "utf-8")
 GB = ("办件回执：430224100-2026-000123 最低生活保障申请", "gb18030")
@@ -321,7 +322,7 @@ def emulator() -> Iterator[CameraEmulator]:
 
 
 def test_device_grabs_through_its_own_thread_and_goes_idle(emulator: CameraEmulator) -> None:
-    dev = CameraDevice("camera", emulator.url, emulated=True, idle_timeout=0.3, read_timeout=2)
+    dev = CameraDevice("camera", emulator.url, redact=redact_text, emulated=True, idle_timeout=0.3, read_timeout=2)
     assert dev.status()["state"] == "stopped"
     dev.start()
     assert dev.state == CameraState.IDLE and not dev.active
@@ -345,7 +346,7 @@ def test_device_grabs_through_its_own_thread_and_goes_idle(emulator: CameraEmula
 
 
 def test_device_scan_and_test_report(emulator: CameraEmulator) -> None:
-    dev = CameraDevice("camera", emulator.url, idle_timeout=0.2)
+    dev = CameraDevice("camera", emulator.url, redact=redact_text, idle_timeout=0.2)
     dev.start()
     try:
         result = dev.scan().result(10)
@@ -365,7 +366,7 @@ def test_device_scan_and_test_report(emulator: CameraEmulator) -> None:
 
 def test_device_test_masks_id_numbers_in_payloads() -> None:
     emu = CameraEmulator([("申请人身份证 430224199001011234 电话 13812345678", "utf-8")], size=(640, 480)).start()
-    dev = CameraDevice("camera", emu.url)
+    dev = CameraDevice("camera", emu.url, redact=redact_text)
     dev.start()
     try:
         report = dev.test()
@@ -381,7 +382,7 @@ def test_device_test_masks_id_numbers_in_payloads() -> None:
 
 def test_device_unplug_silence_and_replug(emulator: CameraEmulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hall.drivers.camera.device")
-    dev = CameraDevice("camera", emulator.url, open_timeout=2, read_timeout=0.5, idle_timeout=0.2)
+    dev = CameraDevice("camera", emulator.url, redact=redact_text, open_timeout=2, read_timeout=0.5, idle_timeout=0.2)
     dev.start()
     try:
         assert dev.test()["ok"]

@@ -313,11 +313,12 @@ def test_bad_device_options_are_refused(tmp_path: Path, config: HallConfig, cloc
     from hall.drivers.factory import DeviceContext
     from hall.drivers.led.device import build_led
     from hall.drivers.manager import DeviceManager
+    from hall.security import redact_text
 
     svc = build_services(config.model_copy(update={"devices": []}), tmp_path, clock=clock)
     try:
         ctx = DeviceContext(config=config, hub=svc.hub, engine=svc.engine, data_dir=tmp_path, clock=clock,
-                            manager=DeviceManager())
+                            manager=DeviceManager(), redact=redact_text)
         spec = next(d for d in config.devices if d.name == "led-w1")
         with pytest.raises(ValueError, match="窗口屏"):
             build_led(spec.model_copy(update={"window": None}), ctx)

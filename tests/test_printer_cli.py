@@ -12,6 +12,7 @@ import sys
 import threading
 
 from hall.drivers.printer.ticket import TicketLayout
+from hall.security import redact_text
 
 PAYLOAD = {
     "ticket": {"id": 3}, "number": "A003", "category": "A", "category_name": "司法信访、应急、城管",
@@ -46,7 +47,7 @@ def test_emulate_printer_prints_tickets_and_takes_fault_commands() -> None:
         assert m is not None
         port = int(m.group(1))
         data = TicketLayout.from_options({}, hall_name="示范镇便民服务中心",
-                                         default_qr_base="http://hall/r/").ticket(PAYLOAD)
+                                         default_qr_base="http://hall/r/", redact=redact_text).ticket(PAYLOAD)
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(data)
             wait_for(r"A003")

@@ -9,6 +9,7 @@ import pytest
 from hall.drivers.emulators.printer import PrinterEmulator
 from hall.drivers.printer.render import EscposReader, render
 from hall.drivers.printer.ticket import TicketLayout
+from hall.security import redact_text
 
 PAYLOAD = {
     "ticket": {"id": 7}, "number": "E012", "category": "E", "category_name": "财政惠农、农村综合",
@@ -19,7 +20,7 @@ PAYLOAD = {
 
 def ticket_bytes(**options: object) -> bytes:
     return TicketLayout.from_options(options, hall_name="示范镇便民服务中心",
-                                     default_qr_base="http://hall/r/").ticket(PAYLOAD)
+                                     default_qr_base="http://hall/r/", redact=redact_text).ticket(PAYLOAD)
 
 
 def test_reader_splits_jobs_at_cuts_and_reports_status_requests() -> None:

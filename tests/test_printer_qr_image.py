@@ -9,6 +9,7 @@ import qrcode
 from hall.drivers.printer.qr_image import qr_image_bytes, qr_matrix, raster_bytes
 from hall.drivers.printer.render import render
 from hall.drivers.printer.ticket import TicketLayout, print_options, qr_profile_warning
+from hall.security import redact_text
 from PIL import Image
 
 LONG_URL = "http://192.168.100.200:65535/r/123456-abcdefghijklmnop"   # the longest a LAN hall makes
@@ -45,7 +46,7 @@ def test_printed_raster_is_the_qr_at_full_resolution(dots: int) -> None:
 
 def test_image_ticket_is_small_and_decodes_from_the_emulator_rendering() -> None:
     lay = TicketLayout.from_options({"profile": "POS-5890"}, hall_name="示范镇便民服务中心",
-                                    default_qr_base="http://192.168.100.200:65535/r/")
+                                    default_qr_base="http://192.168.100.200:65535/r/", redact=redact_text)
     lay.qr_path = lambda i: f"/r/{i}-abcdefghijklmnop"
     data = lay.ticket(PAYLOAD)
     assert lay.options.qr == "image" and b"\x1d(k" not in data

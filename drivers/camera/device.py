@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hall.drivers.camera.capture import Capture, CaptureError, parse_source
+from hall.drivers.contracts import Redactor
 from hall.drivers.options import float_option
 
 if TYPE_CHECKING:
@@ -90,11 +91,9 @@ class PageScan:
     sharpness: Sharpness
     codes: list[Decoded]
 
-    def summary(self) -> dict[str, Any]:
-        """For screens and diagnostics: code payloads with ID and phone numbers masked."""
-        from hall.security import redact_text
-
-        codes = [{**c, "text": redact_text(c["text"])} for c in self.codes]
+    def summary(self, redact: Redactor) -> dict[str, Any]:
+        """For screens and diagnostics: code payloads with ID and phone numbers masked by `redact`."""
+        codes = [{**c, "text": redact(c["text"])} for c in self.codes]
         return {"frame": [self.frame.width, self.frame.height], "page": [int(self.page.shape[1]),
                 int(self.page.shape[0])], "page_found": self.page_found, "sharpness": self.sharpness.as_dict(),
                 "codes": codes, "grab_ms": self.frame.grab_ms}
@@ -103,11 +102,12 @@ class PageScan:
 class CameraDevice:
     kind = "camera"
 
-    def __init__(self, name: str, url: str, *, emulated: bool = False, window: int | None = None,
+    def __init__(self, name: str, url: str, *, redact: Redactor, emulated: bool = False, window: int | None = None,
                  width: int = 0, height: int = 0, open_timeout: float = 3.0, read_timeout: float = 3.0,
                  warmup: int = 2, idle_timeout: float = 20.0, sharpness_min: float | None = None) -> None:
         parse_source(url)             # a bad URL fails at build time, with the config
         self.name = name
+        self.redact = redact          # required: what the technician sees of a scanned code is masked
         self.url = url
         self.emulated = emulated
         self.window = window
@@ -208,13 +208,13 @@ class CameraDevice:
         sharp = result.sharpness
         size = f"{result.frame.width}×{result.frame.height}"
         if sharp.message and sharp.brightness < 12:
-            return {"ok": False, "message": f"取得画面 {size}，但{sharp.message}", **result.summary()}
+            return {"ok": False, "message": f"取得画面 {size}，但{sharp.message}", **result.summary(self.redact)}
         blurry = "" if sharp.ok else "，偏模糊：请对焦或放上材料"
         parts = [f"取得画面 {size}（{result.frame.grab_ms:.0f} ms）",
                  f"清晰度 {sharp.value:.0f}（阈值 {self._threshold():.0f}）{blurry}",
                  "已找到页面" if result.page_found else "未找到页面边缘",
                  f"识别到 {len(result.codes)} 个码" if result.codes else "画面中无二维码"]
-        return {"ok": True, "message": "；".join(parts), **result.summary()}
+        return {"ok": True, "message": "；".join(parts), **result.summary(self.redact)}
 
     def status(self) -> dict[str, Any]:
         return {
@@ -374,7 +374,7 @@ def build(spec: Device, ctx: Any) -> CameraDevice:
         url = emu.url
     sharp = opts.get("sharpness_min")
     return CameraDevice(
-        spec.name, url, emulated=emulated, window=spec.window,
+        spec.name, url, redact=ctx.redact, emulated=emulated, window=spec.window,
         width=int(_num(opts, "width", 0)), height=int(_num(opts, "height", 0)),
         open_timeout=_num(opts, "open_timeout", 3.0), read_timeout=_num(opts, "read_timeout", 3.0),
         warmup=int(_num(opts, "warmup", 2)), idle_timeout=_num(opts, "idle_timeout", 20.0),

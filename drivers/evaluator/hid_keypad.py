@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hall.drivers.base import DeviceWorker
+from hall.drivers.contracts import Clock, ZoneClock
 from hall.drivers.evaluator.base import (
     DEFAULT_PROMPT_TIMEOUT,
     LEVELS,
@@ -52,7 +53,6 @@ from hall.drivers.evaluator.base import (
 )
 from hall.drivers.options import bool_option
 from hall.drivers.transport import TransportError
-from hall.queue.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class HidEvaluatorDevice(DeviceWorker):
         self.source = source
         self.window = window
         self.keymap = dict(keymap or DEFAULT_KEYMAP)
-        self.clock = clock or Clock()
+        self.clock: Clock = clock or ZoneClock()
         self.default_timeout = prompt_timeout
         self.gate = PromptGate(window)
         self.inbox = EventInbox(window)

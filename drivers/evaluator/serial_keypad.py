@@ -30,6 +30,7 @@ import time
 from typing import Any
 
 from hall.drivers.base import DeviceWorker
+from hall.drivers.contracts import Clock, ZoneClock
 from hall.drivers.evaluator import protocol as P
 from hall.drivers.evaluator.base import (
     DEFAULT_PROMPT_TEXT,
@@ -43,7 +44,6 @@ from hall.drivers.evaluator.base import (
     event_prompt,
 )
 from hall.drivers.transport import Transport, TransportError
-from hall.queue.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class EvaluatorDevice(DeviceWorker):
             raise ValueError(f"评价器地址必须在 1..254 之间，而不是 {address}")
         self.window = window
         self.address = address
-        self.clock = clock or Clock()
+        self.clock: Clock = clock or ZoneClock()
         self.heartbeat, self.degraded_after, self.offline_after = heartbeat, degraded_after, offline_after
         self.reply_timeout, self.retries = reply_timeout, max(1, retries)
         self.prompt_text, self.default_timeout, self.thanks_show = prompt_text, prompt_timeout, thanks_show

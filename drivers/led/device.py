@@ -34,6 +34,7 @@ from typing import Any
 
 from hall.config.schema import Device
 from hall.drivers.base import STATE_NAMES, DeviceWorker
+from hall.drivers.contracts import EventSource, HallEvent
 from hall.drivers.led.layout import (
     BoardModel,
     Geometry,
@@ -45,7 +46,6 @@ from hall.drivers.led.layout import (
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
 from hall.drivers.options import float_option, int_option
 from hall.drivers.transport import Transport, TransportError, open_transport
-from hall.events import Event, EventHub
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class LedDevice(DeviceWorker):
 
     def __init__(self, name: str, transport: Transport, *, protocol: ScreenProtocol, role: str = "board",
                  window: int | None = None, geometry: Geometry, categories: list[str] | None = None,
-                 title: str = "", templates: Templates | None = None, hub: EventHub | None = None,
+                 title: str = "", templates: Templates | None = None, hub: EventSource | None = None,
                  snapshot: Callable[[], Mapping[str, Any]] | None = None,
                  today: Callable[[], str] | None = None, emulated: bool = False, ack_timeout: float = 1.0,
                  retries: int = 2, probe_interval: float = 5.0, test_seconds: float = 5.0,
@@ -122,7 +122,7 @@ class LedDevice(DeviceWorker):
         super().stop(timeout)
 
     # ================================================================ events
-    def _on_event(self, ev: Event) -> None:
+    def _on_event(self, ev: HallEvent) -> None:
         """Hub listener, on the publisher's (request) thread: enqueue only."""
         if not self._listening or ev.kind not in EVENTS[self.role]:
             return

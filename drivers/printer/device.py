@@ -36,6 +36,7 @@ from typing import Any
 
 from hall.config.schema import Device
 from hall.drivers.base import DeviceState, DeviceWorker
+from hall.drivers.contracts import EventSource, HallEvent
 from hall.drivers.options import bool_option, float_option, int_option
 from hall.drivers.printer.status import PAPER_NAMES, REQ_HEALTH, Health, Paper, is_status_byte, parse_health
 from hall.drivers.printer.ticket import TicketLayout
@@ -46,7 +47,6 @@ from hall.drivers.transport import (
     TransportError,
     open_transport,
 )
-from hall.events import Event, EventHub
 from hall.netaddr import public_link
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class _Job:
 class PrinterDevice(DeviceWorker):
     kind = "printer"
 
-    def __init__(self, name: str, transport: Transport, *, layout: TicketLayout, engine: Any, hub: EventHub,
+    def __init__(self, name: str, transport: Transport, *, layout: TicketLayout, engine: Any, hub: EventSource,
                  emulated: bool = False, status_check: bool = True, probe_interval: float = 2.0,
                  status_timeout: float = 1.0, baudrate: int | None = None, prints_tickets: bool = True,
                  stale_seconds: float = 120.0, backoff_max: float = 5.0,
@@ -125,7 +125,7 @@ class PrinterDevice(DeviceWorker):
         self._recorder.shutdown(wait=True)      # every outcome is in the database before it closes
         self._recorder = ThreadPoolExecutor(1, thread_name_prefix=f"printer-{self.name}-status")  # for a restart
 
-    def _on_event(self, ev: Event) -> None:
+    def _on_event(self, ev: HallEvent) -> None:
         """Hub listener: runs on the publisher's (request) thread, so it only enqueues."""
         if ev.kind == "ticket.issued" and self._listening and self.takes(ev.data):
             self.print_ticket(ev.data)
@@ -423,7 +423,7 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     opts = dict(spec.options)
     # The QR is opened by a citizen's phone: the hall's public address, never the bind address.
     layout = TicketLayout.from_options(opts, hall_name=ctx.config.hall.name,
-                                       default_qr_base=public_link(ctx.config.server, "/r/"))
+                                       default_qr_base=public_link(ctx.config.server, "/r/"), redact=ctx.redact)
     layout.qr_path = ctx.extra.get("rating_url")  # signed /r/<token> links from the records service
     baudrate: int | None = None
     transport: Transport

@@ -37,9 +37,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from hall.drivers.contracts import Redactor
 from hall.drivers.options import bool_option, int_option
 from hall.drivers.printer.qr_image import qr_image_bytes
-from hall.security import redact_text
 
 CHINESE_ON = b"\x1c\x26"    # FS &: select Chinese (double-byte) character mode
 CHINESE_OFF = b"\x1c\x2e"   # FS .: cancel it
@@ -302,27 +302,31 @@ def wrap(s: str, cols: int) -> list[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # Unicode category Cc
 
 
-def clean(s: str) -> str:
+def clean(s: str, redact: Redactor) -> str:
     """Printable text only: no control bytes (they would be printer commands), ID/phone numbers masked."""
-    return redact_text(_CONTROL.sub("", s))
+    return redact(_CONTROL.sub("", s))
 
 
 # ------------------------------------------------------------------ rendering
 @dataclass
 class TicketLayout:
-    """A parsed template plus the printer's options: everything needed to build ticket bytes."""
+    """A parsed template plus the printer's options: everything needed to build ticket bytes.
+
+    `redact` is the app's masking rule, required so no caller can build a layout that
+    prints an ID or phone number by forgetting it."""
 
     lines: list[Line]
     options: PrintOptions
     hall_name: str
     qr_base: str
+    redact: Redactor
     source: str = "ticket.txt"
     _checked: bool = field(default=False, repr=False)
     qr_path: Callable[[int], str] | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, hall_name: str,
-                     default_qr_base: str) -> TicketLayout:
+                     default_qr_base: str, redact: Redactor) -> TicketLayout:
         if "template" in options and "template_file" in options:
             raise ValueError("打印机选项 template 和 template_file 只能二选一")
         if "template" in options:
@@ -337,7 +341,7 @@ class TicketLayout:
         else:
             text, source = default_template_text(), "ticket.txt"
         qr_base = str(options.get("qr_base", default_qr_base))
-        layout = cls(parse_template(text, source), print_options(options), hall_name, qr_base, source)
+        layout = cls(parse_template(text, source), print_options(options), hall_name, qr_base, redact, source)
         layout.check()
         return layout
 
@@ -349,7 +353,7 @@ class TicketLayout:
             raise TemplateError(f"{self.source}：模板无法生成小票：{exc}") from exc
 
     def render(self, fields: Mapping[str, Any]) -> bytes:
-        return encode(self.lines, fields, self.options)
+        return encode(self.lines, fields, self.options, self.redact)
 
     def ticket(self, payload: Mapping[str, Any], *, reprint: bool = False) -> bytes:
         return self.render(ticket_fields(payload, hall_name=self.hall_name, qr_base=self.qr_base,
@@ -379,7 +383,7 @@ class _Style:
             self.size = (width, height)
 
 
-def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions) -> bytes:
+def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions, redact: Redactor) -> bytes:
     from escpos.constants import QR_ECLEVEL_M
     from escpos.printer import Dummy
 
@@ -393,7 +397,7 @@ def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions) -> 
         if line.when is not None and not fields.get(line.when):
             continue
         if line.kind == "text":
-            text = clean(line.text.format_map(fields))
+            text = clean(line.text.format_map(fields), redact)
             style.apply(line.align, line.bold, line.width, line.height)
             for chunk in wrap(text, max(2, opts.columns // line.width)):
                 p._raw(chunk.encode("gb18030") + b"\n")
@@ -405,7 +409,7 @@ def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions) -> 
         elif line.kind == "qr":
             if opts.qr == "none":
                 continue
-            payload = clean(line.text.format_map(fields))
+            payload = clean(line.text.format_map(fields), redact)
             style.apply(line.align, False, 1, 1)   # ESC a also places the QR symbol
             if opts.qr == "native":
                 p.qr(payload, native=True, size=opts.qr_size, ec=QR_ECLEVEL_M)

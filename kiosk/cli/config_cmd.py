@@ -125,6 +125,7 @@ def hash_pin_cmd(args: argparse.Namespace) -> int:
 def _printer_warnings(cfg: HallConfig) -> list[str]:
     """Printer options the profile contradicts, or that would stop the printer at start."""
     from hall.drivers.printer.ticket import TicketLayout, qr_profile_warning
+    from hall.security import redact_text
 
     out: list[str] = []
     for i, d in enumerate(cfg.devices):
@@ -134,7 +135,8 @@ def _printer_warnings(cfg: HallConfig) -> list[str]:
         if warning:
             out.append(f"devices[{i}].options.qr: {warning}")
         try:
-            TicketLayout.from_options(d.options, hall_name=cfg.hall.name, default_qr_base="http://hall/r/")
+            TicketLayout.from_options(d.options, hall_name=cfg.hall.name, default_qr_base="http://hall/r/",
+                                      redact=redact_text)
         except ValueError as exc:
             out.append(f"devices[{i}].options: 打印机 {d.name} 将无法启动：{exc}")
     return out
