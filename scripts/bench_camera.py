@@ -139,7 +139,7 @@ MEMORY_PROBE = textwrap.dedent("""
     from hall.drivers.manager import DeviceManager
     m = DeviceManager()
     dev = build(Device(name="camera", kind="camera", url=sys.argv[1], options={"idle_timeout": 1.0}),
-                SimpleNamespace(manager=m))
+                SimpleNamespace(manager=m, redact=lambda text: text))   # memory probe: nothing is shown
     dev.start()
     def cam_threads(): return [t.name for t in threading.enumerate() if t.name == "camera-camera"]
     out["idle_opencv_loaded"] = "cv2" in sys.modules
