@@ -122,7 +122,7 @@ class Device(Strict):
     """
 
     name: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$")
-    kind: Literal["printer", "led", "evaluator", "camera", "voice"]
+    kind: Literal["printer", "led", "evaluator", "camera", "voice", "idcard"]
     url: str = Field(min_length=1)
     window: int | None = None
     options: dict[str, str | int | float | bool] = {}

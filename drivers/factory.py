@@ -48,6 +48,7 @@ BUILDERS: dict[str, str] = {
     "evaluator": "hall.drivers.evaluator.builder:build_evaluator",
     "voice": "hall.drivers.voice.device:build_voice",
     "camera": "hall.drivers.camera.device:build",
+    "idcard": "hall.drivers.idcard.device:build_idcard",
 }
 
 
