@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 EVENT = "idcard.read"
 SAM_FAULTS = {P.ST_SAM_SELF_TEST_FAILED, P.ST_SAM_NOT_AUTHORISED}
-SAM_RECHECK = 3.0          # seconds between SAM checks while it is at fault
 DEFAULT_BAUD = 115200
 
 Publish = Callable[[str, dict[str, Any]], Any]
@@ -55,7 +54,8 @@ class IdCardReader(DeviceWorker):
                  hash_key: bytes | None = None, window: int | None = None, emulated: bool = False,
                  poll_every: float = 0.3, reply_timeout: float = 0.5, read_timeout: float = 2.0,
                  retries: int = 2, offline_after: int = 3, same_card_quiet: float = 3.0,
-                 keep_seconds: float = 120.0, backoff_min: float = 0.5, backoff_max: float = 10.0) -> None:
+                 keep_seconds: float = 120.0, sam_recheck: float = 3.0,
+                 backoff_min: float = 0.5, backoff_max: float = 10.0) -> None:
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min,
                          backoff_max=backoff_max, idle_interval=poll_every)
         self.publish = publish
@@ -64,6 +64,7 @@ class IdCardReader(DeviceWorker):
         self.reply_timeout, self.read_timeout = reply_timeout, read_timeout
         self.retries, self.offline_after = max(1, retries), max(1, offline_after)
         self.same_card_quiet, self.keep_seconds = same_card_quiet, keep_seconds
+        self.sam_recheck = sam_recheck      # seconds between SAM checks while it is at fault
         self.parser = P.FrameParser()
         self.counters = {"reads": 0, "repeats": 0, "interrupted": 0, "resent": 0, "bad_records": 0,
                          "no_answer": 0, "sam_faults": 0}
@@ -129,7 +130,7 @@ class IdCardReader(DeviceWorker):
             self._full = None
         try:
             if self.sam_detail:
-                if now - self._sam_checked >= SAM_RECHECK:
+                if now - self._sam_checked >= self.sam_recheck:
                     self._sam_result(self._transact(transport, P.SAM_STATUS))
                 return
             self._poll_card(transport)
