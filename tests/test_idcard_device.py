@@ -172,3 +172,35 @@ def test_emulator_answers_unknown_commands_and_short_frames() -> None:
     assert emu.answer(b"\x99\x01") == P.encode_answer(P.ST_BAD_COMMAND)
     assert emu.answer(b"\x99") == P.encode_answer(P.ST_BAD_LENGTH)
     assert emu.answer(bytes(P.FIND_CARD)) == P.encode_answer(P.ST_NO_CARD, bytes(4))
+
+
+def test_demo_reader_on_healthz_tech_api_and_place_card_action(client: Any, services: Any,
+                                                               events: list[tuple[str, dict[str, Any]]]) -> None:
+    from tests.conftest import login
+
+    dev = services.devices.get("idcard-w1")
+    assert dev is not None and dev.kind == "idcard"
+    services.devices.start()
+    assert wait_until(lambda: dev.status()["state"] == "ready", 10), dev.status()
+    hz = client.get("/healthz").get_json()
+    assert {d["name"]: d["state"] for d in hz["devices"]}["idcard-w1"] == "ready"
+    headers = {"Authorization": f"Bearer {login(client, '9101', 'tech-6666', window=None)}"}
+    r = client.post("/api/devices/emulators/idcard-w1/fault", headers=headers,
+                    json={"command": "place 张三 男 19491231 11010519491231002X"})
+    assert r.status_code == 200 and r.get_json()["view"]["card"]["id_masked"] == "110***********002X"
+    assert wait_until(lambda: any(k == "idcard.read" for k, _ in events), 5)
+    (read,) = [d for k, d in events if k == "idcard.read"]
+    assert read["window"] == 1 and read["id_hash"] and len(read["id_hash"]) == 64
+    assert (services.data_dir / "idcard.key").exists()
+    st = {d["name"]: d for d in client.get("/api/devices", headers=headers).get_json()["devices"]}["idcard-w1"]
+    assert st["reads"] == 1 and st["last_card"]["name"] == "张*"
+    test = client.post("/api/devices/idcard-w1/test", headers=headers).get_json()
+    assert test["ok"] is True and "安全模块正常" in test["message"]
+    bad = client.post("/api/devices/emulators/idcard-w1/fault", headers=headers,
+                      json={"command": "place 张三 男 1949 11010519491231002X"})
+    assert bad.status_code == 409 and "出生日期" in bad.get_json()["error"]["message"]
+    with services.db.read() as c:
+        details = [row[0] for row in c.execute("SELECT detail FROM audit WHERE action = 'emulator.fault'")]
+    assert details and not any("张三" in d or "11010519491231002X" in d for d in details)
+    everything = json.dumps([hz, st, events], ensure_ascii=False, default=str)
+    assert "11010519491231002X" not in everything and "张三" not in everything

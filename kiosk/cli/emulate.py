@@ -216,5 +216,33 @@ def _run_camera(args: argparse.Namespace) -> int:
     return serve_emulator(emu, args, title="高拍仪模拟器 / camera emulator", show=show, config_hint=hint)
 
 
+# ------------------------------------------------------------------ idcard
+def _add_idcard(ksub: Any) -> None:
+    p = ksub.add_parser("idcard", help="二代证阅读器（GA 467 安全模块串口协议）/ ID-card reader")
+    channel_args(p, 5020)
+    p.set_defaults(handler=_run_idcard)
+
+
+def _run_idcard(args: argparse.Namespace) -> int:
+    from hall.drivers.emulators.idcard import IdCardEmulator
+
+    emu = IdCardEmulator(name="idcard")
+
+    def show() -> str:
+        v = emu.view()
+        card = v["card"]
+        where = (f"卡片 / card: {card['name']} {card['id_masked']}{'（已读）' if v['card_read'] else ''}"
+                 if card else "卡片 / card: 无")
+        faults = [k for k in ("nosam", "silent") if v[k]]
+        return f"{where} · 已读 / reads: {v['reads']} · 故障 / faults: {'、'.join(faults) or '无'}"
+
+    def hint(where: str) -> str:
+        url = f"socket://{args.host}:{where.rsplit(':', 1)[-1]}" if where.startswith("tcp://") else where
+        return f'配置 / config: [[devices]] kind = "idcard", url = "{url}"'
+
+    return serve_emulator(emu, args, title="身份证阅读器模拟器 / ID-card reader emulator", show=show,
+                          config_hint=hint)
+
+
 # One entry per kind: a function that adds `kiosk emulate <kind>` to the sub-parsers.
-KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led, _add_evaluator, _add_camera]
+KINDS: list[Callable[[Any], None]] = [_add_printer, _add_led, _add_evaluator, _add_camera, _add_idcard]

@@ -134,5 +134,7 @@ def emulator_fault(name: str) -> Response:
         message = fault(req.command)
     except (RuntimeError, ValueError, OSError) as exc:
         raise ApiError("fault_failed", str(exc), 409) from exc
-    _audit("emulator.fault", name, req.command)
+    # a placed test card's name and number are personal data even when typed by hand: masked in the audit
+    audit_text = getattr(emu, "audit_text", None)
+    _audit("emulator.fault", name, audit_text(req.command) if callable(audit_text) else req.command)
     return jsonify({"name": name, "message": message, "view": _view(emu)})

@@ -62,7 +62,7 @@ export default {
   },
 
   // ------------------------------------------------------------ devices
-  kinds: { printer: "取号打印机", led: "LED 显示屏", evaluator: "评价器", camera: "高拍仪", voice: "语音播报" },
+  kinds: { printer: "取号打印机", led: "LED 显示屏", evaluator: "评价器", camera: "高拍仪", voice: "语音播报", idcard: "身份证阅读器" },
   stateFallback: { ready: "正常", idle: "空闲", connecting: "连接中", degraded: "异常", offline: "离线", stopped: "已停止" },
   window: (n) => (n ? `${n}号窗口` : "大厅"),
   emulated: "模拟",
@@ -80,6 +80,7 @@ export default {
     evaluator: "握手并显示测试提示（按键不计入评价）",
     camera: "取一帧画面并检测清晰度和二维码",
     voice: "播报一句测试语音",
+    idcard: "查询安全模块（SAM）状态",
   },
   facts: {
     paper: "纸张",
@@ -101,7 +102,11 @@ export default {
     frameSize: "画面",
     url: "地址",
     pending: "待处理",
+    sam: "安全模块",
+    cardReads: "已读卡",
+    lastCard: "最近读卡",
   },
+  cardLine: (c, at) => `${c.name} ${c.sex} ${c.id_masked}${c.id_valid ? "" : "（校验位不符）"} · ${at}`,
   keypadModes: { idle: "待机", prompt: "请评价", thanks: "致谢", wait: "提交中", test: "测试" },
 
   // ------------------------------------------------------------ emulators
@@ -158,6 +163,28 @@ export default {
   cameraFault: (f) => (f ? `当前故障：${f}` : "画面正常"),
   cameraPayloads: "画面中的二维码内容",
   faultDone: (m) => m,
+  idcard: {
+    title: (n) => `身份证阅读器 ${n}`,
+    ok: "正常",
+    samFault: "安全模块故障",
+    empty: "阅读器上没有卡片",
+    onReader: (c, read) => `卡片：${c.name} ${c.sex} ${c.id_masked}${read ? "（已读，取走后可再读）" : "（等待读取）"}`,
+    facts: (v) => `放卡 ${v.placements} 次 · 已读 ${v.reads} 次 · 连接 ${v.connections}`,
+    name: "姓名",
+    sex: "性别",
+    male: "男",
+    female: "女",
+    birth: "出生日期",
+    id: "身份证号",
+    place: "放卡",
+    remove: "取走卡片",
+    nosam: "安全模块故障",
+    nosamOff: "安全模块恢复",
+    pull: "读卡中途拿走",
+    badsum: "下一应答校验错",
+    // a made-up test card (the number's check digit is right); never a real person's
+    defaults: { name: "张三", sex: "男", birth: "19491231", id: "11010519491231002X" },
+  },
 
   // ------------------------------------------------------------ relay
   relayTitle: "县级平台转发（办件、评价、整改等数据上报）",

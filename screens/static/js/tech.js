@@ -39,7 +39,7 @@ function start() {
   const poke = coalesce(() => { for (const p of state.panels) if (p.visible) p.refresh?.(); }, 300);
   state.live = new LiveStream({
     kinds: ["ticket.print", "ticket.called", "ticket.issued", "printer.status", "window.updated", "rating.prompt",
-      "rating.closed", "relay.state", "relay.dead_letter"],
+      "rating.closed", "relay.state", "relay.dead_letter", "idcard.read"],
     onSnapshot: () => {},
     onEvent: () => poke(),
     onStatus: (s) => staffPage.offline.show(s === "down"),
@@ -126,6 +126,9 @@ function devicesPanel() {
       add(F.failed, d.counters ? d.counters.failed : null);
     } else if (d.kind === "camera") {
       add(F.frameSize, d.frame_size ? d.frame_size.join("×") : null); add(F.frames, d.frames);
+    } else if (d.kind === "idcard") {
+      add(F.sam, d.sam); add(F.cardReads, d.reads);
+      add(F.lastCard, d.last_card ? T.cardLine(d.last_card, fmt.epoch(d.last_read_at)) : null);
     }
     add(F.pending, d.pending || null);
     add(F.url, d.url);
@@ -177,7 +180,7 @@ function devicesPanel() {
 }
 
 function kindIcon(kind) {
-  return { printer: "printer", led: "board", evaluator: "star", camera: "scan", voice: "voice" }[kind] || "info";
+  return { printer: "printer", led: "board", evaluator: "star", camera: "scan", voice: "voice", idcard: "people" }[kind] || "info";
 }
 
 // ---------------------------------------------------------------------- emulators
@@ -262,7 +265,7 @@ function emulatorsPanel() {
     const [r, d] = await Promise.all([api().get("/api/devices/emulators"), api().get("/api/devices")]);
     devices = new Map(d.devices.map((x) => [x.name, x]));
     if (!r.emulators.length) { clear(box, h("div", { class: "empty", text: T.emulatorsNone })); cards.clear(); return; }
-    const order = ["led", "printer", "evaluator", "voice", "camera", ""];
+    const order = ["led", "printer", "evaluator", "idcard", "voice", "camera", ""];
     const list = [...r.emulators].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     const seen = new Set();
     for (const e of list) {
@@ -289,6 +292,7 @@ function stable(e) {
   }
   if (e.kind === "led") return { ...v, recent_frames: undefined, connections: undefined };
   if (e.kind === "printer") return { jobs: (v.jobs || []).slice(0, 3).map((j) => j.started_at), status: v.status };
+  if (e.kind === "idcard") return { ...v, received: undefined, connections: undefined, dropped: undefined };
   return v;
 }
 
@@ -365,6 +369,7 @@ function emulatorCard(e, dev) {
         : h("div", { class: "empty", text: T.voiceNone }),
       faultButtons(e.name, [[F.failNext, "fail 1", false]]));
   }
+  if (e.kind === "idcard") return idcardCard(e, v);
   if (e.kind === "county") {
     const on = new Set(v.faults || []);
     return card(T.countyTitle, "transfer", { cls: "emu emu-county", testid: `emu-${e.name}`,
@@ -381,6 +386,41 @@ function emulatorCard(e, dev) {
     v.payloads ? h("ul", { class: "payloads small" }, v.payloads.map((p) => h("li", { text: p }))) : null,
     e.faults ? faultButtons(e.name, [[F.camBlur, "blur", v.fault === "blur"], [F.camBlack, "black", v.fault === "black"],
       [F.unplug, "unplug", v.fault === "unplug"], [F.camOk, "none", false]]) : null);
+}
+
+/** What the technician typed into an ID-card emulator's form, kept across redraws of its card. */
+const cardForms = new Map();
+
+/** The ID-card reader emulator: the card on it (masked), a "放卡" form and the faults. */
+function idcardCard(e, v) {
+  const C = T.idcard;
+  const F = T.faults;
+  const form = cardForms.get(e.name) || { ...C.defaults };
+  cardForms.set(e.name, form);
+  const field = (key, label, attrs = {}) => {
+    const input = h("input", { type: "text", value: form[key], "data-testid": `card-${key}-${e.name}`, ...attrs });
+    input.addEventListener("input", () => { form[key] = input.value.trim(); });
+    return h("label", { class: "field" }, h("span", { class: "field-label", text: label }), input);
+  };
+  const sex = select([["男", C.male], ["女", C.female]], { value: form.sex, testid: `card-sex-${e.name}` });
+  sex.addEventListener("change", () => { form.sex = sex.value; });
+  const place = button(C.place, { icon: "start", cls: "btn primary small", attrs: { "data-testid": `place-${e.name}` } });
+  place.addEventListener("click", () => fault(e.name, `place ${form.name} ${form.sex} ${form.birth} ${form.id}`, place));
+  const remove = button(C.remove, { cls: "btn small", attrs: { "data-testid": `remove-${e.name}` } });
+  remove.addEventListener("click", () => fault(e.name, "remove", remove));
+  const c = v.card;
+  return card(C.title(e.name), "people", { cls: "emu emu-idcard", testid: `emu-${e.name}`,
+    tools: [badge(v.nosam ? C.samFault : v.silent ? F.silent : C.ok, v.nosam || v.silent ? "bad" : "ok")] },
+  h("div", { class: "small", "data-testid": `card-on-${e.name}`,
+    text: c ? C.onReader(c, v.card_read) : C.empty }),
+  h("div", { class: "muted small", text: C.facts(v) }),
+  h("div", { class: "card-form" }, field("name", C.name, { maxlength: "15" }),
+    h("label", { class: "field" }, h("span", { class: "field-label", text: C.sex }), sex),
+    field("birth", C.birth, { maxlength: "8", inputmode: "numeric" }), field("id", C.id, { maxlength: "18" })),
+  h("div", { class: "fault-bar" }, place, remove),
+  faultButtons(e.name, [[C.nosam, "nosam on", v.nosam], [C.nosamOff, "nosam off", false], [C.pull, "pull", v.pull],
+    [C.badsum, "badsum", v.badsum > 0], [F.noise, "noise", false], [F.silent, "silent on", v.silent],
+    [F.silentOff, "silent off", false]]));
 }
 
 // ---------------------------------------------------------------------- relay
