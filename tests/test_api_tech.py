@@ -38,7 +38,7 @@ def test_config_has_no_pin_hashes_and_reports_checks(client: Any) -> None:
     data = r.get_json()
     text = json.dumps(data, ensure_ascii=False)
     assert "pbkdf2" not in text and "pin_hash" not in text
-    assert data["counts"] == {"categories": 6, "windows": 6, "staff": 6, "devices": 9}
+    assert data["counts"] == {"categories": 6, "windows": 6, "staff": 6, "devices": 10}   # 10th: the ID-card reader
     assert data["config"]["hall"]["name"] == "示范镇便民服务中心"
     assert data["status"] == "warn"                      # demo devices, no county link, no log file
     items = {(c["level"], c["item"]) for c in data["checks"]}

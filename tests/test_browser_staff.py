@@ -280,6 +280,33 @@ def test_technician_tests_devices_and_watches_the_emulators(pages: Pages, hall: 
     shot(page, "tech-emulators")
 
 
+def test_technician_places_a_card_on_the_emulated_id_reader(pages: Pages, hall: Hall) -> None:
+    page = pages.open("/tech#emulators", name="tech-idcard")
+    sign_in(page, "9101", "tech-6666")
+    page.get_by_test_id("tab-emulators").click()
+    page.get_by_test_id("emu-idcard-w1").wait_for(timeout=10000)
+    page.get_by_test_id("card-name-idcard-w1").fill("李四")
+    page.get_by_test_id("card-sex-idcard-w1").select_option("女")
+    page.get_by_test_id("card-birth-idcard-w1").fill("19800101")
+    page.get_by_test_id("card-id-idcard-w1").fill("110101198001010045")
+    page.get_by_test_id("place-idcard-w1").click()
+    # the driver finds, selects and reads the card over its serial protocol; the emulator then shows it read
+    page.wait_for_function(
+        "(document.querySelector('[data-testid=card-on-idcard-w1]') || {}).textContent?.includes('已读')",
+        timeout=10000)
+    on_reader = page.get_by_test_id("card-on-idcard-w1").inner_text()
+    assert "李*" in on_reader and "110***********0045" in on_reader
+    page.get_by_test_id("tab-devices").click()
+    page.wait_for_function(
+        "(document.querySelector('[data-testid=device-idcard-w1]') || {}).textContent?.includes('110***********0045')",
+        timeout=10000)
+    shown = page.get_by_test_id("devices").inner_text() + page.get_by_test_id("card-on-idcard-w1").inner_text()
+    assert "110101198001010045" not in shown and "李四" not in shown     # only the form holds what was typed
+    page.get_by_test_id("toast").wait_for(state="hidden")
+    page.get_by_test_id("device-idcard-w1").scroll_into_view_if_needed()
+    shot(page, "tech-idcard")
+
+
 def test_technician_reads_config_check_relay_and_masked_log(pages: Pages, hall: Hall) -> None:
     page = pages.open("/tech#logs", name="tech-logs")
     sign_in(page, "9101", "tech-6666")

@@ -17,7 +17,7 @@ from hall.drivers.transport import SerialTransport, TcpTransport
 
 KEY = b"hall-key" * 4
 ZHANG = ("张三", "男", "19491231", "11010519491231002X")
-LI = ("李四", "女", "19800101", "110101198001010046")
+LI = ("李四", "女", "19800101", "110101198001010045")
 
 channels = ["tcp"] + (["pty"] if sys.platform != "win32" else [])
 
