@@ -30,6 +30,7 @@ from hall.drivers.idcard.record import CardRecord, encode_text, id_number_valid,
 
 NOISE = bytes([0x00, 0xFF, 0xAA, 0xAA, 0x13, 0x96, 0x69, 0x55, 0xAA])   # a false half-preamble included
 SEXES = {"男": "1", "女": "2", "1": "1", "2": "2"}
+IDLE_WAKE = 1.0     # an idle emulator looks at its stop flag this often (a shutdown wakes it at once anyway)
 
 FAULT_HELP = """命令 / commands:
   place 姓名 性别 出生日期 身份证号   放卡 / place a card, e.g. place 张三 男 19800101 110101198001010018
@@ -200,7 +201,7 @@ class IdCardEmulator(StreamEmulator):
     # ------------------------------------------------------------ channels
     def _serve_tcp(self, conn: socket.socket) -> None:
         parser = P.FrameParser()
-        conn.settimeout(0.2)
+        conn.settimeout(IDLE_WAKE)
         try:
             while not self._stop.is_set():
                 try:
@@ -226,7 +227,7 @@ class IdCardEmulator(StreamEmulator):
             self.connections += 1
         while self._pty_current(master):
             try:
-                ready, _, _ = select.select([master], [], [], 0.2)
+                ready, _, _ = select.select([master], [], [], IDLE_WAKE)
                 if not ready:
                     continue
                 data = os.read(master, 4096)

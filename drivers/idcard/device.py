@@ -52,7 +52,7 @@ class IdCardReader(DeviceWorker):
 
     def __init__(self, name: str, transport: Transport, *, publish: Publish | None = None,
                  hash_key: bytes | None = None, window: int | None = None, emulated: bool = False,
-                 poll_every: float = 0.3, reply_timeout: float = 0.5, read_timeout: float = 2.0,
+                 poll_every: float = 0.5, reply_timeout: float = 0.5, read_timeout: float = 2.0,
                  retries: int = 2, offline_after: int = 3, same_card_quiet: float = 3.0,
                  keep_seconds: float = 120.0, sam_recheck: float = 3.0,
                  backoff_min: float = 0.5, backoff_max: float = 10.0) -> None:
@@ -272,7 +272,7 @@ def build_idcard(spec: Any, ctx: Any) -> IdCardReader:
     """Factory builder for kind "idcard" (see hall.drivers.factory).
 
     `emulator://` starts the reader emulator on TCP 127.0.0.1; `emulator://pty` behind a pty driven
-    as a serial line (POSIX). Options: baudrate (115200), poll_every (0.3 s), reply_timeout (0.5 s),
+    as a serial line (POSIX). Options: baudrate (115200), poll_every (0.5 s), reply_timeout (0.5 s),
     read_timeout (2 s), same_card_quiet (3 s).
     """
     opts = dict(spec.options)
@@ -292,7 +292,7 @@ def build_idcard(spec: Any, ctx: Any) -> IdCardReader:
     return IdCardReader(
         spec.name, transport, publish=ctx.hub.publish, hash_key=load_hash_key(ctx), window=spec.window,
         emulated=emulated,
-        poll_every=float_option(opts, "poll_every", 0.3, what=what),
+        poll_every=float_option(opts, "poll_every", 0.5, what=what),
         reply_timeout=float_option(opts, "reply_timeout", 0.5, what=what),
         read_timeout=float_option(opts, "read_timeout", 2.0, what=what),
         same_card_quiet=float_option(opts, "same_card_quiet", 3.0, what=what),
