@@ -47,7 +47,7 @@ def run(placements: int = 30, idle_seconds: float = 20.0) -> dict[str, Any]:
             time.sleep(rng.uniform(0.0, reader.idle_interval))      # a random phase of the poll cycle
             n, t0 = len(got), time.monotonic()
             emu.place(make_card(*CARD))
-            if not wait_until(lambda n=n: len(got) > n, 5):
+            if not wait_until(lambda: len(got) > n, 5):  # noqa: B023 - called before n changes
                 raise RuntimeError("no read")
             lat.append((got[-1] - t0) * 1000)
         emu.remove()
