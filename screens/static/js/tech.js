@@ -402,7 +402,8 @@ function idcardCard(e, v) {
     input.addEventListener("input", () => { form[key] = input.value.trim(); });
     return h("label", { class: "field" }, h("span", { class: "field-label", text: label }), input);
   };
-  const sex = select([["男", C.male], ["女", C.female]], { value: form.sex, testid: `card-sex-${e.name}` });
+  // The emulator's place command takes the sex as the card prints it (男/女), so the words double as values.
+  const sex = select([[C.male, C.male], [C.female, C.female]], { value: form.sex, testid: `card-sex-${e.name}` });
   sex.addEventListener("change", () => { form.sex = sex.value; });
   const place = button(C.place, { icon: "start", cls: "btn primary small", attrs: { "data-testid": `place-${e.name}` } });
   place.addEventListener("click", () => fault(e.name, `place ${form.name} ${form.sex} ${form.birth} ${form.id}`, place));
