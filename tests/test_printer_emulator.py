@@ -158,3 +158,15 @@ def test_pty_channel_answers_status_like_a_serial_printer() -> None:
         assert "E012" in e.last_jobs(1)[0]["text"]
     finally:
         e.stop()
+
+
+def test_a_long_lived_connection_does_not_keep_every_job() -> None:
+    """The soak found it: the per-connection reader kept every parsed job, on top of the bounded history."""
+    from hall.drivers.emulators.printer import PrinterEmulator
+
+    emu = PrinterEmulator(keep_jobs=5)
+    reader = emu._new_reader()
+    for n in range(50):
+        emu._receive(reader, f"ticket {n}\n".encode() + b"\x1dV\x00")   # text, then a full cut
+    assert len(emu.jobs) == 5 and "ticket 49" in emu.jobs[-1].text
+    assert reader.jobs == []

@@ -172,6 +172,9 @@ class PrinterEmulator(StreamEmulator):
             new_jobs = reader.jobs[before:]
             for job in new_jobs:
                 self._record(job)
+            # the emulator keeps its own bounded history (self.jobs); the connection's reader must not
+            # keep every job it ever parsed: on the driver's long-lived connection that grew all day
+            del reader.jobs[:]
             self.status_requests += len(requests)
             if self.silent:
                 return b""
