@@ -13,7 +13,8 @@ ones, GB18030/GB2312. zbar guesses (and turns GB18030 into mojibake), zxing-cpp
 and OpenCV assume ISO-8859-1. So this module takes the *raw bytes* from both
 libraries (zbar with ZBAR_CFG_BINARY) and decodes them itself: UTF-8 if the
 bytes are valid UTF-8, the library's text when the symbol carried an ECI, then
-the fallback charset (GB18030, a superset of GB2312), then ISO-8859-1.
+the most plausible of the fallback charset (GB18030, a superset of GB2312),
+Shift-JIS and ISO-8859-1 (charset.py says how plausibility is judged).
 
 Result: `decode(image)` → list of {"format", "text", "decoder", "position"},
 position = four [x, y] points in the input image's coordinates.
@@ -31,6 +32,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from hall.drivers.camera.charset import guess_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,16 +84,11 @@ def decode_payload(raw: bytes, *, library_text: str | None = None, has_eci: bool
     """Turn a symbol's raw bytes into text; see the module docstring for the order."""
     if raw.isascii():
         return library_text if library_text is not None else raw.decode("ascii")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     if has_eci and library_text is not None:
         return library_text
-    try:
-        return raw.decode(fallback_charset)
-    except (UnicodeDecodeError, LookupError):
-        pass
+    guess = guess_text(raw, fallback_charset=fallback_charset, library_text=library_text)
+    if guess is not None:
+        return guess
     return library_text if library_text is not None else raw.decode("latin-1")
 
 
@@ -129,7 +127,10 @@ def decode_zxing(gray: np.ndarray, formats: str = "QRCode", *, fallback_charset:
     if zx is None:
         return []
     out: list[Decoded] = []
-    for b in zx.read_barcodes(gray, formats=zx.barcode_formats_from_str(formats), try_invert=try_invert):
+    # Plain text mode: the payload as encoded (a GS1 code keeps its GS separators, control
+    # characters stay themselves) rather than zxing-cpp's human-readable rendering.
+    for b in zx.read_barcodes(gray, formats=zx.barcode_formats_from_str(formats), try_invert=try_invert,
+                              text_mode=zx.TextMode.Plain):
         raw = bytes(b.bytes)
         text = decode_payload(raw, library_text=b.text, has_eci=b.symbology_identifier in _ECI_IDENTIFIERS,
                               fallback_charset=fallback_charset)
@@ -267,7 +268,8 @@ def decode(image: np.ndarray, *, thorough: bool = False, retry: bool = True,
     Tiers, each run only when the ones before found nothing (unless `thorough`):
     1. zxing-cpp, QR codes only: appointment codes, case receipts and electronic
        licences are QR; ≈ 4 ms on a 1080p frame.
-    2. zxing-cpp, the other symbologies a hall meets (`OTHER_FORMATS`).
+    2. zxing-cpp, the other symbologies a hall meets (`OTHER_FORMATS`), and then
+       (still nothing, or `thorough`) QR codes again with inverted images tried too.
     3. pyzbar (when `retry`) on a copy downscaled to `PYZBAR_MAX_SIDE`.
     `thorough` runs tiers 1 and 2 both (a page with a QR code *and* a barcode),
     as `kiosk scan` does. Raises DecoderUnavailable when neither library loads.
@@ -278,8 +280,14 @@ def decode(image: np.ndarray, *, thorough: bool = False, retry: bool = True,
     found = decode_zxing(gray, QR_FORMATS, fallback_charset=fallback_charset)
     if thorough or not found:
         seen = {(d["format"], d["text"]) for d in found}
-        found += [d for d in decode_zxing(gray, OTHER_FORMATS, fallback_charset=fallback_charset)
-                  if (d["format"], d["text"]) not in seen]
+        more = decode_zxing(gray, OTHER_FORMATS, fallback_charset=fallback_charset)
+        if thorough or not (found or more):
+            # Light-on-dark codes (a phone in dark mode): only after a miss, it doubles the time.
+            more += decode_zxing(gray, QR_FORMATS, fallback_charset=fallback_charset, try_invert=True)
+        for d in more:
+            if (d["format"], d["text"]) not in seen:
+                seen.add((d["format"], d["text"]))
+                found.append(d)
     if not found and (retry or _load_zxing() is None):
         found = decode_pyzbar(gray, fallback_charset=fallback_charset)
     return found
