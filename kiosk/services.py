@@ -20,6 +20,7 @@ from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
 from hall.housekeeping import Housekeeping
+from hall.manage.broadcast import Broadcasts
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
@@ -58,6 +59,7 @@ class Services:
     clock_check: ClockMonitor | None = None  # the PC clock against the county's Date header / SNTP
     pruner: Pruner | None = None       # daily pruning by [retention]
     housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
+    broadcasts: Broadcasts | None = None  # the manager's hall broadcast (board, LED, voice, kiosk) and its expiry
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
@@ -68,6 +70,8 @@ class Services:
         """Start background work: devices and the midnight roll-over."""
         self.engine.roll_over()
         self.devices.start()
+        if self.broadcasts is not None:
+            self.broadcasts.start()
         if self.records is not None:
             self.records.start()
         if self.relay is not None:
@@ -132,6 +136,8 @@ class Services:
             self.housekeeping.stop()
         if self.relay is not None:
             self.relay.stop()
+        if self.broadcasts is not None:
+            self.broadcasts.stop()
         self.hub.close()
         if self.records is not None:
             self.records.stop()
@@ -163,6 +169,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.backups = AutoBackup(config, data_dir)
     services.clock_check = ClockMonitor(config.clock)
     services.pruner = Pruner(db, config.retention)
+    services.broadcasts = Broadcasts(db, clock, hub.publish)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)
@@ -185,7 +192,8 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
                                     manager=devices, redact=redact_text,
                                     extra={"rating_sink": services.records.rating_sink,
-                                           "rating_url": services.records.rating_url}))
+                                           "rating_url": services.records.rating_url,
+                                           "broadcasts": services.broadcasts.current}))
     return services
 
 

@@ -18,16 +18,18 @@ Device options (`[[devices]] options`):
   baudrate                         serial lines: 9600 or 57600 (8N1)
   color, font                      e.g. "red", 16/24/32
   title, call_template, earlier_template
+  broadcast = true                 board only: the manager's hall broadcast scrolls in the bottom row (RAM area)
   ack_timeout (s, 1.0), retries (2), probe_interval (s, 5), test_seconds (5)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -44,13 +46,13 @@ from hall.drivers.led.layout import (
     window_rows,
 )
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
-from hall.drivers.options import float_option, int_option
+from hall.drivers.options import bool_option, float_option, int_option
 from hall.drivers.transport import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
 
 EVENTS = {
-    "board": frozenset({"ticket.called", "ticket.updated", "window.updated", "ticket.issued"}),
+    "board": frozenset({"ticket.called", "ticket.updated", "window.updated", "ticket.issued", "broadcast.changed"}),
     "window": frozenset({"ticket.called", "ticket.updated", "window.updated"}),
 }
 ROLE_NAMES = {"board": "叫号大屏", "window": "窗口屏"}
@@ -63,6 +65,7 @@ class LedDevice(DeviceWorker):
                  window: int | None = None, geometry: Geometry, categories: list[str] | None = None,
                  title: str = "", templates: Templates | None = None, hub: EventSource | None = None,
                  snapshot: Callable[[], Mapping[str, Any]] | None = None,
+                 broadcasts: Callable[[], Sequence[Mapping[str, Any]]] | None = None,
                  today: Callable[[], str] | None = None, emulated: bool = False, ack_timeout: float = 1.0,
                  retries: int = 2, probe_interval: float = 5.0, test_seconds: float = 5.0,
                  backoff_min: float = 0.5, backoff_max: float = 30.0) -> None:
@@ -80,6 +83,8 @@ class LedDevice(DeviceWorker):
         self.templates = templates or Templates()
         self.hub = hub
         self._snapshot = snapshot
+        self._broadcasts = broadcasts if role == "board" else None
+        self.banner = ""              # the hall broadcast's text while one targets the LED ("" = none)
         self._today = today
         self.ack_timeout = ack_timeout
         self.retries = retries
@@ -157,6 +162,10 @@ class LedDevice(DeviceWorker):
             self._reseed()
         while self._inbox:
             kind, data = self._inbox.popleft()
+            if kind == "broadcast.changed":
+                if self._broadcasts is not None:
+                    self.banner = banner_text(data.get("active"))
+                continue
             if self.role == "board":
                 if self.board.apply(kind, data):
                     self._force.add(1 if self.geometry.rows >= 4 else 0)   # the newest-call row re-lights
@@ -175,6 +184,8 @@ class LedDevice(DeviceWorker):
             self._resync = True
             return
         self._date = str(snap.get("date", ""))
+        if self._broadcasts is not None:
+            self.banner = banner_text(self._broadcasts())
         if self.role == "board":
             self.board.seed(snap)
         else:
@@ -189,7 +200,12 @@ class LedDevice(DeviceWorker):
         return window_rows(self.win, self.geometry.rows)
 
     def _specs(self) -> list[AreaSpec]:
-        return self.geometry.areas(self.rows(), centre_first=self.role == "window")
+        specs = self.geometry.areas(self.rows(), centre_first=self.role == "window")
+        if self.banner and len(specs) >= 2:
+            # The broadcast takes the bottom row (the waiting counts) and scrolls there; it is a dynamic
+            # area like every row (A3 06: RAM only, never the card's flash), so withdrawing it costs nothing.
+            specs[-1] = dataclasses.replace(specs[-1], text=self.banner, scroll=True, align="left")
+        return specs
 
     def _sync(self, transport: Transport) -> None:
         self._take_events()
@@ -377,8 +393,18 @@ class LedDevice(DeviceWorker):
             "last_nack": self.last_nack,
             "unshowable_chars": sorted(self._unshowable),
             "testing": time.monotonic() < self._test_until,
+            "broadcast": self.banner,
         })
         return s
+
+
+def banner_text(active: object) -> str:
+    """The LED's broadcast row: the active broadcasts that name the LED, newest first, one line."""
+    if not isinstance(active, Sequence):
+        return ""
+    texts = [str(b.get("message", "")) for b in active
+             if isinstance(b, Mapping) and "led" in (b.get("targets") or ())]
+    return "　　".join(t for t in texts if t)
 
 
 # ==================================================================== factory
@@ -437,6 +463,7 @@ def build_led(spec: Device, ctx: Any) -> LedDevice:
         spec.name, transport, protocol=proto, role=role, window=window, geometry=geometry,
         categories=[c.prefix for c in ctx.config.categories], title=str(opts.get("title", ctx.config.hall.name)),
         templates=templates, hub=ctx.hub, snapshot=engine.snapshot if engine is not None else None,
+        broadcasts=ctx.extra.get("broadcasts") if bool_option(opts, "broadcast", True, what="LED 选项") else None,
         today=(lambda: clock.today().isoformat()) if clock is not None else None, emulated=emulated,
         ack_timeout=_opt_float(opts, "ack_timeout", 1.0), retries=_opt_int(opts, "retries", 2),
         probe_interval=_opt_float(opts, "probe_interval", 5.0), test_seconds=_opt_float(opts, "test_seconds", 5.0),

@@ -21,6 +21,12 @@ Options: voice (default cmn-latn-pinyin, else cmn), speed (150 wpm), pitch (50),
 amplitude (120), espeak (path to espeak-ng), player, play (true), repeat (1),
 max_delay (60 s).
 
+Hall broadcasts (`broadcast.announce`, sent by the manager) are spoken `times`
+times, each time only when no call is waiting: a broadcast that reaches the
+front of the queue while a call is still pending goes back behind it, so a
+broadcast never delays a call nor speaks over one. One whose expiry has passed
+is dropped unspoken.
+
 "Offline" means espeak-ng (or, when playing, a player) is missing: the worker
 retries with backoff, so installing it brings the device back without a restart.
 """
@@ -28,10 +34,12 @@ retries with backoff, so installing it brings the device back without a restart.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +102,8 @@ class Announcement:
     window: int | None
     queued_at: float
     test: bool = False
+    broadcast: bool = False
+    expires_at: float | None = None      # epoch seconds; a broadcast spoken after this is dropped
 
 
 class VoiceDevice(DeviceWorker):
@@ -111,14 +121,22 @@ class VoiceDevice(DeviceWorker):
         self.max_delay = max_delay
         self.repeat = max(1, repeat)
         self.history: deque[dict[str, Any]] = deque(maxlen=50)
-        self.counters = {"announced": 0, "failed": 0, "dropped_stale": 0}
+        self.counters = {"announced": 0, "failed": 0, "dropped_stale": 0, "broadcasts": 0, "deferred": 0}
+        self._calls_pending = 0          # calls queued and not yet spoken: broadcasts wait behind them
+        self._pending_lock = threading.Lock()
 
     # -------------------------------------------------------------- public
     def on_event(self, event: Any) -> None:
-        """EventHub listener: enqueue the call's announcement (no rendering here)."""
-        if event.kind != "ticket.called" or self.state == DeviceState.STOPPED:
+        """EventHub listener: enqueue the call's (or broadcast's) announcement (no rendering here)."""
+        if self.state == DeviceState.STOPPED:
             return
         data = event.data
+        if event.kind == "broadcast.announce":
+            self.announce_broadcast(str(data.get("text") or ""), times=int(data.get("times") or 1),
+                                    expires_at=_epoch(data.get("expires_at")))
+            return
+        if event.kind != "ticket.called":
+            return
         text = data.get("text")
         if not text:
             return
@@ -127,7 +145,41 @@ class VoiceDevice(DeviceWorker):
     def announce(self, text: str, *, number: str | None = None, window: int | None = None,
                  test: bool = False) -> Future[dict[str, Any]]:
         item = Announcement(text, number, window, time.monotonic(), test)
-        return self.submit(lambda _t: self._speak(item))
+        if test:
+            return self.submit(lambda _t: self._speak(item))
+        with self._pending_lock:
+            self._calls_pending += 1
+
+        def run(_t: Any) -> dict[str, Any]:
+            with self._pending_lock:
+                self._calls_pending -= 1
+            return self._speak(item)
+
+        fut = self.submit(run)
+        if fut.done():                   # refused at once (stopped): it will never run
+            with self._pending_lock:
+                self._calls_pending -= 1
+        return fut
+
+    def announce_broadcast(self, text: str, *, times: int = 1, expires_at: float | None = None) -> None:
+        """Queue a hall broadcast `times` times; each waits until no call is pending (see the module doc)."""
+        if not text.strip():
+            return
+        item = Announcement(text, None, None, time.monotonic(), broadcast=True, expires_at=expires_at)
+        for _ in range(max(1, min(times, 5))):
+            self.submit(lambda _t: self._speak_broadcast(item))
+
+    def _speak_broadcast(self, item: Announcement) -> dict[str, Any]:
+        if item.expires_at is not None and time.time() >= item.expires_at:
+            return {"ok": False, "error": "expired", "text": item.text}
+        with self._pending_lock:
+            behind_call = self._calls_pending > 0
+        if behind_call:
+            # A call came in after this broadcast was queued: it goes first, the broadcast back behind it.
+            self.counters["deferred"] += 1
+            self.submit(lambda _t: self._speak_broadcast(item))
+            return {"ok": True, "deferred": True, "text": item.text}
+        return self._speak(item)
 
     def status(self) -> dict[str, Any]:
         st = super().status()
@@ -166,7 +218,7 @@ class VoiceDevice(DeviceWorker):
     # ------------------------------------------------------------ internal
     def _speak(self, item: Announcement) -> dict[str, Any]:
         waited = time.monotonic() - item.queued_at
-        if not item.test and waited > self.max_delay:
+        if not item.test and not item.broadcast and waited > self.max_delay:
             self.counters["dropped_stale"] += 1
             log.warning("voice %s: dropped %r after waiting %.0f s", self.name, item.text, waited)
             return {"ok": False, "error": "stale", "text": item.text}
@@ -175,6 +227,7 @@ class VoiceDevice(DeviceWorker):
             raise TransportError("语音引擎未就绪")
         spoken = speech_text(item.text, item.number)
         entry: dict[str, Any] = {"text": item.text, "spoken": spoken, "window": item.window,
+                                 "broadcast": item.broadcast,
                                  "at": round(time.time(), 3), "voice": renderer.voice, "played": False}
         try:
             wav = renderer.render(spoken)
@@ -198,10 +251,22 @@ class VoiceDevice(DeviceWorker):
         if self.state == DeviceState.DEGRADED:
             self.set_degraded("")
         entry["ok"] = True
-        if not item.test:
+        if item.broadcast:
+            self.counters["broadcasts"] += 1
+        elif not item.test:
             self.counters["announced"] += 1
         self.history.append(entry)
         return entry
+
+
+def _epoch(value: object) -> float | None:
+    """An ISO-8601 time (with offset) from an event as epoch seconds; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
 
 
 def build_voice(spec: Device, ctx: DeviceContext) -> VoiceDevice:

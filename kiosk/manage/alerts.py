@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hall.manage.targets import target_for
 from hall.queue.clock import parse_iso
 from hall.queue.engine import QueueEngine
 
@@ -24,12 +25,14 @@ def alerts(engine: QueueEngine) -> list[dict[str, Any]]:
         paused = c.execute("SELECT number, pause_reason, paused_at FROM windows WHERE paused = 1").fetchall()
     for r in rows:
         waited = (now - parse_iso(r["oldest"])).total_seconds() / 60
-        if waited >= policy.alert_wait_minutes:
+        target = target_for(engine.config, r["category"]).wait_minutes   # the category's, else the hall's
+        if waited >= target:
             cat = engine.config.category(r["category"])
             name = cat.name if cat else r["category"]
             out.append({"kind": "long_wait", "level": "medium", "category": r["category"],
-                        "minutes": round(waited), "waiting": r["n"],
-                        "message": f"{name}：最长已等候 {round(waited)} 分钟（{r['n']} 人等候）"})
+                        "minutes": round(waited), "waiting": r["n"], "target_minutes": target,
+                        "message": f"{name}：最长已等候 {round(waited)} 分钟"
+                                   f"（目标 {target} 分钟，{r['n']} 人等候）"})
     for p in paused:
         if p["paused_at"]:
             minutes = (now - parse_iso(p["paused_at"])).total_seconds() / 60

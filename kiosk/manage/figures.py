@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from hall.config.schema import HallConfig
+from hall.manage.targets import category_figures, within_target
 from hall.queue.clock import parse_iso
 from hall.store.db import Database
 
@@ -80,7 +81,8 @@ def period_figures(db: Database, config: HallConfig, start: date, end: date) -> 
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "total": _summary(rows),
+        "total": {**_summary(rows), **within_target(rows, config)},
+        "categories": category_figures(rows, config),
         "windows": [{"window": w.number, **_summary(by_window.get(w.number, []))} for w in config.windows],
         "clerks": [
             {"staff_id": s.id, "name": s.name, "post": s.post, **_summary(by_clerk.get(s.id, []))}

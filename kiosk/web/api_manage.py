@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from hall.manage.alerts import alerts
 from hall.manage.attendance import attendance
 from hall.manage.figures import month_bounds, period_figures
+from hall.manage.targets import live_targets
 from hall.services import Services
 from hall.web.api_audit import audit_staff_action
 from hall.web.auth import current_session, require_role
@@ -75,7 +76,19 @@ def overview() -> Response:
         "today": period_figures(svc.db, svc.config, today, today),
         "alerts": alerts(svc.engine),
         "roster_today": svc.roster.day(today),
+        "targets": _live_targets(),
     })
+
+
+def _live_targets() -> list[dict[str, Any]]:
+    svc = services()
+    return live_targets(svc.db, svc.config, svc.clock.now(), svc.engine.service_day().isoformat())
+
+
+@bp.get("/api/targets")
+def public_targets() -> Response:
+    """Service-level targets per category and which are over them now (public: the board marks them)."""
+    return jsonify({"categories": _live_targets()})
 
 
 @bp.get("/api/manage/figures")

@@ -13,6 +13,7 @@ from hall.services import Services
 from hall.web import (
     api_appointments,
     api_audit,
+    api_broadcast,
     api_camera,
     api_cases,
     api_catalog,
@@ -68,6 +69,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_village.bp)    # village stations: agents' 代办 ledger, intake, roster, oversight
+    app.register_blueprint(api_broadcast.bp)  # hall broadcast: the manager's message to board, LED, voice, kiosk
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")
