@@ -121,7 +121,7 @@ def test_test_action_and_speaker_fault(voice: tuple[VoiceDevice, VirtualSpeaker,
     assert "播报失败" in dev.status()["detail"]
     assert dev.announce("请A003号到2号窗口办理", number="A003").result(30)["ok"]
     assert dev.state == DeviceState.READY
-    assert dev.status()["counters"] == {"announced": 1, "failed": 1, "dropped_stale": 0}
+    assert dev.status()["counters"] == {"announced": 1, "failed": 1, "dropped_stale": 0, "broadcasts": 0, "deferred": 0}
 
 
 def test_a_backlog_older_than_max_delay_is_dropped(tmp_path: Path) -> None:
