@@ -26,4 +26,7 @@ export default {
     "需要帮助请找大厅导办员",
   ],
   noticeSep: "　　◆　　",
+  overWait: "等候超时",
+  overService: "办理超时",
+  targetHint: (wait, service) => `目标：等候不超过 ${wait} 分钟，办理不超过 ${service} 分钟`,
 };

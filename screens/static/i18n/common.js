@@ -32,4 +32,6 @@ export default {
   space: "空格",
   confirm: "确认",
   soundBlocked: "点按屏幕任意位置以启用语音播报",
+  broadcast: "大厅广播：",
+  broadcastSep: "　　",
 };

@@ -28,6 +28,7 @@ export default {
     appointments: "电话预约",
     cases: "办件时限",
     audit: "审计日志",
+    broadcast: "大厅广播",
   },
 
   updated: (t) => `数据更新于 ${t}`,
@@ -337,5 +338,44 @@ export default {
     topicCols: { topic: "意见类别", count: "条数" },
     notRectified: "未生成",
     sign: "（盖章）",
+  },
+
+  // ------------------------------------------------------------ hall broadcast (manager_broadcast.js)
+  broadcast: {
+    hint: "广播同时显示在叫号大屏横幅、LED 屏滚动行、自助终端横幅，并可在叫号间隙语音播报；到期或撤回后立即消失。",
+    activeTitle: "正在播放的广播",
+    recentTitle: "最近的广播",
+    newTitle: "发送新广播",
+    message: "广播内容",
+    messageHint: "最多 200 字，例如：系统维护，请稍候",
+    to: "播放位置",
+    targets: { board: "叫号大屏", led: "LED 屏", voice: "语音播报", kiosk: "自助终端" },
+    duration: "持续时间",
+    durations: [[15, "15 分钟"], [30, "30 分钟"], [60, "1 小时"], [120, "2 小时"], [240, "4 小时"], [480, "8 小时"]],
+    voiceTimes: "语音播报次数（在叫号间隙播报，不打断叫号）",
+    times: (n) => `${n} 次`,
+    send: "发送广播",
+    sent: "广播已发送",
+    needMessage: "请填写广播内容",
+    needTarget: "请至少选择一个播放位置",
+    on: "播放中",
+    withdraw: "撤回",
+    withdrawn: "广播已撤回",
+    none: "当前没有广播",
+    meta: (where, until) => `播放位置：${where} · 到期：${until}`,
+    ended: { withdrawn: "已撤回", expired: "已到期" },
+    col: { sent: "发送时间", message: "内容", to: "播放位置", until: "到期时间", state: "状态" },
+  },
+
+  // ------------------------------------------------------------ service-level targets (manager_broadcast.js)
+  targets: {
+    title: "服务时限目标（按业务类别）",
+    hint: (w, s) => `全大厅：${w} 的群众在目标时间内被叫号，${s} 的业务在目标时间内办结。低于 80% 的类别标有“未达标”。`,
+    overWait: (m, t) => `等候超时：已等 ${m} 分钟（目标 ${t} 分钟）`,
+    overService: (m, t) => `办理超时：平均 ${m} 分钟（目标 ${t} 分钟）`,
+    minutes: (m) => `${m} 分钟`,
+    below: "未达标",
+    col: { category: "业务类别", targetWait: "目标等候", wait: "平均等候(分)", waitShare: "等候达标率",
+      targetService: "目标办理", service: "平均办理(分)", serviceShare: "办理达标率" },
   },
 };

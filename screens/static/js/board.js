@@ -6,6 +6,8 @@ import T from "../i18n/board.js";
 import { getOptional } from "./api.js";
 import { icon } from "./icons.js";
 import { LiveStream } from "./live.js";
+import { broadcastBanner } from "./hall_broadcast.js";
+import { targetMark, watchTargets } from "./board_targets.js";
 import { SpeechQueue, callSpeech, soundBlocked, unlockSound } from "./speech.js";
 import { clear, h, masthead, offlineBanner, pageData, watchHealth } from "./ui.js";
 
@@ -18,6 +20,7 @@ const footbar = document.getElementById("footbar");
 masthead(document.getElementById("masthead"), { hall: page.hall, subtitle: T.subtitle });
 watchHealth(banners);
 const offline = offlineBanner(banners);
+const broadcast = broadcastBanner(banners, "board");
 
 const state = { windows: [], categories: [], recent: [], hero: null };
 const speech = new SpeechQueue({ rate: 0.85 });
@@ -104,7 +107,8 @@ function drawRecent() {
 function drawWaiting() {
   clear(waitingList, state.categories.map((c) => h("li", {},
     h("span", { class: "w-prefix", text: c.prefix }), h("span", { class: "w-name", text: c.name }),
-    h("span", { class: "w-count", "data-testid": `waiting-${c.prefix}`, text: T.people(c.waiting || 0) }))));
+    h("span", { class: "w-count", "data-testid": `waiting-${c.prefix}`, text: T.people(c.waiting || 0) }),
+    targetMark(c.prefix))));
 }
 
 function drawAll() {
@@ -197,5 +201,6 @@ setTicker(T.notice);
 loadNotices();
 setInterval(loadNotices, 5 * 60 * 1000);
 drawAll();
+watchTargets(drawWaiting);
 
-window.hallBoard = { state, spoken, speech, live };
+window.hallBoard = { state, spoken, speech, live, broadcast };

@@ -7,6 +7,7 @@ import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
+import { broadcastBanner } from "./hall_broadcast.js";
 import { ScreenReader, spellNumber } from "./speech.js";
 import {
   IdleTimer, Toggles, busyAction, button, clear, h, masthead, modal, offlineBanner, pageData, toast, watchHealth,
@@ -39,6 +40,7 @@ masthead(document.getElementById("masthead"), { hall: page.hall,
   subtitle: settings.kiosk_name ? `${T.subtitle} · ${settings.kiosk_name}` : T.subtitle });
 watchHealth(banners, { onHealth: (hl) => { state.health = hl; } });
 const offline = offlineBanner(banners);
+broadcastBanner(banners, "kiosk");        // the manager's hall broadcast (hall_broadcast.js)
 const reader = new ScreenReader();
 
 const homeBtn = button(C.home, { icon: "home", cls: "btn home", onClick: () => goHome(),

@@ -9,6 +9,7 @@ import { icon } from "./icons.js";
 import { LiveStream } from "./live.js";
 import { adminPanels } from "./manager_admin.js";
 import { auditPanel } from "./manager_audit.js";
+import { broadcastPanel, overTargetBadge, targetsCard } from "./manager_broadcast.js";
 import {
   StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, kpi, monthDays, monthOf, tabs,
 } from "./staff.js";
@@ -53,7 +54,7 @@ function stamp() {
 
 function start(session) {
   ctx.session = session;
-  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx), auditPanel(ctx)];
+  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx), broadcastPanel(ctx), auditPanel(ctx)];
   for (const p of state.panels) p.label = T.tabs[p.id];
   state.tabs = tabs(staffPage.stage, state.panels);
   clear(staffPage.footbar, status);
@@ -215,7 +216,8 @@ function livePanel() {
       h("span", { class: "w-prefix", text: c.prefix }),
       h("span", { class: "q-name", text: c.name }),
       h("span", { class: "q-bar" }, h("span", { style: { width: `${(c.waiting / most) * 100}%` } })),
-      h("span", { class: "q-count", text: c.full ? T.queueFull : T.queueRow(c.waiting, c.wait_minutes) }))));
+      h("span", { class: "q-count", text: c.full ? T.queueFull : T.queueRow(c.waiting, c.wait_minutes) }),
+      overTargetBadge(ov.targets, c.prefix))));
     showAlerts(ov.alerts);
     clear(alerts, ov.alerts.length
       ? ov.alerts.map((a) => h("div", { class: `alert-item ${a.level === "high" ? "bad" : "warn"}` },
@@ -244,6 +246,7 @@ function monthPanel() {
   const cSat = h("div", { class: "chart-box" });
   const reportLinks = h("div", { class: "report-links" });
   const defs = h("dl", { class: "defs" });
+  const targetsBox = h("div", { "data-testid": "month-targets" });
   const panel = {
     id: "month", icon: "list", loaded: false,
     mount(node) {
@@ -255,7 +258,7 @@ function monthPanel() {
         h("div", { class: "charts-row" },
           card(T.monthPerHourTitle, "clock", {}, cHour),
           card(T.waitDistTitle, "clock", {}, cWait),
-          card(T.satTitle, "star", {}, cSat)));
+          card(T.satTitle, "star", {}, cSat)), targetsBox);
     },
     show() { if (shown !== ctx.month) panel.load(); },
     onLive() { if (!panel.hidden && shown === monthOf(hallTime())) panel.load(); },
@@ -298,6 +301,7 @@ function monthPanel() {
     clear(cHour, hourChart(f.per_hour, "chart-month-hour"));
     clear(cWait, waitChart(f.wait_distribution, "chart-month-wait"));
     clear(cSat, satisfactionChart(rec, "chart-month-satisfaction"));
+    clear(targetsBox, targetsCard(f));
     clear(reportLinks,
       h("a", { class: "btn primary", href: `/manager/report?month=${m}`, target: "_blank", rel: "noopener",
         "data-testid": "open-report" }, icon("printer"), h("span", { class: "label", text: T.printReport })),
