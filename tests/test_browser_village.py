@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hall.drivers.base import wait_until
 from PIL import Image
 
 from tests.browser_support import (
@@ -259,14 +258,14 @@ def test_a_handover_reaches_the_clerk_panel_over_the_consoles_one_stream(pages: 
         assert status == 200, answer
 
     item = clerk.locator(f"[data-testid=village-record][data-id='{rid}']")
-    item.wait_for(timeout=5000)  # the fallback poll would take 120 s
+    item.wait_for(timeout=20000)  # the fallback poll would take 120 s
     assert "孙**" in item.inner_text() and item.get_attribute("data-state") == "已送乡镇"
     assert len(incoming) > loads
     # another clerk receives it: the panel follows the state change too
     token = hall.login("1004", window=4)
     status, answer = hall.api("POST", f"/api/village/records/{rid}/receive", {}, token)
     assert status == 200, answer
-    clerk.locator(f"[data-testid=village-record][data-id='{rid}'][data-state='乡镇已接件']").wait_for(timeout=5000)
+    clerk.locator(f"[data-testid=village-record][data-id='{rid}'][data-state='乡镇已接件']").wait_for(timeout=20000)
     assert len(streams) == 1 and streams[0].startswith(hall.url + "/api/events"), streams
 
 
@@ -335,10 +334,12 @@ def test_an_answer_lost_on_the_way_is_resent_without_a_duplicate(pages: Pages, h
     assert _count(hall, "钱奶奶") == (1, 0)  # registered, but the page did not hear it
     agent.get_by_test_id("tab-drafts").click()
     agent.get_by_test_id("retry").click()  # the photo's answer is lost this time
-    agent.get_by_test_id("draft").first.wait_for()
-    agent.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'queued'")
-    # the draft may read 'queued' before the photo's upload has reached the server: wait for the server
-    assert wait_until(lambda: _count(hall, "钱奶奶") == (1, 1), 30), _count(hall, "钱奶奶")
+    # Wait (in Playwright, so that the route handler above gets to run) until the page has heard the
+    # photo's loss: registered, photo not sent, queued again. The list read 'queued' before the click too,
+    # and a plain poll of the database would starve the route handler: that was the flake.
+    agent.locator("[data-testid=draft][data-state=queued][data-registered][data-photos-sent='0']").wait_for()
+    assert lost == {"records": 1, "photos": 1}
+    assert _count(hall, "钱奶奶") == (1, 1)  # the photo reached the township before its answer was lost
     agent.get_by_test_id("retry").click()
     agent.get_by_test_id("toast").filter(has_text="登记成功").wait_for()
     assert lost == {"records": 1, "photos": 1}

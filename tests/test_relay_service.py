@@ -226,6 +226,6 @@ def test_demo_county_emulator_relays_for_real(tmp_path: Path) -> None:
         svc.relay.wake()
         assert wait_until(lambda: sim.count() == 1, timeout=15)
         assert [m["kind"] for m in sim.messages()] == ["complaint"] and sim.rejections() == []
-        assert wait_until(lambda: svc.relay_status()["backlog"] == 0, timeout=5)
+        assert wait_until(lambda: svc.relay_status()["backlog"] == 0, timeout=15)
     finally:
         svc.stop()

@@ -454,11 +454,23 @@ async function submitDraft(err, btn) {
 }
 
 // ------------------------------------------------------------------ drafts waiting to be sent
+/** Re-queue the draft as it is stored now (the listed copy may predate a send that got further, or finished). */
+async function retry(key) {
+  const d = await store.get(key);
+  if (!d) return drawDrafts();
+  if (d.status !== "sending") {
+    d.status = "queued";
+    await store.put(d);
+  }
+  await state.sender.flush();
+}
+
 async function drawDrafts() {
   const drafts = (await ownDrafts()).filter((d) => d.status !== "editing" || d.item);
   const list = h("ul", { class: "draft-list", "data-testid": "draft-list" });
   for (const d of drafts) {
-    list.append(h("li", { "data-testid": "draft", "data-state": d.status },
+    list.append(h("li", { "data-testid": "draft", "data-state": d.status, "data-registered": Boolean(d.record_id),
+      "data-photos-sent": d.photos.filter((p) => p.uploaded).length },
       h("div", { class: "row" }, h("strong", { class: "grow", text: d.title || (d.item && d.item.name) || T.photos }),
         h("span", { class: `badge ${d.status === "error" ? "bad" : d.status === "editing" ? "" : "warn"}`,
           text: T.draftState[d.status] || d.status })),
@@ -466,7 +478,7 @@ async function drawDrafts() {
       d.error && d.error !== "login" ? h("div", { class: "note bad small" }, icon("alert"), d.error) : null,
       h("div", { class: "row" },
         d.status !== "editing" ? button(T.retry, { cls: "btn", icon: "recall", attrs: { "data-testid": "retry" },
-          onClick: async () => { d.status = "queued"; await store.put(d); state.sender.flush(); } }) : null,
+          onClick: () => retry(d.key) }) : null,
         !d.record_id && (d.status === "editing" || d.status === "error") ? button(T.edit, { cls: "btn", icon: "case",
           onClick: () => { d.status = "editing"; state.draft = d; store.put(d); show("form"); } }) : null,
         button(T.remove, { cls: "btn danger", onClick: () => modal({ title: T.remove, body: [h("p", { text: T.removeConfirm })],

@@ -186,6 +186,7 @@ export class DraftSender {
     this.onChange = onChange;
     this.every = every;
     this.running = null;
+    this.again = null;           // the pass queued behind a running one (see flush)
     this.inflight = new Set();   // draft keys being sent right now: never two sends of one draft at once
     this.timer = null;
     this.onOnline = () => this.flush();
@@ -203,9 +204,16 @@ export class DraftSender {
     clearInterval(this.timer);
   }
 
-  /** Send every queued draft now (one pass; a pass already running is joined). */
+  /**
+   * Send every queued draft now. A pass already running is joined, but one more pass follows it:
+   * a draft re-queued (重试) while that pass was busy with it must not wait for the next timer tick.
+   */
   flush() {
-    if (!this.running) this.running = this._pass().finally(() => { this.running = null; });
+    if (this.running) {
+      this.again = this.again || this.running.catch(() => {}).then(() => { this.again = null; return this.flush(); });
+      return this.again;
+    }
+    this.running = this._pass().finally(() => { this.running = null; });
     return this.running;
   }
 
