@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,6 +79,11 @@ def test_ticket_survives_a_power_cut(tmp_path: Path) -> None:
         assert json.loads(c.getresponse().read())["ticket"]["number"] == "B001"
         status, body2 = _post(port, "/api/tickets", {"category": "B"})
         assert body2["number"] == "B002"  # numbering continues, no number handed out twice
+        # both starts loaded the config: audited, the second with nothing changed
+        with sqlite3.connect(tmp_path / "data" / "hall.db") as db:
+            loads = [json.loads(r[0])["changed"] for r in db.execute(
+                "SELECT detail FROM audit WHERE action = 'config.load' ORDER BY id")]
+        assert loads == ["first", []]
     finally:
         proc.terminate()
         proc.wait(10)

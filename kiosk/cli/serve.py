@@ -99,6 +99,14 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         return 2
     services.log_file = log_file
     services.config_path = config_path
+    try:   # who changed the config is unknowable; when it took effect and what changed is audited
+        from hall.manage.config_audit import record_config_load
+
+        changed = record_config_load(services.db, services.clock, config, config_path)
+        if changed:
+            log.info("config changed since the last start: %s", ", ".join(changed))
+    except Exception:
+        log.exception("could not audit the config load")
     if config.server.demo and services.village is not None and services.village.seed_demo():
         log.info("demo villages and agents added (agent PIN %s)", services.village.DEMO_PIN)
     services.start()

@@ -293,7 +293,7 @@ export default {
     groups: { auth: "登录与退出", window: "窗口上岗与暂停", ticket: "叫号与办理", case: "办件", rating: "评价",
       rectification: "差评整改", complaint: "意见建议", appointment: "预约", notice: "公告", export: "数据导出",
       device: "设备测试", emulator: "故障注入", relay: "上报重发", catalog: "事项目录", village: "村级代办",
-      audit: "审计日志", pairing: "设备配对" },
+      audit: "审计日志", pairing: "设备配对", config: "配置加载" },
     actionName: (a) => ({
       "auth.login": "登录", "auth.fail": "密码错误", "auth.throttled": "登录被限流", "auth.logout": "退出登录",
       "window.login": "上岗", "window.logout": "离岗", "window.pause": "暂停服务", "window.resume": "恢复服务",
@@ -302,7 +302,7 @@ export default {
       "case.register": "受理登记", "case.status": "办件状态变更", "case.material": "附加材料",
       "case.handover": "办件移交", "rating.prompt": "请评价", "rating.submit": "评价", "export": "导出",
       "audit.export": "导出审计日志", "device.test": "设备测试", "emulator.fault": "故障注入",
-      "relay.retry": "重发死信",
+      "relay.retry": "重发死信", "config.load": "加载配置（服务启动）",
     }[a] || a),
   },
 
