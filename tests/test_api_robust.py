@@ -86,6 +86,22 @@ def test_integers_beyond_int64_in_a_query_are_a_400_naming_the_argument(api: Any
     assert errors_logged == []
 
 
+def test_ids_and_sizes_out_of_range_in_a_query_are_refused_not_clamped(api: Any, errors_logged: list[Any]) -> None:
+    m = _auth(api, "9001", "hall-8888")
+    t = _auth(api, "9101", "tech-6666")
+    for url, who, name in (("/api/cases?window=0", m, "window"), ("/api/ratings?window=-1", m, "window"),
+                           ("/api/village/agents?village_id=0", m, "village_id"),
+                           ("/api/catalog/items?limit=0", m, "limit"), ("/api/catalog/items?limit=201", m, "limit"),
+                           ("/api/relay?limit=1001", t, "limit"), ("/api/relay?limit=x", t, "limit"),
+                           ("/api/tech/logs?lines=0", t, "lines")):
+        err = _error(api.get(url, headers=who), 400)
+        assert f"参数 {name}" in err["message"], url
+    # pagination inside its range still answers
+    assert api.get("/api/catalog/items?limit=200").status_code == 200
+    assert api.get("/api/relay?limit=1000", headers=t).status_code == 200
+    assert errors_logged == []
+
+
 @pytest.mark.parametrize("url", ["/api/tickets", "/api/complaints", "/api/ratings", "/api/appointments/check-in"])
 def test_deeply_nested_json_is_refused(api: Any, url: str, errors_logged: list[Any]) -> None:
     for depth in (3000, MAX_JSON_DEPTH + 1):

@@ -95,7 +95,10 @@ def test_log_tail_is_masked_and_bounded(client: Any, services: Services, tmp_pat
     lines = client.get("/api/tech/logs?lines=40", headers=headers).get_json()["lines"]
     assert len(lines) == 40
     assert lines[:9] == [f"old {i}" for i in range(41, 50)] and lines[9] == "line 0"
-    assert len(client.get("/api/tech/logs?lines=999999", headers=headers).get_json()["lines"]) == 81
+    assert len(client.get("/api/tech/logs?lines=2000", headers=headers).get_json()["lines"]) == 81
+    # a size beyond the limit is refused with the range, not silently cut down
+    r = client.get("/api/tech/logs?lines=999999", headers=headers)
+    assert r.status_code == 400 and "1 到 2000" in r.get_json()["error"]["message"]
 
 
 def test_tail_lines_drops_a_cut_first_line(tmp_path: Path) -> None:

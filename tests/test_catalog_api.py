@@ -43,7 +43,7 @@ def test_search_and_filters(client: Any) -> None:
     assert client.get("/api/catalog/items?limit=3").get_json()["total"] >= 30
     assert len(client.get("/api/catalog/items?limit=3").get_json()["items"]) == 3
     assert client.get("/api/catalog/items?q=" + "低" * 41).status_code == 400
-    assert client.get("/api/catalog/items?limit=x").get_json()["error"]["message"] == "参数 limit 应为整数"
+    assert client.get("/api/catalog/items?limit=x").get_json()["error"]["message"] == "参数 limit 须为整数"
     assert client.get("/api/catalog/items?q=zzzzqqqq").get_json() == {
         "version": client.get("/api/catalog").get_json()["version"], "total": 0, "items": []}
 

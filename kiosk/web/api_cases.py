@@ -100,7 +100,7 @@ def list_cases() -> Response:
     assert s is not None
     clerk = s.staff_id if s.role == "clerk" else request.args.get("clerk") or None
     status = request.args.get("status") or None
-    cases = records().cases.search(status=status, clerk=clerk, window=_int_arg("window"),
+    cases = records().cases.search(status=status, clerk=clerk, window=_int_arg("window", lo=1),
                                    flagged=request.args.get("flagged") in ("1", "true"),
                                    limit=_int_arg("limit", lo=1, hi=1000) or 200)
     return jsonify({"cases": cases})

@@ -16,7 +16,7 @@ from hall.records.catalog_forms import render_form
 from hall.records.util import Actor, audit
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError, error_response
-from hall.web.util import services
+from hall.web.util import int_arg, services
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +80,7 @@ def catalog_items() -> Response:
     department = request.args.get("department", "").strip()
     if len(q) > MAX_QUERY:
         raise ApiError("invalid", f"搜索内容不能超过 {MAX_QUERY} 个字", 400)
-    try:
-        limit = int(request.args.get("limit", MAX_LIMIT))
-    except ValueError:
-        raise ApiError("invalid", "参数 limit 应为整数", 400) from None
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = int_arg("limit", lo=1, hi=MAX_LIMIT) or MAX_LIMIT   # a size beyond the page is refused, not clamped
     cat = _catalog()
     found = cat.search(q, category=category, department=department)
     return jsonify({"version": cat.version, "total": len(found),

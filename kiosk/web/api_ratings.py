@@ -144,7 +144,7 @@ def list_ratings() -> Response:
     rec = records()
     _, _, _, start, end = rec.figures.period(request.args.get("period") or None)
     bad = {"1": True, "true": True, "0": False, "false": False}.get(request.args.get("bad", ""))
-    return jsonify({"ratings": rec.ratings.search(start=start, end=end, bad=bad, window=_int_arg("window"),
+    return jsonify({"ratings": rec.ratings.search(start=start, end=end, bad=bad, window=_int_arg("window", lo=1),
                                                   clerk=request.args.get("clerk") or None)})
 
 

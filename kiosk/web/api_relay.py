@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from hall.relay.sender import dead_letters, retry_dead_letter
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import services
+from hall.web.util import int_arg, services
 
 bp = Blueprint("relay", __name__)
 
@@ -19,7 +19,7 @@ bp = Blueprint("relay", __name__)
 @require_role("technician", "manager")
 def relay_overview() -> Response:
     svc = services()
-    limit = min(max(request.args.get("limit", 200, type=int) or 200, 1), 1000)
+    limit = int_arg("limit", lo=1, hi=1000) or 200   # refused (400) when not 1–1000, rather than silently clamped
     return jsonify({"status": svc.relay_status(), "dead_letters": dead_letters(svc.db, limit)})
 
 

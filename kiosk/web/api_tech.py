@@ -27,7 +27,7 @@ from hall.netaddr import public_address
 from hall.security import redact_text
 from hall.services import Services
 from hall.web.auth import require_role
-from hall.web.util import services
+from hall.web.util import int_arg, services
 
 bp = Blueprint("tech", __name__)
 
@@ -199,8 +199,7 @@ def tail_lines(path: Path, lines: int, max_bytes: int = LOG_BYTES_MAX) -> list[s
 @require_role("technician")
 def tech_logs() -> Response:
     svc = services()
-    n = request.args.get("lines", LOG_LINES_DEFAULT, type=int) or LOG_LINES_DEFAULT
-    n = min(max(n, 1), LOG_LINES_MAX)
+    n = int_arg("lines", lo=1, hi=LOG_LINES_MAX) or LOG_LINES_DEFAULT
     path = svc.log_file
     if path is None:
         return jsonify({"file": None, "lines": [],

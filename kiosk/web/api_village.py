@@ -156,7 +156,7 @@ def update_village(village_id: int) -> Response:
 @bp.get("/api/village/agents")
 @require_role("manager")
 def list_agents() -> Response:
-    return jsonify({"agents": village().directory.agents(_int_arg("village_id"))})
+    return jsonify({"agents": village().directory.agents(_int_arg("village_id", lo=1))})
 
 
 @bp.post("/api/village/agents")
@@ -188,7 +188,7 @@ def put_settings() -> Response:
 # ---------------------------------------------------------------------- the ledger
 def _filters() -> dict[str, Any]:
     return {
-        "village_id": _int_arg("village_id"),
+        "village_id": _int_arg("village_id", lo=1),
         "state": request.args.get("state") or None,
         "kind": request.args.get("kind") or None,
         "start": _date_arg("start"),
@@ -314,7 +314,7 @@ def roster() -> Response:
     today = services().clock.today()
     start = _date_arg("start", today) or today
     end = _date_arg("end", start + timedelta(days=13)) or start
-    return jsonify({"days": village().roster.days(who(), _int_arg("village_id"), start, end)})
+    return jsonify({"days": village().roster.days(who(), _int_arg("village_id", lo=1), start, end)})
 
 
 @bp.put("/api/village/roster")
