@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,26 @@ def test_restore_puts_the_config_beside_the_data_when_it_cannot_write_it(
     placed = tmp_path / "new" / "restored-config" / demo_config_path().name
     assert placed.read_bytes() == demo_config_path().read_bytes()
     assert "配置文件无法写入" in capsys.readouterr().err
+
+
+def test_a_backup_sweeps_what_dead_backups_left_behind(tmp_path: Path, config: HallConfig) -> None:
+    """A backup killed midway leaves a database snapshot (personal data) and a half archive: the next one removes
+    them, but not the scratch of a backup that may still be running (touched recently)."""
+    src, bk = tmp_path / "src", tmp_path / "bk"
+    build_services(config, src, clock=FixedClock(T0), with_devices=False).stop()
+    bk.mkdir()
+    old_dir, fresh_dir = src / ".backup-tmp-dead", src / ".backup-tmp-running"
+    for d in (old_dir, fresh_dir):
+        d.mkdir()
+        (d / "hall.db").write_bytes(b"snapshot")
+    old_zip = bk / ".hall-backup-dead.tmp"
+    old_zip.write_bytes(b"PK half")
+    stale = time.time() - 2 * 3600
+    for p in (old_dir / "hall.db", old_dir, old_zip):
+        os.utime(p, (stale, stale))
+    result = write_backup(src, bk, created_at=T0, hall={})
+    assert not old_dir.exists() and not old_zip.exists()
+    assert fresh_dir.exists()
+    assert [p.name for p in bk.iterdir()] == [result.path.name]
+    with zipfile.ZipFile(result.path) as zf:
+        assert not [n for n in zf.namelist() if "backup-tmp" in n]   # another backup's scratch is not data

@@ -21,7 +21,8 @@ def test_migration_masks_case_and_village_notes_written_in_clear(tmp_path: Path,
     with old.write() as c:
         c.execute("INSERT INTO cases (receipt_no, item_code, item_name, case_kind, status, applicant_type, "
                   "applicant_name, cert_type, cert_no, clerk, accepted_at, note, updated_at) VALUES "
-                  "('R1', 'X', '事项', '即办件', '受理', '自然人', '张桂英', '111', ?, '1001', 't', ?, 't')", (ID, NOTE))
+                  "('R1', 'X', '事项', '即办件', '受理', '自然人', '张桂英', '111', ?, '1001', 't', ?, 't')",
+                  (ID, NOTE))
         c.execute("INSERT INTO cases (receipt_no, item_code, item_name, case_kind, status, applicant_type, "
                   "applicant_name, cert_type, cert_no, clerk, accepted_at, note, updated_at) VALUES "
                   "('R2', 'X', '事项', '即办件', '受理', '自然人', '李四', '111', ?, '1001', 't', NULL, 't')", (ID,))

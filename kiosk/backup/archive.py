@@ -150,6 +150,35 @@ def _add_file(zf: zipfile.ZipFile, src: Path, arcname: str, compress: bool) -> d
 _STORED = (".jpg", ".jpeg", ".png", ".pdf", ".zip", ".gz", ".webp")
 
 
+#: a backup's scratch left this long untouched belongs to a backup that died (power cut, kill); a running
+#: one keeps touching its files (snapshot per database, the growing zip)
+STALE_AFTER_S = 1800.0
+
+
+def sweep_leftovers(data_dir: Path, folder: Path | None = None, *, older_than: float = STALE_AFTER_S) -> list[Path]:
+    """Remove scratch of backups that never finished: `.backup-tmp-*` in the data directory (whole database
+    snapshots, personal data included) and `.hall-backup-*.tmp` half-written archives in the backup folder."""
+    import time
+
+    now = time.time()
+    found = [*Path(data_dir).glob(".backup-tmp-*")]
+    if folder is not None and folder.is_dir():
+        found += Path(folder).glob(".hall-backup-*.tmp")
+    removed: list[Path] = []
+    for path in found:
+        try:
+            if now - path.stat().st_mtime < older_than:
+                continue           # perhaps another backup's, still running
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except OSError:
+            continue               # in use (Windows) or gone already: the next backup tries again
+    return removed
+
+
 def write_backup(data_dir: Path, dest: Path, *, created_at: datetime, hall: dict[str, str],
                  config_path: Path | None = None, extra_files: dict[str, Path] | None = None,
                  auto: bool = False, create_folder: bool = True) -> BackupResult:
@@ -174,11 +203,14 @@ def write_backup(data_dir: Path, dest: Path, *, created_at: datetime, hall: dict
         raise BackupError(f"备份目录 {folder} 不可写（U盘未插入或网络共享断开？）：{exc.strerror or exc} / "
                           f"backup folder not writable") from exc
     tmp_zip = Path(tmp_name)
+    sweep_leftovers(data_dir, folder)
     members: dict[str, Any] = {}
     origins: dict[str, str] = {}
     db_facts: dict[str, Any] = {}
     try:
-        with tempfile.TemporaryDirectory(dir=data_dir, prefix=".backup-tmp-") as work, \
+        # ignore_cleanup_errors: a snapshot still open elsewhere (Windows) must not hide the backup's own
+        # outcome; what stays behind is swept by the next backup
+        with tempfile.TemporaryDirectory(dir=data_dir, prefix=".backup-tmp-", ignore_cleanup_errors=True) as work, \
                 zipfile.ZipFile(tmp_zip, "w", compresslevel=6, allowZip64=True) as zf:
             for rel in data_files(data_dir, exclude=folder):
                 src = data_dir / rel

@@ -20,7 +20,8 @@ from hall.store.db import Database
 
 #: shown first in the manager's action filter; any stored action can be filtered by prefix
 ACTION_GROUPS = ("auth", "window", "ticket", "case", "rating", "rectification", "complaint", "appointment",
-                 "notice", "device", "emulator", "relay", "catalog", "calendar", "village", "audit", "pairing", "config")
+                 "notice", "device", "emulator", "relay", "catalog", "calendar", "village", "audit", "pairing",
+                 "config")
 
 CSV_HEAD = ["时间（大厅）", "时间（UTC）", "人员", "角色", "操作", "对象", "详情", "来源地址", "设备", "哈希"]
 

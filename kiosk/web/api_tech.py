@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from hall.cli.config_cmd import config_warnings
 from hall.config.loader import ConfigError, load_config
 from hall.config.schema import HallConfig
