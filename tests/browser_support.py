@@ -150,12 +150,16 @@ def shot(page: Any, name: str) -> Path:
     return path
 
 
-def chromium_browser() -> Iterator[Any]:
-    """The system Chromium under Playwright, for a module-scoped `browser` fixture to `yield from`."""
+def chromium_browser(*, scrollbars: bool = False) -> Iterator[Any]:
+    """The system Chromium under Playwright, for a module-scoped `browser` fixture to `yield from`.
+
+    `scrollbars=True` keeps the scrollbars that headless mode hides by default, as the hall's
+    Chromium shows them (the fit check counts a scrollbar as the sign that a box scrolls)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                              ignore_default_args=["--hide-scrollbars"] if scrollbars else None)
         yield b
         b.close()
 

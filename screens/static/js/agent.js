@@ -337,11 +337,12 @@ function drawForm() {
     el.addEventListener("input", () => { a[key] = el.value.trim(); autosave(); });
     return el;
   };
-  const certType = h("select", { "data-testid": "cert-type" },
+  const certType = h("select", { "data-testid": "cert-type", "aria-label": T.certType },
     [["111", "居民身份证"], ["113", "户口簿"], ["990", "其他证件"]].map(([v, l]) =>
       h("option", { value: v, text: l, selected: a.cert_type === v })));
   certType.addEventListener("change", () => { a.cert_type = certType.value; autosave(); });
-  const note = h("textarea", { rows: 2, maxlength: 500, placeholder: T.notePlaceholder, "data-testid": "note" });
+  const note = h("textarea", { rows: 2, maxlength: 500, placeholder: T.notePlaceholder, "data-testid": "note",
+    "aria-label": T.note });
   note.value = d.note || "";
   note.addEventListener("input", () => { d.note = note.value; autosave(); });
 
@@ -367,12 +368,13 @@ function drawForm() {
     h("div", { class: "field", hidden: d.kind !== "上门代办" }, h("label", { text: T.group }), groups),
     h("fieldset", { class: "applicant" }, h("legend", { text: T.applicant }),
       h("div", { class: "grid2" },
-        h("div", { class: "field" }, h("label", { text: T.name }), input("name", { maxlength: 50, "data-testid": "name" })),
+        h("div", { class: "field" }, h("label", { text: T.name }), input("name", { maxlength: 50, "data-testid": "name", "aria-label": T.name })),
         h("div", { class: "field" }, h("label", { text: T.certType }), certType),
         h("div", { class: "field" }, h("label", { text: T.certNo }),
-          input("cert_no", { maxlength: 40, inputmode: "text", "data-testid": "cert-no", autocapitalize: "characters" })),
+          input("cert_no", { maxlength: 40, inputmode: "text", "data-testid": "cert-no", autocapitalize: "characters",
+            "aria-label": T.certNo })),
         h("div", { class: "field" }, h("label", { text: T.phone }),
-          input("phone", { maxlength: 20, inputmode: "tel", type: "tel", "data-testid": "phone" })))),
+          input("phone", { maxlength: 20, inputmode: "tel", type: "tel", "data-testid": "phone", "aria-label": T.phone })))),
     h("div", { class: "field" }, h("label", { text: T.note }), note),
     err,
     h("div", { class: "form-actions" }, submit, reset));

@@ -483,7 +483,7 @@ VIEWS.guide = ({ mode = "category", key = null } = {}) => {
   const view = { node, speak: T.guideSpeak };
   const setMode = (m, k = null) => {
     view.params = { mode: m };
-    for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.mode === m));
+    for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.mode === m));
     draw(m, k);
   };
   for (const [m, label, ic] of [["category", T.byCategory, "list"], ["department", T.byDepartment, "building"],
@@ -524,7 +524,7 @@ VIEWS.guide = ({ mode = "category", key = null } = {}) => {
     };
     for (const g of keys) {
       const label = m === "category" ? `${g}　${categoryName(g)}` : g || "—";
-      side.append(h("button", { type: "button", class: "side-btn", "data-key": g, "data-speak": label,
+      side.append(h("button", { type: "button", class: "side-btn", role: "tab", "data-key": g, "data-speak": label,
         onclick: () => pickGroup(g) },
       h("span", { text: label }), h("span", { class: "muted", text: T.itemCount(groups.get(g).length) })));
     }
@@ -658,9 +658,9 @@ VIEWS.item = ({ code }) => {
         [T.location, it.location, "pin"]].filter(([, v]) => v).map(([k, v, ic]) =>
         h("span", { class: "sum" }, icon(ic), h("span", { class: "muted", text: `${k}：` }), h("strong", { text: v }))));
     const tabs = h("div", { class: "choices tabs", role: "tablist" });
-    const panel = h("section", { class: "card item-panel", "data-testid": "item-panel" });
+    const panel = h("section", { class: "card item-panel", "data-testid": "item-panel", tabindex: "0" });
     const showTab = (key) => {
-      for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.tab === key));
+      for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.tab === key));
       const sec = sections.find((x) => x[0] === key);
       clear(panel, h("h2", {}, icon(sec[2]), sec[1]), sec[3]());
       panel.scrollTop = 0;
@@ -1019,12 +1019,12 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
   function show(k) {
     current = k;
     view.params = { tab: k };
-    for (const b of tabs.children) b.setAttribute("aria-checked", String(b.dataset.tab === k));
+    for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.tab === k));
     ({ staff: drawStaff, rules: drawRules, map: drawMap, notices: drawNotices, items: drawItems })[k]();
   }
   function drawStaff() {
     const windows = state.snap ? state.snap.windows : page.windows.map((w) => ({ ...w, clerk_id: null }));
-    clear(body, h("div", { class: "staff-grid", "data-testid": "staff-grid" }, windows.map((w) => {
+    clear(body, h("div", { class: "staff-grid", "data-testid": "staff-grid", tabindex: "0" }, windows.map((w) => {
       const s = page.staff.find((x) => x.id === w.clerk_id);
       const cats = (w.categories || []).map((p) => `${p} ${categoryName(p)}`);
       return h("div", { class: "card staff-card" },
@@ -1044,7 +1044,7 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
     })));
   }
   function drawRules() {
-    clear(body, h("div", { class: "rules" }, T.rules.map(([name, text], i) => h("div", { class: "card rule" },
+    clear(body, h("div", { class: "rules", tabindex: "0" }, T.rules.map(([name, text], i) => h("div", { class: "card rule" },
       h("span", { class: "flow-no", text: String(i + 1) }), h("div", {}, h("h2", { text: name }), h("p", { text }))))));
   }
   function drawMap() { clear(body, h("div", { class: "card map-card" }, hallMap())); }
@@ -1055,7 +1055,7 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
     if (current !== "notices") return;
     if (data === null) { clear(body, unavailablePanel()); return; }
     const list = asList(data, "notices");
-    clear(body, list.length ? h("div", { class: "notices", "data-testid": "notices" }, list.map((n) => h("article",
+    clear(body, list.length ? h("div", { class: "notices", "data-testid": "notices", tabindex: "0" }, list.map((n) => h("article",
       { class: "card notice" },
       h("div", { class: "row" }, h("span", { class: "badge", text: T.noticeKind[n.kind] || T.noticeKind.hall }),
         h("span", { class: "muted", text: T.published((n.published_at || "").slice(0, 10)) })),

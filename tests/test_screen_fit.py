@@ -1,0 +1,397 @@
+"""The fit check: every screen, in its main states, at every size and mode it meets in a hall, measured in Chromium.
+
+One data table (`ROWS`): a row is one screen state — which page, how to bring it there, the sizes and
+modes, and the screen's minima for type and touch targets. Each (row, size, mode) is one test case; it
+fails on text cut off or spilling out of its box, an interactive element out of view where nothing shows
+that its box scrolls, sideways page scrolling, interactive elements overlapping or covered, text or targets
+below the screen's minima, and any critical or serious axe-core violation (tests/vendor/axe.min.js,
+injected offline). The message names screen, state, size, mode, element (selector + text) and numbers.
+
+Every case is photographed into test-output/screenshots/fit/. The smallest font and target measured per
+screen are written to test-output/fit-minima.json (and printed with `-s`) for the issue's closing note.
+
+Speed: one server and one browser for the module, one page per screen reused across its cases; a case
+only changes the viewport and the mode and moves the page to its state.
+
+To add a screen: write a `setup(page, ctx)` that brings an open page to the state (waiting on state, never a
+sleep), and append `Row(...)` lines. `Minima` holds the screen's rules; `axe_skip` lists axe rules the
+screen is allowed to break (the kiosk locks zoom: it has its own 长辈模式).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser_support import (
+    ROOT,
+    SHOTS,
+    BrowserPages,
+    Hall,
+    chromium_available,
+    chromium_browser,
+    serve_hall,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+MEASURE = (Path(__file__).parent / "fit_measure.js").read_text(encoding="utf-8")
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+FIT_SHOTS = SHOTS / "fit"
+MINIMA_OUT = ROOT / "test-output" / "fit-minima.json"
+STATE_MS = 10000          # a state that does not appear within this is a failure, not a wait
+
+Size = tuple[int, int]
+KIOSK_SIZES: list[Size] = [(1920, 1080), (1080, 1920), (1366, 768)]
+PHONE_SIZES: list[Size] = [(360, 740), (390, 844)]
+AGENT_SIZES: list[Size] = [*PHONE_SIZES, (1024, 768)]
+
+
+@dataclass(frozen=True)
+class Minima:
+    """A screen's rules. `secondary` marks the text allowed down to `secondary` px (notes, badges, dates)."""
+
+    body: float
+    secondary: float
+    target: float
+    secondary_selector: str = ""
+
+
+# Kiosk: body ≥ 24 px, secondary ≥ 20 px, targets ≥ 60×60; 长辈模式 body ≥ 30 px (secondary ≥ 24).
+KIOSK_SECONDARY = (".muted, .sub, .badge, .tile-note, .hall-sub, .date, .countdown, .item-sub, .mat-note, .mat-form, "
+                   ".flow-desc, .flow-actor, .flow-limit, .banner, .chosen, .ticket-est, .ticket-listen, .key.fn, "
+                   ".way-off, .item-dept, .state")
+KIOSK_MINIMA = {"normal": Minima(24, 20, 60, KIOSK_SECONDARY), "large": Minima(30, 24, 60, KIOSK_SECONDARY)}
+PHONE_MINIMA = {"normal": Minima(16, 16, 44)}
+SCROLL_HINT = "[data-scroll-hint]"
+
+
+@dataclass
+class Ctx:
+    """What the setups share: the hall, and facts made once for the module (a ticket, a catalog item)."""
+
+    hall: Hall
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+
+Setup = Callable[[Any, Ctx], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    screen: str               # which page object to use (one per screen, reused)
+    state: str
+    path: str                 # opened once per screen
+    setup: Setup
+    sizes: list[Size]
+    modes: dict[str, Minima]
+    axe_skip: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ kiosk states
+def _kiosk_go(page: Any, view: str, params: dict[str, Any] | None = None) -> None:
+    page.evaluate("([v, p]) => { window.hallKiosk.goHome(); if (v !== 'home') window.hallKiosk.go(v, p); }",
+                  [view, params or {}])
+
+
+def _wait(page: Any, selector: str) -> None:
+    page.wait_for_selector(selector, state="visible", timeout=STATE_MS)
+
+
+def k_home(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "home")
+    _wait(page, "[data-testid=tile-take]")
+
+
+def k_take(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "take")
+    _wait(page, "[data-testid=cat-A]")
+
+
+def k_ticket(page: Any, ctx: Ctx) -> None:
+    result = ctx.once("ticket", lambda: ctx.hall.api("POST", "/api/tickets", {"category": "B"})[1])
+    _kiosk_go(page, "ticket", {"result": result})
+    _wait(page, "[data-testid=ticket-number]")
+
+
+def k_guide(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "guide")
+    _wait(page, "[data-testid=item-list] .item-row")
+
+
+def _first_item(ctx: Ctx) -> str:
+    def make() -> str:
+        status, data = ctx.hall.api("GET", "/api/catalog/items?limit=200")
+        items = data["items"] if isinstance(data, dict) else data
+        assert status == 200 and items, data
+        # the item with the most materials: the longest page a citizen meets
+        best = max(items, key=lambda it: len(str(it)))
+        return str(best["impl_code"])
+    return str(ctx.once("item", make))
+
+
+def k_item(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "item", {"code": _first_item(ctx)})
+    _wait(page, "[data-testid=item-title]")
+
+
+def k_progress(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "progress")
+    _wait(page, "[data-testid=progress-input]")
+
+
+def k_appointment(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "appointment")
+    _wait(page, "[data-testid=appt-input]")
+
+
+def k_rate(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "rate")
+    _wait(page, ".rate-ways")
+
+
+def k_suggest(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "suggest")
+    _wait(page, "[data-testid=reasons] .chip")
+    page.get_by_test_id("note-input").click()
+    _wait(page, ".suggest-keys [data-testid=keyboard]")
+
+
+def k_scan(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "scan")
+    _wait(page, ".scan-card")
+
+
+def k_board(page: Any, ctx: Ctx) -> None:
+    _kiosk_go(page, "board")
+    _wait(page, "[data-testid=staff-grid]")
+
+
+def k_idle(page: Any, ctx: Ctx) -> None:
+    """The 您还在办理吗？ dialog over a half-filled complaint form."""
+    _kiosk_go(page, "suggest")
+    _wait(page, "[data-testid=reasons] .chip")
+    page.locator("[data-testid=reasons] .chip").first.click()
+    page.evaluate("window.hallKiosk.idle._ask()")
+    _wait(page, "[data-testid=still-there] .modal")
+
+
+KIOSK_STATES: list[tuple[str, Setup]] = [
+    ("home", k_home), ("take", k_take), ("ticket", k_ticket), ("guide", k_guide), ("item", k_item),
+    ("progress", k_progress), ("appointment", k_appointment), ("rate", k_rate), ("suggest-keyboard", k_suggest),
+    ("scan", k_scan), ("board", k_board), ("idle-dialog", k_idle),
+]
+
+
+# ------------------------------------------------------------------ agent (village) and station
+def _agent_signed_in(page: Any) -> None:
+    if page.locator("[data-testid=agent-form], .agent-shell").count():
+        return
+    _wait(page, "[data-testid=agent-login]")
+    page.get_by_test_id("agent-login").fill("qs01")
+    page.get_by_test_id("agent-pin").fill("246810")
+    page.get_by_test_id("agent-signin").click()
+    _wait(page, "[data-testid=agent-form]")
+
+
+def a_form(page: Any, ctx: Ctx) -> None:
+    _agent_signed_in(page)
+    page.get_by_test_id("tab-form").click()
+    _wait(page, "[data-testid=agent-form]")
+
+
+def a_ledger(page: Any, ctx: Ctx) -> None:
+    _agent_signed_in(page)
+    page.get_by_test_id("tab-ledger").click()
+    _wait(page, "[data-testid=tab-ledger][aria-selected=true]")
+
+
+def a_roster(page: Any, ctx: Ctx) -> None:
+    _agent_signed_in(page)
+    page.get_by_test_id("tab-roster").click()
+    _wait(page, "[data-testid=tab-roster][aria-selected=true]")
+
+
+def a_drafts(page: Any, ctx: Ctx) -> None:
+    _agent_signed_in(page)
+    page.get_by_test_id("tab-drafts").click()
+    _wait(page, "[data-testid=tab-drafts][aria-selected=true]")
+
+
+def s_station(page: Any, ctx: Ctx) -> None:
+    _wait(page, "[data-testid=on-duty]")
+
+
+ROWS: list[Row] = [
+    *[Row("kiosk", state, "/kiosk", setup, KIOSK_SIZES, KIOSK_MINIMA, axe_skip=("meta-viewport",))
+      for state, setup in KIOSK_STATES],
+    Row("agent", "form", "/agent", a_form, AGENT_SIZES, PHONE_MINIMA),
+    Row("agent", "ledger", "/agent", a_ledger, AGENT_SIZES, PHONE_MINIMA),
+    Row("agent", "roster", "/agent", a_roster, AGENT_SIZES, PHONE_MINIMA),
+    Row("agent", "drafts", "/agent", a_drafts, AGENT_SIZES, PHONE_MINIMA),
+    Row("station", "home", "/station/1", s_station, [*PHONE_SIZES, (1280, 720)], PHONE_MINIMA),
+]
+
+
+# ------------------------------------------------------------------ how a case runs
+@dataclass(frozen=True)
+class Case:
+    row: Row
+    size: Size
+    mode: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.row.screen}-{self.row.state}-{self.size[0]}x{self.size[1]}-{self.mode}"
+
+
+CASES = [Case(r, s, m) for r in ROWS for s in r.sizes for m in r.modes]
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    for h in serve_hall(tmp_path_factory.mktemp("fit")):
+        # a village with its agent on duty today: the agent and station pages need one
+        m = h.login("9001", "hall-8888")
+        status, answer = h.api("POST", "/api/village/villages", {
+            "name": "青石村", "address": "青石村村部一楼", "phone": "0731-5201234",
+            "hours": "工作日 8:30–12:00，14:00–17:30"}, m)
+        assert status == 201, answer
+        status, answer = h.api("POST", "/api/village/agents", {
+            "village_id": answer["id"] if isinstance(answer, dict) and "id" in answer else 1, "login": "qs01",
+            "name": "李春花", "duty": "村委委员", "phone": "13812345678", "cert_no": "430224198001011237",
+            "pin": "246810"}, m)
+        assert status == 201, answer
+        today = h.services.clock.today()
+        if h.services.calendar.is_workday(today):
+            agent = h.api("POST", "/api/village/session", {"login": "qs01", "pin": "246810"})[1]["token"]
+            h.api("PUT", "/api/village/roster", {"day": today.isoformat(), "agent_id": answer.get("id", 1)}, agent)
+        yield h
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium_browser(scrollbars=True)
+
+
+class ScreenPages(BrowserPages):
+    """One page per screen for the whole module; the minima measured are kept per screen."""
+
+    def __init__(self, browser: Any, hall: Hall) -> None:
+        super().__init__(browser, hall, speech=True)
+        self.pages: dict[str, Any] = {}
+        self.minima: dict[str, dict[str, Any]] = {}
+
+    def page(self, row: Row, size: Size) -> Any:
+        if row.screen not in self.pages:
+            ctx = self.context({"width": size[0], "height": size[1]})
+            self.pages[row.screen] = self.open_in(ctx, row.path, row.screen)
+        page = self.pages[row.screen]
+        vp = page.viewport_size
+        if (vp["width"], vp["height"]) != size:
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+        return page
+
+    def keep(self, case: Case, found: dict[str, Any]) -> None:
+        key = f"{case.row.screen} ({case.mode})"
+        m = self.minima.setdefault(key, {"font": None, "target": None, "sizes": []})
+        size = f"{case.size[0]}×{case.size[1]}"
+        if size not in m["sizes"]:
+            m["sizes"].append(size)
+        f, t = found["minFont"], found["minTarget"]
+        if f and (m["font"] is None or f["px"] < m["font"]["px"]):
+            m["font"] = {**f, "case": case.name}
+        if t and (m["target"] is None or min(t["w"], t["h"]) < min(m["target"]["w"], m["target"]["h"])):
+            m["target"] = {**t, "case": case.name}
+
+
+@pytest.fixture(scope="module")
+def screens(browser: Any, hall: Hall) -> Iterator[ScreenPages]:
+    pages = ScreenPages(browser, hall)
+    yield pages
+    MINIMA_OUT.parent.mkdir(parents=True, exist_ok=True)
+    MINIMA_OUT.write_text(json.dumps(pages.minima, ensure_ascii=False, indent=1), encoding="utf-8")
+    for key, m in sorted(pages.minima.items()):
+        print(f"\n{key}: sizes {', '.join(m['sizes'])}; smallest font {m['font']}; smallest target {m['target']}")
+    pages.close()
+
+
+@pytest.fixture(scope="module")
+def ctx(hall: Hall) -> Ctx:
+    return Ctx(hall)
+
+
+def _set_mode(page: Any, row: Row, mode: str) -> None:
+    """长辈模式 on the screens that have it: pressed through its own toggle, as a citizen would."""
+    toggle = page.locator("[data-testid=toggle-large]")
+    if not toggle.count():
+        assert mode == "normal", f"{row.screen} has no 长辈模式 toggle"
+        return
+    want = "true" if mode == "large" else "false"
+    if toggle.get_attribute("aria-pressed") != want:
+        page.evaluate("document.querySelectorAll('.modal-back').forEach((m) => m.remove())")
+        toggle.click()
+        page.wait_for_selector(f"[data-testid=toggle-large][aria-pressed={want}]", timeout=STATE_MS)
+
+
+def _axe(page: Any, skip: tuple[str, ...]) -> list[str]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    rules = {r: {"enabled": False} for r in skip}
+    result = page.evaluate("""async (rules) => {
+        const r = await axe.run(document, { rules, resultTypes: ["violations"] });
+        return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => ({
+          id: v.id, impact: v.impact, help: v.help,
+          nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").split("\\n")[1])}));
+    }""", rules)
+    return [f"axe {v['impact']} {v['id']} ({v['help']}): " + " | ".join(v["nodes"]) for v in result]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
+    row, minima = case.row, case.row.modes[case.mode]
+    page = screens.page(row, case.size)
+    if row.screen == "kiosk":
+        # a dialog from the previous case must not hide the toggles
+        page.evaluate("window.hallKiosk && window.hallKiosk.idle.poke()")
+    _set_mode(page, row, case.mode)
+    row.setup(page, ctx)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    found = page.evaluate(MEASURE, {"bodyMin": minima.body, "secondaryMin": minima.secondary,
+                                    "secondary": minima.secondary_selector, "targetMin": minima.target,
+                                    "scrollHint": SCROLL_HINT})
+    FIT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(FIT_SHOTS / f"{case.name}.png"))
+    screens.keep(case, found)
+    problems: list[str] = []
+    if found["hscroll"]:
+        problems.append(f"horizontal scrolling: {found['hscroll']}")
+    for key, what in [("clipped", "text clipped"), ("offscreen", "out of view"), ("overlaps", "overlap"),
+                      ("covered", "covered"), ("smallText", "text too small"), ("smallTargets", "target too small")]:
+        problems += [f"{what}: {p}" for p in found[key]]
+    problems += _axe(page, row.axe_skip)
+    where = f"{row.screen} / {row.state} at {case.size[0]}×{case.size[1]} ({case.mode})"
+    assert not problems, f"{where}: {len(problems)} problem(s)\n  " + "\n  ".join(problems[:40])
+    assert found["counts"]["targets"] > 0 and found["counts"]["text"] > 0, f"{where}: nothing measured"
+
+
+def test_cases_cover_the_issue_sizes() -> None:
+    """The table holds the sizes the halls use (issue 12 item 1) for the screens this module checks."""
+    kiosk = {c.size for c in CASES if c.row.screen == "kiosk"}
+    assert kiosk == set(KIOSK_SIZES) and {c.mode for c in CASES if c.row.screen == "kiosk"} == {"normal", "large"}
+    assert {c.size for c in CASES if c.row.screen == "agent"} == {(360, 740), (390, 844), (1024, 768)}
+    assert all(re.fullmatch(r"[a-z0-9-]+", c.name) for c in CASES)
