@@ -99,7 +99,7 @@ def test_bad_certificate_number_is_a_chinese_error(api: Any) -> None:
     body = case_body()
     body["applicant"]["cert_no"] = "110105194912310021"
     r = api.post("/api/cases", headers=h, json=body)
-    assert r.status_code == 400 and "校验码" in r.get_json()["error"]["message"]
+    assert r.status_code == 400 and r.get_json()["error"]["message"] == "申请人证件号码校验位不正确，请逐位核对"
 
 
 def test_tablet_rating_needs_a_prompt_and_no_staff_session(api: Any, events: list[Any]) -> None:

@@ -99,7 +99,7 @@ def test_register_computes_promised_date_and_writes_audit_and_outbox(services: S
 def test_id_number_check_digit_is_verified() -> None:
     assert id_number_valid(ID1)
     bad = ID1[:-1] + ("0" if ID1[-1] != "0" else "1")
-    with pytest.raises(ValidationError, match="校验码"):
+    with pytest.raises(ValidationError, match="证件号码校验位不正确"):
         case_in(applicant={"name": "张三", "cert_no": bad})
 
 

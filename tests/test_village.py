@@ -504,7 +504,7 @@ def test_registration_rules(world: World) -> None:
             "applicant": {"name": "王大爷", "cert_no": "430224195001011234"},
         },
     )
-    assert r.status_code == 400 and "校验码" in r.get_json()["error"]["message"]
+    assert r.status_code == 400 and r.get_json()["error"]["message"] == "申请人证件号码校验位不正确，请逐位核对"
     r = a.post(
         "/api/village/records",
         json={**base, "client_key": "k-00000004", "kind": "代办到乡镇", "item_code": "NOSUCHITEM0001"},

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from hall.relay.codes import BAD_LEVELS, LEVELS
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = ["BAD_LEVELS", "LEVELS"]
 
@@ -67,8 +67,10 @@ def check_cert(cert_type: str, cert_no: str) -> str:
         raise ValueError(f"证件类型 {cert_type} 无效")
     if cert_type == "111":
         cert_no = cert_no.upper()
+        if not re.fullmatch(r"\d{17}[\dX]", cert_no):
+            raise ValueError("证件号码应为 18 位（前 17 位为数字，末位为数字或 X）")
         if not id_number_valid(cert_no):
-            raise ValueError("居民身份证号码不正确（18 位，末位校验码不符）")
+            raise ValueError("证件号码校验位不正确，请逐位核对")
     return cert_no
 
 
@@ -99,10 +101,20 @@ class Person(_In):
 
     check_phone = field_validator("phone")(_phone)
 
-    @model_validator(mode="after")
-    def _cert(self) -> Person:
-        self.cert_no = check_cert(self.cert_type, self.cert_no)
-        return self
+    # field validators (not one model validator) so an error names the box: applicant.cert_no
+    @field_validator("cert_type")
+    @classmethod
+    def _cert_type(cls, v: str) -> str:
+        if v not in CERT_TYPES:
+            raise ValueError(f"证件类型 {v} 无效")
+        return v
+
+    @field_validator("cert_no")
+    @classmethod
+    def _cert(cls, v: str, info: ValidationInfo) -> str:
+        if "cert_type" not in info.data:      # its own error is reported already
+            return v
+        return check_cert(info.data["cert_type"], v)
 
 
 class Applicant(Person):

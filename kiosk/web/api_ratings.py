@@ -15,6 +15,7 @@ from hall.records.util import RecordError
 from hall.web.api_cases import _int_arg, citizen_actor, records, staff_actor
 from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
+from hall.web.field_errors import validation_error
 from hall.web.util import body, services
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -264,8 +265,7 @@ def phone_submit(token: str) -> tuple[str, int]:
             case_id=int(case_raw) if case_raw.isdigit() else None,
             assess_number=2 if f.get("assess_number") == "2" else 1)
     except ValidationError as exc:
-        msg = str(exc.errors(include_url=False)[0].get("msg", "")).removeprefix("Value error, ")
-        return _page(token, error=msg or "请选择满意度", status=400)
+        return _page(token, error=validation_error(exc)[0], status=400)
     except RecordError as exc:
         return _page(token, error=exc.message, status=exc.status)
     return _page(token, done=_public(result)["message"])

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from hall.queue.errors import QueueError
+from hall.web.field_errors import validation_error
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -48,9 +49,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> tuple[Response, int]:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        return error_response("invalid", f"参数 {field} 无效：{first['msg']}", 400)
+        message, field = validation_error(exc)
+        return error_response("invalid", message, 400, field=field)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
