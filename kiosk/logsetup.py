@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall.security import redact_text
 
@@ -18,7 +20,19 @@ class RedactingFormatter(logging.Formatter):
     The filter below only sees the message; a traceback is rendered later, by the
     formatter, and an exception's text often carries what the request held
     (`ValueError: 证件号码 430… 校验位错误`).
+
+    Times are the hall's (config `hall.timezone`) with their offset, not the server's zone: a hall
+    PC often runs in UTC, and a technician comparing the log with the hall's clock was 8 h off.
     """
+
+    zone: tzinfo | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        zone = self.zone
+        if zone is None:
+            return super().formatTime(record, datefmt)
+        t = datetime.fromtimestamp(record.created, zone)
+        return f"{t:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d} {t:%z}"
 
     def format(self, record: logging.LogRecord) -> str:
         return redact_text(super().format(record))
@@ -42,8 +56,23 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_dir: Path | None, level: str = "INFO") -> Path | None:
+def hall_zone(name: str) -> tzinfo | None:
+    """The IANA zone `name`, or None (the system's) if this machine lacks it (Windows without tzdata)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def use_hall_time(zone: tzinfo | None) -> None:
+    """Stamp log lines in the hall's zone from now on (once the config says which it is)."""
+    RedactingFormatter.zone = zone
+
+
+def setup_logging(log_dir: Path | None, level: str = "INFO", zone: tzinfo | None = None) -> Path | None:
     root = logging.getLogger()
+    if zone is not None:
+        use_hall_time(zone)
     if getattr(root, "_hall_configured", False):
         return None
     root.setLevel(level)

@@ -21,6 +21,7 @@ from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
 from hall.housekeeping import Housekeeping
 from hall.manage.broadcast import Broadcasts
+from hall.manage.attendance import record_first_days
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
@@ -63,6 +64,8 @@ class Services:
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
+    # server settings the command line set in memory only (--host/--port): no edit of the file
+    config_overrides: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -161,6 +164,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                         roster=DutyRoster(db, config, clock),
                         catalog=CatalogStore(data_dir, categories=[c.prefix for c in config.categories],
                                              now=clock.now, publish=hub.publish))
+    record_first_days(db, config, clock.today())    # attendance counts each clerk from their first day
     # Records before devices: evaluators get the rating sink, printers the rating URL.
     services.records = Records(config, data_dir, db, engine, clock, hub.publish,
                                items=CatalogItems(data_dir, [c.prefix for c in config.categories],

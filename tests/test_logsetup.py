@@ -65,3 +65,26 @@ def test_exception_text_stack_and_arguments_are_masked(log_file: Path) -> None:
     text = log_file.read_text("utf-8")
     assert text.count("430***********1237") >= 2 and "138****5678" in text
     assert ID not in text and PHONE not in text
+
+
+def test_log_lines_carry_hall_time_with_its_offset(log_file: Path) -> None:
+    """The technician reads the log in hall time, whatever zone the PC runs in (often UTC)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from hall.logsetup import RedactingFormatter, hall_zone, use_hall_time
+
+    saved = RedactingFormatter.zone
+    try:
+        use_hall_time(hall_zone("Asia/Shanghai"))
+        before = datetime.now(ZoneInfo("Asia/Shanghai"))
+        logging.getLogger("hall.test").warning("hall-time probe")
+        _flush()
+        line = next(x for x in log_file.read_text("utf-8").splitlines() if "hall-time probe" in x)
+        stamp = datetime.strptime(line[:29], "%Y-%m-%d %H:%M:%S,%f %z")
+        assert line[24:29] == "+0800"
+        floor = before.replace(microsecond=before.microsecond // 1000 * 1000)    # the log keeps milliseconds
+        assert timedelta(0) <= stamp - floor < timedelta(seconds=5)
+        assert hall_zone("Not/AZone") is None        # a zone this PC lacks: the system's, not a crash
+    finally:
+        use_hall_time(saved)

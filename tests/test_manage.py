@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from hall.manage.alerts import alerts
@@ -116,3 +116,29 @@ def test_monthly_report_csv(client: Any, services: Services, clock: FixedClock) 
     text = r.get_data(as_text=True)
     assert "全大厅" in text and "3号窗口" in text and "刘洋（A岗）" in text
     assert client.get("/api/manage/report?month=2026-13", headers=h).status_code == 400
+
+
+def test_attendance_starts_at_each_clerks_first_day(services: Services, clock: FixedClock) -> None:
+    """Installed (first seen) today: nobody is absent for the days before; a clerk who signed in on
+    a day before the record (an upgraded hall) counts from that sign-in."""
+    today = clock.today()
+    rows = attendance(services.db, services.config, today - timedelta(days=20), today, clock.now(),
+                      lambda d: True)
+    assert rows and {r["date"] for r in rows} == {today.isoformat()}
+    # a sign-in ten days ago, before the service recorded this clerk: attendance starts there
+    ten_ago = clock.now() - timedelta(days=10)
+    with services.db.write() as c:
+        c.execute("INSERT INTO window_sessions (window, staff_id, post, login_at, logout_at) "
+                  "VALUES (1, '1001', 'A', ?, ?)", (ten_ago.isoformat(), (ten_ago + timedelta(hours=2)).isoformat()))
+    rows = attendance(services.db, services.config, today - timedelta(days=20), today, clock.now(),
+                      lambda d: True)
+    li = [r for r in rows if r["staff_id"] == "1001"]
+    assert li[0]["date"] == (today - timedelta(days=10)).isoformat() and li[0]["status"] == "present"
+    assert len(li) == 11 and all(r["status"] == "absent" for r in li[1:-1])
+    assert {r["date"] for r in rows if r["staff_id"] == "1003"} == {today.isoformat()}
+    # a clerk added to the config later starts on the day the service first sees them
+    clock.advance(days=3)
+    extra = services.config.staff[0].model_copy(update={"id": "1099", "name": "新同事", "role": "clerk"})
+    cfg = services.config.model_copy(update={"staff": [*services.config.staff, extra]})
+    rows = attendance(services.db, cfg, today, clock.today(), clock.now(), lambda d: True)
+    assert {r["date"] for r in rows if r["staff_id"] == "1099"} == {clock.today().isoformat()}

@@ -92,10 +92,29 @@ def test_ticket_survives_a_power_cut(tmp_path: Path) -> None:
 def test_demo_prints_where_to_go_and_who_to_sign_in_as(tmp_path: Path) -> None:
     port = _port()
     proc = _start(["--demo", "--data-dir", str(tmp_path / "data")], port)
-    proc.terminate()
-    out, _ = proc.communicate(timeout=15)
+    try:
+        # a fresh start (the port given on the command line) is no edit of the config file
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("POST", "/api/session", body=json.dumps({"staff_id": "9101", "pin": "tech-6666"}),
+                  headers={"Content-Type": "application/json", **origin})
+        token = json.loads(c.getresponse().read())["token"]
+        c.request("GET", "/api/tech/config", headers={"Authorization": f"Bearer {token}"})
+        checks = json.loads(c.getresponse().read())["checks"]
+        assert [x["level"] for x in checks if x["item"] == "配置文件"] == ["ok"], checks
+        # a screen's live stream is open while the service stops
+        stream = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        stream.request("GET", "/api/events")
+        assert stream.getresponse().status == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}/kiosk" in out and "/clerk" in out and "/board" in out
     assert "1001 / 123456" in out and "9001 / hall-8888" in out
+    # a normal stop logs no traceback; log lines carry hall time (+0800), whatever zone the PC runs in
+    assert "Traceback" not in out and "stopping (signal" in out, out[-2000:]
+    log_line = next(x for x in out.splitlines() if "stopping (signal" in x)
+    assert log_line[24:29] == "+0800", log_line
 
 
 def test_log_lines_mask_id_and_phone(tmp_path: Path) -> None:

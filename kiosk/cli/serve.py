@@ -49,7 +49,7 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
 
 def serve_cmd(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM, or until `stop` is set (the Windows service's stop request)."""
-    from hall.logsetup import setup_logging
+    from hall.logsetup import hall_zone, setup_logging
     from hall.paths import data_dir
 
     path = Path(args.config) if args.config else (demo_config_path() if args.demo else None)
@@ -66,16 +66,19 @@ def serve_cmd(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         config = config.model_copy(update={"server": config.server.model_copy(update={"demo": True})})
     ddir = data_dir(args.data_dir or config.server.data_dir)
     limit_malloc_arenas()
-    log_file = setup_logging(Path(args.log_dir) if args.log_dir else ddir / "logs")
+    log_file = setup_logging(Path(args.log_dir) if args.log_dir else ddir / "logs",
+                             zone=hall_zone(config.hall.timezone))
     host = args.host or config.server.host
     port = args.port or config.server.port
     # The served address is part of the config the parts see (e.g. the ticket QR's link base).
     config = config.model_copy(update={"server": config.server.model_copy(update={"host": host, "port": port})})
-    return run(config, ddir, host, port, log_file, config_path=path, stop=stop)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    return run(config, ddir, host, port, log_file, config_path=path, stop=stop, overrides=overrides)
 
 
 def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | None,
-        config_path: Path | None = None, stop: threading.Event | None = None) -> int:
+        config_path: Path | None = None, stop: threading.Event | None = None,
+        overrides: dict[str, Any] | None = None) -> int:
     import waitress
     from hall.netaddr import announce
     from hall.runlock import AlreadyRunning, RunLock
@@ -107,6 +110,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
             log.info("config changed since the last start: %s", ", ".join(changed))
     except Exception:
         log.exception("could not audit the config load")
+    services.config_overrides = dict(overrides or {})
     if config.server.demo and services.village is not None and services.village.seed_demo():
         log.info("demo villages and agents added (agent PIN %s)", services.village.DEMO_PIN)
     services.start()

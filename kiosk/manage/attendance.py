@@ -2,7 +2,10 @@
 
 A clerk's day is read from `window_sessions`: first sign-in, last sign-out,
 minutes on post and the windows held. A working day with no sign-in shows as
-absent, which the manager checks against leave records kept elsewhere.
+absent, which the manager checks against leave records kept elsewhere — but
+only from the clerk's first day with the system (the day the service first saw
+them in the config, or their first sign-in if earlier): a hall that installed
+the system on the 20th must not see everyone absent from the 1st to the 19th.
 """
 
 from __future__ import annotations
@@ -16,11 +19,34 @@ from hall.queue.clock import parse_iso
 from hall.store.db import Database
 
 
+def record_first_days(db: Database, config: HallConfig, today: date) -> None:
+    """Note today as the first day of every clerk the service has not seen before (idempotent)."""
+    clerks = [(s.id, today.isoformat()) for s in config.staff if s.role == "clerk"]
+    if not clerks:
+        return
+    with db.write() as c:
+        c.executemany("INSERT OR IGNORE INTO staff_first_day (staff_id, first_day) VALUES (?, ?)", clerks)
+
+
+def first_days(db: Database, config: HallConfig, now: datetime) -> dict[str, date]:
+    """Each clerk's first day: the recorded day or their first sign-in (hall time), whichever is earlier."""
+    record_first_days(db, config, now.date())      # a clerk added by a config reload starts today
+    with db.read() as c:
+        out = {r[0]: date.fromisoformat(r[1]) for r in c.execute("SELECT staff_id, first_day FROM staff_first_day")}
+        for staff_id, first in c.execute("SELECT staff_id, MIN(login_at) FROM window_sessions GROUP BY staff_id"):
+            day = parse_iso(first).astimezone(now.tzinfo).date()
+            if staff_id not in out or day < out[staff_id]:
+                out[staff_id] = day
+    return out
+
+
 def attendance(db: Database, config: HallConfig, start: date, end: date, now: datetime,
                workday: Any = None) -> list[dict[str, Any]]:
-    """One row per clerk per day in [start, end]; `workday(date) -> bool` marks days expected at work."""
+    """One row per clerk per day in [start, end] from the clerk's first day on; `workday(date) -> bool`
+    marks days expected at work."""
     lo = datetime.combine(start, datetime.min.time(), tzinfo=now.tzinfo).isoformat()
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo).isoformat()
+    firsts = first_days(db, config, now)
     with db.read() as c:
         sessions = [dict(r) for r in c.execute(
             "SELECT * FROM window_sessions WHERE login_at >= ? AND login_at < ? ORDER BY login_at", (lo, hi)
@@ -34,7 +60,7 @@ def attendance(db: Database, config: HallConfig, start: date, end: date, now: da
     while d <= end:
         expected = bool(workday(d)) if workday else d.isoweekday() <= 5
         for staff in config.staff:
-            if staff.role != "clerk":
+            if staff.role != "clerk" or d < firsts.get(staff.id, now.date()):
                 continue
             ss = per.get((staff.id, d.isoformat()), [])
             minutes = 0.0

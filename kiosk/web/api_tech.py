@@ -78,9 +78,9 @@ def config_checks(svc: Services, config_path: Path | None) -> list[dict[str, str
             out.append(_check("error", "配置文件",
                               f"磁盘上的配置文件已无法通过校验，下次启动将失败：{'；'.join(exc.problems[:5])}"))
         else:
-            # `kiosk serve --demo` turns demo on in memory only: that is no edit of the file
+            # `kiosk serve --demo` (and --host/--port) change the config in memory only: no edit of the file
             on_disk = on_disk.model_copy(update={"server": on_disk.server.model_copy(
-                update={"demo": cfg.server.demo})})
+                update={"demo": cfg.server.demo, **getattr(svc, "config_overrides", {})})})
             if on_disk != cfg:
                 out.append(_check("warn", "配置文件", "配置文件已修改，重启服务后生效"))
             else:
