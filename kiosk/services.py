@@ -20,8 +20,8 @@ from hall.drivers.factory import DeviceContext, build_devices
 from hall.drivers.manager import DeviceManager
 from hall.events import EventHub
 from hall.housekeeping import Housekeeping
-from hall.manage.broadcast import Broadcasts
 from hall.manage.attendance import record_first_days
+from hall.manage.broadcast import Broadcasts
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
