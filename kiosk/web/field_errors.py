@@ -40,7 +40,9 @@ FIELD_LABELS: dict[str, str] = {
     "per_day": "每日人数", "holidays": "节假日", "workdays": "调休工作日", "hours": "办公时间",
     "overdue_days": "超期天数", "intake_days": "受理天数",
     # notices, villages, stations
-    "title": "标题", "body": "正文", "village_id": "村", "station_name": "服务站名称", "address": "地址",
+    "title": "标题", "body": "正文", "message": "广播内容", "targets": "播放位置", "minutes": "播放时长（分钟）",
+    "expires_at": "结束时间", "voice_times": "语音播报次数",
+    "village_id": "村", "station_name": "服务站名称", "address": "地址",
     "agent_id": "代办员", "agent_ids": "代办员", "client_key": "草稿编号",
     # devices and technician tools
     "command": "指令", "count": "数量", "width": "宽度", "height": "高度", "size": "大小", "data": "数据",
