@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.backup.auto import AutoBackup
+from hall.backup.monthly_report import MonthlyReportWriter
 from hall.clockcheck import ClockMonitor
 from hall.config.schema import County, HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
@@ -22,6 +23,7 @@ from hall.events import EventHub
 from hall.housekeeping import Housekeeping
 from hall.manage.attendance import record_first_days
 from hall.manage.broadcast import Broadcasts
+from hall.manage.excel import ExcelReports
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
@@ -61,6 +63,8 @@ class Services:
     pruner: Pruner | None = None       # daily pruning by [retention]
     housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
     broadcasts: Broadcasts | None = None  # the manager's hall broadcast (board, LED, voice, kiosk) and its expiry
+    excel: ExcelReports | None = None   # .xlsx reports (manager downloads, the month's workbook in the backup folder)
+    monthly_report: MonthlyReportWriter | None = None
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
@@ -98,6 +102,8 @@ class Services:
             out.append(("backup", self.backups.tick))
         if self.pruner is not None:
             out.append(("retention", self.pruner.tick))
+        if self.monthly_report is not None:
+            out.append(("monthly-report", self.monthly_report.tick))
         return out
 
     def health_warnings(self) -> list[dict[str, str]]:
@@ -174,6 +180,8 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.clock_check = ClockMonitor(config.clock)
     services.pruner = Pruner(db, config.retention)
     services.broadcasts = Broadcasts(db, clock, hub.publish)
+    services.excel = ExcelReports(db, config, services.records)
+    services.monthly_report = MonthlyReportWriter(config, data_dir, services.excel)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)

@@ -1,4 +1,4 @@
-"""Hall broadcast and service-level targets in a real Chromium against a real hall (issue 13 items 3, 4).
+"""Hall broadcast, service-level targets and the Excel download in a real Chromium (issue 13 items 3, 4, 5).
 
 One browser and one hall for the module (the shared `serve_hall`; `Pages` from the screens' tests,
 so console errors fail a test). The manager sends from the manager page; the board and the kiosk
@@ -119,3 +119,20 @@ def test_board_and_manager_mark_a_category_over_its_target_in_words(pages: Pages
     page.get_by_test_id("tab-month").click()
     page.get_by_test_id("targets-table").wait_for(timeout=15000)
     assert "D " in page.get_by_test_id("targets-table").inner_text()
+
+
+def test_manager_downloads_the_monthly_workbook_from_the_month_tab(pages: Pages, hall: Hall, tmp_path: Any) -> None:
+    from openpyxl import load_workbook
+
+    page = pages.open("/manager#month", name="manager-xlsx")
+    sign_in(page, "9001", "hall-8888")
+    page.get_by_test_id("xlsx-monthly").wait_for(timeout=15000)
+    with page.expect_download(timeout=30000) as dl:
+        page.get_by_test_id("xlsx-monthly").click()
+    assert dl.value.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(saved)
+    book = load_workbook(saved)
+    assert book.sheetnames[:4] == ["总体情况", "各窗口", "工作人员", "业务类别"]
+    rows = hall.services.db.conn.execute("SELECT target FROM audit WHERE action = 'export'").fetchall()
+    assert any(r[0].startswith("月度通报-") and r[0].endswith(".xlsx") for r in rows)

@@ -26,6 +26,7 @@ from hall.web import (
     api_ratings,
     api_records,
     api_relay,
+    api_reports,
     api_session,
     api_tech,
     api_village,
@@ -69,6 +70,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_village.bp)    # village stations: agents' 代办 ledger, intake, roster, oversight
+    app.register_blueprint(api_reports.bp)    # manager: .xlsx reports (daily, monthly, clerks, ratings, cases)
     app.register_blueprint(api_broadcast.bp)  # hall broadcast: the manager's message to board, LED, voice, kiosk
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 

@@ -378,4 +378,11 @@ export default {
     col: { category: "业务类别", targetWait: "目标等候", wait: "平均等候(分)", waitShare: "等候达标率",
       targetService: "目标办理", service: "平均办理(分)", serviceShare: "办理达标率" },
   },
+
+  // ------------------------------------------------------------ Excel reports (manager_excel.js)
+  excel: {
+    title: "Excel 报表（.xlsx）",
+    kinds: { monthly: "月度通报", clerks: "人员绩效", ratings: "评价与整改", cases: "办件时限", daily: "日报" },
+    hint: "每月结束后，上月的月度通报会自动保存到备份目录。每次下载都会记入审计日志。",
+  },
 };

@@ -10,6 +10,7 @@ import { LiveStream } from "./live.js";
 import { adminPanels } from "./manager_admin.js";
 import { auditPanel } from "./manager_audit.js";
 import { broadcastPanel, overTargetBadge, targetsCard } from "./manager_broadcast.js";
+import { excelLinks } from "./manager_excel.js";
 import {
   StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, kpi, monthDays, monthOf, tabs,
 } from "./staff.js";
@@ -307,6 +308,7 @@ function monthPanel() {
         "data-testid": "open-report" }, icon("printer"), h("span", { class: "label", text: T.printReport })),
       h("a", { class: "btn", href: `/api/manage/report?month=${m}&format=csv`, download: `report-${m}.csv`,
         "data-testid": "report-csv" }, icon("list"), h("span", { class: "label", text: T.reportCsv })),
+      excelLinks(m),
       h("div", { class: "exports" }, h("div", { class: "field-label", text: T.exportsTitle }),
         h("div", { class: "row" }, Object.entries(T.exports).map(([kind, label]) => h("a", {
           class: "btn small", href: `/api/records/export/${kind}?month=${m}`, download: `${kind}-${m}.csv`,
