@@ -270,6 +270,24 @@ class Kiosk(Strict):
     # The kiosk PC's own A4 printer for blank forms (its system printer name): the browser prints
     # forms there (Chromium --kiosk-printing uses the PC's default printer), not the hall PC.
     a4_printer: str | None = None
+    # The ID-card reader ([[devices]] kind "idcard") at this kiosk: its reads appear on this kiosk's
+    # take-number screen only. A reader with neither a window nor a kiosk serves the plain /kiosk page.
+    idcard: str | None = None
+
+
+class Citizen(Strict):
+    """刷身份证取号 and the ticket's phone page."""
+
+    # People this old or older are offered the 绿色通道 (priority lane) after a card read; they confirm.
+    priority_age: int = Field(default=70, ge=50, le=120)
+    # Numbers one person (by ID card) may take per category per day: stops number-hoarding (号贩子).
+    daily_limit_per_category: int = Field(default=2, ge=1, le=20)
+    # A card read waits this long on the kiosk for the citizen to choose a category.
+    card_read_seconds: int = Field(default=120, ge=15, le=600)
+    # The phone page says "还有N位" when this many people or fewer are ahead.
+    near_ahead: int = Field(default=3, ge=1, le=20)
+    # How often the phone page asks for its ticket's position (polling: no stream thread per phone).
+    phone_poll_seconds: float = Field(default=5.0, ge=1.0, le=60.0)
 
 
 def _prints_tickets(d: Device) -> bool:
@@ -304,6 +322,7 @@ class HallConfig(Strict):
     backup: Backup = Backup()
     retention: Retention = Retention()
     clock: ClockCheck = ClockCheck()
+    citizen: Citizen = Citizen()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:
@@ -337,6 +356,9 @@ class HallConfig(Strict):
             if not _prints_tickets(dev):
                 raise ValueError(f'kiosks[{i}].printer: printer "{k.printer}" has tickets = false / '
                                  f'打印机 "{k.printer}" 设置了不打印号票（tickets = false）')
+            if k.idcard is not None and k.idcard not in {d.name for d in self.devices if d.kind == "idcard"}:
+                raise ValueError(f'kiosks[{i}].idcard: "{k.idcard}" is not a [[devices]] idcard reader / '
+                                 f'没有名为 "{k.idcard}" 的身份证阅读器设备')
         return self
 
     def kiosk(self, kiosk_id: str) -> Kiosk | None:

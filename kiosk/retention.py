@@ -52,6 +52,9 @@ def _strip_personal(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+# Rows that only describe a ticket and are deleted with it (a card holder's keyed hash included).
+_GO_WITH_TICKET = ("ticket_events", "ticket_holders")
+
 class Pruner:
     def __init__(self, db: Database, settings: Retention, *, pause: float = 0.02) -> None:
         self.db = db
@@ -106,7 +109,7 @@ class Pruner:
         refs = self._ticket_refs(self.db.conn)
         # A ticket a NOT NULL column of some other record still needs is kept (ticket_events go with it).
         blockers = " ".join(f'AND NOT EXISTS (SELECT 1 FROM "{t}" x WHERE x."{col}" = tickets.id)'
-                            for t, col, nullable in refs if not nullable and t not in ("ticket_events", "tickets"))
+                            for t, col, nullable in refs if not nullable and t not in (*_GO_WITH_TICKET, "tickets"))
         while True:
             with self.db.write() as c:
                 ids = [r[0] for r in c.execute(
@@ -116,8 +119,8 @@ class Pruner:
                     return total
                 marks = ",".join("?" * len(ids))
                 for t, col, nullable in refs:
-                    if t == "ticket_events":
-                        c.execute(f"DELETE FROM ticket_events WHERE ticket_id IN ({marks})", ids)
+                    if t in _GO_WITH_TICKET:
+                        c.execute(f'DELETE FROM "{t}" WHERE ticket_id IN ({marks})', ids)
                     elif nullable:
                         c.execute(f'UPDATE "{t}" SET "{col}" = NULL WHERE "{col}" IN ({marks})', ids)
                 c.execute(f"DELETE FROM tickets WHERE id IN ({marks})", ids)

@@ -15,6 +15,7 @@ from typing import Any
 
 from hall.backup.auto import AutoBackup
 from hall.backup.monthly_report import MonthlyReportWriter
+from hall.cardreads import CardReads
 from hall.clockcheck import ClockMonitor
 from hall.config.schema import County, HallConfig
 from hall.drivers.factory import DeviceContext, build_devices
@@ -65,6 +66,7 @@ class Services:
     broadcasts: Broadcasts | None = None  # the manager's hall broadcast (board, LED, voice, kiosk) and its expiry
     excel: ExcelReports | None = None   # .xlsx reports (manager downloads, the month's workbook in the backup folder)
     monthly_report: MonthlyReportWriter | None = None
+    cards: CardReads | None = None     # ID-card reads for 刷身份证取号 and case prefill (memory only)
     started_at: float = field(default_factory=time.time)
     log_file: Path | None = None
     config_path: Path | None = None    # the file the running config came from (technician config check)
@@ -128,6 +130,8 @@ class Services:
                 return
             try:
                 self.engine.roll_over()
+                if self.cards is not None:
+                    self.cards.drop_day()
             except Exception:
                 log.exception("daily roll-over failed")
 
@@ -200,11 +204,15 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
                                  appointments=services.records.import_appointments,
                                  holidays=services.records.calendar.set_year,
                                  holiday_years=lambda: [clock.today().year, clock.today().year + 1])
+    records = services.records
+    services.cards = CardReads(config, clock, devices.get, hub.publish, find_appointment=records.appointments.for_card)
+    hub.add_listener(services.cards.on_event)
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
                                     manager=devices, redact=redact_text,
-                                    extra={"rating_sink": services.records.rating_sink,
-                                           "rating_url": services.records.rating_url,
+                                    extra={"rating_sink": records.rating_sink,
+                                           "rating_url": records.rating_url,
+                                           "id_hash_key": records.id_key,
                                            "broadcasts": services.broadcasts.current}))
     return services
 

@@ -20,7 +20,7 @@ from typing import Any
 from hall.config.schema import HallConfig
 from hall.queue.clock import Clock, epoch_us, iso, parse_iso
 from hall.queue.errors import QueueError, invalid, not_found
-from hall.queue.models import ACTIVE_STATES, LANES, Lane, Ticket, WindowView
+from hall.queue.models import ACTIVE_STATES, LANES, CardHolder, Lane, Ticket, WindowView
 from hall.queue.models import IssueResult as IssueResult
 from hall.store.db import Database
 
@@ -221,8 +221,12 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ citizens
     def issue(self, category: str, lane: Lane = "normal", *, appointment_id: int | None = None,
-              slot_start: datetime | None = None, terminal: str | None = None) -> IssueResult:
-        """A new number; `terminal` is the kiosk it was taken at (its printer prints it), None for none."""
+              slot_start: datetime | None = None, terminal: str | None = None,
+              holder: CardHolder | None = None) -> IssueResult:
+        """A new number; `terminal` is the kiosk it was taken at (its printer prints it), None for none.
+
+        `holder`: the ticket was taken with an ID card; the per-person daily limit is checked in the same
+        write transaction as the insert, so two kiosks cannot both hand out the last allowed number."""
         cat = self._category(category)
         if lane not in LANES:
             raise invalid(f"取号通道 {lane} 无效")
@@ -244,6 +248,13 @@ class QueueEngine:
             queue_key = max(epoch_us(now), int(last_key or 0) + 1)
             if seq > cat.daily_cap:
                 raise QueueError("category_full", f"{cat.name} 今日已满（{cat.daily_cap} 个号）", 409)
+            if holder is not None and lane != "appointment":
+                taken = self._holder_count(c, holder.id_hash, today, category)
+                if taken >= holder.daily_limit:
+                    raise QueueError(
+                        "person_limit",
+                        f"您今天已在“{cat.name}”取号 {taken} 次，每人每类业务每天最多 {holder.daily_limit} 次。"
+                        "如需帮助，请咨询大厅工作人员", 409)
             number = f"{category}{seq:03d}"
             cur = c.execute(
                 """INSERT INTO tickets (service_date, category, seq, number, lane, state, issued_at, queue_key,
@@ -253,7 +264,13 @@ class QueueEngine:
                  iso(slot_start) if slot_start else None, appointment_id, terminal),
             )
             ticket_id = int(cur.lastrowid or 0)
+            if holder is not None:
+                c.execute("INSERT INTO ticket_holders (ticket_id, service_date, category, holder_hash, holder_name, "
+                          "holder_age) VALUES (?, ?, ?, ?, ?, ?)",
+                          (ticket_id, today, category, holder.id_hash, holder.name, holder.age))
             detail: dict[str, Any] = {"lane": lane, "terminal": terminal} if terminal else {"lane": lane}
+            if holder is not None:
+                detail["card"] = True
             self._event(c, ticket_id, "issue", None, None, detail)
         if self._latest_day is None or day > self._latest_day:
             self._latest_day = day
@@ -263,9 +280,24 @@ class QueueEngine:
             ahead = self._ahead(c, ticket)
             wait = self._estimate(c, category, ahead)
             waiting = self._waiting_counts(c)
-        result = IssueResult(ticket, ahead, wait, cat.name, self.no_show_rule())
+        result = IssueResult(ticket, ahead, wait, cat.name, self.no_show_rule(),
+                             holder.name if holder is not None else None)
         self.publish("ticket.issued", {**result.as_dict(), "waiting": waiting})
         return result
+
+    def _holder_count(self, c: sqlite3.Connection, id_hash: str, day: str, category: str) -> int:
+        row = c.execute(
+            """SELECT COUNT(*) FROM ticket_holders h JOIN tickets t ON t.id = h.ticket_id
+               WHERE h.holder_hash = ? AND h.service_date = ? AND h.category = ? AND t.state != 'cancelled'""",
+            (id_hash, day, category)).fetchone()
+        return int(row[0])
+
+    def holder(self, ticket_id: int) -> dict[str, Any] | None:
+        """The masked name and age of whoever took `ticket_id` with an ID card, or None."""
+        with self.db.read() as c:
+            row = c.execute("SELECT holder_name, holder_age FROM ticket_holders WHERE ticket_id = ?",
+                            (ticket_id,)).fetchone()
+        return {"name": row[0], "age": row[1]} if row else None
 
     def set_print_status(self, ticket_id: int, status: str) -> None:
         """Record whether the ticket reached paper, so a failed print is never silent."""

@@ -72,12 +72,24 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class CardHolder:
+    """Who took a ticket with an ID card, as the queue may keep it: a keyed hash of the number (never
+    the number), the masked name and the age. `daily_limit` numbers per category per day per person."""
+
+    id_hash: str
+    name: str
+    age: int | None
+    daily_limit: int
+
+
+@dataclass(frozen=True)
 class IssueResult:
     ticket: Ticket
     ahead: int
     wait_minutes: int
     category_name: str
     no_show_rule: str
+    holder_name: str | None = None     # masked (张*) when the ticket was taken with an ID card
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +102,7 @@ class IssueResult:
             "wait_minutes": self.wait_minutes,
             "issued_at": self.ticket.issued_at,
             "no_show_rule": self.no_show_rule,
+            "holder_name": self.holder_name,
         }
 
 

@@ -49,7 +49,7 @@ CUT_PARTIAL = b"\x1dV\x01"  # GS V 1
 FIELDS = (
     "hall_name", "number", "category", "category_name", "lane", "lane_label", "ahead", "wait_minutes",
     "wait_text", "issued_date", "issued_time", "issued_at", "no_show_rule", "qr_url", "ticket_id",
-    "reprint_label",
+    "reprint_label", "holder_name",
 )
 LANE_LABELS = {"normal": "", "priority": "优先", "appointment": "预约"}
 
@@ -239,6 +239,7 @@ def ticket_fields(payload: Mapping[str, Any], *, hall_name: str, qr_base: str,
         "qr_url": _qr_url(qr_base, ticket_id, qr_path),
         "ticket_id": ticket_id,
         "reprint_label": reprint_label,
+        "holder_name": str(payload.get("holder_name") or ""),   # masked (张*) by the service; never a number
     }
 
 

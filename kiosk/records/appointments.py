@@ -11,6 +11,8 @@ finds the ticket already issued instead of issuing a second one.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import sqlite3
 import threading
@@ -19,6 +21,7 @@ from typing import Any
 
 from hall.queue.clock import iso, parse_iso
 from hall.queue.engine import QueueEngine
+from hall.queue.models import CardHolder
 from hall.records.base import RecordContext
 from hall.records.models import AppointmentIn, CountyAppointment, normalise_phone
 from hall.records.util import Actor, RecordError, conflict, invalid, not_found, short_code
@@ -43,10 +46,36 @@ def parse_code(text: str) -> str:
 
 
 class AppointmentService:
-    def __init__(self, ctx: RecordContext, engine: QueueEngine) -> None:
+    def __init__(self, ctx: RecordContext, engine: QueueEngine, id_key: bytes | None = None) -> None:
         self.ctx = ctx
         self.engine = engine
+        self.id_key = id_key        # the hall's key for ID-number hashes (same as the card readers')
         self._checkin_lock = threading.Lock()
+
+    def _id_hash(self, number: str | None) -> str | None:
+        if not number or self.id_key is None:
+            return None
+        return hmac.new(self.id_key, number.strip().upper().encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+    def for_card(self, id_hash: str) -> dict[str, Any] | None:
+        """Today's still-open booking under the ID number whose keyed hash is `id_hash`, for the kiosk's
+        刷身份证 (masked view plus its code), or None."""
+        now = self.ctx.now()
+        with self.ctx.db.read() as c:
+            r = c.execute("SELECT * FROM appointments WHERE id_hash = ? AND service_date = ? AND state = 'booked' "
+                          "AND slot_end > ? ORDER BY slot_start LIMIT 1",
+                          (id_hash, now.date().isoformat(), iso(now))).fetchone()
+        if r is None:
+            return None
+        v = self.view(r)
+        return {"id": v["id"], "category": v["category"], "category_name": v["category_name"],
+                "item_name": v["item_name"], "slot_start": v["slot_start"], "slot_end": v["slot_end"]}
+
+    def code_for_card(self, appt_id: int, id_hash: str) -> str | None:
+        """The code of booking `appt_id` if it was made under this card's number (check-in by card)."""
+        with self.ctx.db.read() as c:
+            row = c.execute("SELECT code FROM appointments WHERE id = ? AND id_hash = ?", (appt_id, id_hash)).fetchone()
+        return str(row[0]) if row else None
 
     # ------------------------------------------------------------------ helpers
     def _row(self, c: sqlite3.Connection, appt_id: int) -> sqlite3.Row:
@@ -113,10 +142,10 @@ class AppointmentService:
             code = self._new_code(c)
             cur = c.execute(
                 """INSERT INTO appointments (code, source, category, item_code, item_name, service_date, slot_start,
-                       slot_end, name, phone, person_key, state, booked_at, booked_by, updated_at)
-                   VALUES (?, 'hall', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?)""",
+                       slot_end, name, phone, person_key, state, booked_at, booked_by, updated_at, id_hash)
+                   VALUES (?, 'hall', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?)""",
                 (code, req.category, req.item_code, req.item_name, day, iso(start), iso(end), req.name,
-                 req.phone, person, now, actor.id, now),
+                 req.phone, person, now, actor.id, now, self._id_hash(req.id_number)),
             )
             row = self._row(c, int(cur.lastrowid or 0))
             self.ctx.audit(c, actor, "appointment.book", f"appointment:{row['id']}", f"{req.category} {day}")
@@ -174,9 +203,11 @@ class AppointmentService:
                         continue
                     c.execute(
                         """INSERT INTO appointments (code, source, category, item_code, item_name, service_date,
-                               slot_start, slot_end, name, phone, person_key, state, booked_at, booked_by, updated_at)
-                           VALUES (?, 'county', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, 'county', ?)""",
-                        (code, *fields, iso(self._local(a.booked_at)) if a.booked_at else now, now),
+                               slot_start, slot_end, name, phone, person_key, state, booked_at, booked_by, updated_at,
+                               id_hash)
+                           VALUES (?, 'county', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, 'county', ?, ?)""",
+                        (code, *fields, iso(self._local(a.booked_at)) if a.booked_at else now, now,
+                         self._id_hash(a.id_number)),
                     )
                     added += 1
                     continue
@@ -190,6 +221,9 @@ class AppointmentService:
                     continue
                 current = (old["category"], old["item_code"], old["item_name"], old["service_date"],
                            old["slot_start"], old["slot_end"], old["name"], old["phone"], old["person_key"])
+                id_hash = self._id_hash(a.id_number)
+                if id_hash is not None and old["id_hash"] != id_hash:
+                    c.execute("UPDATE appointments SET id_hash = ? WHERE id = ?", (id_hash, old["id"]))
                 if current == fields:
                     unchanged += 1
                     continue
@@ -208,8 +242,10 @@ class AppointmentService:
         return {"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}
 
     # ------------------------------------------------------------------ kiosk
-    def check_in(self, text: str, actor: Actor, *, terminal: str | None = None) -> dict[str, Any]:
-        """预约签到 by code or QR: a ticket in the appointment lane (idempotent); `terminal`: the kiosk."""
+    def check_in(self, text: str, actor: Actor, *, terminal: str | None = None,
+                 holder: CardHolder | None = None) -> dict[str, Any]:
+        """预约签到 by code or QR: a ticket in the appointment lane (idempotent); `terminal`: the kiosk;
+        `holder`: checked in with the ID card the booking was made under."""
         code = parse_code(text)
         if not code:
             raise invalid("请输入预约码")
@@ -239,7 +275,8 @@ class AppointmentService:
                 raise conflict("already_checked_in", "该预约已签到")
             else:
                 result = self.engine.issue(r["category"], "appointment", appointment_id=r["id"],
-                                           slot_start=parse_iso(r["slot_start"]), terminal=terminal)
+                                           slot_start=parse_iso(r["slot_start"]), terminal=terminal,
+                                           holder=holder)
                 ticket_id = result.ticket.id
             if state == "booked":
                 with self.ctx.db.write() as c:

@@ -218,6 +218,13 @@ class AppointmentIn(_In):
     phone: str
     item_code: str | None = Field(default=None, max_length=64)
     item_name: str | None = Field(default=None, max_length=200)
+    # 居民身份证号码 (optional): only its keyed hash is kept, so the citizen can check in with the card.
+    id_number: str | None = Field(default=None, max_length=18)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, v: str | None) -> str | None:
+        return check_cert("111", v) if v else None
 
     @field_validator("phone")
     @classmethod
@@ -250,3 +257,4 @@ class CountyAppointment(_In):
     item_name: str | None = Field(default=None, max_length=200)
     cancelled: bool = False
     booked_at: datetime | None = None
+    id_number: str | None = Field(default=None, max_length=18)   # kept only as a keyed hash

@@ -118,6 +118,12 @@ class RatingService:
         return int(num)
 
     # ------------------------------------------------------------------ services
+    def current_ticket_of_token(self, token: str) -> int:
+        """The ticket a QR token stands for now (after transfers): what the phone page follows."""
+        ticket_id = self.ticket_of_token(token)
+        with self.ctx.db.read() as c:
+            return self._final_ticket(c, ticket_id).id
+
     def _ticket(self, c: sqlite3.Connection, ticket_id: int) -> Ticket:
         row = c.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:

@@ -99,12 +99,13 @@ def item_info(item: Any) -> ItemInfo | None:
                     limit_unit=str(unit) if unit is not None else None, case_kind=kind_name)
 
 
-def _token_key(db: Database) -> bytes:
+def _token_key(db: Database, name: str = "rating_token_key") -> bytes:
+    """A per-hall random key, made once and kept in the database (so a backup restores it)."""
     with db.write() as c:
-        row = c.execute("SELECT value FROM records_settings WHERE name = 'rating_token_key'").fetchone()
+        row = c.execute("SELECT value FROM records_settings WHERE name = ?", (name,)).fetchone()
         if row is None:
             key = secrets.token_hex(32)
-            c.execute("INSERT INTO records_settings (name, value) VALUES ('rating_token_key', ?)", (key,))
+            c.execute("INSERT INTO records_settings (name, value) VALUES (?, ?)", (name, key))
         else:
             key = row[0]
     return bytes.fromhex(key)
@@ -120,7 +121,9 @@ class Records:
         self.cases = CaseService(self.ctx, data_dir)
         self.ratings = RatingService(self.ctx, self.cases, self.reasons, _token_key(db))
         self.complaints = ComplaintService(self.ctx, self.reasons)
-        self.appointments = AppointmentService(self.ctx, engine)
+        # The hall's key for keyed hashes of ID numbers (HMAC-SHA256): card readers, bookings, ticket holders.
+        self.id_key = _token_key(db, "id_hash_key")
+        self.appointments = AppointmentService(self.ctx, engine, self.id_key)
         self.figures = Figures(self.ctx)
         self._stop = threading.Event()
         self._wake = threading.Event()

@@ -88,8 +88,20 @@ def _case_in_scope(case_id: int, *, change: bool) -> dict[str, Any]:
 @require_role("clerk", "manager")
 def register_case() -> tuple[Response, int]:
     s = on_post()
-    req = body(CaseIn)
-    return jsonify({"case": records().cases.register(req, staff_actor(), s.window)}), 201
+    from hall.web.api_cards import case_from_request, forget_card  # api_cards imports this module
+
+    req, from_card = case_from_request(CaseIn, s.window)
+    case = records().cases.register(req, staff_actor(), s.window)
+    if from_card:
+        forget_card(s.window, req.ticket_id if req.ticket_id is not None else _served_ticket(s.window))
+    return jsonify({"case": case}), 201
+
+
+def _served_ticket(window: int | None) -> int | None:
+    if window is None:
+        return None
+    cur = services().engine.window_view(window).current
+    return int(cur["id"]) if isinstance(cur, dict) else None
 
 
 @bp.get("/api/cases")

@@ -34,6 +34,7 @@ def events() -> Response | tuple[Response, int]:
     hub = svc.hub
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or ""
     last_id = int(raw) if raw.isdigit() else None
+    scope = request.args.get("scope", "")   # "kiosk" (the plain /kiosk page) or "kiosk:<id>": its card reads
     try:
         hub.open_stream()
     except StreamLimit:
@@ -62,7 +63,8 @@ def events() -> Response | tuple[Response, int]:
                     continue
                 for ev in batch:
                     last_id = ev.id
-                    yield _event(ev)
+                    if _for_stream(ev, scope):
+                        yield _event(ev)
         finally:
             hub.close_stream()
 
@@ -73,4 +75,15 @@ def events() -> Response | tuple[Response, int]:
 
 
 def _event(ev: Event) -> str:
+    if ev.kind == "idcard.read" and "id_hash" in ev.data:
+        # the technician page shows the masked read; the keyed hash stays on the server
+        return _sse(ev.kind, {k: v for k, v in ev.data.items() if k != "id_hash"}, ev.id)
     return _sse(ev.kind, ev.data, ev.id)
+
+
+def _for_stream(ev: Event, scope: str) -> bool:
+    """A card read goes only to the kiosk whose reader read it (the read id lets that kiosk take a number)."""
+    if ev.kind != "card.read":
+        return True
+    kiosk = ev.data.get("kiosk")
+    return scope == (f"kiosk:{kiosk}" if kiosk else "kiosk")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
+from hall.web.api_cards import READ_ID, issue_with_card
 from hall.web.api_printer import KIOSK_ID, known_kiosk, printer_summary
 from hall.web.auth import on_post, require_role
 from hall.web.util import body, services
@@ -18,6 +19,7 @@ class IssueRequest(BaseModel):
     category: str = Field(pattern=r"^[A-Z]$")
     lane: Literal["normal", "priority"] = "normal"
     kiosk: str | None = Field(default=None, pattern=KIOSK_ID)   # the terminal pressed: its printer prints
+    card_read: str | None = Field(default=None, pattern=READ_ID)  # 刷身份证取号: the read this kiosk was sent
 
 
 class TransferRequest(BaseModel):
@@ -35,6 +37,10 @@ def issue_ticket() -> tuple[Response, int]:
     req = body(IssueRequest)
     svc = services()
     kiosk = known_kiosk(svc, req.kiosk)
+    if req.card_read is not None:
+        card_result, status = issue_with_card(svc, req.category, req.lane, req.card_read, kiosk)
+        return jsonify({**card_result, "print_status": card_result["ticket"]["print_status"],
+                        "printer": printer_summary(svc, kiosk)}), status
     result = svc.engine.issue(req.category, req.lane, terminal=kiosk)
     # The kiosk shows the number whatever the printer does: `printer` says whether paper will come out,
     # `print_status` (pending → printed | failed, event "ticket.print") how it went.

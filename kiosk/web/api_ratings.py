@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, render_template_string, request
 from hall.records.models import RatingIn
 from hall.records.util import RecordError
 from hall.web.api_cases import _int_arg, citizen_actor, records, staff_actor
+from hall.web.api_phone import progress
 from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
 from hall.web.field_errors import validation_error
@@ -201,16 +202,46 @@ textarea{width:100%;box-sizing:border-box;font-size:16px;min-height:70px}
 button{width:100%;padding:16px;font-size:20px;background:#0b3d91;color:#fff;border:0;border-radius:8px}
 .err{color:#b00020;font-weight:bold}.ok{color:#0a7a2f;font-size:20px;font-weight:bold}
 .muted{color:#5b6b82;font-size:14px}
+.q{text-align:center}.q .num{font-size:44px;font-weight:bold;color:#0b3d91;letter-spacing:2px}
+.q .head{font-size:24px;font-weight:bold;margin:10px 0}.q.near .head{color:#b35900}
+.q.called{background:#0b3d91;color:#fff}.q.called .num,.q.called .head{color:#ffd54a}
 </style></head><body>
-<header>{{ hall }} · 服务评价</header>
+<header>{{ hall }} · 排队进度与评价</header>
 <main>
+{% if progress %}<div class="card q{{ ' called' if progress.called else '' }}{{ ' near' if progress.near else '' }}"
+ id="q" data-testid="progress" data-state="{{ progress.state }}" data-ahead="{{ progress.ahead }}"
+ data-servable="{{ 1 if progress.servable else 0 }}" data-poll="{{ progress.poll_seconds }}">
+<div class="num" data-testid="progress-number">{{ progress.number }}</div>
+<div class="muted" data-testid="progress-category">{{ progress.category_name }}</div>
+<div class="head" id="q-head" data-testid="progress-headline" role="status"
+ aria-live="polite">{{ progress.headline }}</div>
+<div class="muted" id="q-detail" data-testid="progress-detail">{{ progress.detail }}</div>
+</div>
+<script>
+(function(){var q=document.getElementById("q"),url="/api/progress/{{ token }}",last=q.dataset.state,
+served=q.dataset.servable==="1",every=parseFloat(q.dataset.poll)*1000||5000,ac=null;
+function beep(){try{ac=ac||new (window.AudioContext||window.webkitAudioContext)();var o=ac.createOscillator(),
+g=ac.createGain();o.frequency.value=880;g.gain.value=0.2;o.connect(g);g.connect(ac.destination);o.start();
+o.stop(ac.currentTime+0.6);}catch(e){}}
+document.addEventListener("touchstart",function(){try{ac=ac||new (window.AudioContext||
+window.webkitAudioContext)();}catch(e){}},{once:true});
+function show(p){q.dataset.state=p.state;q.dataset.ahead=p.ahead;
+document.getElementById("q-head").textContent=p.headline;document.getElementById("q-detail").textContent=p.detail;
+q.className="card q"+(p.called?" called":"")+(p.near?" near":"");
+if(p.state!==last){if(p.called){if(navigator.vibrate)navigator.vibrate([400,200,400]);beep();}
+if(p.servable&&!served){location.reload();return;}last=p.state;}}
+function poll(){var x=new XMLHttpRequest();x.open("GET",url);x.onload=function(){if(x.status===200){
+try{show(JSON.parse(x.responseText));}catch(e){}}setTimeout(poll,every);};x.onerror=function(){setTimeout(poll,every*2);};
+x.send();}
+if(q.dataset.state!=="done")setTimeout(poll,every);})();
+</script>{% endif %}
 {% if done %}<div class="card ok">{{ done }}</div>{% endif %}
 {% if error %}<div class="card err">{{ error }}</div>{% endif %}
 {% if view %}
 <div class="card">票号 <b>{{ view.number }}</b>（{{ view.date }}）
 {% if view.window %} · {{ view.window }}号窗口{% endif %}
 {% if view.clerk_name %} · {{ view.clerk_name }}{% endif %}</div>
-{% if not view.servable %}<div class="card muted">办理后即可在此评价。</div>
+{% if not view.servable %}<div class="card muted">办理后即可在此评价；本页会自动更新排队进度。</div>
 {% else %}{% for s in view.services %}
 <form class="card" method="post">
 <div><b>{{ s.label }}</b>{% if s.rated and not s.can_add %}<span class="muted">（已评价）</span>{% endif %}</div>
@@ -236,14 +267,15 @@ button{width:100%;padding:16px;font-size:20px;background:#0b3d91;color:#fff;bord
 
 
 def _page(token: str, *, done: str = "", error: str = "", status: int = 200) -> tuple[str, int]:
-    view = None
+    view = prog = None
     try:
         view = records().ratings.token_view(token)
+        prog = progress(token)
     except RecordError as exc:
         error = error or exc.message
         status = exc.status if status == 200 else status
     return render_template_string(_PAGE, hall=services().config.hall.name, view=view, done=done,
-                                  error=error), status
+                                  error=error, progress=prog, token=token), status
 
 
 @bp.get("/r/<token>")

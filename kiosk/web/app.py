@@ -15,12 +15,14 @@ from hall.web import (
     api_audit,
     api_broadcast,
     api_camera,
+    api_cards,
     api_cases,
     api_catalog,
     api_devices,
     api_events,
     api_health,
     api_manage,
+    api_phone,
     api_printer,
     api_queue,
     api_ratings,
@@ -72,6 +74,8 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_village.bp)    # village stations: agents' 代办 ledger, intake, roster, oversight
     app.register_blueprint(api_reports.bp)    # manager: .xlsx reports (daily, monthly, clerks, ratings, cases)
     app.register_blueprint(api_broadcast.bp)  # hall broadcast: the manager's message to board, LED, voice, kiosk
+    app.register_blueprint(api_phone.bp)      # the ticket's phone page: queue progress by the QR token
+    app.register_blueprint(api_cards.bp)      # ID cards: what the clerk sees of the served ticket's card
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")
