@@ -81,8 +81,11 @@ def index() -> str:
 @bp.get("/kiosk")
 def kiosk() -> str:
     """The kiosk without a terminal id: its tickets go to the hall's default printer."""
+    cfg = services().config
+    assigned = {k.idcard for k in cfg.kiosks}
+    reader = any(d.kind == "idcard" and d.window is None and d.name not in assigned for d in cfg.devices)
     return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
-                 camera=request.args.get("camera", "1") != "0", kiosk=None, kiosk_name=None)
+                 camera=request.args.get("camera", "1") != "0", kiosk=None, kiosk_name=None, idcard=reader)
 
 
 @bp.get("/kiosk/<kiosk_id>")
@@ -92,7 +95,8 @@ def kiosk_terminal(kiosk_id: str) -> str:
     if k is None:
         abort(404)
     return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
-                 camera=request.args.get("camera", "1") != "0", kiosk=k.id, kiosk_name=k.name)
+                 camera=request.args.get("camera", "1") != "0", kiosk=k.id, kiosk_name=k.name,
+                 idcard=k.idcard is not None)
 
 
 @bp.get("/board")

@@ -8,6 +8,7 @@ import { numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
 import { button, clear, h, hallTime, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
 import { mountCasePanel } from "./clerk_cases.js";
+import { mountCardBox } from "./clerk_idcard.js";
 
 const page = pageData();
 const settings = page.settings || {};
@@ -109,6 +110,7 @@ const waitingBox = h("div", { class: "card side-card" });
 const figuresBox = h("div", { class: "card side-card" });
 const statusLine = h("div", { class: "status-line", role: "status", "aria-live": "polite", "data-testid": "status" });
 const caseBox = h("div", { class: "card case-panel", "data-testid": "case-panel" });
+const cardBox = h("div", { class: "note info card-box", "data-testid": "card-box" });
 
 function start(session) {
   state.session = session;
@@ -125,11 +127,13 @@ function start(session) {
     pad.append(b);
   }
   clear(stage, h("div", { class: "console" },
-    h("section", { class: "col col-main" }, currentBox, pad, h("p", { class: "muted hint", text: T.shortcutsHint })),
+    h("section", { class: "col col-main" }, currentBox, cardBox, pad, h("p", { class: "muted hint", text: T.shortcutsHint })),
     h("section", { class: "col col-side" }, waitingBox, figuresBox),
     h("section", { class: "col col-case" }, caseBox)));
   clear(footbar, statusLine);
   mountCasePanel(caseBox, { session, getCurrent: () => currentTicket(), toast, onChange: () => scheduleFigures() });
+  mountCardBox(cardBox, { window: session.window, getCurrent: () => currentTicket(),
+    onUse: (masked) => caseBox.dispatchEvent(new CustomEvent("card-prefill", { detail: masked })) });
   state.live = new LiveStream({
     kinds: ["ticket.called", "ticket.updated", "ticket.issued", "window.updated", "rating.closed"],
     onSnapshot: (snap) => { state.snap = snap; draw(); },

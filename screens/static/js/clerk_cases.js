@@ -4,6 +4,7 @@
 import T from "../i18n/clerk.js";
 import { ApiError, api, qs } from "./api.js";
 import { icon } from "./icons.js";
+import { cardUsed, usingCard } from "./clerk_idcard.js";
 import { clear, h } from "./ui.js";
 
 const CERT_TYPES = [["111", "居民身份证"], ["113", "户口簿"], ["112", "临时居民身份证"], ["414", "普通护照"],
@@ -95,6 +96,15 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
     return p;
   }
 
+  // 用身份证信息填写 (clerk_idcard.js): the inputs show the masked card, the service fills the applicant
+  box.addEventListener("card-prefill", (e) => {
+    const m = e.detail;
+    for (const el of [name, certNo]) el.disabled = !!m;
+    name.value = m ? m.name : "";
+    certNo.value = m ? m.cert_no : "";
+    if (m) certType.value = m.cert_type;
+  });
+
   submit.addEventListener("click", async () => {
     clear(result);
     if (!item || !name.value.trim() || !certNo.value.trim()) {
@@ -102,7 +112,9 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
       return;
     }
     const cur = getCurrent();
+    const card = usingCard();
     const req = { item_code: item.impl_code, applicant: person(name, certType.value, certNo, phone) };
+    if (card) req.applicant_from_card = true;
     if (agentOn.checked) req.agent = person(agentName, "111", agentCert, agentPhone);
     if (note.value.trim()) req.note = note.value.trim();
     if (cur) req.ticket_id = cur.id;
@@ -111,6 +123,7 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
       const r = await api.post("/api/cases", req);
       const c = r.case;
       // the citizen's data has been sent: clear it from the screen
+      if (card) { cardUsed(); for (const el of [name, certNo]) el.disabled = false; }
       for (const el of [name, certNo, phone, agentName, agentCert, agentPhone, note]) el.value = "";
       agentOn.checked = false;
       agentBox.hidden = true;

@@ -6,6 +6,7 @@ import T from "../i18n/kiosk.js";
 import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
+import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, streamUrl } from "./kiosk_idcard.js";
 import { LiveStream } from "./live.js";
 import { broadcastBanner } from "./hall_broadcast.js";
 import { ScreenReader, spellNumber } from "./speech.js";
@@ -77,6 +78,7 @@ document.addEventListener("click", (e) => {
 
 // ------------------------------------------------------------------ live data
 new LiveStream({
+  url: streamUrl(KIOSK),
   kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print", "printer.status"],
   onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); loadPrinter(); },
   onEvent: (kind, data) => {
@@ -100,6 +102,8 @@ new LiveStream({
   },
   onStatus: (s) => offline.show(s === "down"),
 }).start();
+
+installCardReader({ enabled: !!settings.idcard, onRead: () => { if (!state.view || state.view.name !== "take") go("take"); } });
 
 // ------------------------------------------------------------------ this kiosk's printer
 // Asked at start, on every reconnect and every 30 s; its "printer.status" events in between. The 取号 tile
@@ -181,6 +185,7 @@ function back() {
 /** Home; on idle timeout also put large mode and voice back for the next person. */
 function goHome({ reset = false } = {}) {
   state.stack = [];
+  clearCardRead();
   if (reset) { toggles.reset(); reader.stop(); }
   render("home");
 }
@@ -322,11 +327,13 @@ VIEWS.take = () => {
     tile.classList.add("pressed");
     const wait = modal({ title: T.issuing, body: [], dismiss: false, testid: "issuing" });
     try {
-      const result = await api.post("/api/tickets", fromKiosk({ category: prefix, lane }));
+      const result = await api.post("/api/tickets", fromKiosk({ category: prefix, lane, ...card.fields() }));
+      card.issued();
       wait.close();
       go("ticket", { result }, { replace: true });
     } catch (err) {
       wait.close();
+      cardRefused(err);
       modal({ title: T.takeTitle, body: [errorNote(err)], actions: [{ label: C.ok, cls: "btn primary main" }] });
       refresh();
     } finally {
@@ -338,8 +345,9 @@ VIEWS.take = () => {
   setLane("normal");
   draw();
   refresh();
+  const card = cardPanel({ enabled: !!settings.idcard, setLane, speak: (text) => toggles.voice && reader.read(text) });
   const node = screen(h("div", { class: "take-head" }, title("ticket", T.takeTitle, T.takeSub), lanes), printerNote,
-    note, grid);
+    card.node, note, grid);
   return {
     node, speak: T.takeSpeak,
     onEvent: (kind) => {
@@ -350,7 +358,7 @@ VIEWS.take = () => {
         refreshTimer = setTimeout(refresh, 400);
       }
     },
-    cleanup: () => clearTimeout(refreshTimer),
+    cleanup: () => { clearTimeout(refreshTimer); card.cleanup(); },
   };
 };
 
@@ -429,7 +437,8 @@ VIEWS.ticket = ({ result }) => {
         h("div", { class: "ticket-cat" }, h("span", { text: result.category_name || categoryName(t.category) }),
           t.lane === "priority" ? h("span", { class: "badge warn" }, icon("priority"), T.lanePriorityTag) : null,
           t.lane === "appointment" ? h("span", { class: "badge ok" }, icon("appointment"), T.laneAppointmentTag)
-            : null)),
+            : null),
+        holderLine(result)),
       h("div", { class: "ticket-right" },
         h("div", { class: "ticket-ahead", "data-testid": "ticket-ahead", text: T.ahead(result.ahead || 0) }),
         result.ahead > 0 ? h("div", { class: "ticket-est", text: T.estimate(result.wait_minutes || 0) }) : null,

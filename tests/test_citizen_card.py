@@ -1,0 +1,222 @@
+"""刷身份证取号 through the HTTP API: a card read is scoped to its kiosk, used once, never carries the number;
+the ticket keeps only a keyed hash; the per-person daily limit; appointment check-in by card; what the
+clerk sees and the case prefill; the phone page's progress by the ticket's QR token."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hall.cardreads import age_band, age_on
+from hall.config.schema import HallConfig
+from hall.drivers.idcard.record import CardRecord, id_check_char, id_hash
+from hall.events import Event
+from hall.queue.clock import FixedClock
+from hall.services import Services, build_services
+from hall.web.api_events import _event, _for_stream
+
+PHONE = "13812345678"
+
+
+def id_number(birth: str, seq: str = "001") -> str:
+    first = "110105" + birth + seq
+    return first + id_check_char(first)
+
+
+OLD = CardRecord(name="张桂英", sex="2", ethnicity="01", birth="19510301", address="北京市朝阳区某街1号",
+                 id_number=id_number("19510301"), authority="北京市公安局朝阳分局", valid_from="20100101",
+                 valid_to="长期")
+YOUNG = CardRecord(name="李强", sex="1", ethnicity="01", birth="19900615", address="某村2组",
+                   id_number=id_number("19900615", "013"), authority="某县公安局", valid_from="20150101",
+                   valid_to="20350101")
+
+
+class FakeReader:
+    """Stands in for the reader's memory (`take_card`): the emulator-driven path is in the browser test."""
+
+    def __init__(self) -> None:
+        self.cards: dict[str, CardRecord] = {}
+
+    def take_card(self, hash_hex: str) -> CardRecord | None:
+        return self.cards.pop(hash_hex, None)
+
+
+@pytest.fixture
+def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
+    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def api(client: Any) -> Any:
+    return client.application.test_client(use_cookies=False)
+
+
+@pytest.fixture
+def reader(services: Services) -> FakeReader:
+    fake = FakeReader()
+    assert services.cards is not None
+    services.cards.get_device = lambda name: fake
+    return fake
+
+
+def place(services: Services, reader: FakeReader, rec: CardRecord, device: str = "idcard-k1") -> dict[str, Any]:
+    """What the reader's worker publishes for a placed card; returns the kiosk's `card.read` event."""
+    assert services.records is not None
+    key = services.records.id_key
+    reader.cards[id_hash(rec.id_number, key)] = rec
+    seen: list[dict[str, Any]] = []
+    services.hub.add_listener(lambda ev: seen.append(ev.data) if ev.kind == "card.read" else None)
+    services.hub.publish("idcard.read", {"device": device, "window": None, "read_at": 0.0, **rec.public(key)})
+    assert seen, "no card.read event"
+    return seen[-1]
+
+
+def auth(api: Any, staff_id: str = "1001", window: int | None = 1, pin: str = "123456") -> dict[str, str]:
+    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
+    if window is not None:
+        body["window"] = window
+    r = api.post("/api/session", json=body)
+    assert r.status_code == 201, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+def db_text(services: Services) -> str:
+    con = sqlite3.connect(services.db.path)
+    try:
+        return "\n".join(con.iterdump())
+    finally:
+        con.close()
+
+
+def test_age_and_band() -> None:
+    from datetime import date
+
+    assert age_on("19510301", date(2026, 11, 25)) == 75
+    assert age_on("19511126", date(2026, 11, 25)) == 74      # birthday tomorrow
+    assert age_on("1951xx01", date(2026, 11, 25)) is None
+    assert [age_band(a) for a in (None, 10, 30, 65, 75, 88)] == ["年龄不详", "18岁以下", "18–59岁", "60–69岁",
+                                                                "70–79岁", "80岁以上"]
+
+
+def test_card_ticket_priority_masked_and_hashed(api: Any, services: Services, reader: FakeReader) -> None:
+    ev = place(services, reader, OLD)
+    assert ev["kiosk"] == "k1" and ev["name"] == "张**" and ev["age"] == 75 and ev["priority_offer"] is True
+    assert OLD.id_number not in json.dumps(ev, ensure_ascii=False) and "id_hash" not in ev
+    # another kiosk cannot use k1's read
+    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k2", "card_read": ev["read_id"]})
+    assert r.status_code == 410 and "重新放置身份证" in r.get_json()["error"]["message"]
+    r = api.post("/api/tickets", json={"category": "B", "lane": "priority", "kiosk": "k1", "card_read": ev["read_id"]})
+    assert r.status_code == 201, r.get_json()
+    got = r.get_json()
+    assert got["lane"] == "priority" and got["holder_name"] == "张**"
+    # used once
+    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]})
+    assert r.status_code == 410
+    text = db_text(services)
+    assert OLD.id_number not in text and "张桂英" not in text
+    assert services.records is not None
+    assert id_hash(OLD.id_number, services.records.id_key) in text     # matching works by the keyed hash
+    assert services.engine.holder(got["ticket"]["id"]) == {"name": "张**", "age": 75}
+    # the young person is not offered the green lane
+    assert place(services, reader, YOUNG)["priority_offer"] is False
+
+
+def test_daily_limit_per_person_and_category(api: Any, services: Services, reader: FakeReader) -> None:
+    limit = services.config.citizen.daily_limit_per_category
+    for _ in range(limit):
+        ev = place(services, reader, YOUNG)
+        assert api.post("/api/tickets", json={"category": "C", "kiosk": "k1",
+                                              "card_read": ev["read_id"]}).status_code == 201
+    ev = place(services, reader, YOUNG)
+    r = api.post("/api/tickets", json={"category": "C", "kiosk": "k1", "card_read": ev["read_id"]})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "person_limit"
+    assert f"每天最多 {limit} 次" in r.get_json()["error"]["message"]
+    # the refused read is still there: another category is fine; so is another person in C
+    assert api.post("/api/tickets", json={"category": "D", "kiosk": "k1",
+                                          "card_read": ev["read_id"]}).status_code == 201
+    ev = place(services, reader, OLD)
+    assert api.post("/api/tickets", json={"category": "C", "kiosk": "k1",
+                                          "card_read": ev["read_id"]}).status_code == 201
+
+
+def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: Services, reader: FakeReader) -> None:
+    m = auth(api, "9001", None, "hall-8888")
+    body = {"category": "B", "slot_start": "2026-11-25T09:00:00+08:00", "slot_end": "2026-11-25T09:30:00+08:00",
+            "name": "张桂英", "phone": PHONE, "id_number": OLD.id_number}
+    r = api.post("/api/appointments", headers=m, json=body)
+    assert r.status_code == 201, r.get_json()
+    ev = place(services, reader, OLD)
+    assert ev["appointment"]["category"] == "B" and ev["appointment"]["slot_start"].startswith("2026-11-25T09:00")
+    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["ticket"]["lane"] == "appointment" and r.get_json()["holder_name"] == "张**"
+    listed = api.get("/api/appointments", headers=m).get_json()["appointments"]
+    assert listed[0]["state"] == "checked_in"
+    assert OLD.id_number not in db_text(services)
+
+
+def test_clerk_sees_masked_holder_and_registers_case_from_card(api: Any, services: Services,
+                                                               reader: FakeReader) -> None:
+    ev = place(services, reader, OLD)
+    tid = api.post("/api/tickets", json={"category": "A", "kiosk": "k1",
+                                         "card_read": ev["read_id"]}).get_json()["ticket"]["id"]
+    h = auth(api)
+    assert api.post("/api/windows/1/call", headers=h).status_code == 200
+    r = api.get("/api/windows/1/card", headers=h)
+    assert r.status_code == 200
+    card = r.get_json()
+    assert card["ticket"]["id"] == tid and card["holder"] == {"name": "张**", "age_band": "70–79岁"}
+    assert card["prefill"]["source"] == "ticket" and card["prefill"]["cert_no"] == "110***********" + OLD.id_number[-4:]
+    assert OLD.id_number not in r.get_data(as_text=True)
+    assert api.get("/api/windows/1/card").status_code == 401
+    assert api.get("/api/windows/2/card", headers=h).status_code == 403
+    assert api.post("/api/windows/1/start", headers=h).status_code == 200
+    body = {"item_code": "430224100LS01", "item_name": "临时救助申请", "limit_value": 10, "limit_unit": "工作日",
+            "category": "A", "applicant": {"name": "张*", "cert_type": "111", "cert_no": "x", "phone": PHONE},
+            "applicant_from_card": True}
+    r = api.post("/api/cases", headers=h, json=body)
+    assert r.status_code == 201, r.get_json()
+    assert OLD.id_number not in r.get_data(as_text=True)
+    con = sqlite3.connect(services.db.path)
+    row = con.execute("SELECT applicant_name, cert_no FROM cases").fetchone()
+    con.close()
+    assert row == ("张桂英", OLD.id_number)     # the full number only in the case record (for the relay)
+    # used up: a second registration from the card is refused with a clear message
+    r = api.post("/api/cases", headers=h, json=body)
+    assert r.status_code == 409 and "身份证" in r.get_json()["error"]["message"]
+
+
+def test_phone_progress_by_qr_token(api: Any, services: Services) -> None:
+    assert services.records is not None
+    first = api.post("/api/tickets", json={"category": "C"}).get_json()["ticket"]["id"]
+    mine = api.post("/api/tickets", json={"category": "C"}).get_json()["ticket"]["id"]
+    token = services.records.ratings.ticket_token(mine)
+    p = api.get(f"/api/progress/{token}").get_json()
+    assert p["ahead"] == 1 and p["near"] is True and p["headline"] == "还有1位，请回到大厅等候"
+    assert p["poll_seconds"] == services.config.citizen.phone_poll_seconds
+    h = auth(api, "1003", 3)
+    assert api.post("/api/windows/3/call", headers=h).get_json()["ticket"]["id"] == first
+    assert api.get(f"/api/progress/{token}").get_json()["ahead"] == 0
+    assert api.post("/api/windows/3/start", headers=h).status_code == 200
+    api.post("/api/windows/3/call", headers=h)
+    p = api.get(f"/api/progress/{token}").get_json()
+    assert p["called"] is True and p["headline"] == "请到3号窗口办理" and p["window"] == 3
+    assert api.get(f"/api/progress/{mine}-AAAAAAAAAAAAAAAA").status_code == 404
+    page = api.get(f"/r/{token}").get_data(as_text=True)
+    assert "请到3号窗口办理" in page and "/api/progress/" in page
+
+
+def test_stream_scoping_and_no_hash_on_streams() -> None:
+    read = Event(1, "card.read", {"kiosk": "k1", "read_id": "x"}, 0.0)
+    assert _for_stream(read, "kiosk:k1") and not _for_stream(read, "kiosk:k2") and not _for_stream(read, "")
+    default = Event(2, "card.read", {"kiosk": None}, 0.0)
+    assert _for_stream(default, "kiosk") and not _for_stream(default, "kiosk:k1")
+    assert _for_stream(Event(3, "ticket.issued", {}, 0.0), "")
+    raw = Event(4, "idcard.read", {"device": "idcard-w1", "id_hash": "abc", "name": "张*"}, 0.0)
+    assert "abc" not in _event(raw) and "张*" in _event(raw)
