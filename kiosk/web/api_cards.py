@@ -51,7 +51,7 @@ def issue_with_card(svc: Services, category: str, lane: Lane, read_id: str,
         appt = read.appointment
         code = (records().appointments.code_for_card(int(appt["id"]), read.id_hash)
                 if appt is not None and appt.get("category") == category else None)
-        if code is not None:
+        if appt is not None and code is not None:
             checked = records().appointments.check_in(code, citizen_actor("kiosk"), terminal=kiosk, holder=holder)
             ticket = checked["ticket"]
             result = {**checked, "number": ticket["number"], "category": ticket["category"],
@@ -125,7 +125,8 @@ def case_from_request(model: type[CaseIn], window: int | None) -> tuple[CaseIn, 
     if found is None:
         raise ApiError("no_card", "没有可用的身份证信息：请让群众在窗口阅读器上放置身份证", 409)
     rec = found[1]
-    applicant = data.get("applicant") if isinstance(data.get("applicant"), dict) else {}
+    sent = data.get("applicant")
+    applicant: dict[str, Any] = sent if isinstance(sent, dict) else {}
     data["applicant"] = {**applicant, "name": rec.name, "cert_type": "111", "cert_no": rec.id_number}
     return model.model_validate(data), True
 

@@ -1,0 +1,150 @@
+"""The demo for 刷身份证取号 and the phone page, in a real Chromium on the demo hall:
+a 75-year-old's card is placed on kiosk k1's emulated reader (as /tech does), the kiosk offers the
+绿色通道, the citizen confirms and gets a priority ticket showing 张**; then a phone (390×844, a second
+browser context) opens the ticket's QR link and follows the queue live while a clerk calls, until
+"请到N号窗口"; the clerk console shows the masked name and age band. Page weight of the phone page is
+measured from every response the phone received."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hall.drivers.idcard.record import id_check_char
+
+from tests.browser_support import (
+    LANDSCAPE,
+    BrowserPages,
+    Hall,
+    chromium_available,
+    chromium_browser,
+    pages_for_test,
+    serve_hall,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+PHONE = {"width": 390, "height": 844}
+LIVE_MS = 15000
+PAGE_BUDGET = 50 * 1024
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    yield from serve_hall(tmp_path_factory.mktemp("citizen"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium_browser()
+
+
+@pytest.fixture
+def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
+    yield from pages_for_test(BrowserPages(browser, hall))
+
+
+def _birth_75(hall: Hall) -> str:
+    today = hall.services.clock.today()
+    return f"{today.year - 75}0101"
+
+
+def test_card_at_kiosk_priority_ticket_then_phone_follows_the_call(pages: BrowserPages, hall: Hall) -> None:
+    svc = hall.services
+    # the phone asks every second here (the hall's default is 5 s); the rest is the shipped behaviour
+    svc.config = svc.config.model_copy(update={"citizen": svc.config.citizen.model_copy(
+        update={"phone_poll_seconds": 1.0})})
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk")
+    kiosk.wait_for_selector("[data-testid=tile-take]")
+    kiosk.wait_for_function("() => document.body.dataset.view === 'home'")
+
+    # Two people are already waiting in B (the 75-year-old's priority ticket goes ahead of them).
+    for _ in range(2):
+        assert hall.api("POST", "/api/tickets", {"category": "B"})[0] == 201
+
+    # The technician's way of placing a card: the emulator's "place" command (here through the API).
+    tech = hall.login("9101", "tech-6666")
+    first = "110105" + _birth_75(hall) + "002"
+    number = first + id_check_char(first)
+    status, answer = hall.api("POST", "/api/devices/emulators/idcard-k1/fault",
+                              {"command": f"place 张桂英 女 {_birth_75(hall)} {number}"}, token=tech)
+    assert status == 200, answer
+
+    # The kiosk opens its take screen by itself, shows the masked name and offers the green lane.
+    kiosk.wait_for_selector("[data-testid=card-priority]", timeout=LIVE_MS)
+    assert "75" in kiosk.inner_text("[data-testid=card-priority]")
+    assert "张**" in kiosk.inner_text("[data-testid=card-read-name]")
+    assert number not in kiosk.content()
+    kiosk.click("[data-testid=card-priority-yes]")
+    assert kiosk.get_attribute("[data-testid=lane-priority]", "aria-checked") == "true"
+    kiosk.click("[data-testid=cat-B]")
+    kiosk.wait_for_selector("[data-testid=ticket-number]")
+    assert "优先" in kiosk.inner_text("[data-testid=ticket]")
+    assert "张**" in kiosk.inner_text("[data-testid=ticket-holder]")
+    ticket_no = kiosk.inner_text("[data-testid=ticket-number]").strip()
+    shot(kiosk, "citizen-kiosk-card-ticket")
+    with svc.db.read() as c:
+        mine = c.execute("SELECT id, lane FROM tickets WHERE number = ? ORDER BY id DESC", (ticket_no,)).fetchone()
+    assert mine[1] == "priority"
+
+    # The phone opens the ticket's QR link (the same signed path the printer puts in the QR).
+    url_path = svc.records.rating_url(mine[0])
+    phone_ctx = pages.context(PHONE)
+    sizes: list[int] = []
+    phone_ctx.on("response", lambda r: sizes.append(len(r.body()) + sum(len(k) + len(v) + 4
+                                                                          for k, v in r.headers.items())))
+    phone = pages.open_in(phone_ctx, url_path, "phone")
+    phone.wait_for_selector("[data-testid=progress]")
+    assert phone.inner_text("[data-testid=progress-number]").strip() == ticket_no
+    assert "张" not in phone.content()               # no personal data on the phone page
+    assert phone.get_attribute("[data-testid=progress]", "data-state") == "waiting"
+
+    # A clerk at window 2 (B, F) calls: first our priority ticket is called → "请到2号窗口办理" with vibration.
+    phone.evaluate("() => { window.__vib = []; navigator.vibrate = (p) => { window.__vib.push(p); return true; }; }")
+    clerk = hall.login("1002", window=2)
+    status, answer = hall.api("POST", "/api/windows/2/call", token=clerk)
+    assert status == 200 and answer["ticket"]["number"] == ticket_no, answer
+    phone.wait_for_function("() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
+                            timeout=LIVE_MS)
+    assert "请到2号窗口" in phone.inner_text("[data-testid=progress-headline]")
+    assert phone.evaluate("() => window.__vib.length") >= 1
+    shot(phone, "citizen-phone-called")
+
+    # What the clerk console shows for the served ticket: the masked name and age band of the card holder.
+    r = hall.api("GET", "/api/windows/2/card", token=clerk)
+    assert r[0] == 200 and r[1]["holder"] == {"name": "张**", "age_band": "70–79岁"}, r
+
+    weight = sum(sizes)
+    print(f"\nphone page weight: {weight} bytes over {len(sizes)} responses (budget {PAGE_BUDGET})")
+    assert weight <= PAGE_BUDGET
+
+
+def test_phone_position_changes_live_until_called(pages: BrowserPages, hall: Hall) -> None:
+    svc = hall.services
+    svc.config = svc.config.model_copy(update={"citizen": svc.config.citizen.model_copy(
+        update={"phone_poll_seconds": 1.0})})
+    ids = [hall.api("POST", "/api/tickets", {"category": "D"})[1]["ticket"]["id"] for _ in range(3)]
+    mine = ids[-1]
+    phone = pages.open_in(pages.context(PHONE), svc.records.rating_url(mine), "phone")
+    phone.wait_for_selector("[data-testid=progress][data-ahead='2']")
+    clerk = hall.login("1003", window=4)     # window 4 serves D and E
+    seen = []
+    for expect_ahead in (1, 0):
+        status, answer = hall.api("POST", "/api/windows/4/call", token=clerk)
+        assert status == 200, answer
+        phone.wait_for_selector(f"[data-testid=progress][data-ahead='{expect_ahead}']", timeout=LIVE_MS)
+        seen.append(phone.inner_text("[data-testid=progress-headline]"))
+        assert hall.api("POST", "/api/windows/4/start", token=clerk)[0] == 200
+    assert seen[0] == "还有1位，请回到大厅等候"
+    assert hall.api("POST", "/api/windows/4/call", token=clerk)[1]["ticket"]["id"] == mine
+    phone.wait_for_function("() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
+                            timeout=LIVE_MS)
+    assert phone.inner_text("[data-testid=progress-headline]") == "请到4号窗口办理"
+    # after service the page turns into the existing rating form
+    assert hall.api("POST", "/api/windows/4/start", token=clerk)[0] == 200
+    phone.wait_for_selector("input[name=level]", timeout=LIVE_MS)
