@@ -13,6 +13,7 @@ from hall.drivers.emulators.idcard import IdCardEmulator, make_card
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.device import IdCardReader
 from hall.drivers.idcard.record import id_hash
+from hall.drivers.idcard.record import id_hash
 from hall.drivers.transport import SerialTransport, TcpTransport
 
 KEY = b"hall-key" * 4
@@ -191,7 +192,9 @@ def test_demo_reader_on_healthz_tech_api_and_place_card_action(client: Any, serv
     assert wait_until(lambda: any(k == "idcard.read" for k, _ in events), 5)
     (read,) = [d for k, d in events if k == "idcard.read"]
     assert read["window"] == 1 and read["id_hash"] and len(read["id_hash"]) == 64
-    assert (services.data_dir / "idcard.key").exists()
+    # keyed with the hall's own key (records_settings "id_hash_key"), the one bookings and tickets match by
+    assert services.records is not None and read["id_hash"] == id_hash("11010519491231002X", services.records.id_key)
+    assert not (services.data_dir / "idcard.key").exists()
     st = {d["name"]: d for d in client.get("/api/devices", headers=headers).get_json()["devices"]}["idcard-w1"]
     assert st["reads"] == 1 and st["last_card"]["name"] == "张*"
     test = client.post("/api/devices/idcard-w1/test", headers=headers).get_json()
