@@ -13,7 +13,6 @@ from hall.drivers.emulators.idcard import IdCardEmulator, make_card
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.device import IdCardReader
 from hall.drivers.idcard.record import id_hash
-from hall.drivers.idcard.record import id_hash
 from hall.drivers.transport import SerialTransport, TcpTransport
 
 KEY = b"hall-key" * 4
