@@ -15,7 +15,8 @@ its phrase dictionary, so polyphones inside words come out right (银行 yin'han
 Outputs
 - kiosk/ime/data/words.sqlite: one row per (word, reading): initials ("ts"), full
   reading with syllables joined by "'" ("tou'su"), word, frequency. Words of 2–4 hanzi
-  at or above MIN_WORD_FREQ, plus every single hanzi of the dictionary. Read-only at run
+  at or above MIN_WORD_FREQ, plus every single GB2312 hanzi of the dictionary; words
+  the hall's own texts use (catalogue, reasons, kiosk screen text) count up to 10× more. Read-only at run
   time, looked up through an index, so nothing of it stays in the service's memory.
 - drivers/camera/common_hanzi.txt: the COMMON_HANZI most frequent characters, counted
   over the whole dictionary (each word's frequency credited to each of its characters).
@@ -36,7 +37,8 @@ WORDS_DB = ROOT / "kiosk" / "ime" / "data" / "words.sqlite"
 COMMON_TXT = ROOT / "drivers" / "camera" / "common_hanzi.txt"
 MIN_WORD_FREQ = 30        # drops ~80% of jieba's long tail (rare names, place names, idioms)
 COMMON_HANZI = 2500       # about the size of 现代汉语常用字表's 常用字 (2,500)
-SECONDARY_READING = 0.1   # a single hanzi's other readings rank below its main one
+SECONDARY_READING = 0.05  # a single hanzi's other readings rank well below its main one
+HALL_BOOST_CAP = 9        # a word of the hall's own texts counts at most 10× its dictionary frequency
 _HANZI = re.compile(r"^[\u4e00-\u9fff]+$")
 _SYLLABLE = re.compile(r"^[a-z]+$")
 
@@ -64,11 +66,38 @@ def char_frequency(words: dict[str, int]) -> collections.Counter[str]:
     return counts
 
 
-def rows(words: dict[str, int], chars: collections.Counter[str]) -> list[tuple[str, str, str, int]]:
+def hall_vocabulary(words: dict[str, int]) -> collections.Counter[str]:
+    """How often each dictionary word occurs in the hall's own texts: the demo service catalogue,
+    the rating/complaint reasons and the kiosk's screen text. A kiosk in a service hall is typed
+    into about these things (投诉, 低保, 窗口, 态度), so they outrank general words of the same
+    reading (低保 over 地堡), by a bounded factor."""
+    import jieba
+
+    texts = [ROOT / "kiosk" / "records" / "data" / "catalog.json", ROOT / "kiosk" / "records" / "data" / "reasons.json",
+             ROOT / "screens" / "static" / "i18n" / "kiosk.js"]
+    counts: collections.Counter[str] = collections.Counter()
+    for path in texts:
+        for run in re.findall(r"[\u4e00-\u9fff]+", path.read_text(encoding="utf-8")):
+            for w in jieba.cut(run, HMM=False):
+                if len(w) >= 2 and w in words:
+                    counts[w] += 1
+    return counts
+
+
+def boosted(freq: int, uses: int) -> int:
+    return (freq + 100) * (1 + min(uses, HALL_BOOST_CAP)) if uses else freq
+
+
+def rows(words: dict[str, int], chars: collections.Counter[str],
+         hall: collections.Counter[str]) -> list[tuple[str, str, str, int]]:
     from pypinyin import Style, lazy_pinyin, pinyin
 
     out: list[tuple[str, str, str, int]] = []
     for c, total in chars.items():
+        try:
+            c.encode("gb2312")      # simplified characters in common use; drops traditional and rare forms
+        except UnicodeEncodeError:
+            continue
         # A hanzi's own rank: its use as a word of its own, and a little of its use inside words
         # (窗 is rarely a word by itself but must still be reachable).
         freq = max(words.get(c, 0) + total // 20, 1)
@@ -81,12 +110,12 @@ def rows(words: dict[str, int], chars: collections.Counter[str]) -> list[tuple[s
         for i, r in enumerate(seen):
             out.append((r[0], r, c, freq if i == 0 else max(int(freq * SECONDARY_READING), 1)))
     for w, f in words.items():
-        if not 2 <= len(w) <= 4 or f < MIN_WORD_FREQ:
+        if not 2 <= len(w) <= 4 or (f < MIN_WORD_FREQ and w not in hall):
             continue
         syl = [s.replace("ü", "v") for s in lazy_pinyin(w, style=Style.NORMAL)]
         if len(syl) != len(w) or not all(_SYLLABLE.match(s) for s in syl):
             continue
-        out.append(("".join(s[0] for s in syl), "'".join(syl), w, f))
+        out.append(("".join(s[0] for s in syl), "'".join(syl), w, boosted(f, hall[w])))
     return out
 
 
@@ -101,9 +130,10 @@ def write_db(path: Path, data: list[tuple[str, str, str, int]], source: str) -> 
                             PRIMARY KEY (initials, freq, word, full)) WITHOUT ROWID;
     """)
     db.executemany("INSERT OR IGNORE INTO words VALUES (?, ?, ?, ?)", sorted(data))
+    syllables = " ".join(sorted({s for _, full, _, _ in data for s in full.split("'")}))
     db.executemany("INSERT INTO meta VALUES (?, ?)", [
-        ("source", source), ("licence", "jieba dict.txt: MIT; readings: pypinyin (MIT)"),
-        ("min_word_freq", str(MIN_WORD_FREQ)), ("rows", str(len(data)))])
+        ("syllables", syllables), ("source", source), ("licence", "jieba dict.txt: MIT; readings: pypinyin (MIT)"),
+        ("min_word_freq", str(MIN_WORD_FREQ)), ("hall_boost_cap", str(HALL_BOOST_CAP)), ("rows", str(len(data)))])
     db.commit()
     db.execute("VACUUM")
     db.close()
@@ -117,7 +147,8 @@ def main() -> None:
     path = args.dict or jieba_dict()
     words = read_dict(path)
     chars = char_frequency(words)
-    data = rows(words, chars)
+    hall = hall_vocabulary(words)
+    data = rows(words, chars, hall)
     WORDS_DB.parent.mkdir(parents=True, exist_ok=True)
     write_db(WORDS_DB, data, f"jieba 0.42.1 {path.name}")
     common = "".join(c for c, _ in chars.most_common(COMMON_HANZI))

@@ -21,6 +21,7 @@ from hall.web import (
     api_devices,
     api_events,
     api_health,
+    api_ime,
     api_manage,
     api_phone,
     api_printer,
@@ -64,6 +65,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
+    app.register_blueprint(api_ime.bp)        # public: pinyin candidates for the kiosk's touch keyboard
     app.register_blueprint(api_devices.bp)    # technicians: device states, tests, emulator views
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
     app.register_blueprint(api_camera.bp)     # document camera: read a QR, scan a page

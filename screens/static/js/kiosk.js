@@ -7,6 +7,7 @@ import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
 import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, streamUrl } from "./kiosk_idcard.js";
+import { pinyinKeyboard } from "./kiosk_pinyin.js";
 import { LiveStream } from "./live.js";
 import { broadcastBanner } from "./hall_broadcast.js";
 import { ScreenReader, spellNumber } from "./speech.js";
@@ -548,8 +549,9 @@ VIEWS.guide = ({ mode = "category", key = null } = {}) => {
     const list = h("div", { class: "item-list", "data-testid": "item-list" });
     let timer = null;
     let seq = 0;
+    let pending = "";        // pinyin on the keyboard not yet turned into hanzi: searched too (dbsq)
     const run = async () => {
-      const q = input.value.trim();
+      const q = (input.value + pending).trim();
       const mine = ++seq;
       if (!q) { clear(list); count.textContent = ""; return; }
       try {
@@ -562,9 +564,10 @@ VIEWS.guide = ({ mode = "category", key = null } = {}) => {
         if (mine === seq) clear(list, errorNote(err));
       }
     };
-    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 250); });
+    const later = () => { clearTimeout(timer); timer = setTimeout(run, 250); };
+    input.addEventListener("input", later);
     clear(body, h("div", { class: "search-split" },
-      h("div", { class: "search-left" }, field, letterKeyboard(input)),
+      h("div", { class: "search-left" }, field, pinyinKeyboard(input, { onPending: (p) => { pending = p; later(); } })),
       h("div", { class: "search-right" }, count, list)));
     input.focus();
   }
@@ -935,7 +938,7 @@ VIEWS.suggest = () => {
   const note = inputBox({ label: T.noteLabel, testid: "note-input", maxLength: 120 });
   const keys = h("div", { class: "suggest-keys" });
   const useKeys = (input) => {
-    clear(keys, input === phone.input ? numericKeypad(phone.input) : letterKeyboard(note.input, { space: true }));
+    clear(keys, input === phone.input ? numericKeypad(phone.input) : pinyinKeyboard(note.input));
   };
   phone.input.addEventListener("focus", () => useKeys(phone.input));
   note.input.addEventListener("focus", () => useKeys(note.input));
