@@ -10,7 +10,7 @@ import { api } from "./api.js";
 import { backspace, clearInput, typeInto } from "./keypad.js";
 import { clear, h } from "./ui.js";
 
-const PAGE = 6;                      // candidates shown at once
+const PAGE = 8;                      // candidates fetched at once; as many as fit are shown
 const MAX_PINYIN = 30;
 const LETTER_ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
 const SYMBOL_ROWS = [
@@ -46,6 +46,8 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
   let letters = "";
   let offset = 0;
   let more = false;
+  let shown = 0;             // candidates that fit the row on this page
+  const starts = [];         // offsets of the pages before this one (pages vary with what fits)
   let latin = false;
   let symbols = false;
   let seq = 0;
@@ -62,6 +64,7 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
   function setLetters(v) {
     letters = v.slice(0, MAX_PINYIN);
     offset = 0;
+    starts.length = 0;
     if (onPending) onPending(letters);
     refresh();
   }
@@ -70,22 +73,37 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
     const mine = ++seq;
     buffer.textContent = letters;
     kb.classList.toggle("composing", letters.length > 0);
-    if (!letters) { clear(cands); more = false; paint(); return; }
+    if (!letters) { clear(cands); cands.dataset.q = ""; more = false; paint(); return; }
     let data;
     try {
       data = await fetchPage(letters, offset);
     } catch {
-      if (mine === seq) { clear(cands, h("span", { class: "muted", text: T.ime.unavailable })); more = false; paint(); }
+      if (mine === seq) {
+        clear(cands, h("span", { class: "muted", text: T.ime.unavailable }));
+        cands.dataset.q = letters;
+        more = false;
+        paint();
+      }
       return;
     }
     if (mine !== seq) return;
-    more = Boolean(data.more);
     clear(cands, ...(data.candidates.length ? data.candidates.map((c) => h("button", {
       type: "button", class: "ime-cand", role: "option", "data-testid": "ime-cand", "data-take": c.take,
       "data-speak": c.text, "aria-label": c.text, text: c.text,
       onpointerdown: (e) => e.preventDefault(),
       onclick: () => choose(c),
     })) : [h("span", { class: "muted", text: T.ime.noCandidates })]));
+    // Show only whole candidates: those past the row's end wait for the next page
+    // (长辈模式 and narrow screens fit fewer).
+    const edge = cands.getBoundingClientRect().right;
+    const buttons = [...cands.querySelectorAll(".ime-cand")];
+    shown = 0;
+    for (const b of buttons) {
+      if (shown > 0 && b.getBoundingClientRect().right > edge + 0.5) b.remove();
+      else shown += 1;
+    }
+    more = Boolean(data.more) || shown < buttons.length;
+    cands.dataset.q = letters;          // which pinyin this row answers (a tap on an older row is ignored)
     paint();
   }
 
@@ -96,12 +114,19 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
 
   function turn(step) {
     if (!letters) return;
-    if (step > 0 && !more) return;
-    offset = Math.max(0, offset + step * PAGE);
+    if (step > 0) {
+      if (!more) return;
+      starts.push(offset);
+      offset += shown;
+    } else {
+      if (!starts.length) return;
+      offset = starts.pop();
+    }
     refresh();
   }
 
   function choose(c) {
+    if (cands.dataset.q !== letters) return;      // the row is still the one for fewer letters
     typeInto(input, c.text);
     setLetters(letters.slice(c.take));
   }
@@ -137,7 +162,8 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
         aria: T.ime.backspace }));
     } else {
       LETTER_ROWS.forEach((row, i) => {
-        const r = h("div", { class: "krow" }, ...[...row].map((ch) => key(ch, () => press(ch))));
+        // Capitals on the keys, as on a PC keyboard; pinyin is typed in lower case.
+        const r = h("div", { class: "krow" }, ...[...row].map((ch) => key(ch.toUpperCase(), () => press(ch))));
         if (i === LETTER_ROWS.length - 1) {
           r.append(key(`⌫ ${T.ime.backspace}`, back, { cls: "key fn wide", testid: "backspace", aria: T.ime.backspace }));
         }
