@@ -229,6 +229,7 @@ export default {
   mapWindow: (n) => `${n}号窗口`,
   // the pinyin keyboard (js/kiosk_pinyin.js)
   ime: {
+    candidates: "候选字",
     prevPage: "上一页候选字",
     nextPage: "下一页候选字",
     unavailable: "暂时无法显示候选字，请稍后再试",

@@ -53,7 +53,8 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
   let seq = 0;
 
   const buffer = h("span", { class: "ime-buffer", "data-testid": "ime-buffer", "aria-live": "polite" });
-  const cands = h("div", { class: "ime-cands", role: "listbox", "data-testid": "ime-cands" });
+  const cands = h("div", { class: "ime-cands", role: "group", "aria-label": T.ime.candidates,
+    "data-testid": "ime-cands" });
   const prev = key("◀", () => turn(-1), { cls: "key fn ime-page", testid: "ime-prev", aria: T.ime.prevPage });
   const next = key("▶", () => turn(1), { cls: "key fn ime-page", testid: "ime-next", aria: T.ime.nextPage });
   const bar = h("div", { class: "ime-bar", "data-testid": "ime-bar" }, buffer, cands, prev, next);
@@ -88,7 +89,7 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
     }
     if (mine !== seq) return;
     clear(cands, ...(data.candidates.length ? data.candidates.map((c) => h("button", {
-      type: "button", class: "ime-cand", role: "option", "data-testid": "ime-cand", "data-take": c.take,
+      type: "button", class: "ime-cand", "data-testid": "ime-cand", "data-take": c.take,
       "data-speak": c.text, "aria-label": c.text, text: c.text,
       onpointerdown: (e) => e.preventDefault(),
       onclick: () => choose(c),
