@@ -274,3 +274,12 @@ def test_voice_drops_a_broadcast_that_expired_while_waiting(
     assert wait_until(lambda: speaker.count == 1, 30)
     dev.submit(lambda _t: None).result(10)
     assert [x["text"] for x in speaker.history] == [_call("C003", 3)["text"]]
+
+
+def test_a_call_that_can_never_be_spoken_does_not_hold_broadcasts_back(
+        voice: tuple[VoiceDevice, VirtualSpeaker, EventHub]) -> None:
+    dev, _speaker, _hub = voice
+    dev.stop()
+    refused = dev.announce("请A009号到1号窗口办理", number="A009")
+    assert refused.exception(5) is not None                 # a stopped device refuses at once
+    assert dev._calls_pending == 0                          # so no broadcast waits for it

@@ -149,17 +149,15 @@ class VoiceDevice(DeviceWorker):
             return self.submit(lambda _t: self._speak(item))
         with self._pending_lock:
             self._calls_pending += 1
-
-        def run(_t: Any) -> dict[str, Any]:
-            with self._pending_lock:
-                self._calls_pending -= 1
-            return self._speak(item)
-
-        fut = self.submit(run)
-        if fut.done():                   # refused at once (stopped): it will never run
-            with self._pending_lock:
-                self._calls_pending -= 1
+        fut = self.submit(lambda _t: self._speak(item))
+        # Counted down when the call is over however it ends (spoken, failed, refused while offline), so a
+        # broadcast can never wait for a call that will not come.
+        fut.add_done_callback(self._call_over)
         return fut
+
+    def _call_over(self, _fut: Future[dict[str, Any]]) -> None:
+        with self._pending_lock:
+            self._calls_pending -= 1
 
     def announce_broadcast(self, text: str, *, times: int = 1, expires_at: float | None = None) -> None:
         """Queue a hall broadcast `times` times; each waits until no call is pending (see the module doc)."""
@@ -175,7 +173,8 @@ class VoiceDevice(DeviceWorker):
         with self._pending_lock:
             behind_call = self._calls_pending > 0
         if behind_call:
-            # A call came in after this broadcast was queued: it goes first, the broadcast back behind it.
+            # A call not yet spoken is queued (it came in after this broadcast): it goes first, the broadcast
+            # back behind it. Calls ahead of this item in the queue are already over (one FIFO worker).
             self.counters["deferred"] += 1
             self.submit(lambda _t: self._speak_broadcast(item))
             return {"ok": True, "deferred": True, "text": item.text}
