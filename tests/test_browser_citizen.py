@@ -148,3 +148,29 @@ def test_phone_position_changes_live_until_called(pages: BrowserPages, hall: Hal
     # after service the page turns into the existing rating form
     assert hall.api("POST", "/api/windows/4/start", token=clerk)[0] == 200
     phone.wait_for_selector("input[name=level]", timeout=LIVE_MS)
+
+
+def test_window_tablet_offers_a_keypad_bad_ratings_missing_reason(pages: BrowserPages, hall: Hall) -> None:
+    from hall.drivers.base import wait_until
+    from hall.drivers.evaluator import protocol as EP
+
+    svc = hall.services
+    clerk = hall.login("1001", window=1)
+    assert hall.api("POST", "/api/tickets", {"category": "A"})[0] == 201
+    assert hall.api("POST", "/api/windows/1/call", {}, clerk)[0] == 200
+    assert hall.api("POST", "/api/windows/1/start", {}, clerk)[0] == 200
+    tablet = pages.open_in(pages.context({"width": 1280, "height": 800}), "/evaluator/1", "tablet")
+    tablet.wait_for_selector("[data-testid=idle]")
+    assert hall.api("POST", "/api/windows/1/rate-prompt", {}, clerk)[0] == 201
+    keypad = svc.devices.emulators["eval-w1"]
+    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT, 10)
+    keypad.press("非常不满意")          # the keypad has no reason keys
+    tablet.wait_for_selector("[data-testid=pending-reason]", timeout=LIVE_MS)
+    shot(tablet, "citizen-tablet-pending-reason")
+    tablet.locator("[data-testid=pending-reasons] .chip").first.click()
+    tablet.click("[data-testid=pending-submit]")
+    tablet.wait_for_selector("[data-testid=thanks]", timeout=LIVE_MS)
+    assert hall.api("GET", "/api/evaluator/1/pending-reason")[1]["pending"] is None
+    with svc.db.read() as c:
+        row = c.execute("SELECT channel, level, reason_pending, reasons FROM ratings ORDER BY id DESC").fetchone()
+    assert row[0] == "窗口评价器" and row[1] == "非常不满意" and row[2] == 0 and "R00" not in row[3]

@@ -297,12 +297,14 @@ class RatingService:
             raise invalid(f"评价渠道“{channel}”无效")
         level = level_name(level)
         bad = level in BAD_LEVELS
+        pending = False      # a keypad 差评 without reason keys: "原因待补" until the citizen completes it
         try:
             if bad:
                 if not reasons:
                     if not device:
                         raise invalid("差评请至少选择一项原因")
                     reasons = [self.reasons.device_reason().code]
+                    pending = True
                 chosen = self.reasons.resolve_rating(reasons, device=device)
             elif reasons:
                 raise invalid("只有“不满意”“非常不满意”需要选择原因")
@@ -323,10 +325,10 @@ class RatingService:
         try:
             cur = c.execute(
                 """INSERT INTO ratings (service_key, ticket_id, case_id, assess_number, channel, level, bad, reasons,
-                       comment, clerk, window, category, item_code, rated_at, prompt_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       comment, clerk, window, category, item_code, rated_at, prompt_id, reason_pending)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (svc.key, svc.ticket_id, svc.case_id, assess, channel, level, int(bad), dumps(chosen), comment,
-                 svc.clerk, svc.window, svc.category, svc.item_code, now, prompt_id),
+                 svc.clerk, svc.window, svc.category, svc.item_code, now, prompt_id, int(pending)),
             )
         except sqlite3.IntegrityError as exc:   # a concurrent submit won the race
             raise conflict("already_rated", "该服务已评价（一次一评）") from exc
@@ -449,6 +451,7 @@ class RatingService:
             "reasons": json.loads(r["reasons"]), "comment": r["comment"], "clerk": r["clerk"],
             "clerk_name": self.ctx.staff_name(r["clerk"]), "window": r["window"], "category": r["category"],
             "item_code": r["item_code"], "rated_at": r["rated_at"],
+            "reason_pending": bool(r["reason_pending"]), "reason_completed_at": r["reason_completed_at"],
         }
 
     def search(self, *, start: str | None = None, end: str | None = None, bad: bool | None = None,

@@ -25,6 +25,7 @@ from hall.records.cases import CaseService
 from hall.records.complaints import ComplaintService
 from hall.records.figures import Figures
 from hall.records.ratings import RatingService
+from hall.records.reason_completion import ReasonCompletion
 from hall.records.reasons import ReasonList
 from hall.records.util import Actor
 from hall.records.workdays import FILE_NAME as HOLIDAYS_FILE
@@ -120,6 +121,7 @@ class Records:
                                  items or CatalogItems(data_dir, [c.prefix for c in config.categories]))
         self.cases = CaseService(self.ctx, data_dir)
         self.ratings = RatingService(self.ctx, self.cases, self.reasons, _token_key(db))
+        self.reason_completion = ReasonCompletion(self.ctx, self.reasons, self.ratings.ticket_of_token)
         self.complaints = ComplaintService(self.ctx, self.reasons)
         # The hall's key for keyed hashes of ID numbers (HMAC-SHA256): card readers, bookings, ticket holders.
         self.id_key = _token_key(db, "id_hash_key")

@@ -118,7 +118,8 @@ def tablet_rating(n: int) -> tuple[Response, int]:
 @bp.get("/api/ratings/ticket/<token>")
 def token_view(token: str) -> Response:
     """What the phone page (or the kiosk after scanning the ticket QR) offers for a ticket."""
-    return jsonify(records().ratings.token_view(token))
+    rec = records()
+    return jsonify({**rec.ratings.token_view(token), "pending": rec.reason_completion.for_token(token)})
 
 
 @bp.post("/api/ratings")
@@ -153,8 +154,9 @@ def list_ratings() -> Response:
 @bp.get("/api/rectifications")
 @require_role("manager")
 def list_rectifications() -> Response:
-    return jsonify({"rectifications": records().ratings.rectifications(
-        open_only=request.args.get("open") in ("1", "true"))})
+    rec = records()
+    return jsonify({"rectifications": rec.ratings.rectifications(open_only=request.args.get("open") in ("1", "true")),
+                    "reason_pending": rec.reason_completion.count()})
 
 
 @bp.get("/api/rectifications/<int:rid>")
@@ -205,6 +207,7 @@ button{width:100%;padding:16px;font-size:20px;background:#0b3d91;color:#fff;bord
 .q{text-align:center}.q .num{font-size:44px;font-weight:bold;color:#0b3d91;letter-spacing:2px}
 .q .head{font-size:24px;font-weight:bold;margin:10px 0}.q.near .head{color:#b35900}
 .q.called{background:#0b3d91;color:#fff}.q.called .num,.q.called .head{color:#ffd54a}
+.q.called .muted{color:#e3ebf7}
 </style></head><body>
 <header>{{ hall }} · 排队进度与评价</header>
 <main>
@@ -237,6 +240,18 @@ if(q.dataset.state!=="done")setTimeout(poll,every);})();
 </script>{% endif %}
 {% if done %}<div class="card ok">{{ done }}</div>{% endif %}
 {% if error %}<div class="card err">{{ error }}</div>{% endif %}
+{% for p in pending %}
+<form class="card" method="post" data-testid="pending-reason">
+<input type="hidden" name="pending_rating" value="{{ p.rating_id }}">
+<div><b>您在窗口评价器上选了“{{ p.level }}”，原因待补</b></div>
+<p class="muted">请勾选不满意的原因，帮助我们整改：</p>
+{% for r in view.reasons %}
+<label class="rs"><input type="checkbox" name="reasons" value="{{ r.code }}"> {{ r.text }}</label>
+{% endfor %}
+<p><textarea name="comment" maxlength="500" placeholder="补充说明（选填）"></textarea></p>
+<button type="submit">提交原因</button>
+</form>
+{% endfor %}
 {% if view %}
 <div class="card">票号 <b>{{ view.number }}</b>（{{ view.date }}）
 {% if view.window %} · {{ view.window }}号窗口{% endif %}
@@ -268,14 +283,16 @@ if(q.dataset.state!=="done")setTimeout(poll,every);})();
 
 def _page(token: str, *, done: str = "", error: str = "", status: int = 200) -> tuple[str, int]:
     view = prog = None
+    pending: list[dict[str, Any]] = []
     try:
         view = records().ratings.token_view(token)
         prog = progress(token)
+        pending = records().reason_completion.for_token(token) if view else []
     except RecordError as exc:
         error = error or exc.message
         status = exc.status if status == 200 else status
     return render_template_string(_PAGE, hall=services().config.hall.name, view=view, done=done,
-                                  error=error, progress=prog, token=token), status
+                                  error=error, progress=prog, token=token, pending=pending), status
 
 
 @bp.get("/r/<token>")
@@ -289,6 +306,13 @@ def phone_submit(token: str) -> tuple[str, int]:
     if current_session() is not None:
         return _page(token, error="工作人员不能代替群众评价", status=403)
     f = request.form
+    if f.get("pending_rating", "").isdigit():
+        try:
+            records().reason_completion.complete(int(f["pending_rating"]), f.getlist("reasons"),
+                                                 f.get("comment") or None, citizen_actor("phone"), token=token)
+        except RecordError as exc:
+            return _page(token, error=exc.message, status=exc.status)
+        return _page(token, done="感谢您补充原因，我们会认真整改。")
     try:
         req = RatingIn(level=f.get("level", ""), reasons=f.getlist("reasons"), comment=f.get("comment") or None)
         case_raw = f.get("case_id") or ""

@@ -26,6 +26,7 @@ from hall.web import (
     api_phone,
     api_printer,
     api_queue,
+    api_rating_reasons,
     api_ratings,
     api_records,
     api_relay,
@@ -78,6 +79,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_broadcast.bp)  # hall broadcast: the manager's message to board, LED, voice, kiosk
     app.register_blueprint(api_phone.bp)      # the ticket's phone page: queue progress by the QR token
     app.register_blueprint(api_cards.bp)      # ID cards: what the clerk sees of the served ticket's card
+    app.register_blueprint(api_rating_reasons.bp)  # 原因待补: completing a keypad 差评's reason
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")

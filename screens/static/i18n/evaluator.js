@@ -27,4 +27,8 @@ export default {
   thanksSpeak: "感谢您的评价",
   timeLeft: (s) => `${s} 秒后自动关闭`,
   failed: "评价提交失败，请再点一次或告知工作人员",
+  pendingTitle: (level) => `您在评价器上选了“${level}”，请选择不满意的原因`,
+  pendingSpeak: "请选择不满意的原因，帮助我们整改",
+  pendingSubmit: "提交原因",
+  pendingSkip: "不补充",
 };

@@ -216,6 +216,8 @@ export default {
   rectStates: { 待整改: "待整改", 已回复: "已回复", 已核实: "已核实", 已关闭: "已关闭" },
   rectRating: (r) => `${r.window ? `${r.window}号窗口` : ""} ${r.clerk_name || ""} · ${r.channel} · ${r.rated_at.slice(0, 16).replace("T", " ")}`,
   rectReasons: "原因",
+  rectReasonPending: "原因待补",
+  rectReasonPendingCount: (n) => (n ? `${n} 条差评原因待补（按键评价器无原因键，等待群众在平板、手机或自助终端补充）` : "差评原因均已补全"),
   rectComment: "群众意见",
   rectDue: (d) => `整改期限 ${d}`,
   rectLeft: (n) => `剩余 ${n} 个工作日`,

@@ -5,6 +5,7 @@
 import T from "../i18n/evaluator.js";
 import { ApiError, api, getOptional } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
+import { offerPendingReason } from "./evaluator_reason.js";
 import { LiveStream } from "./live.js";
 import { ScreenReader } from "./speech.js";
 import { clear, h, masthead, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
@@ -175,7 +176,7 @@ function forMe(d) {
 }
 
 new LiveStream({
-  kinds: ["window.updated", "rating.prompt", "rating.closed"],
+  kinds: ["window.updated", "rating.prompt", "rating.closed", "rating.recorded"],
   onSnapshot: (snap) => {
     state.win = (snap.windows || []).find((w) => w.number === windowNo) || null;
     if (state.mode === "idle") showIdle();
@@ -186,6 +187,13 @@ new LiveStream({
       if (state.mode === "idle") showIdle();
     } else if (kind === "rating.prompt" && forMe(d)) {
       showPrompt(d);
+    } else if (kind === "rating.recorded" && forMe(d) && state.mode === "idle") {
+      // a keypad 差评 without reason keys (原因待补): offer its reasons here while the citizen is at the window
+      offerPendingReason({ windowNo, stage, reasons: state.reasons, speak: (t) => reader.read(t), done: (sent) => {
+        if (sent) showThanks(); else showIdle();
+      } }).then((shown) => {
+        if (shown) { state.mode = "reason"; countDown(PROMPT_SECONDS, () => showIdle()); }
+      });
     } else if (kind === "rating.closed" && forMe(d)) {
       // closed elsewhere (cancelled, expired, replaced): this tablet must not record it any more
       const mine = state.prompt && state.prompt.prompt_id === d.prompt_id;

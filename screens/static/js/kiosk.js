@@ -6,6 +6,7 @@ import T from "../i18n/kiosk.js";
 import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
+import { pendingReasonView } from "./kiosk_reason.js";
 import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, streamUrl } from "./kiosk_idcard.js";
 import { pinyinKeyboard } from "./kiosk_pinyin.js";
 import { LiveStream } from "./live.js";
@@ -867,6 +868,9 @@ VIEWS.rate = () => {
 };
 
 VIEWS.rateLevels = ({ view, token }) => {
+  const pending = pendingReasonView(view, token, { frame: screen, title,
+    onDone: (t, sub) => go("thanks", { title: t, sub }, { replace: true }) });
+  if (pending) return pending;
   const svc = (view.services || []).find((x) => !x.rated || x.can_add);
   if (!view.servable || !svc) {
     const node = screen(title("rate", T.rateTitle),

@@ -302,7 +302,7 @@ function rectifyPanel(ctx) {
         const [r, c] = await Promise.all([ctx.api.get(`/api/rectifications${openOnly ? "?open=1" : ""}`),
           ctx.api.get("/api/complaints")]);
         panel.loaded = true;
-        render(r.rectifications);
+        render(r.rectifications, r.reason_pending || 0);
         renderComplaints(c.complaints);
       });
     },
@@ -314,11 +314,14 @@ function rectifyPanel(ctx) {
     ctx.toast(done, "ok");
     await panel.load();
   });
-  function render(rects) {
+  function render(rects, reasonPending) {
     const open = rects.filter((r) => r.state !== "已关闭").length;
     if (openOnly) ctx.badge("rectify", open, "bad");
-    if (!rects.length) { clear(list, h("div", { class: "empty", text: T.rectNone })); return; }
-    clear(list, rects.map((x) => {
+    // keypad 差评 whose citizen has not yet said why (原因待补): counted, and marked on each task
+    const pendingNote = h("div", { class: `note ${reasonPending ? "warn" : "info"}`, "data-testid": "reason-pending",
+      "data-count": String(reasonPending) }, T.rectReasonPendingCount(reasonPending));
+    if (!rects.length) { clear(list, pendingNote, h("div", { class: "empty", text: T.rectNone })); return; }
+    clear(list, pendingNote, rects.map((x) => {
       const r = x.rating;
       const dl = x.deadline;
       const text = h("textarea", { rows: 2, maxlength: 1000, "data-testid": `rect-text-${x.id}` });
@@ -349,7 +352,7 @@ function rectifyPanel(ctx) {
       return h("div", { class: `rect-item ${dl.overdue && x.state !== "已关闭" ? "overdue" : ""}`,
         "data-testid": `rect-${x.id}`, "data-state": x.state },
       h("div", { class: "row" }, badge(r.level, "bad"), badge(T.rectStates[x.state] || x.state,
-        x.state === "已关闭" ? "ok" : "warn"), flag, h("span", { class: "muted grow", text: T.rectRating(r) }),
+        x.state === "已关闭" ? "ok" : "warn"), flag, r.reason_pending ? badge(T.rectReasonPending, "warn", "info") : null, h("span", { class: "muted grow", text: T.rectRating(r) }),
       h("span", { class: "muted", text: dl.due_at ? T.rectDue(fmt.day(dl.due_at)) : "" })),
       reasons.length ? h("div", { class: "row small" }, h("span", { class: "muted", text: `${T.rectReasons}：` }),
         reasons.map((t) => h("span", { class: "chip-static", text: t }))) : null,
