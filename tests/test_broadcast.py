@@ -114,10 +114,10 @@ def test_the_expiry_thread_tells_the_screens(tmp_path: Path, config: HallConfig)
     try:
         b = svc.broadcasts
         assert b is not None
+        svc.hub.add_listener(lambda ev: changed.set() if ev.kind == "broadcast.changed"
+                             and not ev.data["active"] else None)     # before sending: it may end very soon
         b.start()
         item = b.send(MSG, ["board"], svc.clock.now() + timedelta(seconds=0.3), "9001")
-        svc.hub.add_listener(lambda ev: changed.set() if ev.kind == "broadcast.changed"
-                             and not ev.data["active"] else None)
         assert changed.wait(10)
         assert b.get(item["id"])["end_reason"] == "expired"
     finally:

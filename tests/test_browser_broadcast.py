@@ -86,8 +86,10 @@ def test_manager_sends_a_broadcast_board_kiosk_and_led_show_it_until_withdrawn(p
 def test_a_broadcast_ends_on_the_screens_at_its_expiry(pages: Pages, hall: Hall) -> None:
     board = pages.open("/board?chime=0", name="board-expiry")
     kiosk = pages.open("/kiosk", name="kiosk-expiry")
+    for page in (board, kiosk):             # both pages running (banner built, its first load asked) before sending
+        page.wait_for_selector("[data-testid=broadcast-banner]", state="attached", timeout=15000)
     manager = hall.login("9001", "hall-8888")
-    until = hall.services.clock.now() + timedelta(seconds=4)
+    until = hall.services.clock.now() + timedelta(seconds=5)
     status, body = hall.api("POST", "/api/manage/broadcasts", {
         "message": "停电检修，暂停取号", "targets": ["board", "kiosk"], "expires_at": iso(until)}, manager)
     assert status == 201, body
