@@ -173,7 +173,7 @@ def led_hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[
                if d.kind == "led" and d.options.get("role", "board") == "board"]
     svc = build_services(config.model_copy(update={"devices": devices}), tmp_path, clock=clock)
     svc.devices.start()
-    assert wait_until(lambda: all(d.status()["state"] == "ready" for d in svc.devices.devices.values()), 5)
+    assert wait_until(lambda: all(d.status()["state"] == "ready" for d in svc.devices.devices.values()), 10)
     yield svc
     svc.stop()
 
@@ -191,7 +191,7 @@ def test_led_scrolls_the_broadcast_in_a_ram_area_and_drops_it_when_withdrawn(
     b = led_hall.broadcasts
     assert b is not None
     item = b.send(MSG, ["led", "board"], clock.now() + timedelta(minutes=20), "9001")
-    assert emu.wait_for(lambda e: e.lines()[-1] == MSG, 5)
+    assert emu.wait_for(lambda e: e.lines()[-1] == MSG, 10)
     assert emu.lines()[:-1] == rows_before[:-1]                       # the call rows are untouched
     # what went down the line, decoded with the protocol's own decoders: one A3 06 dynamic-area frame
     # (RAM only: the card's flash is never written) that sets the bottom row to scroll the message
@@ -207,7 +207,7 @@ def test_led_scrolls_the_broadcast_in_a_ram_area_and_drops_it_when_withdrawn(
     # the emulator, decoding the same bytes independently, lights it scrolling
     assert emu.areas()[bottom]["scroll"] is True
     b.withdraw(item["id"], "9001")
-    assert emu.wait_for(lambda e: e.lines() == rows_before, 5)
+    assert emu.wait_for(lambda e: e.lines() == rows_before, 10)
     assert dev.status()["broadcast"] == ""
 
 
@@ -224,7 +224,7 @@ def test_led_shows_an_unexpired_broadcast_after_a_restart(tmp_path: Path, config
         svc.devices.start()
         (name,) = svc.devices.emulators
         emu: LedEmulator = svc.devices.emulators[name]
-        assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == MSG, 5)
+        assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == MSG, 10)
     finally:
         svc.stop()
 
