@@ -171,6 +171,14 @@ def k_suggest(page: Any, ctx: Ctx) -> None:
     _wait(page, ".suggest-keys [data-testid=keyboard]")
 
 
+def k_pinyin(page: Any, ctx: Ctx) -> None:
+    """The pinyin keyboard with a row of candidates (js/kiosk_pinyin.js)."""
+    k_suggest(page, ctx)
+    for ch in "TS":
+        page.locator(f".suggest-keys [data-testid=keyboard] [data-key='{ch}']").click()
+    _wait(page, ".suggest-keys [data-testid=ime-cands][data-q=ts] .ime-cand")
+
+
 def k_scan(page: Any, ctx: Ctx) -> None:
     _kiosk_go(page, "scan")
     _wait(page, ".scan-card")
@@ -193,7 +201,7 @@ def k_idle(page: Any, ctx: Ctx) -> None:
 KIOSK_STATES: list[tuple[str, Setup]] = [
     ("home", k_home), ("take", k_take), ("ticket", k_ticket), ("guide", k_guide), ("item", k_item),
     ("progress", k_progress), ("appointment", k_appointment), ("rate", k_rate), ("suggest-keyboard", k_suggest),
-    ("scan", k_scan), ("board", k_board), ("idle-dialog", k_idle),
+    ("suggest-pinyin", k_pinyin), ("scan", k_scan), ("board", k_board), ("idle-dialog", k_idle),
 ]
 
 

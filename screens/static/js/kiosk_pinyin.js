@@ -47,6 +47,7 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
   let offset = 0;
   let more = false;
   let shown = 0;             // candidates that fit the row on this page
+  let last = null;           // the answer on show, to fit again when the row's width changes
   const starts = [];         // offsets of the pages before this one (pages vary with what fits)
   let latin = false;
   let symbols = false;
@@ -74,7 +75,7 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
     const mine = ++seq;
     buffer.textContent = letters;
     kb.classList.toggle("composing", letters.length > 0);
-    if (!letters) { clear(cands); cands.dataset.q = ""; more = false; paint(); return; }
+    if (!letters) { clear(cands); cands.dataset.q = ""; last = null; more = false; paint(); return; }
     let data;
     try {
       data = await fetchPage(letters, offset);
@@ -88,6 +89,11 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
       return;
     }
     if (mine !== seq) return;
+    last = data;
+    render(data);
+  }
+
+  function render(data) {
     clear(cands, ...(data.candidates.length ? data.candidates.map((c) => h("button", {
       type: "button", class: "ime-cand", "data-testid": "ime-cand", "data-take": c.take,
       "data-speak": c.text, "aria-label": c.text, text: c.text,
@@ -184,6 +190,16 @@ export function pinyinKeyboard(input, { onPending = null } = {}) {
       key(T.ime.clear, wipe, { cls: "key fn wide", testid: "clear" }));
     clear(keys, ...rows, last);
   }
+
+  // The row's width changes with 长辈模式, the screen's layout and late fonts: fit it again.
+  let width = 0;
+  new ResizeObserver(() => {
+    const w = Math.round(cands.getBoundingClientRect().width);
+    if (w !== width) {
+      width = w;
+      if (last && letters && cands.dataset.q === letters) render(last);
+    }
+  }).observe(cands);
 
   kb.reset = () => setLetters("");
   layout();
