@@ -133,6 +133,24 @@ class Device(Strict):
     options: dict[str, str | int | float | bool] = {}
 
 
+class PauseReason(Strict):
+    """One coded pause reason (暂停原因): the code is what figures group by, the label what screens show."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")
+    label: str = Field(min_length=1, max_length=12)
+    # 其他: the clerk must say what (free text), or the break-time figures would hide it
+    needs_text: bool = False
+
+
+DEFAULT_PAUSE_REASONS = [
+    PauseReason(code="meeting", label="会议"),
+    PauseReason(code="errand", label="外出办事"),
+    PauseReason(code="break", label="休息"),
+    PauseReason(code="training", label="培训"),
+    PauseReason(code="other", label="其他", needs_text=True),
+]
+
+
 class QueuePolicy(Strict):
     recall_limit: int = Field(default=3, ge=1, le=10)
     no_show: Literal["void", "requeue"] = "requeue"
@@ -148,6 +166,21 @@ class QueuePolicy(Strict):
     alert_pause_minutes: int = Field(default=30, ge=1, le=600)
     # The default service-time target of a category that sets none (`categories[].target_service_minutes`).
     target_service_minutes: int = Field(default=20, ge=1, le=480)
+    # A parked (挂起) ticket called back to its window: announced like a call, in these words.
+    resume_template: str = "请{number}号回到{window}号窗口"
+    # Coded pauses: the clerk picks one; break-time figures group by code.
+    pause_reasons: list[PauseReason] = Field(default_factory=lambda: list(DEFAULT_PAUSE_REASONS), min_length=1)
+
+    @field_validator("pause_reasons")
+    @classmethod
+    def _reasons(cls, v: list[PauseReason]) -> list[PauseReason]:
+        codes = [r.code for r in v]
+        if len(set(codes)) != len(codes):
+            raise ValueError("暂停原因代码不能重复")
+        return v
+
+    def pause_reason(self, code: str) -> PauseReason | None:
+        return next((r for r in self.pause_reasons if r.code == code), None)
 
     @field_validator("call_order")
     @classmethod

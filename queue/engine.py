@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from hall.config.schema import HallConfig
+from hall.queue import window_tools as tools
 from hall.queue.clock import Clock, epoch_us, iso, parse_iso
 from hall.queue.errors import QueueError, invalid, not_found
 from hall.queue.models import ACTIVE_STATES, LANES, CardHolder, Lane, Ticket, WindowView
@@ -176,12 +177,12 @@ class QueueEngine:
     def mean_service_seconds(self, c: sqlite3.Connection, category: str) -> float:
         """Recent mean service time of a category today, or its configured default."""
         rows = c.execute(
-            """SELECT serving_at, finished_at FROM tickets
+            """SELECT serving_at, finished_at, parked_seconds FROM tickets
                WHERE service_date = ? AND category = ? AND state = 'done' AND serving_at IS NOT NULL
                ORDER BY finished_at DESC LIMIT ?""",
             (self._today(), category, self.policy.mean_service_window),
         ).fetchall()
-        durations = [(parse_iso(r[1]) - parse_iso(r[0])).total_seconds() for r in rows]
+        durations = [(parse_iso(r[1]) - parse_iso(r[0])).total_seconds() - r[2] for r in rows]
         durations = [d for d in durations if d >= 0]
         if len(durations) >= 3:
             return statistics.fmean(durations)
@@ -306,19 +307,37 @@ class QueueEngine:
             self._event(c, ticket_id, f"print_{status}", None, None)
         self.publish("ticket.print", {"id": ticket_id, "print_status": status})
 
-    def cancel(self, ticket_id: int, actor: str, reason: str = "") -> Ticket:
+    def cancel(self, ticket_id: int, actor: str, reason: str = "", *, window: int | None = None) -> Ticket:
+        """Void a waiting ticket (the citizen left); `window` is where a clerk did it from."""
         with self.db.write() as c:
             t = self._ticket(c, ticket_id)
             if t.state != "waiting":
-                raise QueueError("bad_state", f"{t.number} 当前状态不能作废", 409)
+                raise QueueError("bad_state", f"{t.number} 当前状态不能作废（只能作废等候中的号）", 409)
             c.execute("UPDATE tickets SET state = 'cancelled', finished_at = ? WHERE id = ?",
                       (iso(self.clock.now()), t.id))
-            self._event(c, t.id, "cancel", None, actor, {"reason": reason})
-            self._audit(c, actor, "ticket.cancel", t.number, reason)
+            self._event(c, t.id, "cancel", window, actor, {"reason": reason})
+            self._audit(c, actor, "ticket.cancel", t.number,
+                        tools.audit_detail(number=t.number, window=window, reason=reason))
             t = self._ticket(c, t.id)
             waiting = self._waiting_counts(c)
-        self.publish("ticket.updated", {"ticket": t.public(), "waiting": waiting})
+        self.publish("ticket.updated", {"ticket": t.public(), "waiting": waiting, "cancelled": True})
         return t
+
+    # 选号叫号, 挂起/恢复, 作废 from a window: see window_tools (kept apart to keep this file short)
+    def waiting_for_window(self, window: int) -> list[dict[str, Any]]:
+        return tools.waiting_for_window(self, window)
+
+    def call_chosen(self, window: int, clerk: str, ticket_id: int, reason: str) -> tools.ChosenCall:
+        return tools.call_chosen(self, window, clerk, ticket_id, reason)
+
+    def park(self, window: int, clerk: str) -> Ticket:
+        return tools.park(self, window, clerk)
+
+    def resume_parked(self, window: int, clerk: str, ticket_id: int) -> Ticket:
+        return tools.resume_parked(self, window, clerk, ticket_id)
+
+    def cancel_at(self, window: int, clerk: str, ticket_id: int, reason: str) -> Ticket:
+        return tools.cancel_waiting(self, window, clerk, ticket_id, reason)
 
     def ticket_status(self, ticket_id: int) -> dict[str, Any]:
         with self.db.read() as c:
@@ -504,25 +523,36 @@ class QueueEngine:
                                         "waiting": waiting})
         return new
 
-    def pause(self, window: int, clerk: str, reason: str) -> None:
+    def pause(self, window: int, clerk: str, reason: str = "", *, code: str | None = None) -> None:
+        """Pause with a coded reason (config queue.pause_reasons); `reason` is the free text (needed for 其他).
+
+        Without a code (older clients) the text alone is taken as 其他 / the
+        reason that asks for text, so no pause ever goes uncounted.
+        """
         self._window(window)
-        reason = reason.strip()
-        if not reason:
-            raise invalid("暂停服务需要填写原因")
+        if code is None:
+            if not reason.strip():
+                raise invalid("暂停服务需要选择或填写原因")
+            code = next((r.code for r in self.policy.pause_reasons if r.needs_text), self.policy.pause_reasons[-1].code)
+            shown = reason.strip()[:100]
+        else:
+            shown = tools.pause_text(self, code, reason)
         with self.db.write() as c:
             t = self._current(c, window)
             if t is not None and t.state == "called":
                 raise QueueError("current_open", f"{t.number} 已叫号，请先处理再暂停", 409)
-            c.execute("UPDATE windows SET paused = 1, pause_reason = ?, paused_at = ? WHERE number = ?",
-                      (reason[:100], iso(self.clock.now()), window))
-            self._audit(c, clerk, "window.pause", str(window), reason[:100])
+            c.execute("UPDATE windows SET paused = 1, pause_reason = ?, pause_code = ?, paused_at = ? WHERE number = ?",
+                      (shown, code, iso(self.clock.now()), window))
+            tools.open_pause(self, c, window, clerk, code, reason)
+            self._audit(c, clerk, "window.pause", str(window), tools.audit_detail(code=code, reason=shown))
         self.publish("window.updated", {"window": self.window_view(window).as_dict()})
 
     def resume(self, window: int, clerk: str) -> None:
         self._window(window)
         with self.db.write() as c:
-            c.execute("UPDATE windows SET paused = 0, pause_reason = NULL, paused_at = NULL WHERE number = ?",
-                      (window,))
+            c.execute("UPDATE windows SET paused = 0, pause_reason = NULL, pause_code = NULL, paused_at = NULL "
+                      "WHERE number = ?", (window,))
+            tools.close_pause(self, c, window, clerk)
             self._audit(c, clerk, "window.resume", str(window))
         self.publish("window.updated", {"window": self.window_view(window).as_dict()})
 
@@ -569,7 +599,8 @@ class QueueEngine:
     def window_view(self, number: int, c: sqlite3.Connection | None = None) -> WindowView:
         w = self._window(number)
         conn = c or self.db.conn
-        row = conn.execute("SELECT paused, pause_reason FROM windows WHERE number = ?", (number,)).fetchone()
+        row = conn.execute("SELECT paused, pause_reason, pause_code FROM windows WHERE number = ?",
+                           (number,)).fetchone()
         sess = conn.execute(
             "SELECT staff_id, post FROM window_sessions WHERE window = ? AND logout_at IS NULL "
             "ORDER BY id DESC LIMIT 1",
@@ -588,6 +619,8 @@ class QueueEngine:
             post=sess[1] if sess else None,
             current=current.public() if current else None,
             empty_post=sess is None and self.is_open(),
+            pause_code=row[2] if row else None,
+            parked=[t.public() for t in tools.parked_at(self, conn, number)],
         )
 
     def empty_posts(self, when: datetime | None = None) -> list[int]:
@@ -624,7 +657,7 @@ class QueueEngine:
                 for r in c.execute(
                     """SELECT t.number, e.window, e.at, e.action FROM ticket_events e
                        JOIN tickets t ON t.id = e.ticket_id
-                       WHERE e.action IN ('call', 'recall') AND t.service_date = ?
+                       WHERE e.action IN ('call', 'recall', 'call_chosen', 'resume') AND t.service_date = ?
                        ORDER BY e.id DESC LIMIT 10""",
                     (self._today(),),
                 )
@@ -648,7 +681,8 @@ class QueueEngine:
         def summary(ts: list[Ticket], orig: list[Ticket]) -> dict[str, Any]:
             waits = [(parse_iso(t.called_at) - parse_iso(t.issued_at)).total_seconds()
                      for t in ts if t.called_at]
-            services = [(parse_iso(t.finished_at) - parse_iso(t.serving_at)).total_seconds()
+            # time parked (挂起: the citizen away fetching a document) is not service time
+            services = [(parse_iso(t.finished_at) - parse_iso(t.serving_at)).total_seconds() - t.parked_seconds
                         for t in ts if t.state == "done" and t.serving_at and t.finished_at]
             done = sum(1 for t in ts if t.state == "done")
             no_show = sum(1 for t in ts if t.state == "no_show")
@@ -660,6 +694,7 @@ class QueueEngine:
                 "no_show": no_show,
                 "transferred": sum(1 for t in ts if t.state == "transferred"),
                 "cancelled": sum(1 for t in ts if t.state == "cancelled"),
+                "parked": sum(1 for t in ts if t.state == "parked"),
                 "no_show_rate": round(no_show / (done + no_show), 4) if done + no_show else 0.0,
                 "mean_wait_seconds": round(statistics.fmean(waits), 1) if waits else None,
                 "mean_service_seconds": round(statistics.fmean(services), 1) if services else None,
@@ -678,7 +713,7 @@ class QueueEngine:
         with self.db.write() as c:
             cur = c.execute(
                 "UPDATE tickets SET state = 'cancelled', finished_at = ? "
-                "WHERE service_date < ? AND state IN ('waiting', 'called', 'serving')",
+                "WHERE service_date < ? AND state IN ('waiting', 'called', 'serving', 'parked')",
                 (iso(self.clock.now()), today),
             )
             n = cur.rowcount

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 Lane = Literal["normal", "priority", "appointment"]
 LANES: tuple[Lane, ...] = ("normal", "priority", "appointment")
-STATES = ("waiting", "called", "serving", "done", "no_show", "transferred", "cancelled")
+STATES = ("waiting", "called", "serving", "done", "no_show", "transferred", "cancelled", "parked")
 ACTIVE_STATES = ("called", "serving")
 
 LANE_NAMES = {"normal": "普通", "priority": "优先", "appointment": "预约"}
@@ -20,6 +20,7 @@ STATE_NAMES = {
     "no_show": "过号",
     "transferred": "已转移",
     "cancelled": "已作废",
+    "parked": "挂起",
 }
 
 
@@ -46,6 +47,8 @@ class Ticket:
     appointment_id: int | None
     print_status: str
     terminal: str | None = None      # the kiosk ([[kiosks]] id) it was taken at; None: no kiosk
+    parked_at: str | None = None     # 挂起 since (state parked), else None
+    parked_seconds: int = 0          # all parks added up: not service time
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Ticket:
@@ -65,6 +68,7 @@ class Ticket:
             "called_at": self.called_at,
             "print_status": self.print_status,
             "terminal": self.terminal,
+            "parked_at": self.parked_at,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +122,8 @@ class WindowView:
     post: str | None
     current: dict[str, Any] | None
     empty_post: bool = False
+    pause_code: str | None = None
+    parked: list[dict[str, Any]] = field(default_factory=list)   # 挂起 here, to be resumed at this window
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
