@@ -34,10 +34,22 @@ def alerts(engine: QueueEngine) -> list[dict[str, Any]]:
                         "message": f"{name}：最长已等候 {round(waited)} 分钟"
                                    f"（目标 {target} 分钟，{r['n']} 人等候）"})
     for p in paused:
-        if p["paused_at"]:
-            minutes = (now - parse_iso(p["paused_at"])).total_seconds() / 60
-            if minutes >= policy.alert_pause_minutes:
-                out.append({"kind": "long_pause", "level": "medium", "window": p["number"],
-                            "minutes": round(minutes),
-                            "message": f"{p['number']}号窗口已暂停 {round(minutes)} 分钟（{p['pause_reason']}）"})
+        if not p["paused_at"]:
+            continue
+        minutes = (now - parse_iso(p["paused_at"])).total_seconds() / 60
+        # A B post signed in at the window since the pause began is covering it (AB岗): no alert.
+        if minutes >= policy.alert_pause_minutes and not _b_post_since(engine, p["number"], p["paused_at"]):
+            out.append({"kind": "long_pause", "level": "medium", "window": p["number"],
+                        "minutes": round(minutes), "reason": p["pause_reason"],
+                        "message": f"{p['number']}号窗口已暂停 {round(minutes)} 分钟（{p['pause_reason']}），"
+                                   f"无B岗补位"})
     return out
+
+
+def _b_post_since(engine: QueueEngine, window: int, since: str) -> bool:
+    with engine.db.read() as c:
+        row = c.execute(
+            "SELECT 1 FROM window_sessions WHERE window = ? AND post = 'B' AND logout_at IS NULL AND login_at >= ?",
+            (window, since),
+        ).fetchone()
+    return row is not None

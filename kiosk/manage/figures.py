@@ -39,7 +39,9 @@ def _seconds(a: str | None, b: str | None) -> float | None:
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     waits = [w for r in rows if (w := _seconds(r["issued_at"], r["called_at"])) is not None]
     done = [r for r in rows if r["state"] == "done"]
-    services = [s for r in done if (s := _seconds(r["serving_at"], r["finished_at"])) is not None]
+    # time parked (挂起: the citizen away fetching a document) is not service time
+    services = [s - (r.get("parked_seconds") or 0) for r in done
+                if (s := _seconds(r["serving_at"], r["finished_at"])) is not None]
     served = sum(1 for r in rows if r["state"] == "done")
     no_show = sum(1 for r in rows if r["state"] == "no_show")
     return {
@@ -47,6 +49,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "served": served,
         "no_show": no_show,
         "transferred": sum(1 for r in rows if r["state"] == "transferred"),
+        # the citizen left (作废) or was never resumed before the day closed (挂起): neither served nor 过号
+        "cancelled": sum(1 for r in rows if r["state"] == "cancelled"),
+        "parked": sum(1 for r in rows if r["state"] == "parked"),
         "no_show_rate": round(no_show / (served + no_show), 4) if served + no_show else 0.0,
         "mean_wait_minutes": round(statistics.fmean(waits) / 60, 1) if waits else None,
         "mean_service_minutes": round(statistics.fmean(services) / 60, 1) if services else None,
@@ -61,7 +66,7 @@ def period_figures(db: Database, config: HallConfig, start: date, end: date) -> 
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_day[r["service_date"]].append(r)
-        if r["window"] is not None and r["state"] in ("done", "no_show", "transferred", "called", "serving"):
+        if r["window"] is not None and r["state"] in ("done", "no_show", "transferred", "called", "serving", "parked"):
             by_window[r["window"]].append(r)
         if r["clerk"]:
             by_clerk[r["clerk"]].append(r)

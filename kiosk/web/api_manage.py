@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from hall.manage.alerts import alerts
 from hall.manage.attendance import attendance
 from hall.manage.figures import month_bounds, period_figures
+from hall.manage.pauses import break_time
 from hall.manage.targets import live_targets
 from hall.services import Services
 from hall.web.api_audit import audit_staff_action
@@ -103,6 +104,15 @@ def figures() -> Response:
 @require_role("manager")
 def get_alerts() -> Response:
     return jsonify({"alerts": alerts(services().engine)})
+
+
+@bp.get("/api/manage/pauses")
+@require_role("manager")
+def pause_figures() -> Response:
+    """Break time per clerk, per reason, per day (month=YYYY-MM, or start/end)."""
+    svc = services()
+    start, end = _range()
+    return jsonify(break_time(svc.db, svc.config, start, end, svc.clock.now()))
 
 
 @bp.get("/api/manage/report")

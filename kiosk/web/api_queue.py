@@ -28,8 +28,23 @@ class TransferRequest(BaseModel):
 
 
 class PauseRequest(BaseModel):
+    """A coded pause (`code` from config queue.pause_reasons, `reason` the words, needed for 其他);
+    `reason` alone (older consoles) is counted under the reason that takes free text."""
+
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=100)
+    code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,23}$")
+    reason: str = Field(default="", max_length=100)
+
+
+class ChosenCallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket_id: int = Field(ge=1, le=2**62)
+    reason: str = Field(min_length=1, max_length=60)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=60)
 
 
 @bp.post("/api/tickets")
@@ -114,7 +129,7 @@ def transfer(n: int) -> Response:
 @require_role("clerk", "manager")
 def pause(n: int) -> Response:
     req = body(PauseRequest)
-    services().engine.pause(n, _window_clerk(n), req.reason)
+    services().engine.pause(n, _window_clerk(n), req.reason, code=req.code)
     return jsonify({"window": services().engine.window_view(n).as_dict()})
 
 
@@ -128,3 +143,38 @@ def resume(n: int) -> Response:
 @bp.get("/api/windows/<int:n>")
 def window_view(n: int) -> Response:
     return jsonify({"window": services().engine.window_view(n).as_dict()})
+
+
+# ------------------------------------------------------------------ 选号叫号, 挂起/恢复, 作废
+@bp.get("/api/windows/<int:n>/waiting")
+@require_role("clerk", "manager")
+def window_waiting(n: int) -> Response:
+    """The window's waiting tickets in call order, for choosing one (due appointments marked)."""
+    on_post(n)
+    return jsonify({"tickets": services().engine.waiting_for_window(n)})
+
+
+@bp.post("/api/windows/<int:n>/call-chosen")
+@require_role("clerk", "manager")
+def call_chosen(n: int) -> Response:
+    req = body(ChosenCallRequest)
+    return jsonify(services().engine.call_chosen(n, _window_clerk(n), req.ticket_id, req.reason).as_dict())
+
+
+@bp.post("/api/windows/<int:n>/park")
+@require_role("clerk", "manager")
+def park(n: int) -> Response:
+    return _ticket(services().engine.park(n, _window_clerk(n)))
+
+
+@bp.post("/api/windows/<int:n>/parked/<int:ticket_id>/resume")
+@require_role("clerk", "manager")
+def resume_parked(n: int, ticket_id: int) -> Response:
+    return _ticket(services().engine.resume_parked(n, _window_clerk(n), ticket_id))
+
+
+@bp.post("/api/windows/<int:n>/tickets/<int:ticket_id>/cancel")
+@require_role("clerk", "manager")
+def cancel_ticket(n: int, ticket_id: int) -> Response:
+    req = body(CancelRequest)
+    return _ticket(services().engine.cancel_at(n, _window_clerk(n), ticket_id, req.reason))
