@@ -149,8 +149,9 @@ def resume_parked(eng: QueueEngine, window: int, clerk: str, ticket_id: int) -> 
         waiting = eng._waiting_counts(c)
     payload = eng._call_payload(t, window, recall=False, waiting=waiting)
     payload["text"] = eng.policy.resume_template.format(number=t.number, window=window)
+    # ticket.called alone (no window.updated after it): the window strip shows 请A003号 while the
+    # citizen walks back; screens drop the number from their parked list on `resumed`
     eng.publish("ticket.called", {**payload, "resumed": True})
-    eng.publish("window.updated", {"window": eng.window_view(window).as_dict()})
     return t
 
 

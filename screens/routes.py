@@ -63,6 +63,7 @@ def hall_facts(config: HallConfig) -> dict[str, Any]:
             for s in config.staff if s.role == "clerk"
         ],
         "recall_limit": config.queue.recall_limit,
+        "pause_reasons": [r.model_dump() for r in config.queue.pause_reasons],
         "demo": config.server.demo,
     }
 

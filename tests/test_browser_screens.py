@@ -162,9 +162,10 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     clerk.keyboard.press("F4")                      # 开始办理
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     clerk.keyboard.press("F7")                      # 暂停 → choose a reason
-    clerk.get_by_test_id("pause-dialog").get_by_text("临时离岗").click()
+    clerk.get_by_test_id("pause-reason-break").click()   # coded reasons from the config: 休息
+    clerk.get_by_test_id("pause-confirm").click()
     board.wait_for_function("document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
-    assert "临时离岗" in board.get_by_test_id("window-3").inner_text()
+    assert "休息" in board.get_by_test_id("window-3").inner_text()
     clerk.get_by_test_id("paused-note").wait_for()
     clerk.keyboard.press("F1")                      # refused while paused: the button is off
     assert clerk.get_by_test_id("act-call").is_disabled()
@@ -379,7 +380,7 @@ def test_large_mode_meets_the_size_and_contrast_rules(pages: Pages, orientation:
 
 
 STAFF_ROUTES = re.compile(r"/api/(session|windows/\d+/(call|recall|no-show|start|finish|transfer|pause|resume"
-                          r"|rate-prompt)|manage|devices|cases(?!/progress)|queue/figures|printer/emulator)")
+                          r"|rate-prompt|call-chosen|park|parked/\d+/resume|tickets/\d+/cancel|waiting)|manage|devices|cases(?!/progress)|queue/figures|printer/emulator)")
 STAFF_WORDS = ("叫号", "重呼", "过号", "办结", "暂停", "登录")
 
 

@@ -197,7 +197,9 @@ class LedDevice(DeviceWorker):
     def rows(self) -> list[str]:
         if self.role == "board":
             return board_rows(self.board, self.geometry.rows, title=self.title, templates=self.templates)
-        return window_rows(self.win, self.geometry.rows)
+        # half-width cells per row: the card's font is square (16 dots unless set), a hanzi takes two cells
+        cells = self.geometry.width * 2 // (self.geometry.font_px or 16)
+        return window_rows(self.win, self.geometry.rows, cells)
 
     def _specs(self) -> list[AreaSpec]:
         specs = self.geometry.areas(self.rows(), centre_first=self.role == "window")

@@ -88,12 +88,14 @@ class WindowModel:
     number: int
     name: str = ""
     paused: bool = False
+    pause_reason: str = ""
     staffed: bool = False
     current: dict[str, Any] | None = None
 
     def seed(self, view: Mapping[str, Any]) -> None:
         self.name = str(view.get("name") or self.name)
         self.paused = bool(view.get("paused"))
+        self.pause_reason = str(view.get("pause_reason") or "") if self.paused else ""
         self.staffed = view.get("clerk_id") is not None
         cur = view.get("current")
         self.current = dict(cur) if isinstance(cur, Mapping) else None
@@ -162,10 +164,22 @@ def board_rows(model: BoardModel, rows: int, *, title: str, templates: Templates
     return [*head, *earlier, waiting]
 
 
-def window_rows(model: WindowModel, rows: int) -> list[str]:
-    """Window screen text: title row (when there is room) and the status row."""
+def text_cells(text: str) -> int:
+    """Width in half-width cells: a hanzi (or full-width sign) takes two, like on the card's font."""
+    return sum(1 if ord(ch) < 0x2E80 else 2 for ch in text)
+
+
+def window_rows(model: WindowModel, rows: int, cells: int | None = None) -> list[str]:
+    """Window screen text: title row (when there is room) and the status row.
+
+    A paused window says why (暂停服务：会议) when the row holds it in `cells`
+    half-width cells; otherwise just 暂停服务, never a clipped reason.
+    """
     cur = model.current
-    if model.paused or not model.staffed:
+    if model.paused and model.pause_reason and cells is not None and \
+            text_cells(with_reason := f"{PAUSED_TEXT}：{model.pause_reason}") <= cells:
+        status = with_reason
+    elif model.paused or not model.staffed:
         status = PAUSED_TEXT
     elif cur is not None and cur.get("state") == "called":
         status = f"请{cur.get('number')}号"

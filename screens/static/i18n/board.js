@@ -4,6 +4,8 @@ export default {
   subtitle: "叫号信息",
   nowCalling: "正在呼叫",
   pleaseGo: (w) => `请到 ${w} 号窗口`,
+  pleaseReturn: (w) => `请回到 ${w} 号窗口`,
+  parked: (list) => `挂起：${list.join("、")}`,
   recall: "重呼",
   noCall: "暂无叫号，请耐心等候",
   recent: "最近叫号",

@@ -62,7 +62,8 @@ function drawHero(flash = false) {
     heroCat.textContent = "";
   } else {
     heroNumber.textContent = c.number;
-    clear(heroWindow, T.pleaseGo(c.window), c.recall ? h("span", { class: "tag", text: T.recall }) : null);
+    clear(heroWindow, c.resumed ? T.pleaseReturn(c.window) : T.pleaseGo(c.window),
+      c.recall ? h("span", { class: "tag", text: T.recall }) : null);
     heroCat.textContent = c.category_name || catName(c.number.slice(0, 1));
   }
   if (flash) {
@@ -90,8 +91,11 @@ function drawWindows(flashWindow = null) {
       body = h("div", { class: "win-state", text: T.idle });
     }
     if (flashWindow === w.number) cls += " flash";
+    // tickets parked (挂起) here: the citizen comes back to this window
+    const parked = w.parked && w.parked.length
+      ? h("div", { class: "reason", "data-testid": `parked-${w.number}`, text: T.parked(w.parked.map((p) => p.number)) }) : null;
     return h("div", { class: cls, "data-window": String(w.number), "data-testid": `window-${w.number}` },
-      h("div", { class: "win-no", text: T.windowNo(w.number) }), body);
+      h("div", { class: "win-no", text: T.windowNo(w.number) }), body, parked);
   }));
 }
 
@@ -142,11 +146,13 @@ function onSnapshot(snap) {
 }
 
 function onCalled(d) {
-  const call = { number: d.number, window: d.window, recall: !!d.recall, category_name: d.category_name };
+  const call = { number: d.number, window: d.window, recall: !!d.recall, resumed: !!d.resumed,
+    category_name: d.category_name };
   state.hero = call;
   state.recent.unshift({ number: d.number, window: d.window, recall: !!d.recall, at: d.ticket && d.ticket.called_at });
   state.recent = state.recent.slice(0, 10);
-  state.windows = state.windows.map((w) => (w.number === d.window ? { ...w, current: d.ticket } : w));
+  state.windows = state.windows.map((w) => (w.number === d.window ? { ...w, current: d.ticket,
+    parked: (w.parked || []).filter((p) => p.id !== d.ticket.id) } : w));
   applyWaiting(d.waiting);
   drawHero(true);
   drawWindows(d.window);

@@ -9,6 +9,7 @@ import { LiveStream } from "./live.js";
 import { button, clear, h, hallTime, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
 import { mountCasePanel } from "./clerk_cases.js";
 import { mountCardBox } from "./clerk_idcard.js";
+import { queueTools } from "./clerk_queue_tools.js";
 
 const page = pageData();
 const settings = page.settings || {};
@@ -111,6 +112,7 @@ const figuresBox = h("div", { class: "card side-card" });
 const statusLine = h("div", { class: "status-line", role: "status", "aria-live": "polite", "data-testid": "status" });
 const caseBox = h("div", { class: "card case-panel", "data-testid": "case-panel" });
 const cardBox = h("div", { class: "note info card-box", "data-testid": "card-box" });
+const tools = queueTools({ page, run, say, getWindow: () => myWindow(), isBusy: () => state.busy });
 
 function start(session) {
   state.session = session;
@@ -128,7 +130,7 @@ function start(session) {
   }
   clear(stage, h("div", { class: "console" },
     h("section", { class: "col col-main" }, currentBox, cardBox, pad, h("p", { class: "muted hint", text: T.shortcutsHint })),
-    h("section", { class: "col col-side" }, waitingBox, figuresBox),
+    h("section", { class: "col col-side" }, waitingBox, tools.box, figuresBox),
     h("section", { class: "col col-case" }, caseBox)));
   clear(footbar, statusLine);
   mountCasePanel(caseBox, { session, getCurrent: () => currentTicket(), toast, onChange: () => scheduleFigures() });
@@ -234,6 +236,7 @@ function draw() {
     h("ul", { class: "wait-list", "data-testid": "waiting" }, cats.map((c) => h("li", {},
       h("span", { class: "w-prefix", text: c.prefix }), h("span", { class: "w-name", text: c.name }),
       h("span", { class: "w-count", text: T.waitingRow(c.waiting || 0, c.wait_minutes || 0) })))));
+  tools.draw(w);
   drawFigures(w);
 }
 
@@ -292,7 +295,7 @@ async function act(key) {
   const b = buttons[key];
   if (!b || b.disabled || state.busy) return;
   if (key === "transfer") return chooseTransfer();
-  if (key === "pause") return choosePause();
+  if (key === "pause") return tools.choosePause();
   if (key === "rate") return ratePrompt();
   const path = { call: "call", recall: "recall", noshow: "no-show", start: "start", finish: "finish", resume: "resume" }[key];
   const before = currentTicket();
@@ -345,21 +348,6 @@ function chooseTransfer() {
         say(T.done.transfer(cur.number, `${c.prefix} ${c.name}`), "ok");
       });
     } }, h("strong", { text: c.prefix }), c.name));
-  }
-}
-
-function choosePause() {
-  const grid = h("div", { class: "choice-grid" });
-  const dlg = modal({ title: T.pauseTitle, testid: "pause-dialog", body: [h("p", { class: "muted", text: T.pauseHint }), grid],
-    actions: [{ label: C.cancel, cls: "btn" }] });
-  for (const reason of T.pauseReasons) {
-    grid.append(h("button", { type: "button", class: "btn", text: reason, onclick: () => {
-      dlg.close();
-      run(async () => {
-        await api.post(`/api/windows/${state.window}/pause`, { reason });
-        say(T.done.pause, "ok");
-      });
-    } }));
   }
 }
 

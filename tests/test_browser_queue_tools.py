@@ -1,0 +1,124 @@
+"""The clerk console's queue tools in a real Chromium against a real hall: 挂起, 选号叫号, 恢复, 作废, coded pause.
+
+One hall for the module (its own: window 1, categories A/E, with the emulated LED strip led-w1);
+the browser is the screens' tests' one. The board (with the speech stub) and the LED emulator are
+checked for what a citizen sees and hears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hall.drivers.base import wait_until
+
+from tests import test_browser_screens as screens
+from tests.browser_support import Hall, chromium_available, serve_hall, shot
+from tests.test_browser_screens import Pages, spoken
+
+browser = screens.browser
+pages = screens.pages
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+CONSOLE = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    yield from serve_hall(tmp_path_factory.mktemp("queuetools"))
+
+
+def _spell(number: str) -> str:
+    return number[0] + "".join("零一二三四五六七八九"[int(c)] for c in number[1:])
+
+
+def _current_is(page: Any, number: str) -> None:
+    page.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{number}'")
+
+
+def _led_w1(hall: Hall) -> str:
+    return " / ".join(hall.services.devices.emulators["led-w1"].lines())
+
+
+def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> None:
+    numbers = [hall.api("POST", "/api/tickets", {"category": "A"})[1]["number"] for _ in range(4)]
+    first, second, third, _fourth = numbers
+    board = pages.open("/board", name="board")
+    board.get_by_test_id("hero").wait_for()
+    clerk = pages.open("/clerk", CONSOLE, name="clerk")
+    clerk.get_by_test_id("staff-id").fill("1001")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("win-1").click()
+    clerk.get_by_test_id("login").click()
+    clerk.get_by_test_id("queue-tools").wait_for()
+    clerk.locator(f"[data-testid=waiting-tickets] [data-number={third}]").wait_for()
+
+    # call the first, start, then 挂起: it moves to the parked list; the board lists it under window 1
+    clerk.keyboard.press("F1")
+    _current_is(clerk, first)
+    clerk.keyboard.press("F4")
+    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    clerk.get_by_test_id("act-park").click()
+    clerk.get_by_test_id(f"resume-{first}").wait_for()
+    _current_is(clerk, "当前没有叫号")
+    board.wait_for_function(f"(document.querySelector('[data-testid=parked-1]') || {{}}).textContent"
+                            f"?.includes('{first}')")
+    assert wait_until(lambda: "欢迎办理" in _led_w1(hall), 10), _led_w1(hall)
+
+    # 选号叫号 the third (a citizen who only needs a stamp), with a reason
+    clerk.get_by_test_id(f"choose-{third}").click()
+    clerk.get_by_test_id("choose-confirm").click()                    # no reason yet: refused in the dialog
+    assert clerk.get_by_test_id("choose-dialog").is_visible()
+    clerk.get_by_test_id("choose-reason-quick").click()
+    clerk.get_by_test_id("choose-confirm").click()
+    _current_is(clerk, third)
+    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{third}'")
+    assert wait_until(lambda: f"请{third}号" in _led_w1(hall), 10), _led_w1(hall)
+    clerk.wait_for_function(f"!document.querySelector('[data-testid=waiting-tickets] [data-number={third}]')")
+
+    # resume the parked one: refused while the third is called, so finish it first
+    assert clerk.get_by_test_id(f"resume-{first}").is_disabled()
+    clerk.keyboard.press("F4")
+    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    clerk.keyboard.press("F5")
+    _current_is(clerk, "当前没有叫号")
+    clerk.wait_for_function(f"!document.querySelector('[data-testid=resume-{first}]').disabled")
+    clerk.get_by_test_id(f"resume-{first}").click()
+    _current_is(clerk, first)
+    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
+    assert "请回到 1 号窗口" in board.get_by_test_id("hero-window").inner_text()
+    board.wait_for_function("!document.querySelector('[data-testid=parked-1]')")
+    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'start').length >= 3", timeout=15000)
+    said = spoken(board)
+    assert said[-1] == f"请{_spell(first)}号回到1号窗口", said
+    assert said[-2] == f"请{_spell(third)}号到1号窗口办理", said
+    assert wait_until(lambda: f"请{first}号" in _led_w1(hall), 10), _led_w1(hall)
+
+    # 作废 the second: the citizen left
+    clerk.get_by_test_id(f"cancel-{second}").click()
+    clerk.get_by_test_id("cancel-reason-left").click()
+    clerk.get_by_test_id("cancel-confirm").click()
+    clerk.wait_for_function(f"!document.querySelector('[data-testid=waiting-tickets] [data-number={second}]')")
+    assert second in clerk.get_by_test_id("status").inner_text()
+    shot(clerk, "clerk-queue-tools")
+    state = {t["number"]: t["state"] for t in (hall.services.engine.ticket_status(i)["ticket"] for i in range(1, 5))}
+    assert state[second] == "cancelled" and state[first] == "serving" and state[third] == "done"
+
+    # a coded pause: the picker asks for a reason, the board and the LED strip say why
+    clerk.keyboard.press("F4")
+    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    clerk.keyboard.press("F7")
+    clerk.get_by_test_id("pause-reason-other").click()
+    clerk.get_by_test_id("pause-confirm").click()                     # 其他 without words: refused
+    assert clerk.get_by_test_id("pause-dialog").is_visible()
+    clerk.get_by_test_id("pause-reason-meeting").click()
+    clerk.get_by_test_id("pause-confirm").click()
+    clerk.get_by_test_id("paused-note").wait_for()
+    board.wait_for_function("document.querySelector('[data-testid=window-1]').textContent.includes('会议')")
+    assert wait_until(lambda: "暂停服务：会议" in _led_w1(hall), 10), _led_w1(hall)
+    shot(board, "board-parked-paused")
