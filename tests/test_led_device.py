@@ -285,6 +285,9 @@ def test_window_screen_pause_and_resume(hall: Services) -> None:
     eng.login(1, "1001")
     assert shows(w1, "1号窗口", "欢迎办理")
     eng.pause(1, "1001", "午休")
+    assert shows(w1, "1号窗口", "暂停服务：午休")         # the reason, when the 128-dot row holds it
+    eng.resume(1, "1001")
+    eng.pause(1, "1001", code="errand")                 # 暂停服务：外出办事 is 18 cells: just 暂停服务
     assert shows(w1, "1号窗口", "暂停服务")
     eng.resume(1, "1001")
     assert shows(w1, "1号窗口", "欢迎办理")
