@@ -235,6 +235,10 @@ def test_monthly_report_page_prints_and_needs_a_manager(pages: Pages, hall: Hall
     assert "好差评" in title and f"{int(month[5:])}月" in title
     assert "差评 1 条" in page.get_by_test_id("report-summary").inner_text()
     assert page.locator("#report table").count() >= 3
+    # break time (离岗时长): window 2's pause (王芳, 午间休息 counted under 其他) is in the month's section
+    page.wait_for_selector("[data-testid=report-pauses][data-ready='1']")
+    assert "王芳" in page.get_by_test_id("pause-clerks").inner_text()
+    assert "其他(分)" in page.get_by_test_id("pause-clerks").inner_text()
     page.emulate_media(media="print")
     assert page.locator(".report-tools").is_hidden()          # the tool bar does not print
     page.emulate_media(media="screen")

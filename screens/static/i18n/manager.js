@@ -325,7 +325,7 @@ export default {
     s5: "五、超期办结办件",
     s6: "六、群众意见建议",
     summary: (f, r, c) =>
-      `本月大厅共取号 ${f.issued} 人次，办结 ${f.served} 人次，过号 ${f.no_show} 人次（过号率 ${(f.no_show_rate * 100).toFixed(1)}%）；` +
+      `本月大厅共取号 ${f.issued} 人次，办结 ${f.served} 人次，过号 ${f.no_show} 人次（过号率 ${(f.no_show_rate * 100).toFixed(1)}%），群众离开作废 ${f.cancelled ?? 0} 人次；` +
       `平均等候 ${f.mean_wait_minutes ?? "—"} 分钟，平均办理 ${f.mean_service_minutes ?? "—"} 分钟。` +
       `共收到评价 ${r.ratings} 条，评价率 ${r.rating_rate === null ? "—" : `${(r.rating_rate * 100).toFixed(1)}%`}，` +
       `满意率 ${r.satisfaction_rate === null ? "—" : `${(r.satisfaction_rate * 100).toFixed(1)}%`}，差评 ${r.bad} 条。` +
