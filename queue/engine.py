@@ -545,7 +545,7 @@ class QueueEngine:
                       (shown, code, iso(self.clock.now()), window))
             tools.open_pause(self, c, window, clerk, code, reason)
             self._audit(c, clerk, "window.pause", str(window), tools.audit_detail(code=code, reason=shown))
-        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+        self._window_updated(window)
 
     def resume(self, window: int, clerk: str) -> None:
         self._window(window)
@@ -554,7 +554,16 @@ class QueueEngine:
                       "WHERE number = ?", (window,))
             tools.close_pause(self, c, window, clerk)
             self._audit(c, clerk, "window.resume", str(window))
-        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+        self._window_updated(window)
+
+    def _window_updated(self, window: int) -> None:
+        """A window opened, closed or paused: its view, and every category's wait estimate (the
+        windows that serve changed, so the kiosk's estimates must change with them)."""
+        with self.db.read() as c:
+            counts = self._waiting_counts(c)
+            waits = {p: self._estimate(c, p, n) for p, n in counts.items()}
+            view = self.window_view(window, c).as_dict()
+        self.publish("window.updated", {"window": view, "waits": waits})
 
     # ------------------------------------------------------------------ posts
     def login(self, window: int, staff_id: str, post: str | None = None) -> None:
@@ -576,7 +585,7 @@ class QueueEngine:
             c.execute("INSERT INTO window_sessions (window, staff_id, post, login_at) VALUES (?, ?, ?, ?)",
                       (window, staff_id, post, now))
             self._audit(c, staff_id, "window.login", str(window), post)
-        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+        self._window_updated(window)
 
     def logout(self, window: int, staff_id: str, reason: str = "logout") -> None:
         with self.db.write() as c:
@@ -586,7 +595,7 @@ class QueueEngine:
                 (iso(self.clock.now()), reason, window, staff_id),
             )
             self._audit(c, staff_id, "window.logout", str(window), reason)
-        self.publish("window.updated", {"window": self.window_view(window).as_dict()})
+        self._window_updated(window)
 
     def post_holder(self, window: int) -> tuple[str, str] | None:
         """(staff id, post) of whoever is signed in at the window now, or None (AB handover ends the other's turn)."""

@@ -119,7 +119,7 @@ def park(eng: QueueEngine, window: int, clerk: str) -> Ticket:
         eng._event(c, t.id, "park", window, clerk, {"from": t.state})
         t = eng._ticket(c, t.id)
     eng.publish("ticket.updated", {"ticket": t.public(), "window": window, "parked": True})
-    eng.publish("window.updated", {"window": eng.window_view(window).as_dict()})
+    eng._window_updated(window)
     return t
 
 

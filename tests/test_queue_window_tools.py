@@ -236,8 +236,9 @@ def test_figures_count_parked_and_cancelled_right(services: Services, clock: Fix
     assert month["served"] == 1 and month["issued"] == 3
 
 
-def test_wait_estimate_counts_only_windows_that_serve(services: Services) -> None:
+def test_wait_estimate_counts_only_windows_that_serve(services: Services, events: list[Any]) -> None:
     e = services.engine
+    seen = events
     for w, who in ((1, "1001"), (5, "1004")):          # both serve A
         e.login(w, who)
     for _ in range(4):
@@ -246,6 +247,8 @@ def test_wait_estimate_counts_only_windows_that_serve(services: Services) -> Non
     e.pause(5, "1004", code="training")
     one = next(c for c in e.snapshot()["categories"] if c["prefix"] == "A")["wait_minutes"]
     assert one == 2 * both > 0
+    # the pause told the kiosks: window.updated carries every category's new estimate
+    assert seen[-1][0] == "window.updated" and seen[-1][1]["waits"]["A"] == one
     t = e.issue("A")
     assert e.ticket_status(t.ticket.id)["wait_minutes"] == t.wait_minutes
     assert t.wait_minutes == one                         # four ahead of it, on the one window left

@@ -97,6 +97,9 @@ new LiveStream({
     if (data && data.waiting && state.snap) {
       for (const c of state.snap.categories) if (c.prefix in data.waiting) c.waiting = data.waiting[c.prefix];
     }
+    if (data && data.waits && state.snap) {   // a window paused or opened: the estimates follow
+      for (const c of state.snap.categories) if (c.prefix in data.waits) c.wait_minutes = data.waits[c.prefix];
+    }
     if (kind === "window.updated" && state.snap && data.window) {
       state.snap.windows = state.snap.windows.map((w) => (w.number === data.window.number ? data.window : w));
     }
