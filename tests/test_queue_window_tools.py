@@ -234,6 +234,11 @@ def test_figures_count_parked_and_cancelled_right(services: Services, clock: Fix
     month = period_figures(services.db, services.config, date(2026, 11, 1), date(2026, 11, 30))["total"]
     assert month["mean_service_minutes"] == 6.0 and month["cancelled"] == 1 and month["parked"] == 1
     assert month["served"] == 1 and month["issued"] == 3
+    from hall.manage.targets import category_figures, live_targets
+    rows = [dict(r) for r in services.db.conn.execute("SELECT * FROM tickets")]
+    assert next(c for c in category_figures(rows, services.config) if c["prefix"] == "C")["mean_service_minutes"] == 6.0
+    live = live_targets(services.db, services.config, clock.now(), clock.now().date().isoformat())
+    assert next(c for c in live if c["prefix"] == "C")["mean_service_minutes"] == 6.0
 
 
 def test_wait_estimate_counts_only_windows_that_serve(services: Services, events: list[Any]) -> None:

@@ -41,6 +41,12 @@ def _minutes(a: str | None, b: str | None) -> float | None:
     return d if d >= 0 else None
 
 
+def _service_minutes(r: dict[str, Any]) -> float | None:
+    """Serving to finished, less the time the ticket was parked (挂起: the citizen away, not served)."""
+    s = _minutes(r["serving_at"], r["finished_at"])
+    return None if s is None else max(0.0, s - (r.get("parked_seconds") or 0) / 60)
+
+
 def _share(values: list[float], limit: int) -> float | None:
     return round(sum(1 for v in values if v <= limit) / len(values), 4) if values else None
 
@@ -54,7 +60,7 @@ def within_target(rows: list[dict[str, Any]], config: HallConfig) -> dict[str, A
         if w is not None:
             waits += 1
             waits_ok += w <= t.wait_minutes
-        if r["state"] == "done" and (s := _minutes(r["serving_at"], r["finished_at"])) is not None:
+        if r["state"] == "done" and (s := _service_minutes(r)) is not None:
             services += 1
             services_ok += s <= t.service_minutes
     return {
@@ -71,7 +77,7 @@ def category_figures(rows: list[dict[str, Any]], config: HallConfig) -> list[dic
         t = target_for(config, cat.prefix)
         waits = [w for r in mine if (w := _minutes(r["issued_at"], r["called_at"])) is not None]
         services = [s for r in mine if r["state"] == "done"
-                    and (s := _minutes(r["serving_at"], r["finished_at"])) is not None]
+                    and (s := _service_minutes(r)) is not None]
         wait_share, service_share = _share(waits, t.wait_minutes), _share(services, t.service_minutes)
         out.append({
             "prefix": cat.prefix, "name": cat.name,
@@ -92,14 +98,15 @@ def live_targets(db: Database, config: HallConfig, now: datetime, service_date: 
             "SELECT category, MIN(issued_at) AS oldest FROM tickets "
             "WHERE service_date = ? AND state = 'waiting' GROUP BY category", (service_date,))}
         done = [dict(r) for r in c.execute(
-            "SELECT category, serving_at, finished_at FROM tickets WHERE service_date = ? AND state = 'done'",
+            "SELECT category, serving_at, finished_at, parked_seconds FROM tickets "
+            "WHERE service_date = ? AND state = 'done'",
             (service_date,))]
     out = []
     for cat in config.categories:
         t = target_for(config, cat.prefix)
         longest = (now - parse_iso(oldest[cat.prefix])).total_seconds() / 60 if cat.prefix in oldest else None
         services = [s for r in done if r["category"] == cat.prefix
-                    and (s := _minutes(r["serving_at"], r["finished_at"])) is not None]
+                    and (s := _service_minutes(r)) is not None]
         mean_service = statistics.fmean(services) if services else None
         over_wait = longest is not None and longest > t.wait_minutes
         over_service = mean_service is not None and mean_service > t.service_minutes
