@@ -301,6 +301,7 @@ export default {
       "window.login": "上岗", "window.logout": "离岗", "window.pause": "暂停服务", "window.resume": "恢复服务",
       "ticket.call": "叫号", "ticket.recall": "重呼", "ticket.start": "开始办理", "ticket.finish": "办结",
       "ticket.no_show": "过号作废", "ticket.requeue": "过号顺延", "ticket.transfer": "转移", "ticket.cancel": "作废",
+      "ticket.call_chosen": "选号叫号", "ticket.park": "挂起", "ticket.resume": "恢复挂起号",
       "case.register": "受理登记", "case.status": "办件状态变更", "case.material": "附加材料",
       "case.handover": "办件移交", "rating.prompt": "请评价", "rating.submit": "评价", "export": "导出",
       "audit.export": "导出审计日志", "device.test": "设备测试", "emulator.fault": "故障注入",
