@@ -149,6 +149,9 @@ def test_candidates_page_by_touch_and_symbols_type_directly(pages: BrowserPages)
     for ch in "SHI":
         t.key(ch)
     first = t.candidates("shi")
+    # Pinyin typed but no hanzi chosen yet is typing: the idle countdown asks before clearing.
+    assert page.get_by_test_id("note-input").input_value() == ""
+    assert page.evaluate("window.hallKiosk.idle.busy()") is True
     assert page.locator("[data-key=ime-prev]").is_hidden()
     t.key("ime-next")
     page.wait_for_function("(a) => document.querySelector('[data-testid=ime-cand]').textContent !== a", arg=first[0])

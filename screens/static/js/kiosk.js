@@ -197,6 +197,7 @@ function goHome({ reset = false } = {}) {
 
 function isBusy() {
   if (state.view && state.view.busy && state.view.busy()) return true;
+  if (stage.querySelector(".keyboard.ime.composing")) return true;      // pinyin typed, no hanzi chosen yet
   return [...stage.querySelectorAll("input, textarea")].some((el) => el.value.trim() !== "");
 }
 
