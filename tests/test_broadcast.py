@@ -70,6 +70,34 @@ def test_send_withdraw_and_audit(bare: Services, clock: FixedClock) -> None:
         b.withdraw(item["id"], "9001")
 
 
+def test_spoken_repeats_spread_out_come_one_every_n_minutes_and_survive_a_restart(
+        tmp_path: Path, config: HallConfig, clock: FixedClock) -> None:
+    svc = _bare(config, tmp_path, clock)
+    asked: list[dict[str, Any]] = []
+    svc.hub.add_listener(lambda ev: asked.append(dict(ev.data)) if ev.kind == "broadcast.announce" else None)
+    b = svc.broadcasts
+    assert b is not None
+    item = b.send(MSG, ["voice"], clock.now() + timedelta(minutes=12), "9001", voice_times=4, voice_every_minutes=5)
+    assert [a["times"] for a in asked] == [1]                       # the first at once
+    clock.advance(minutes=4)
+    assert b.announce_due() == []
+    clock.advance(minutes=1)
+    assert b.announce_due() == [item["id"]] and len(asked) == 2
+    svc.stop()
+    clock.advance(minutes=5)
+    svc = _bare(config, tmp_path, clock)                           # a restart: the third is still due
+    try:
+        b = svc.broadcasts
+        assert b is not None
+        again: list[dict[str, Any]] = []
+        svc.hub.add_listener(lambda ev: again.append(dict(ev.data)) if ev.kind == "broadcast.announce" else None)
+        assert b.announce_due() == [item["id"]] and again[0]["text"] == MSG
+        clock.advance(minutes=5)                                   # 15 min: past its end, the fourth never comes
+        assert b.announce_due() == [] and b.get(item["id"])["voice_done"] == 3
+    finally:
+        svc.stop()
+
+
 def test_bad_broadcasts_are_refused_with_the_reason(bare: Services, clock: FixedClock) -> None:
     b = bare.broadcasts
     assert b is not None

@@ -5,9 +5,11 @@ brings an unexpired one straight back on every screen. Screens and devices
 never ask for it on a timer: every change (sent, withdrawn, expired) is
 published as `broadcast.changed` with the full list of active ones, and the
 voice gets one `broadcast.announce` when a message is sent (the voice worker
-orders it after any call already waiting: hall.drivers.voice.device). A small
-thread wakes at the next expiry to end the message and tell the screens; each
-end is written to the audit trail like the manager's own actions.
+orders it after any call already waiting: hall.drivers.voice.device). Spoken
+repeats either follow one another (`voice_every_minutes` 0) or are spread out,
+one every N minutes while the message lasts. A small thread wakes at the next
+expiry or repeat to end the message and tell the screens, or to ask the voice
+again; each end is written to the audit trail like the manager's own actions.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 TARGETS = ("board", "led", "voice", "kiosk")
 MAX_HOURS = 72            # a forgotten "系统维护" must not hang on the board for weeks
 MAX_VOICE_TIMES = 5
+MAX_VOICE_EVERY = 60      # minutes between spoken repeats
 #: the expiry thread looks again at least this often (a clock change, a missed wake)
 RECHECK_SECONDS = 60.0
 
@@ -48,7 +51,7 @@ class Broadcasts:
 
     # ------------------------------------------------------------------ writes
     def send(self, message: str, targets: Sequence[str], expires_at: datetime, author: str, *,
-             voice_times: int = 1) -> dict[str, Any]:
+             voice_times: int = 1, voice_every_minutes: int = 0) -> dict[str, Any]:
         text = " ".join(redact_text(message).split())      # one line: the LED row and the banner are one line
         if not text:
             raise invalid("广播内容不能为空")
@@ -69,20 +72,27 @@ class Broadcasts:
         times = voice_times if "voice" in chosen else 0
         if not 0 <= times <= MAX_VOICE_TIMES or ("voice" in chosen and times < 1):
             raise invalid(f"语音播报次数须为 1–{MAX_VOICE_TIMES} 次")
+        if not 0 <= voice_every_minutes <= MAX_VOICE_EVERY:
+            raise invalid(f"语音播报间隔须为 0–{MAX_VOICE_EVERY} 分钟")
+        every = voice_every_minutes if times > 1 else 0
+        # spread out: the first now, the rest by the expiry thread; else all now, one after another
+        first = 1 if every and times else times
+        next_at = iso(now + timedelta(minutes=every)) if every and times > 1 else None
         with self.db.write() as c:
             cur = c.execute(
-                "INSERT INTO broadcasts (message, targets, voice_times, created_at, expires_at, author) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (text, json.dumps(chosen), times, iso(now), iso(expires_at), author))
+                "INSERT INTO broadcasts (message, targets, voice_times, created_at, expires_at, author, "
+                "voice_every_minutes, voice_done, voice_next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (text, json.dumps(chosen), times, iso(now), iso(expires_at), author, every, first, next_at))
             bid = int(cur.lastrowid or 0)
             c.execute("INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, 'broadcast.send', ?, ?)",
                       (iso(now), author, str(bid), json.dumps({"message": text, "targets": chosen,
                                                                "expires_at": iso(expires_at),
-                                                               "voice_times": times}, ensure_ascii=False)))
+                                                               "voice_times": times,
+                                                               "voice_every_minutes": every}, ensure_ascii=False)))
         item = self.get(bid)
         self._changed()
-        if times:
-            self.publish("broadcast.announce", {"id": bid, "text": text, "times": times,
+        if first:
+            self.publish("broadcast.announce", {"id": bid, "text": text, "times": first,
                                                 "expires_at": item["expires_at"]})
         return item
 
@@ -114,6 +124,23 @@ class Broadcasts:
                           (iso(now), str(bid)))
         self._changed()
         return due
+
+    def announce_due(self) -> list[int]:
+        """Ask the voice for each spread-out repeat whose time has come (the ids asked for)."""
+        now = self.clock.now()
+        rows = self.db.conn.execute(
+            "SELECT id, message, expires_at, voice_times, voice_done, voice_every_minutes, voice_next_at "
+            "FROM broadcasts WHERE ended_at IS NULL AND voice_next_at IS NOT NULL").fetchall()
+        due = [r for r in rows if parse_iso(r["voice_next_at"]) <= now < parse_iso(r["expires_at"])]
+        for r in due:
+            done = r["voice_done"] + 1
+            # from now, not from when it was due: after a restart the missed repeats are not made up in a burst
+            nxt = iso(now + timedelta(minutes=r["voice_every_minutes"])) if done < r["voice_times"] else None
+            with self.db.write() as c:
+                c.execute("UPDATE broadcasts SET voice_done = ?, voice_next_at = ? WHERE id = ?", (done, nxt, r["id"]))
+            self.publish("broadcast.announce", {"id": r["id"], "text": r["message"], "times": 1,
+                                                "expires_at": r["expires_at"]})
+        return [r["id"] for r in due]
 
     # ------------------------------------------------------------------ reads
     def get(self, broadcast_id: int) -> dict[str, Any]:
@@ -154,16 +181,18 @@ class Broadcasts:
             self._thread = None
 
     def _next_wait(self) -> float:
-        row = self.db.conn.execute("SELECT MIN(expires_at) FROM broadcasts WHERE ended_at IS NULL").fetchone()
-        if not row or not row[0]:
+        times = [parse_iso(t) for r in self.db.conn.execute(
+            "SELECT expires_at, voice_next_at FROM broadcasts WHERE ended_at IS NULL") for t in r if t]
+        if not times:
             return RECHECK_SECONDS
-        left = (parse_iso(row[0]) - self.clock.now()).total_seconds()
+        left = (min(times) - self.clock.now()).total_seconds()
         return min(RECHECK_SECONDS, max(0.05, left + 0.05))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.expire_due()
+                self.announce_due()
                 wait = self._next_wait()
             except Exception:
                 log.exception("broadcast expiry check failed")

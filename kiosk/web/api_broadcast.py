@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, jsonify
-from hall.manage.broadcast import MAX_HOURS, MAX_VOICE_TIMES, TARGETS, Broadcasts
+from hall.manage.broadcast import MAX_HOURS, MAX_VOICE_EVERY, MAX_VOICE_TIMES, TARGETS, Broadcasts
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -27,6 +27,8 @@ class BroadcastRequest(BaseModel):
     minutes: int | None = Field(default=None, ge=1, le=MAX_HOURS * 60)
     expires_at: datetime | None = None
     voice_times: int = Field(default=1, ge=1, le=MAX_VOICE_TIMES)
+    # 0: the repeats follow one another; N: one every N minutes while the message lasts
+    voice_every_minutes: int = Field(default=0, ge=0, le=MAX_VOICE_EVERY)
 
 
 def _broadcasts() -> Broadcasts:
@@ -64,7 +66,8 @@ def send_broadcast() -> tuple[Response, int]:
     now = svc.clock.now()
     expires = now + timedelta(minutes=req.minutes) if req.minutes is not None else req.expires_at
     assert expires is not None
-    item = _broadcasts().send(req.message, req.targets, expires, _actor(), voice_times=req.voice_times)
+    item = _broadcasts().send(req.message, req.targets, expires, _actor(), voice_times=req.voice_times,
+                                voice_every_minutes=req.voice_every_minutes)
     return jsonify({"broadcast": item}), 201
 
 

@@ -41,7 +41,7 @@ FIELD_LABELS: dict[str, str] = {
     "overdue_days": "超期天数", "intake_days": "受理天数",
     # notices, villages, stations
     "title": "标题", "body": "正文", "message": "广播内容", "targets": "播放位置", "minutes": "播放时长（分钟）",
-    "expires_at": "结束时间", "voice_times": "语音播报次数",
+    "expires_at": "结束时间", "voice_times": "语音播报次数", "voice_every_minutes": "语音播报间隔（分钟）",
     "village_id": "村", "station_name": "服务站名称", "address": "地址",
     "agent_id": "代办员", "agent_ids": "代办员", "client_key": "草稿编号",
     # devices and technician tools

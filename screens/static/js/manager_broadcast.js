@@ -23,13 +23,14 @@ export function broadcastPanel(ctx) {
       const minutes = select(B.durations.map(([m, label]) => [String(m), label]),
         { value: "30", testid: "broadcast-minutes" });
       const times = select([1, 2, 3, 4, 5].map((n) => [String(n), B.times(n)]), { value: "2", testid: "broadcast-times" });
+      const every = select(B.everyChoices.map(([m, label]) => [String(m), label]), { value: "0", testid: "broadcast-every" });
       const send = button(B.send, { icon: "voice", cls: "btn primary", attrs: { "data-testid": "broadcast-send" },
         onClick: () => busyAction(send, async () => {
           const targets = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
           if (!message.value.trim()) { ctx.toast(B.needMessage, "bad"); return; }
           if (!targets.length) { ctx.toast(B.needTarget, "bad"); return; }
           await ctx.api.post("/api/manage/broadcasts", { message: message.value.trim(), targets,
-            minutes: Number(minutes.value), voice_times: Number(times.value) });
+            minutes: Number(minutes.value), voice_times: Number(times.value), voice_every_minutes: Number(every.value) });
           message.value = "";
           ctx.toast(B.sent, "ok");
           await panel.load();
@@ -40,7 +41,7 @@ export function broadcastPanel(ctx) {
         card(B.newTitle, "suggest", { cls: "side-col" }, h("div", { class: "form-grid one" },
           field(B.message, message, { hint: B.messageHint }),
           field(B.to, h("div", { class: "row" }, boxes.map((b) => b.node))),
-          field(B.duration, minutes), field(B.voiceTimes, times)), send)));
+          field(B.duration, minutes), field(B.voiceTimes, times), field(B.voiceEvery, every)), send)));
     },
     show() { panel.load(); },
     onLive() { if (panel.visible) panel.load(); },
