@@ -662,7 +662,8 @@ class QueueEngine:
                 })
             windows = [self.window_view(w.number, c).as_dict() for w in self.config.windows]
             recent = [
-                {"number": r["number"], "window": r["window"], "at": r["at"], "recall": r["action"] == "recall"}
+                {"number": r["number"], "window": r["window"], "at": r["at"], "recall": r["action"] == "recall",
+                 "resumed": r["action"] == "resume"}
                 for r in c.execute(
                     """SELECT t.number, e.window, e.at, e.action FROM ticket_events e
                        JOIN tickets t ON t.id = e.ticket_id

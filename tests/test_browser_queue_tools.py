@@ -98,6 +98,8 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     assert said[-1] == f"请{_spell(first)}号回到1号窗口", said
     assert said[-2] == f"请{_spell(third)}号到1号窗口办理", said
     assert wait_until(lambda: f"请{first}号" in _led_w1(hall), 10), _led_w1(hall)
+    led_board = hall.services.devices.emulators["led-board"]
+    assert wait_until(lambda: f"请{first}号回到1号窗口" in led_board.lines(), 10), led_board.lines()
 
     # 作废 the second: the citizen left
     clerk.get_by_test_id(f"cancel-{second}").click()

@@ -481,3 +481,17 @@ def test_kiosk_emulate_led_serves_a_real_port() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_resumed_call_and_paused_reason_rows() -> None:
+    """A parked ticket called back says 回到 on the board; a paused window names its reason when it fits."""
+    m = BoardModel(categories=["A"])
+    m.apply("ticket.called", {"number": "A003", "window": 3, "resumed": True, "ticket": {}})
+    assert board_rows(m, 1, title="大厅") == ["请A003号回到3号窗口"]
+    m.seed({"recent_calls": [{"number": "A004", "window": 1, "resumed": True}]})
+    assert board_rows(m, 1, title="大厅") == ["请A004号回到1号窗口"]
+    w = WindowModel(number=1)
+    w.seed({"number": 1, "paused": True, "pause_reason": "会议", "clerk_id": "1001"})
+    assert window_rows(w, 1, 16) == ["暂停服务：会议"]         # 14 cells of 16
+    assert window_rows(w, 1, 12) == ["暂停服务"]               # would not fit: never clipped
+    assert window_rows(w, 1) == ["暂停服务"]

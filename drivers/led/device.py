@@ -458,6 +458,7 @@ def build_led(spec: Device, ctx: Any) -> LedDevice:
     templates = Templates(
         call=str(opts.get("call_template", defaults.call)),
         earlier=str(opts.get("earlier_template", defaults.earlier)),
+        resumed=str(opts.get("resumed_template", defaults.resumed)),
     )
     engine = ctx.engine
     clock = ctx.clock

@@ -46,6 +46,7 @@ class Geometry:
 class Call:
     number: str
     window: int
+    resumed: bool = False        # a parked (挂起) ticket called back: "请A003号回到3号窗口"
 
 
 @dataclass
@@ -64,7 +65,7 @@ class BoardModel:
         self.calls = []
         for r in snapshot.get("recent_calls", []):
             if r.get("window") is not None and all(c.number != r["number"] for c in self.calls):
-                self.calls.append(Call(str(r["number"]), int(r["window"])))
+                self.calls.append(Call(str(r["number"]), int(r["window"]), bool(r.get("resumed"))))
         del self.calls[self.keep:]
 
     def apply(self, kind: str, data: Mapping[str, Any]) -> bool:
@@ -75,7 +76,7 @@ class BoardModel:
         if kind == "ticket.called" and data.get("window") is not None:
             number, window = str(data["number"]), int(data["window"])
             self.calls = [c for c in self.calls if c.number != number]
-            self.calls.insert(0, Call(number, window))
+            self.calls.insert(0, Call(number, window, bool(data.get("resumed"))))
             del self.calls[self.keep:]
             return True
         return False
@@ -134,6 +135,7 @@ def window_title(number: int, name: str = "") -> str:
 @dataclass(frozen=True)
 class Templates:
     call: str = "请{number}号到{window}号窗口"
+    resumed: str = "请{number}号回到{window}号窗口"
     earlier: str = "{number}→{window}号窗口"
     welcome: str = "欢迎光临"
     waiting: str = "等候"
@@ -146,7 +148,8 @@ def board_rows(model: BoardModel, rows: int, *, title: str, templates: Templates
     earlier, waiting; 2 rows: newest, waiting; 1 row: newest call only.
     """
     calls = model.calls
-    newest = templates.call.format(number=calls[0].number, window=calls[0].window) if calls else (
+    newest = (templates.resumed if calls[0].resumed else templates.call).format(
+        number=calls[0].number, window=calls[0].window) if calls else (
         f"{templates.welcome}{title}" if title else templates.welcome)
     waiting = templates.waiting + " " + " ".join(f"{p}:{model.waiting.get(p, 0)}" for p in model.categories)
     if rows <= 1:

@@ -141,7 +141,7 @@ function onSnapshot(snap) {
   state.categories = snap.categories || [];
   state.recent = (snap.recent_calls || []).map((r) => ({ ...r }));
   const last = state.recent[0];
-  state.hero = last ? { number: last.number, window: last.window, recall: last.recall } : null;
+  state.hero = last ? { number: last.number, window: last.window, recall: last.recall, resumed: last.resumed } : null;
   drawAll();
 }
 
