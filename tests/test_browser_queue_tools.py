@@ -98,6 +98,11 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     assert said[-1] == f"请{_spell(first)}号回到1号窗口", said
     assert said[-2] == f"请{_spell(third)}号到1号窗口办理", said
     assert wait_until(lambda: f"请{first}号" in _led_w1(hall), 10), _led_w1(hall)
+    # the hall's speaker (service-side voice) says it too, after the earlier calls, in order
+    speaker = hall.services.devices.emulators["voice"]
+    assert wait_until(lambda: any(x["text"] == f"请{first}号回到1号窗口" for x in list(speaker.history)), 60)
+    texts = [x["text"] for x in list(speaker.history)]
+    assert texts.index(f"请{third}号到1号窗口办理") < texts.index(f"请{first}号回到1号窗口"), texts
     led_board = hall.services.devices.emulators["led-board"]
     assert wait_until(lambda: f"请{first}号回到1号窗口" in led_board.lines(), 10), led_board.lines()
 
