@@ -257,3 +257,17 @@ def test_wait_estimate_counts_only_windows_that_serve(services: Services, events
     t = e.issue("A")
     assert e.ticket_status(t.ticket.id)["wait_minutes"] == t.wait_minutes
     assert t.wait_minutes == one                         # four ahead of it, on the one window left
+
+
+def test_phone_page_says_parked_not_cancelled(client: Any, services: Services) -> None:
+    """The citizen's phone (ticket QR) while 挂起: come back to the same window, not 已作废."""
+    assert services.records is not None
+    t = services.engine.issue("C").ticket
+    token = services.records.ratings.ticket_token(t.id)
+    h = _h(client, "1003", 3)
+    client.post("/api/windows/3/call", headers=h)
+    client.post("/api/windows/3/park", headers=h)
+    p = client.get(f"/api/progress/{token}").get_json()
+    assert p["state"] == "parked" and p["window"] == 3 and "回到3号窗口" in p["headline"], p
+    client.post(f"/api/windows/3/parked/{t.id}/resume", headers=h)
+    assert client.get(f"/api/progress/{token}").get_json()["headline"] == "请到3号窗口办理"

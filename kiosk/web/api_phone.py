@@ -50,6 +50,9 @@ def progress(token: str) -> dict[str, Any]:
     elif state == "no_show":
         headline = "您已过号"
         detail = svc.engine.no_show_rule()
+    elif state == "parked":     # 挂起: the citizen stepped out (a copy, a document) and returns to the same window
+        headline = f"您的号已挂起，备齐材料后请回到{t['window']}号窗口"
+        detail = "窗口会为您恢复办理，恢复时大厅将广播“请回到窗口”"
     elif state == "transferred":
         headline = "您的号已转到其他业务，请留意叫号"
         detail = ""
@@ -60,7 +63,7 @@ def progress(token: str) -> dict[str, Any]:
         "number": t["number"], "category": t["category"], "category_name": cat.name if cat else t["category"],
         "state": state, "ahead": ahead if state == "waiting" else 0,
         "wait_minutes": int(st["wait_minutes"]) if state == "waiting" else 0,
-        "window": t["window"] if state in CALLED_STATES + SERVED_STATES else None,
+        "window": t["window"] if state in (*CALLED_STATES, *SERVED_STATES, "parked") else None,
         "near": near, "called": state == "called", "servable": state in SERVED_STATES,
         "headline": headline, "detail": detail, "poll_seconds": svc.config.citizen.phone_poll_seconds,
     }
