@@ -192,6 +192,32 @@ def test_clerk_sees_masked_holder_and_registers_case_from_card(api: Any, service
     assert r.status_code == 409 and "身份证" in r.get_json()["error"]["message"]
 
 
+def test_a_windows_own_reader_prefills_that_windows_registration(api: Any, services: Services,
+                                                                 reader: FakeReader) -> None:
+    h = auth(api)
+    seen: list[tuple[str, dict[str, Any]]] = []
+    services.hub.add_listener(lambda ev: seen.append((ev.kind, ev.data)))
+    assert services.records is not None
+    key = services.records.id_key
+    reader.cards[id_hash(YOUNG.id_number, key)] = YOUNG
+    services.hub.publish("idcard.read", {"device": "idcard-w1", "window": 1, "read_at": 0.0, **YOUNG.public(key)})
+    assert ("card.window", {"window": 1}) in seen and not any(k == "card.read" for k, _ in seen)
+    card = api.get("/api/windows/1/card", headers=h).get_json()
+    assert card["ticket"] is None and card["holder"] is None
+    assert card["prefill"] == {"source": "window", "name": "李*", "cert_no": "110***********" + YOUNG.id_number[-4:],
+                               "cert_type": "111"}
+    body = {"item_code": "430224100LS01", "item_name": "临时救助申请", "category": "A", "limit_value": 10,
+            "limit_unit": "工作日",
+            "applicant": {"name": "x", "cert_type": "111", "cert_no": "x"}, "applicant_from_card": True}
+    r = api.post("/api/cases", headers=h, json=body)
+    assert r.status_code == 201, r.get_json()
+    with services.db.read() as c:
+        assert c.execute("SELECT cert_no FROM cases").fetchone()[0] == YOUNG.id_number
+    assert api.get("/api/windows/1/card", headers=h).get_json()["prefill"] is None
+    # another window's clerk gets nothing from window 1's reader
+    assert api.post("/api/cases", headers=auth(api, "1002", 2), json=body).status_code == 409
+
+
 def test_phone_progress_by_qr_token(api: Any, services: Services) -> None:
     assert services.records is not None
     first = api.post("/api/tickets", json={"category": "C"}).get_json()["ticket"]["id"]

@@ -119,6 +119,12 @@ def test_read_back_has_what_halls_print() -> None:
     assert "【" not in text          # normal lane: the [?lane_label] line is left out
 
 
+def test_card_holders_masked_name_only_when_taken_with_a_card() -> None:
+    assert "取号人" not in plain(text_of(layout().ticket(PAYLOAD)))
+    flat = plain(text_of(layout().ticket({**PAYLOAD, "holder_name": "张**"})))
+    assert "取号人：张**" in flat
+
+
 def test_priority_and_reprint_labels() -> None:
     t = layout()
     flat = plain(text_of(t.ticket({**PAYLOAD, "lane": "priority"}, reprint=True)))
