@@ -30,22 +30,23 @@ export function mountCardBox(box, { window, getCurrent, onUse = () => {} }) {
     draw(r);
   }
   function draw(r) {
-    const parts = [];
+    const lines = [];
     if (r && r.holder) {
-      parts.push(h("div", { "data-testid": "card-holder" }, icon("people"), T.holder(r.holder.name, r.holder.age_band)));
+      lines.push(h("div", { "data-testid": "card-holder" }, h("strong", { text: T.holder(r.holder.name, r.holder.age_band) })));
     }
     if (r && r.prefill) {
       const p = r.prefill;
-      const btn = h("button", { type: "button", class: "btn", "data-testid": "card-prefill",
+      const btn = h("button", { type: "button", class: "btn toggle", "data-testid": "card-prefill",
         onclick: () => { use.on = !use.on; onUse(use.on ? p : null); draw(r); } }, use.on ? T.prefillOff : T.prefillUse);
-      parts.push(h("div", { "data-testid": "card-prefill-line" }, T.prefill(p.name, p.cert_no)), btn,
-        use.on ? h("div", { class: "muted", text: T.prefillOn }) : null);
+      lines.push(h("div", { "data-testid": "card-prefill-line" }, T.prefill(p.name, p.cert_no), " ", btn));
+      if (use.on) lines.push(h("div", { class: "muted", text: T.prefillOn }));
     } else if (use.on) {
       use.on = false;
       onUse(null);
     }
-    box.hidden = parts.length === 0;
-    clear(box, ...parts);
+    box.hidden = lines.length === 0;
+    // one compact block under the current ticket: the action pad below must keep its room
+    clear(box, icon("people"), h("div", {}, ...lines));
   }
   function check() {
     const cur = getCurrent();
