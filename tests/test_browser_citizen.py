@@ -199,3 +199,32 @@ def test_window_tablet_offers_a_keypad_bad_ratings_missing_reason(pages: Browser
     with svc.db.read() as c:
         row = c.execute("SELECT channel, level, reason_pending, reasons FROM ratings ORDER BY id DESC").fetchone()
     assert row[0] == "窗口评价器" and row[1] == "非常不满意" and row[2] == 0 and "R00" not in row[3]
+
+
+def test_kiosk_rate_screen_completes_a_keypad_bad_ratings_reason(pages: BrowserPages, hall: Hall) -> None:
+    from hall.drivers.base import wait_until
+    from hall.drivers.evaluator import protocol as EP
+
+    svc = hall.services
+    clerk = hall.login("1001", window=1)
+    tid = hall.api("POST", "/api/tickets", {"category": "E"})[1]["ticket"]["id"]
+    assert hall.api("POST", "/api/windows/1/call", {}, clerk)[1]["ticket"]["id"] == tid
+    assert hall.api("POST", "/api/windows/1/start", {}, clerk)[0] == 200
+    assert hall.api("POST", "/api/windows/1/rate-prompt", {}, clerk)[0] == 201
+    keypad = svc.devices.emulators["eval-w1"]
+    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT, 10)
+    keypad.press("不满意")
+    assert wait_until(lambda: hall.api("GET", "/api/evaluator/1/pending-reason")[1]["pending"] is not None, 10)
+    # the citizen shows the ticket's QR to the kiosk's document camera
+    svc.devices.emulators["camera"].fault(f"payload {hall.url}{svc.records.rating_url(tid)}")
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk")
+    kiosk.click("[data-testid=tile-rate]")
+    kiosk.click("[data-testid=scan-qr]")
+    kiosk.wait_for_selector("[data-testid=pending-reasons]", timeout=LIVE_MS)
+    shot(kiosk, "citizen-kiosk-pending-reason")
+    kiosk.locator("[data-testid=pending-reasons] .chip").nth(1).click()
+    kiosk.click("[data-testid=pending-submit]")
+    kiosk.wait_for_selector("[data-testid=thanks]", timeout=LIVE_MS)
+    with svc.db.read() as c:
+        row = c.execute("SELECT level, reason_pending, reasons FROM ratings WHERE ticket_id = ?", (tid,)).fetchone()
+    assert row[0] == "不满意" and row[1] == 0 and "R00" not in row[2]
