@@ -80,12 +80,19 @@ class Pruner:
             "tickets": self.prune_tickets((now - keep).date()),
             "audit": self.prune_audit(now - keep),
             "relay_payloads": self.scrub_relay(now - timedelta(days=self.settings.relay_acked_days)),
+            "pauses": self.prune_pauses((now - keep).date()),
         }
         self.last_result = result
         if any(result.values()):
             log.info("retention: pruned %(tickets)d tickets, %(audit)d audit rows, "
                      "personal data of %(relay_payloads)d acknowledged relay messages", result)
         return result
+
+    def prune_pauses(self, before: date) -> int:
+        """Pause records (break-time figures) live as long as the tickets of their days; a few a day, one go."""
+        with self.db.write() as c:
+            return c.execute("DELETE FROM window_pauses WHERE substr(started_at, 1, 10) < ? AND ended_at IS NOT NULL",
+                             (before.isoformat(),)).rowcount
 
     def _yield(self) -> bool:
         """Let the hall's writers in between batches; False when the service is stopping."""

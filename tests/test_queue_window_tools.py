@@ -271,3 +271,19 @@ def test_phone_page_says_parked_not_cancelled(client: Any, services: Services) -
     assert p["state"] == "parked" and p["window"] == 3 and "回到3号窗口" in p["headline"], p
     client.post(f"/api/windows/3/parked/{t.id}/resume", headers=h)
     assert client.get(f"/api/progress/{token}").get_json()["headline"] == "请到3号窗口办理"
+
+
+def test_pause_records_are_pruned_with_the_tickets_of_their_days(services: Services, clock: FixedClock) -> None:
+    from hall.config.schema import Retention
+    from hall.retention import Pruner
+
+    e = services.engine
+    e.pause(3, "1003", code="break")
+    clock.advance(minutes=10)
+    e.resume(3, "1003")
+    clock.advance(days=200)
+    e.pause(3, "1003", code="meeting")               # recent and still running: kept
+    pruner = Pruner(services.db, Retention(days=183), pause=0)
+    assert pruner.run(clock.now())["pauses"] == 1
+    with services.db.read() as c:
+        assert [r[0] for r in c.execute("SELECT code FROM window_pauses")] == ["meeting"]
