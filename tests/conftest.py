@@ -64,3 +64,18 @@ def login(client: Any, staff_id: str = "1001", pin: str = "123456", window: int 
     assert r.status_code == 201, r.get_json()
     token: str = r.get_json()["token"]
     return token
+
+
+def pair_device(client: Any, *, window: int | None = None, kiosk: str | None = None) -> dict[str, str]:
+    """Pair a window tablet or a kiosk through the real flow (technician code → device token).
+
+    Returns the header the paired device sends on its requests.
+    """
+    client = client.application.test_client(use_cookies=False)   # leaves the caller's session alone
+    tech = login(client, "9101", "tech-6666", window=None)
+    spec: dict[str, Any] = {"kind": "evaluator", "window": window} if kiosk is None else {"kind": "kiosk", "kiosk": kiosk}
+    made = client.post("/api/tech/pairings", json=spec, headers={"Authorization": f"Bearer {tech}"})
+    assert made.status_code == 201, made.get_json()
+    r = client.post("/api/devices/pair", json={"code": made.get_json()["code"]})
+    assert r.status_code == 201, r.get_json()
+    return {"X-Hall-Device": r.get_json()["token"]}

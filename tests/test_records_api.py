@@ -11,6 +11,7 @@ import pytest
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
+from tests.conftest import pair_device
 
 ID = "11010519491231002X"
 PHONE = "13812345678"
@@ -104,7 +105,8 @@ def test_bad_certificate_number_is_a_chinese_error(api: Any) -> None:
 
 def test_tablet_rating_needs_a_prompt_and_no_staff_session(api: Any, events: list[Any]) -> None:
     h = auth(api)
-    r = api.post("/api/evaluator/1/rating", json={"level": "满意"})
+    tab = pair_device(api, window=1)     # the window's paired tablet (tests/test_pairing.py: others are refused)
+    r = api.post("/api/evaluator/1/rating", json={"level": "满意"}, headers=tab)
     assert r.status_code == 409 and "请评价" in r.get_json()["error"]["message"]
     serve(api, h)
     r = api.post("/api/windows/1/rate-prompt", headers=h, json={})
@@ -114,10 +116,10 @@ def test_tablet_rating_needs_a_prompt_and_no_staff_session(api: Any, events: lis
     # The clerk (or any staff session) cannot rate on the citizen's behalf.
     r = api.post("/api/evaluator/1/rating", headers=h, json={"level": "非常满意"})
     assert r.status_code == 403 and r.get_json()["error"]["message"] == "工作人员不能代替群众评价"
-    r = api.post("/api/evaluator/1/rating", json={"level": "不满意"})
+    r = api.post("/api/evaluator/1/rating", json={"level": "不满意"}, headers=tab)
     assert r.status_code == 400 and "原因" in r.get_json()["error"]["message"]
     r = api.post("/api/evaluator/1/rating", json={"level": "不满意", "reasons": ["R04"],
-                                                  "prompt_id": prompt["prompt_id"]})
+                                                  "prompt_id": prompt["prompt_id"]}, headers=tab)
     assert r.status_code == 201 and "整改" in r.get_json()["message"]
     state = api.get("/api/windows/1/rate-prompt", headers=h).get_json()
     assert state["prompt"]["state"] == "rated" and "level" not in json.dumps(state)

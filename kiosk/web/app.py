@@ -23,6 +23,7 @@ from hall.web import (
     api_health,
     api_ime,
     api_manage,
+    api_pairing,
     api_phone,
     api_printer,
     api_queue,
@@ -63,6 +64,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
         # the request thread's SQLite connection goes back to the pool (see Database.release)
         services.db.release()
     origin.install(app)    # state-changing requests only from the hall's own pages
+    api_pairing.install(app)  # which paired device asks (X-Hall-Device), before the audit context
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_catalog.bp)    # public: the service guide (办事指南) and blank forms
@@ -71,6 +73,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_relay.bp)      # technicians: county relay backlog, dead letters, retry
     app.register_blueprint(api_camera.bp)     # document camera: read a QR, scan a page
     app.register_blueprint(api_tech.bp)       # technicians: config check, log tail
+    app.register_blueprint(api_pairing.bp)    # paired devices: technicians' codes, devices' tokens
     # records: cases, ratings (incl. the phone page /r/<token>), appointments, complaints, figures
     for bp in (api_cases.bp, api_ratings.bp, api_appointments.bp, api_records.bp):
         app.register_blueprint(bp)
