@@ -73,7 +73,8 @@ def pair_device(client: Any, *, window: int | None = None, kiosk: str | None = N
     """
     client = client.application.test_client(use_cookies=False)   # leaves the caller's session alone
     tech = login(client, "9101", "tech-6666", window=None)
-    spec: dict[str, Any] = {"kind": "evaluator", "window": window} if kiosk is None else {"kind": "kiosk", "kiosk": kiosk}
+    spec: dict[str, Any] = ({"kind": "evaluator", "window": window} if kiosk is None
+                            else {"kind": "kiosk", "kiosk": kiosk})
     made = client.post("/api/tech/pairings", json=spec, headers={"Authorization": f"Bearer {tech}"})
     assert made.status_code == 201, made.get_json()
     r = client.post("/api/devices/pair", json={"code": made.get_json()["code"]})

@@ -11,6 +11,7 @@ import pytest
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
+
 from tests.conftest import pair_device
 
 ID = "11010519491231002X"

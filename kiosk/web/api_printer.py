@@ -100,8 +100,8 @@ def reprint(ticket_id: int) -> tuple[Response, int]:
     if not staff:
         dev_asking = paired_device()
         if dev_asking is None or dev_asking.kind != "kiosk" or dev_asking.kiosk != ticket.get("terminal"):
-            raise ApiError("device_not_paired",
-                           "只能在取号的那台自助终端上补打小票（本设备未配对或不是取号终端），请到窗口请工作人员补打", 403)
+            raise ApiError("device_not_paired", "只能在取号的那台自助终端上补打小票"
+                           "（本设备未配对或不是取号终端），请到窗口请工作人员补打", 403)
         age = svc.clock.now() - parse_iso(ticket["issued_at"])
         if age > timedelta(minutes=KIOSK_REPRINT_MINUTES) or ticket["state"] != "waiting":
             raise ApiError("reprint_expired",

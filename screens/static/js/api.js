@@ -17,12 +17,25 @@ export class ApiError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 10000;
+// A paired window tablet or kiosk keeps its device token here (POST /api/devices/pair) and sends it
+// on every request: the server accepts tablet ratings and kiosk reprints only from paired devices.
+const DEVICE_KEY = "hall.deviceToken";
+
+export function deviceToken() {
+  try { return localStorage.getItem(DEVICE_KEY) || ""; } catch { return ""; }
+}
+
+export function keepDeviceToken(token) {
+  try { localStorage.setItem(DEVICE_KEY, token); } catch { /* private mode: pairing lasts this page only */ }
+}
 
 export async function request(method, path, body = undefined, { timeout = DEFAULT_TIMEOUT_MS } = {}) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeout);
   const init = { method, headers: { Accept: "application/json" }, signal: ctrl.signal, credentials: "same-origin",
                  cache: "no-store" };
+  const device = deviceToken();
+  if (device) init.headers["X-Hall-Device"] = device;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
