@@ -16,6 +16,8 @@ from hall.records.models import AppointmentIn
 from hall.records.util import Actor
 from hall.services import Services, build_services
 
+from tests.conftest import login, pair_device
+
 DEMO = demo_config_path().read_text(encoding="utf-8")
 FAST = "probe_interval = 0.05, status_timeout = 0.4, reconnect_max = 0.2"
 
@@ -134,13 +136,16 @@ def test_reprints_come_out_where_the_citizen_stands(hall: Services, api: Any) ->
     t = _issue(api, "F", "k2")
     assert _printed(hall, t["ticket"]["id"])
     before = len(_emu(hall, "printer").jobs), len(_emu(hall, "printer-2").jobs)
-    # at kiosk k1: on k1's printer
-    r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "k1"})
+    # a citizen at kiosk k1 may not reprint k2's ticket (tests/test_pairing.py); staff there may: on k1's printer
+    k1 = pair_device(api, kiosk="k1")
+    assert api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "k1"}, headers=k1).status_code == 403
+    staff = {"Authorization": f"Bearer {login(api)}"}
+    r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "k1"}, headers=staff)
     assert r.status_code == 202 and r.get_json()["printer"]["name"] == "printer"
     assert _emu(hall, "printer").wait_for_jobs(before[0] + 1, 5)
     assert "补打" in _emu(hall, "printer").jobs[-1].text
     # with no kiosk named (staff at a window): where it was taken
-    r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint")
+    r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint", headers=staff)
     assert r.status_code == 202 and r.get_json()["printer"]["name"] == "printer-2"
     assert _emu(hall, "printer-2").wait_for_jobs(before[1] + 1, 5)
     assert api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "zz"}).status_code == 404

@@ -16,7 +16,7 @@ from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
-from tests.conftest import login
+from tests.conftest import login, pair_device
 
 FAST: dict[str, str | int | float | bool] = {
     "qr": "native", "probe_interval": 0.05, "status_timeout": 0.4, "reconnect_max": 0.2,
@@ -43,7 +43,10 @@ def hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Serv
 def api(hall: Services) -> Any:
     from hall.web.app import create_app
 
-    return create_app(hall, {"TESTING": True}).test_client()
+    client = create_app(hall, {"TESTING": True}).test_client()
+    # the demo's kiosk k1 (its printer is "printer"), paired: citizens' reprints come only from it
+    client.environ_base["HTTP_X_HALL_DEVICE"] = pair_device(client, kiosk="k1")["X-Hall-Device"]
+    return client
 
 
 def printer(svc: Services) -> Any:
@@ -66,7 +69,7 @@ def settled(svc: Services, ticket_id: int, timeout: float = 5.0) -> str:
 
 
 def issue(api: Any, category: str = "A") -> dict[str, Any]:
-    r = api.post("/api/tickets", json={"category": category})
+    r = api.post("/api/tickets", json={"category": category, "kiosk": "k1"})
     assert r.status_code == 201, r.get_json()
     body: dict[str, Any] = r.get_json()
     return body
@@ -307,6 +310,7 @@ def test_no_printer_configured(tmp_path: Path, config: HallConfig, clock: FixedC
     svc = build_services(config.model_copy(update={"devices": []}), tmp_path, clock=clock)
     try:
         client = create_app(svc, {"TESTING": True}).test_client()
+        client.environ_base["HTTP_X_HALL_DEVICE"] = pair_device(client, kiosk="k1")["X-Hall-Device"]
         body = issue(client, "A")
         assert body["printer"]["ready"] is False and body["printer"]["state"] == "none"
         r = client.post(f"/api/tickets/{body['ticket']['id']}/reprint")
