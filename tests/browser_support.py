@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -71,10 +72,10 @@ class Hall:
     services: Any
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None,
-            token: str | None = None) -> tuple[int, Any]:
+            token: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """A plain HTTP call; staff calls carry their session token as a Bearer header."""
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
+        headers = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
@@ -92,6 +93,25 @@ class Hall:
         assert status == 201, answer
         token: str = answer["token"]
         return token
+
+
+    def pair(self, *, window: int | None = None, kiosk: str | None = None) -> str:
+        """Pair a window tablet or a kiosk the way a technician does (code on /tech → POST /api/devices/pair).
+
+        Returns the device token the paired page keeps in localStorage.
+        """
+        tech = self.login("9101", "tech-6666")
+        spec: dict[str, Any] = ({"kind": "evaluator", "window": window} if kiosk is None
+                                else {"kind": "kiosk", "kiosk": kiosk})
+        status, made = self.api("POST", "/api/tech/pairings", spec, tech)
+        assert status == 201, made
+        status, paired = self.api("POST", "/api/devices/pair", {"code": made["code"]})
+        assert status == 201, paired
+        token: str = paired["token"]
+        return token
+
+
+DEVICE_PAGE = re.compile(r"^/(?:evaluator/(?P<window>\d+)|kiosk/(?P<kiosk>[0-9A-Za-z_-]+))")
 
 
 def serve_hall(data_dir: Path) -> Iterator[Hall]:
@@ -186,6 +206,10 @@ class BrowserPages:
 
     def open_in(self, ctx: Any, path: str, name: str) -> Any:
         """A new page in `ctx` at `path`; its page errors and console errors are kept under `name`."""
+        device = DEVICE_PAGE.match(path)
+        if device:   # a window tablet / kiosk page: paired first, as a technician does when installing it
+            token = self.hall.pair(window=int(device["window"]) if device["window"] else None, kiosk=device["kiosk"])
+            ctx.add_init_script(f"localStorage.setItem('hall.deviceToken', {json.dumps(token)});")
         page = ctx.new_page()
         page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
         page.on("console", lambda m: self.errors.append(f"{name}: {m.text}")

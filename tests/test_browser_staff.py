@@ -69,8 +69,9 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         _serve_one(h, w4, 4, "D")
         status, prompt = h.api("POST", "/api/windows/4/rate-prompt", {}, w4)
         assert status == 201, prompt
+        tablet = {"X-Hall-Device": h.pair(window=4)}     # only window 4's paired tablet may rate there
         status, body = h.api("POST", "/api/evaluator/4/rating", {"level": "不满意", "reasons": ["R04"],
-                                                                  "comment": "排队太久，希望多开窗口"})
+                                                                  "comment": "排队太久，希望多开窗口"}, headers=tablet)
         assert status == 201, body
         yield h
         logging.getLogger("hall.test").removeHandler(handler)
