@@ -294,6 +294,16 @@ class ClockCheck(Strict):
     check_minutes: int = Field(default=60, ge=5, le=1440)
 
 
+class Security(Strict):
+    """Paired devices (window tablets, kiosk terminals): how long a pairing code and a kiosk reprint last."""
+
+    # A citizen may reprint a ticket only at the kiosk that issued it, and only this soon after
+    # (later, or elsewhere, staff reprint it at a window): a lost slip, not a copy machine.
+    reprint_minutes: int = Field(default=5, ge=1, le=60)
+    # The technician's one-time 6-digit pairing code: short-lived, since six digits are guessable.
+    pairing_code_minutes: int = Field(default=10, ge=2, le=60)
+
+
 class Kiosk(Strict):
     """A kiosk terminal (自助终端): its page is /kiosk/<id>, and its tickets come out of its own printer."""
 
@@ -356,6 +366,7 @@ class HallConfig(Strict):
     retention: Retention = Retention()
     clock: ClockCheck = ClockCheck()
     citizen: Citizen = Citizen()
+    security: Security = Security()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:

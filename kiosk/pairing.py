@@ -16,6 +16,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from hall.queue.clock import Clock, iso
@@ -26,6 +27,7 @@ CODE_WRONG_TRIES = 5
 ADDRESS_GUESSES_PER_10_MIN = 10
 HALL_GUESSES_PER_10_MIN = 60
 GUESS_WINDOW_S = 600.0
+SEEN_EVERY_S = 60.0
 
 
 class PairingError(Exception):
@@ -45,6 +47,10 @@ class PairedDevice:
     name: str
 
 
+def iso_utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -54,10 +60,10 @@ def device_name(kind: str, window: int | None, kiosk: str | None) -> str:
 
 
 def create_code(db: Database, clock: Clock, *, kind: str, window: int | None, kiosk: str | None,
-                by: str) -> dict[str, Any]:
+                by: str, minutes: int = CODE_MINUTES) -> dict[str, Any]:
     """A new pairing awaiting its device; the plain code is returned once and never stored."""
     code = f"{secrets.randbelow(1_000_000):06d}"
-    expires = time.time() + CODE_MINUTES * 60
+    expires = time.time() + minutes * 60
     name = device_name(kind, window, kiosk)
     with db.write() as c:
         # a live code must be unique, or one guess would pair whichever device the hash matches first
@@ -67,11 +73,17 @@ def create_code(db: Database, clock: Clock, *, kind: str, window: int | None, ki
             "INSERT INTO device_pairings (kind, window_no, kiosk_id, name, code_hash, code_expires, created_at,"
             " created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (kind, window, kiosk, name, _hash(code), expires, iso(clock.now()), by))
-    return {"id": cur.lastrowid, "code": code, "name": name, "expires_in_s": CODE_MINUTES * 60}
+    return {"id": cur.lastrowid, "code": code, "name": name, "kind": kind, "window": window, "kiosk": kiosk,
+            "expires_in_s": minutes * 60}
 
 
-def redeem(db: Database, clock: Clock, code: str, remote: str) -> tuple[str, PairedDevice]:
-    """Trade a code for a device token (returned once). Raises PairingError on any refusal."""
+def redeem(db: Database, clock: Clock, code: str, remote: str,
+           expect: tuple[str, int | None, str | None] | None = None) -> tuple[str, PairedDevice]:
+    """Trade a code for a device token (returned once). Raises PairingError on any refusal.
+
+    `expect` (kind, window, kiosk) is the page the code is typed on: a code made for another
+    window or kiosk is refused and stays usable, so a slip of the technician costs no new code.
+    """
     now = time.time()
     with db.write() as c:
         c.execute("DELETE FROM pairing_attempts WHERE at < ?", (now - GUESS_WINDOW_S,))
@@ -83,6 +95,10 @@ def redeem(db: Database, clock: Clock, code: str, remote: str) -> tuple[str, Pai
         row = c.execute("SELECT id, kind, window_no, kiosk_id, name, code_expires FROM device_pairings"
                         " WHERE code_hash = ? AND revoked_at IS NULL", (_hash(code),)).fetchone()
         failed = row is None or row[5] is None or row[5] < now
+        if not failed and expect is not None and (row[1], row[2], row[3]) != expect:
+            raise PairingError("pairing_wrong_device",
+                               f"此配对码是为「{row[4]}」生成的，不是本机（{device_name(*expect)}）；"
+                               "请在对应设备上输入，或请技术员为本机生成配对码", 409)
         if failed:
             c.execute("INSERT INTO pairing_attempts (remote, at) VALUES (?, ?)", (remote, now))
             # every live code takes a wrong try: after 5, none of them can be guessed any more
@@ -91,7 +107,7 @@ def redeem(db: Database, clock: Clock, code: str, remote: str) -> tuple[str, Pai
         else:
             token = secrets.token_urlsafe(32)
             c.execute("UPDATE device_pairings SET code_hash = NULL, code_expires = NULL, token_hash = ?,"
-                      " paired_at = ? WHERE id = ?", (_hash(token), iso(clock.now()), row[0]))
+                      " paired_at = ?, last_seen = ? WHERE id = ?", (_hash(token), iso(clock.now()), now, row[0]))
             c.execute("INSERT INTO pairing_attempts (remote, at, ok) VALUES (?, ?, 1)", (remote, now))
     if failed:   # raised after the commit: the counted guess must not roll back with the error
         expired = row is not None
@@ -106,23 +122,31 @@ def device_for_token(db: Database, token: str) -> PairedDevice | None:
     if not token or len(token) > 200:
         return None
     with db.read() as c:
-        row = c.execute("SELECT id, kind, window_no, kiosk_id, name FROM device_pairings"
+        row = c.execute("SELECT id, kind, window_no, kiosk_id, name, last_seen FROM device_pairings"
                         " WHERE token_hash = ? AND revoked_at IS NULL", (_hash(token),)).fetchone()
-    return PairedDevice(*row) if row else None
+    if row is None:
+        return None
+    now = time.time()
+    if row[5] is None or now - row[5] > SEEN_EVERY_S:   # "last seen" on /tech, without a write per request
+        with db.write() as c:
+            c.execute("UPDATE device_pairings SET last_seen = ? WHERE id = ?", (now, row[0]))
+    return PairedDevice(*row[:5])
 
 
-def list_pairings(db: Database) -> list[dict[str, Any]]:
+def list_pairings(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     """Every pairing, newest first, for /tech (no hashes)."""
     now = time.time()
     with db.read() as c:
         rows = c.execute("SELECT id, kind, window_no, kiosk_id, name, code_hash IS NOT NULL AND code_expires > ?,"
-                         " token_hash IS NOT NULL, created_at, created_by, paired_at, revoked_at"
-                         " FROM device_pairings ORDER BY id DESC", (now,)).fetchall()
+                         " token_hash IS NOT NULL, created_at, created_by, paired_at, revoked_at, code_expires,"
+                         " last_seen FROM device_pairings ORDER BY id DESC LIMIT ?", (now, limit)).fetchall()
     out = []
     for r in rows:
         state = "revoked" if r[10] else "paired" if r[6] else "waiting" if r[5] else "expired"
         out.append({"id": r[0], "kind": r[1], "window": r[2], "kiosk": r[3], "name": r[4], "state": state,
-                    "created_at": r[7], "created_by": r[8], "paired_at": r[9], "revoked_at": r[10]})
+                    "created_at": r[7], "created_by": r[8], "paired_at": r[9], "revoked_at": r[10],
+                    "expires_in_s": max(0, round(r[11] - now)) if state == "waiting" else None,
+                    "last_seen": iso_utc(r[12]) if r[12] else None})
     return out
 
 
@@ -135,3 +159,17 @@ def revoke(db: Database, clock: Clock, pairing_id: int) -> dict[str, Any] | None
         c.execute("UPDATE device_pairings SET revoked_at = COALESCE(revoked_at, ?), code_hash = NULL"
                   " WHERE id = ?", (iso(clock.now()), pairing_id))
     return {"id": pairing_id, "name": row[0], "state": "revoked"}
+
+
+def demo_codes(db: Database, clock: Clock, windows: list[int], kiosks: list[str],
+               minutes: int = CODE_MINUTES) -> list[dict[str, Any]]:
+    """The demo hall's start-up codes: one per window tablet and kiosk, printed in the banner.
+
+    WHY codes and not pre-made tokens: even a demo on a real LAN must not hand a token to
+    whoever asks; the person at the console reads the code and types it on the device.
+    """
+    made = [create_code(db, clock, kind="evaluator", window=w, kiosk=None, by="demo", minutes=minutes)
+            for w in windows]
+    made += [create_code(db, clock, kind="kiosk", window=None, kiosk=k, by="demo", minutes=minutes)
+             for k in kiosks]
+    return made

@@ -72,6 +72,7 @@ class Services:
     config_path: Path | None = None    # the file the running config came from (technician config check)
     # server settings the command line set in memory only (--host/--port): no edit of the file
     config_overrides: dict[str, Any] = field(default_factory=dict)
+    demo_pairing_codes: dict[int, str] = field(default_factory=dict)  # demo only: start-up codes shown on /tech
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 

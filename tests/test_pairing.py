@@ -116,3 +116,58 @@ def test_reprint_only_from_issuing_kiosk_within_minutes(client: Any, clock: Any,
     assert api.post(f"/api/tickets/{tid}/reprint", headers=k1).status_code in (202, 503)
     clock.advance(minutes=6)
     assert api.post(f"/api/tickets/{tid}/reprint", headers=k1).status_code == 403      # too late
+
+
+def test_code_typed_on_the_wrong_device_is_refused_and_stays_usable(client: Any) -> None:
+    api = _bare(client)
+    code = api.post("/api/tech/pairings", json={"kind": "evaluator", "window": 3},
+                    headers=_tech(client)).get_json()["code"]
+    r = api.post("/api/devices/pair", json={"code": code, "kind": "evaluator", "window": 2})
+    assert r.status_code == 409 and "3号窗口评价器" in r.get_json()["error"]["message"]
+    r = api.post("/api/devices/pair", json={"code": code, "kind": "evaluator", "window": 3})
+    assert r.status_code == 201 and r.get_json()["window"] == 3
+
+
+def test_device_me_answers_until_revoked_and_revoke_is_announced(client: Any, services: Any) -> None:
+    api = _bare(client)
+    assert api.get("/api/devices/me").status_code == 404
+    assert api.get("/api/devices/me", headers={"X-Hall-Device": "x" * 43}).status_code == 404
+    mine = pair_device(client, kiosk="k2")
+    me = api.get("/api/devices/me", headers=mine).get_json()
+    assert me["kind"] == "kiosk" and me["kiosk"] == "k2"
+    row = next(p for p in api.get("/api/tech/pairings", headers=_tech(client)).get_json()["pairings"]
+               if p["kiosk"] == "k2" and p["state"] == "paired")
+    assert row["last_seen"] and row["created_by"] == "9101"
+    seen = services.hub.last_id
+    assert api.post(f"/api/tech/pairings/{row['id']}/revoke", headers=_tech(client)).status_code == 200
+    events, _gap = services.hub.since(seen)
+    assert any(e.kind == "device.revoked" and e.data["id"] == row["id"] for e in events)
+    assert api.get("/api/devices/me", headers=mine).status_code == 404
+    with services.db.read() as c:
+        audited = c.execute("SELECT action, device FROM audit WHERE action = 'pairing.revoke'").fetchall()
+    assert audited and audited[-1][0] == "pairing.revoke"
+
+
+def test_audit_rows_name_the_paired_device(client: Any, services: Any) -> None:
+    api = _bare(client)
+    _open_prompt(client, 1)
+    tablet = pair_device(client, window=1)
+    r = api.post("/api/evaluator/1/rating", json={"level": "满意"}, headers={**tablet, "User-Agent": "Tablet/1"})
+    assert r.status_code == 201, r.get_json()
+    with services.db.read() as c:
+        actions = [r[0] for r in c.execute("SELECT action FROM audit WHERE device = '1号窗口评价器'")]
+    assert actions, "no audit row names the paired tablet"
+
+
+def test_reprint_window_comes_from_config(client: Any, clock: Any, services: Any, monkeypatch: Any) -> None:
+    api = _bare(client)
+    cfg = services.config
+    monkeypatch.setattr(services, "config", cfg.model_copy(
+        update={"security": cfg.security.model_copy(update={"reprint_minutes": 2})}))
+    k1 = pair_device(client, kiosk="k1")
+    tid = api.post("/api/tickets", json={"category": "B", "kiosk": "k1"}, headers=k1).get_json()["ticket"]["id"]
+    clock.advance(minutes=3)
+    r = api.post(f"/api/tickets/{tid}/reprint", headers=k1)
+    assert r.status_code == 403 and "2 分钟" in r.get_json()["error"]["message"]
+    r = api.post(f"/api/tickets/{tid}/reprint")
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "device_not_paired"

@@ -113,6 +113,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     services.config_overrides = dict(overrides or {})
     if config.server.demo and services.village is not None and services.village.seed_demo():
         log.info("demo villages and agents added (agent PIN %s)", services.village.DEMO_PIN)
+    demo_codes = _demo_pairing_codes(services) if config.server.demo else []
     services.start()
     app = create_app(services)
     server = waitress.create_server(
@@ -141,7 +142,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
     address = announce(config.server)
     print(f"  本厅对外地址 / public address: {address.url}（{address.reason}）", flush=True)
     if config.server.demo:
-        print(demo_banner(config, host, port, ddir), flush=True)
+        print(demo_banner(config, host, port, ddir, demo_codes), flush=True)
     # The socket is bound: tell systemd (Type=notify) we are up, and keep its watchdog fed.
     notifier = Notifier()
     notifier.ready(f"serving on {host}:{port}", healthy=lambda: _database_answers(services))
@@ -189,8 +190,21 @@ def stop_serving_when(stop: threading.Event, server: Any,
     return watcher
 
 
-def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
-    """Where a newcomer opens each screen, and who to sign in as."""
+def _demo_pairing_codes(services: Any) -> list[tuple[str, str]]:
+    """One-time pairing codes for the demo's window tablets and kiosks (banner and /tech)."""
+    from hall import pairing
+
+    cfg = services.config
+    made = pairing.demo_codes(services.db, services.clock, [w.number for w in cfg.windows],
+                              [k.id for k in cfg.kiosks], minutes=cfg.security.pairing_code_minutes)
+    services.demo_pairing_codes.update({m["id"]: m["code"] for m in made})
+    log.info("demo pairing codes made for %d devices (valid %d min)", len(made), cfg.security.pairing_code_minutes)
+    return [(m["name"], m["code"]) for m in made]
+
+
+def demo_banner(config: HallConfig, host: str, port: int, ddir: Path,
+                codes: list[tuple[str, str]] | None = None) -> str:
+    """Where a newcomer opens each screen, who to sign in as, and the devices' pairing codes."""
     from hall.netaddr import public_url
 
     base = public_url(config.server)          # what another PC would open, not the bind address
@@ -218,5 +232,10 @@ def demo_banner(config: HallConfig, host: str, port: int, ddir: Path) -> str:
         elif st.role == "technician":
             lines.append(f"    技术员 tech      {st.id} / tech-6666 {st.name}")
     lines.append("    村代办员 agent   qs01 / 246810   李春花（青石村）；hx01 / 246810   赵大成（红星社区）")
+    if codes:
+        lines.append(f"  设备配对码 / pairing codes（{config.security.pairing_code_minutes} 分钟内有效，一次性；"
+                     "在评价器/自助机页面的「设备未配对」数字键盘输入；过期后在运维页面 /tech 重新生成）:")
+        row = [f"{name} {code}" for name, code in codes]
+        lines += ["    " + "  ".join(row[i:i + 4]) for i in range(0, len(row), 4)]
     lines += [f"  数据目录 / data: {ddir}", "  按 Ctrl+C 停止 / Ctrl+C to stop", ""]
     return "\n".join(lines)

@@ -32,6 +32,10 @@ class NewPairing(BaseModel):
 class PairRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(pattern=r"^[0-9]{6}$")
+    # the page the code is typed on (/evaluator/<window>, /kiosk/<id>): a code for another device is refused
+    kind: Literal["evaluator", "kiosk"] | None = None
+    window: int | None = Field(default=None, ge=1, le=999)
+    kiosk: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
 
 
 def paired_device() -> pairing.PairedDevice | None:
@@ -72,7 +76,8 @@ def create_pairing() -> tuple[Response, int]:
             raise ApiError("unknown_kiosk", f"未知的自助终端 {req.kiosk}（配置 [[kiosks]] 中没有）", 404)
         kiosk, window = req.kiosk, None
     actor, role = _actor()
-    made = pairing.create_code(svc.db, svc.clock, kind=req.kind, window=window, kiosk=kiosk, by=actor)
+    made = pairing.create_code(svc.db, svc.clock, kind=req.kind, window=window, kiosk=kiosk, by=actor,
+                               minutes=svc.config.security.pairing_code_minutes)
     record(svc.db, svc.clock, actor, role, "pairing.code", made["name"], {"step": "code", "id": made["id"]})
     return jsonify(made), 201
 
@@ -80,7 +85,13 @@ def create_pairing() -> tuple[Response, int]:
 @bp.get("/api/tech/pairings")
 @require_role("technician")
 def list_pairings() -> Response:
-    return jsonify({"pairings": pairing.list_pairings(services().db)})
+    svc = services()
+    rows = pairing.list_pairings(svc.db)
+    shown = getattr(svc, "demo_pairing_codes", None) or {}
+    for r in rows:    # the demo hall's start-up codes stay readable on /tech while they wait
+        if r["state"] == "waiting" and r["id"] in shown:
+            r["code"] = shown[r["id"]]
+    return jsonify({"pairings": rows})
 
 
 @bp.post("/api/tech/pairings/<int:pid>/revoke")
@@ -92,7 +103,18 @@ def revoke_pairing(pid: int) -> Response:
         raise ApiError("not_found", f"没有编号为 {pid} 的设备配对", 404)
     actor, role = _actor()
     record(svc.db, svc.clock, actor, role, "pairing.revoke", done["name"], {"step": "revoke", "id": pid})
+    # the revoked tablet/kiosk page hears it at once and asks for a new code (pairing_pad.js)
+    svc.hub.publish("device.revoked", {"id": pid, "name": done["name"]})
     return jsonify(done)
+
+
+@bp.get("/api/devices/me")
+def this_device() -> Response:
+    """Which paired device this is (by its X-Hall-Device token); 404 when unpaired, unknown or revoked."""
+    dev = paired_device()
+    if dev is None:
+        raise ApiError("device_not_paired", "本设备未配对（或配对已被撤销），请技术员在运维页面生成配对码", 404)
+    return jsonify({"paired": True, "kind": dev.kind, "window": dev.window, "kiosk": dev.kiosk, "name": dev.name})
 
 
 @bp.post("/api/devices/pair")
@@ -101,7 +123,9 @@ def pair_device() -> tuple[Response, int]:
     svc = services()
     req = body(PairRequest)
     try:
-        token, dev = pairing.redeem(svc.db, svc.clock, req.code, request.remote_addr or "")
+        expect = (req.kind, req.window if req.kind == "evaluator" else None,
+                  req.kiosk if req.kind == "kiosk" else None) if req.kind else None
+        token, dev = pairing.redeem(svc.db, svc.clock, req.code, request.remote_addr or "", expect)
     except pairing.PairingError as e:
         raise ApiError(e.code, e.message, e.status) from None
     g.hall_device = dev.name

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("printer", __name__)
 
-# A citizen at the kiosk may reprint their own fresh ticket a couple of times; staff at any time.
-KIOSK_REPRINT_MINUTES = 5
+# A citizen at the issuing kiosk may reprint their own fresh ticket a couple of times (within
+# [security] reprint_minutes); staff at any time.
 KIOSK_REPRINTS_PER_TICKET = 2
 REPRINTABLE_STATES = ("waiting", "called", "serving")
 KIOSK_ID = r"^[0-9A-Za-z_-]{1,32}$"
@@ -99,13 +99,15 @@ def reprint(ticket_id: int) -> tuple[Response, int]:
     dev = ticket_printer(svc, kiosk)
     if not staff:
         dev_asking = paired_device()
-        if dev_asking is None or dev_asking.kind != "kiosk" or dev_asking.kiosk != ticket.get("terminal"):
-            raise ApiError("device_not_paired", "只能在取号的那台自助终端上补打小票"
-                           "（本设备未配对或不是取号终端），请到窗口请工作人员补打", 403)
+        if dev_asking is None or dev_asking.kind != "kiosk":
+            raise ApiError("device_not_paired", "本机未配对，不能自助补打小票；请到窗口请工作人员补打"
+                           "（技术员可在运维页面为本机配对）", 403)
+        if dev_asking.kiosk != ticket.get("terminal"):
+            raise ApiError("not_issuing_kiosk", "只能在取号的那台自助终端上补打小票，请到窗口请工作人员补打", 403)
+        minutes = svc.config.security.reprint_minutes
         age = svc.clock.now() - parse_iso(ticket["issued_at"])
-        if age > timedelta(minutes=KIOSK_REPRINT_MINUTES) or ticket["state"] != "waiting":
-            raise ApiError("reprint_expired",
-                           f"自助补打仅限取号后 {KIOSK_REPRINT_MINUTES} 分钟内，请到窗口请工作人员补打", 403)
+        if age > timedelta(minutes=minutes) or ticket["state"] != "waiting":
+            raise ApiError("reprint_expired", f"自助补打仅限取号后 {minutes} 分钟内，请到窗口请工作人员补打", 403)
         if dev is not None and dev.kiosk_reprints.get(ticket_id, 0) >= KIOSK_REPRINTS_PER_TICKET:
             raise ApiError("reprint_limit", "该号已补打过，请到窗口请工作人员补打", 429)
     if dev is None:

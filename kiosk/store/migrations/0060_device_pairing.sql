@@ -14,7 +14,8 @@ CREATE TABLE device_pairings (
     created_at  TEXT    NOT NULL,
     created_by  TEXT    NOT NULL,
     paired_at   TEXT,
-    revoked_at  TEXT
+    revoked_at  TEXT,
+    last_seen   REAL                     -- unix seconds of its last request (updated at most once a minute)
 );
 CREATE INDEX device_pairings_code ON device_pairings (code_hash);
 
