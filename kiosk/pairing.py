@@ -59,6 +59,11 @@ def device_name(kind: str, window: int | None, kiosk: str | None) -> str:
     return f"{window}号窗口评价器" if kind == "evaluator" else f"自助终端 {kiosk}"
 
 
+def _page_name(expect: tuple[str, int | None, str | None]) -> str:
+    kind, window, kiosk = expect
+    return "自助终端" if kind == "kiosk" and kiosk is None else device_name(kind, window, kiosk)
+
+
 def create_code(db: Database, clock: Clock, *, kind: str, window: int | None, kiosk: str | None,
                 by: str, minutes: int = CODE_MINUTES) -> dict[str, Any]:
     """A new pairing awaiting its device; the plain code is returned once and never stored."""
@@ -75,6 +80,14 @@ def create_code(db: Database, clock: Clock, *, kind: str, window: int | None, ki
             (kind, window, kiosk, name, _hash(code), expires, iso(clock.now()), by))
     return {"id": cur.lastrowid, "code": code, "name": name, "kind": kind, "window": window, "kiosk": kiosk,
             "expires_in_s": minutes * 60}
+
+
+def _fits(kind: str, window: int | None, kiosk: str | None, expect: tuple[str, int | None, str | None]) -> bool:
+    """Whether a pairing is for the page the code was typed on (a kiosk page without an id takes any kiosk)."""
+    want_kind, want_window, want_kiosk = expect
+    if kind != want_kind:
+        return False
+    return window == want_window if kind == "evaluator" else want_kiosk is None or kiosk == want_kiosk
 
 
 def redeem(db: Database, clock: Clock, code: str, remote: str,
@@ -95,9 +108,9 @@ def redeem(db: Database, clock: Clock, code: str, remote: str,
         row = c.execute("SELECT id, kind, window_no, kiosk_id, name, code_expires FROM device_pairings"
                         " WHERE code_hash = ? AND revoked_at IS NULL", (_hash(code),)).fetchone()
         failed = row is None or row[5] is None or row[5] < now
-        if not failed and expect is not None and (row[1], row[2], row[3]) != expect:
+        if not failed and expect is not None and not _fits(row[1], row[2], row[3], expect):
             raise PairingError("pairing_wrong_device",
-                               f"此配对码是为「{row[4]}」生成的，不是本机（{device_name(*expect)}）；"
+                               f"此配对码是为「{row[4]}」生成的，不是本机（{_page_name(expect)}）；"
                                "请在对应设备上输入，或请技术员为本机生成配对码", 409)
         if failed:
             c.execute("INSERT INTO pairing_attempts (remote, at) VALUES (?, ?)", (remote, now))

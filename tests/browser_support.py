@@ -204,9 +204,12 @@ class BrowserPages:
         self.contexts.append(ctx)
         return ctx
 
-    def open_in(self, ctx: Any, path: str, name: str) -> Any:
-        """A new page in `ctx` at `path`; its page errors and console errors are kept under `name`."""
-        device = DEVICE_PAGE.match(path)
+    def open_in(self, ctx: Any, path: str, name: str, *, paired: bool = True) -> Any:
+        """A new page in `ctx` at `path`; its page errors and console errors are kept under `name`.
+
+        `paired=False` opens a tablet/kiosk page as a fresh, unpaired device (its pairing pad).
+        """
+        device = DEVICE_PAGE.match(path) if paired else None
         if device:   # a window tablet / kiosk page: paired first, as a technician does when installing it
             token = self.hall.pair(window=int(device["window"]) if device["window"] else None, kiosk=device["kiosk"])
             ctx.add_init_script(f"localStorage.setItem('hall.deviceToken', {json.dumps(token)});")

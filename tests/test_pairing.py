@@ -130,8 +130,9 @@ def test_code_typed_on_the_wrong_device_is_refused_and_stays_usable(client: Any)
 
 def test_device_me_answers_until_revoked_and_revoke_is_announced(client: Any, services: Any) -> None:
     api = _bare(client)
-    assert api.get("/api/devices/me").status_code == 404
-    assert api.get("/api/devices/me", headers={"X-Hall-Device": "x" * 43}).status_code == 404
+    assert api.get("/api/devices/me").get_json() == {"paired": False, "refused": False}
+    assert api.get("/api/devices/me", headers={"X-Hall-Device": "x" * 43}).get_json() == {"paired": False,
+                                                                                         "refused": True}
     mine = pair_device(client, kiosk="k2")
     me = api.get("/api/devices/me", headers=mine).get_json()
     assert me["kind"] == "kiosk" and me["kiosk"] == "k2"
@@ -142,7 +143,7 @@ def test_device_me_answers_until_revoked_and_revoke_is_announced(client: Any, se
     assert api.post(f"/api/tech/pairings/{row['id']}/revoke", headers=_tech(client)).status_code == 200
     events, _gap = services.hub.since(seen)
     assert any(e.kind == "device.revoked" and e.data["id"] == row["id"] for e in events)
-    assert api.get("/api/devices/me", headers=mine).status_code == 404
+    assert api.get("/api/devices/me", headers=mine).get_json()["refused"] is True
     with services.db.read() as c:
         audited = c.execute("SELECT action, device FROM audit WHERE action = 'pairing.revoke'").fetchall()
     assert audited and audited[-1][0] == "pairing.revoke"

@@ -110,10 +110,14 @@ def revoke_pairing(pid: int) -> Response:
 
 @bp.get("/api/devices/me")
 def this_device() -> Response:
-    """Which paired device this is (by its X-Hall-Device token); 404 when unpaired, unknown or revoked."""
+    """Which paired device this is (by its X-Hall-Device token).
+
+    Unpaired is an answer, not an error: `refused` says a token was sent but is unknown or
+    revoked, so the page drops it and asks for a new code.
+    """
     dev = paired_device()
     if dev is None:
-        raise ApiError("device_not_paired", "本设备未配对（或配对已被撤销），请技术员在运维页面生成配对码", 404)
+        return jsonify({"paired": False, "refused": bool(request.headers.get(HEADER))})
     return jsonify({"paired": True, "kind": dev.kind, "window": dev.window, "kiosk": dev.kiosk, "name": dev.name})
 
 

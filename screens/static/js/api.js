@@ -29,6 +29,11 @@ export function keepDeviceToken(token) {
   try { localStorage.setItem(DEVICE_KEY, token); } catch { /* private mode: pairing lasts this page only */ }
 }
 
+/** The server refused this token (revoked or unknown): drop it so the page asks for a new code. */
+export function forgetDeviceToken() {
+  try { localStorage.removeItem(DEVICE_KEY); } catch { /* nothing kept */ }
+}
+
 export async function request(method, path, body = undefined, { timeout = DEFAULT_TIMEOUT_MS } = {}) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeout);

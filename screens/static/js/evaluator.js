@@ -7,6 +7,7 @@ import { ApiError, api, getOptional } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { offerPendingReason } from "./evaluator_reason.js";
 import { LiveStream } from "./live.js";
+import { DevicePairing } from "./pairing_pad.js";
 import { ScreenReader } from "./speech.js";
 import { clear, h, masthead, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
 
@@ -21,6 +22,8 @@ masthead(document.getElementById("masthead"), { hall: page.hall, subtitle: T.sub
 watchHealth(banners);
 const offline = offlineBanner(banners);
 const reader = new ScreenReader();
+// only this window's paired tablet may rate: until then the whole screen is the pairing pad
+const pairing = new DevicePairing({ kind: "evaluator", window: windowNo, lock: true }).start();
 const countdown = h("div", { class: "countdown", "data-testid": "countdown" });
 footbar.append(countdown);
 
@@ -148,6 +151,7 @@ async function submit(key, reasons) {
     state.recorded.push(body);
     showThanks();
   } catch (err) {
+    if (err instanceof ApiError && err.code === "device_not_paired") pairing.refused();
     // 409/410: the prompt was closed or timed out on the server: nothing was recorded.
     if (err instanceof ApiError && (err.status === 409 || err.status === 410 || err.status === 404)) {
       toast(err.message, "bad");

@@ -11,6 +11,7 @@ import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, s
 import { pinyinKeyboard } from "./kiosk_pinyin.js";
 import { LiveStream } from "./live.js";
 import { broadcastBanner } from "./hall_broadcast.js";
+import { DevicePairing } from "./pairing_pad.js";
 import { ScreenReader, spellNumber } from "./speech.js";
 import {
   IdleTimer, Toggles, busyAction, button, clear, h, masthead, modal, offlineBanner, pageData, toast, watchHealth,
@@ -52,6 +53,7 @@ const backBtn = button(C.back, { icon: "back", cls: "btn home", onClick: () => b
   attrs: { "data-testid": "back" } });
 const countdown = h("div", { class: "countdown", "data-testid": "countdown", "aria-live": "off" });
 footbar.append(homeBtn, backBtn, countdown);
+new DevicePairing({ kind: "kiosk", kiosk: KIOSK, lock: false, footbar }).start();   // "本机未配对" status
 const toggles = new Toggles(footbar, {
   onLarge: (on, byUser) => { if (byUser && on && toggles.voice) reader.read(C.largeOnSpoken); },
   onVoice: (on, byUser) => {

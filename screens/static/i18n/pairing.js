@@ -1,0 +1,21 @@
+// Every word of the device-pairing pad shared by the evaluator tablet and the kiosk (js/pairing_pad.js).
+export default {
+  title: "设备未配对",
+  wrongTitle: "本机配对的不是这台设备",
+  lead: (name) => `本机是「${name}」。请技术员在运维页面的「设备配对」中生成 6 位配对码，在下方输入。`,
+  leadAnyKiosk: "本机是自助终端。请技术员在运维页面的「设备配对」中为本机生成 6 位配对码，在下方输入。",
+  pairedAs: (name) => `本机目前配对为「${name}」。`,
+  why: "配对后本机才能提交服务评价或补打小票；配对码 10 分钟内有效，只能使用一次。",
+  evaluatorName: (w) => `${w}号窗口评价器`,
+  kioskName: (id) => `自助终端 ${id}`,
+  digit: (n) => `第 ${n} 位`,
+  clear: "清空",
+  backspace: "退格",
+  pairing: "正在配对…",
+  paired: (name) => `配对成功：${name}`,
+  close: "关闭",
+  status: "本机未配对",
+  statusHint: "点按由技术员输入配对码",
+  revoked: "本机的配对已被撤销，请技术员重新配对",
+  failed: "配对失败，请稍后再试",
+};

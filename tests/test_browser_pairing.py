@@ -1,0 +1,124 @@
+"""Pairing a window tablet and a kiosk in a real Chromium (issue 10, item 4).
+
+The technician makes a code (API, as /tech does), the unpaired tablet shows 设备未配对
+with its number pad, the code is typed by clicking keys, and only then does a rating
+from that tablet count; a revoke on /tech sends the tablet back to the pad. The kiosk
+keeps serving while unpaired and offers the same pad from its footer status.
+One server and one browser for the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser_support import (
+    BrowserPages,
+    Hall,
+    chromium_available,
+    chromium_browser,
+    pages_for_test,
+    serve_hall,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+TABLET = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    yield from serve_hall(tmp_path_factory.mktemp("hall"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium_browser()
+
+
+@pytest.fixture
+def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
+    yield from pages_for_test(BrowserPages(browser, hall))
+
+
+def _code(hall: Hall, tech: str, spec: dict[str, Any]) -> dict[str, Any]:
+    status, made = hall.api("POST", "/api/tech/pairings", spec, tech)
+    assert status == 201, made
+    return made
+
+
+def _type(page: Any, code: str) -> None:
+    for digit in code:
+        page.locator(f"[data-testid=pairing-lock] [data-key='{digit}']").click()
+
+
+def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: BrowserPages, hall: Hall) -> None:
+    if hall.services.records is None:
+        pytest.skip("records (ratings) service not enabled")
+    tech = hall.login("9101", "tech-6666")
+    tablet = pages.open_in(pages.context(TABLET), "/evaluator/5", "tablet", paired=False)
+    lock = tablet.get_by_test_id("pairing-lock")
+    lock.wait_for()
+    assert "设备未配对" in lock.inner_text() and "5号窗口评价器" in lock.inner_text()
+    keys = lock.locator(".pairing-key")
+    assert keys.count() == 12
+    for i in range(keys.count()):
+        box = keys.nth(i).bounding_box()
+        assert box is not None and box["width"] >= 60 and box["height"] >= 60, box
+    shot(tablet, "pairing-evaluator-pad")
+
+    # a code made for another window is refused on this tablet, and this window's code still pairs it
+    other = _code(hall, tech, {"kind": "evaluator", "window": 6})
+    _type(tablet, other["code"])
+    tablet.get_by_test_id("pairing-msg").filter(has_text="6号窗口评价器").wait_for()
+    made = _code(hall, tech, {"kind": "evaluator", "window": 5})
+    _type(tablet, made["code"])
+    lock.wait_for(state="detached")
+    assert tablet.evaluate("localStorage.getItem('hall.deviceToken')")
+
+    # the clerk at window 5 asks for a rating: the paired tablet's answer is accepted
+    clerk = hall.login("1001", window=5)
+    hall.api("POST", "/api/tickets", {"category": "E"})
+    status, body = hall.api("POST", "/api/windows/5/call", {}, clerk)
+    assert status == 200, body
+    ticket = body["ticket"]
+    assert hall.api("POST", "/api/windows/5/start", {}, clerk)[0] == 200
+    assert hall.api("POST", "/api/windows/5/rate-prompt", {}, clerk)[0] == 201
+    tablet.get_by_test_id("level-good").click()
+    tablet.get_by_test_id("thanks").wait_for()
+    rows = hall.services.db.conn.execute(
+        "SELECT level, channel, window FROM ratings WHERE ticket_id = ?", (ticket["id"],)).fetchall()
+    assert [tuple(r) for r in rows] == [("满意", "平板", 5)]
+
+    # /tech lists the tablet as paired; revoking it sends the tablet back to the pad at once
+    status, listed = hall.api("GET", "/api/tech/pairings", None, tech)
+    row = next(p for p in listed["pairings"] if p["id"] == made["id"])
+    assert row["state"] == "paired" and row["created_by"] == "9101" and row["last_seen"]
+    assert hall.api("POST", f"/api/tech/pairings/{made['id']}/revoke", {}, tech)[0] == 200
+    lock.wait_for()
+    tablet.wait_for_function("localStorage.getItem('hall.deviceToken') === null")
+    shot(tablet, "pairing-evaluator-revoked")
+
+
+def test_kiosk_serves_unpaired_and_pairs_from_its_footer(pages: BrowserPages, hall: Hall) -> None:
+    tech = hall.login("9101", "tech-6666")
+    kiosk = pages.open_in(pages.context(TABLET), "/kiosk/k2", "kiosk", paired=False)
+    status = kiosk.get_by_test_id("pairing-status")
+    status.wait_for()
+    assert status.inner_text().strip() == "本机未配对"
+    assert kiosk.get_by_test_id("pairing-lock").count() == 0      # citizens are not locked out
+    status.click()
+    kiosk.get_by_test_id("pairing-lock").wait_for()
+    assert "自助终端 k2" in kiosk.get_by_test_id("pairing-lock").inner_text()
+    _type(kiosk, _code(hall, tech, {"kind": "kiosk", "kiosk": "k2"})["code"])
+    kiosk.get_by_test_id("pairing-lock").wait_for(state="detached")
+    status.wait_for(state="hidden")
+    token = kiosk.evaluate("localStorage.getItem('hall.deviceToken')")
+    status_code, me = hall.api("GET", "/api/devices/me", headers={"X-Hall-Device": token})
+    assert status_code == 200 and me["kiosk"] == "k2"
