@@ -16,7 +16,6 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from hall.queue.clock import Clock, iso
@@ -45,10 +44,6 @@ class PairedDevice:
     window: int | None
     kiosk: str | None
     name: str
-
-
-def iso_utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
 
 def _hash(secret: str) -> str:
@@ -159,7 +154,7 @@ def list_pairings(db: Database, limit: int = 200) -> list[dict[str, Any]]:
         out.append({"id": r[0], "kind": r[1], "window": r[2], "kiosk": r[3], "name": r[4], "state": state,
                     "created_at": r[7], "created_by": r[8], "paired_at": r[9], "revoked_at": r[10],
                     "expires_in_s": max(0, round(r[11] - now)) if state == "waiting" else None,
-                    "last_seen": iso_utc(r[12]) if r[12] else None})
+                    "last_seen": round(r[12]) if r[12] else None})   # unix seconds
     return out
 
 

@@ -122,3 +122,29 @@ def test_kiosk_serves_unpaired_and_pairs_from_its_footer(pages: BrowserPages, ha
     token = kiosk.evaluate("localStorage.getItem('hall.deviceToken')")
     status_code, me = hall.api("GET", "/api/devices/me", headers={"X-Hall-Device": token})
     assert status_code == 200 and me["kiosk"] == "k2"
+
+
+def test_technician_makes_a_code_sees_the_device_paired_and_revokes_it(pages: BrowserPages, hall: Hall) -> None:
+    page = pages.open_in(pages.context({"width": 1366, "height": 768}), "/tech#pairing", "tech")
+    page.get_by_test_id("staff-id").fill("9101")
+    page.get_by_test_id("pin").fill("tech-6666")
+    page.get_by_test_id("login").click()
+    page.get_by_test_id("pairing-target").select_option("kiosk:k1")
+    page.get_by_test_id("pairing-create").click()
+    code = page.get_by_test_id("pairing-code-shown").inner_text().strip()
+    assert len(code) == 6 and code.isdigit()
+    assert "分" in page.get_by_test_id("pairing-expires").inner_text()      # the expiry counts down
+    status, made = hall.api("GET", "/api/tech/pairings", None, hall.login("9101", "tech-6666"))
+    pid = next(p["id"] for p in made["pairings"] if p["kiosk"] == "k1" and p["state"] == "waiting")
+    state = page.get_by_test_id(f"pairing-state-{pid}")
+    assert "等待输入配对码" in state.inner_text()
+    shot(page, "pairing-tech")
+
+    # the kiosk's pad takes the code (as the device page posts it); the list says paired within a refresh
+    status, paired = hall.api("POST", "/api/devices/pair", {"code": code, "kind": "kiosk", "kiosk": "k1"})
+    assert status == 201, paired
+    state.filter(has_text="已配对").wait_for()
+    page.get_by_test_id(f"revoke-{pid}").click()
+    page.get_by_test_id("revoke-yes").click()
+    state.filter(has_text="已撤销").wait_for()
+    assert hall.api("GET", "/api/devices/me", headers={"X-Hall-Device": paired["token"]})[1]["paired"] is False

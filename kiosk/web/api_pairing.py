@@ -91,7 +91,9 @@ def list_pairings() -> Response:
     for r in rows:    # the demo hall's start-up codes stay readable on /tech while they wait
         if r["state"] == "waiting" and r["id"] in shown:
             r["code"] = shown[r["id"]]
-    return jsonify({"pairings": rows})
+    kiosks = [{"id": k.id, "name": k.name} for k in svc.config.kiosks]
+    return jsonify({"pairings": rows, "windows": [w.number for w in svc.config.windows], "kiosks": kiosks,
+                    "code_minutes": svc.config.security.pairing_code_minutes})
 
 
 @bp.post("/api/tech/pairings/<int:pid>/revoke")

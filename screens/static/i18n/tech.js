@@ -23,8 +23,34 @@ export default {
     relay: "县级平台转发",
     config: "配置检查",
     logs: "运行日志",
+    pairing: "设备配对",
   },
   updated: (t) => `数据更新于 ${t}`,
+
+  // ------------------------------------------------------------ device pairing (js/tech_pairing.js)
+  pairing: {
+    makeTitle: "生成配对码",
+    makeHint: "窗口评价平板和自助终端首次使用前须配对一次：在此生成 6 位配对码，到设备上的「设备未配对」数字键盘输入。"
+      + "配对码只显示这一次，一次性使用，输错 5 次作废。未配对的平板不能提交评价，未配对的自助机不能补打小票。",
+    target: "配对哪台设备",
+    create: "生成配对码",
+    evaluatorName: (n) => `${n}号窗口评价器`,
+    kioskName: (id, name) => `自助终端 ${id}（${name}）`,
+    codeFor: (name) => `「${name}」的配对码`,
+    expiresIn: (m, s) => `${m} 分 ${String(s).padStart(2, "0")} 秒后过期`,
+    expired: "已过期，请重新生成",
+    howTo: "请在该设备的「设备未配对」页面输入",
+    listTitle: "已配对与待配对的设备",
+    none: "还没有配对任何设备",
+    cols: { name: "设备", kind: "类型", state: "状态", created: "生成时间 · 技术员", paired: "配对时间", seen: "最近联系" },
+    kinds: { evaluator: "评价平板", kiosk: "自助终端" },
+    states: { waiting: "等待输入配对码", expired: "配对码已过期", paired: "已配对", revoked: "已撤销" },
+    revoke: "撤销配对",
+    revokedAt: (t) => `撤销于 ${t}`,
+    confirmRevoke: (name) => `撤销后「${name}」立即不能再提交评价或补打小票，需重新配对。确定撤销吗？`,
+    revoked: (name) => `已撤销「${name}」的配对`,
+    cancel: "取消",
+  },
   loadFailed: (m) => `加载失败：${m}`,
 
   // ------------------------------------------------------------ health

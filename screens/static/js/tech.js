@@ -7,6 +7,7 @@ import T from "../i18n/tech.js";
 import { face, icon } from "./icons.js";
 import { LiveStream } from "./live.js";
 import { StaffPage, badge, card, coalesce, dataTable, every, fmt, select, tabs } from "./staff.js";
+import { pairingPanel } from "./tech_pairing.js";
 import { busyAction, button, clear, h, hallTime, toast } from "./ui.js";
 
 const state = { tabs: null, panels: [], live: null };
@@ -31,7 +32,8 @@ async function guarded(fn) {
 }
 
 function start() {
-  state.panels = [devicesPanel(), emulatorsPanel(), relayPanel(), configPanel(), logsPanel()];
+  state.panels = [devicesPanel(), pairingPanel({ api, T, guarded }), emulatorsPanel(), relayPanel(), configPanel(),
+    logsPanel()];
   for (const p of state.panels) p.label = T.tabs[p.id];
   state.tabs = tabs(staffPage.stage, state.panels);
   clear(staffPage.footbar, status);
