@@ -96,7 +96,7 @@ class Hall:
 
 
     def pair(self, *, window: int | None = None, kiosk: str | None = None) -> str:
-        """Pair a window tablet or a kiosk the way a technician does (code on /tech → POST /api/devices/pair).
+        """Pair a window tablet or a kiosk the way a technician does (code on /tech → POST /api/pairing).
 
         Returns the device token the paired page keeps in localStorage.
         """
@@ -105,7 +105,7 @@ class Hall:
                                 else {"kind": "kiosk", "kiosk": kiosk})
         status, made = self.api("POST", "/api/tech/pairings", spec, tech)
         assert status == 201, made
-        status, paired = self.api("POST", "/api/devices/pair", {"code": made["code"]})
+        status, paired = self.api("POST", "/api/pairing", {"code": made["code"]})
         assert status == 201, paired
         token: str = paired["token"]
         return token

@@ -77,6 +77,6 @@ def pair_device(client: Any, *, window: int | None = None, kiosk: str | None = N
                             else {"kind": "kiosk", "kiosk": kiosk})
     made = client.post("/api/tech/pairings", json=spec, headers={"Authorization": f"Bearer {tech}"})
     assert made.status_code == 201, made.get_json()
-    r = client.post("/api/devices/pair", json={"code": made.get_json()["code"]})
+    r = client.post("/api/pairing", json={"code": made.get_json()["code"]})
     assert r.status_code == 201, r.get_json()
     return {"X-Hall-Device": r.get_json()["token"]}

@@ -120,7 +120,7 @@ def test_kiosk_serves_unpaired_and_pairs_from_its_footer(pages: BrowserPages, ha
     kiosk.get_by_test_id("pairing-lock").wait_for(state="detached")
     status.wait_for(state="hidden")
     token = kiosk.evaluate("localStorage.getItem('hall.deviceToken')")
-    status_code, me = hall.api("GET", "/api/devices/me", headers={"X-Hall-Device": token})
+    status_code, me = hall.api("GET", "/api/pairing/me", headers={"X-Hall-Device": token})
     assert status_code == 200 and me["kiosk"] == "k2"
 
 
@@ -141,10 +141,10 @@ def test_technician_makes_a_code_sees_the_device_paired_and_revokes_it(pages: Br
     shot(page, "pairing-tech")
 
     # the kiosk's pad takes the code (as the device page posts it); the list says paired within a refresh
-    status, paired = hall.api("POST", "/api/devices/pair", {"code": code, "kind": "kiosk", "kiosk": "k1"})
+    status, paired = hall.api("POST", "/api/pairing", {"code": code, "kind": "kiosk", "kiosk": "k1"})
     assert status == 201, paired
     state.filter(has_text="已配对").wait_for()
     page.get_by_test_id(f"revoke-{pid}").click()
     page.get_by_test_id("revoke-yes").click()
     state.filter(has_text="已撤销").wait_for()
-    assert hall.api("GET", "/api/devices/me", headers={"X-Hall-Device": paired["token"]})[1]["paired"] is False
+    assert hall.api("GET", "/api/pairing/me", headers={"X-Hall-Device": paired["token"]})[1]["paired"] is False

@@ -35,11 +35,11 @@ def test_code_pairs_once_and_names_the_device_in_audit(client: Any, services: An
     assert made.status_code == 201
     code = made.get_json()["code"]
     assert len(code) == 6 and code.isdigit()
-    r = api.post("/api/devices/pair", json={"code": code})
+    r = api.post("/api/pairing", json={"code": code})
     assert r.status_code == 201
     token = r.get_json()["token"]
     assert len(token) >= 40 and r.get_json()["window"] == 1
-    assert api.post("/api/devices/pair", json={"code": code}).status_code == 403      # one-time
+    assert api.post("/api/pairing", json={"code": code}).status_code == 403      # one-time
     with services.db.read() as c:
         stored = [row for row in c.execute("SELECT code_hash, token_hash FROM device_pairings")]
         assert all(token not in str(row) and code not in str(row) for row in stored)   # hashes only
@@ -55,15 +55,15 @@ def test_wrong_expired_and_guessing(client: Any, services: Any, monkeypatch: Any
                     headers=_tech(client)).get_json()["code"]
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
-        r = api.post("/api/devices/pair", json={"code": wrong})
+        r = api.post("/api/pairing", json={"code": wrong})
         assert r.status_code == 403 and "配对码" in r.get_json()["error"]["message"]
     # five wrong tries spent the live code: the right one no longer pairs
-    assert api.post("/api/devices/pair", json={"code": code}).status_code == 403
+    assert api.post("/api/pairing", json={"code": code}).status_code == 403
     # a sixth..tenth guess from this address, then the address is throttled
     for _ in range(5):
-        api.post("/api/devices/pair", json={"code": wrong})
-    assert api.post("/api/devices/pair", json={"code": wrong}).status_code == 429
-    assert api.post("/api/devices/pair", json={"code": "12ab56"}).status_code == 400
+        api.post("/api/pairing", json={"code": wrong})
+    assert api.post("/api/pairing", json={"code": wrong}).status_code == 429
+    assert api.post("/api/pairing", json={"code": "12ab56"}).status_code == 400
 
 
 def test_expired_code_is_refused(client: Any, monkeypatch: Any) -> None:
@@ -74,7 +74,7 @@ def test_expired_code_is_refused(client: Any, monkeypatch: Any) -> None:
                     headers=_tech(client)).get_json()["code"]
     real = pairing.time.time
     monkeypatch.setattr(pairing.time, "time", lambda: real() + pairing.CODE_MINUTES * 60 + 1)
-    r = api.post("/api/devices/pair", json={"code": code})
+    r = api.post("/api/pairing", json={"code": code})
     assert r.status_code == 410 and "过期" in r.get_json()["error"]["message"]
 
 
@@ -122,19 +122,19 @@ def test_code_typed_on_the_wrong_device_is_refused_and_stays_usable(client: Any)
     api = _bare(client)
     code = api.post("/api/tech/pairings", json={"kind": "evaluator", "window": 3},
                     headers=_tech(client)).get_json()["code"]
-    r = api.post("/api/devices/pair", json={"code": code, "kind": "evaluator", "window": 2})
+    r = api.post("/api/pairing", json={"code": code, "kind": "evaluator", "window": 2})
     assert r.status_code == 409 and "3号窗口评价器" in r.get_json()["error"]["message"]
-    r = api.post("/api/devices/pair", json={"code": code, "kind": "evaluator", "window": 3})
+    r = api.post("/api/pairing", json={"code": code, "kind": "evaluator", "window": 3})
     assert r.status_code == 201 and r.get_json()["window"] == 3
 
 
 def test_device_me_answers_until_revoked_and_revoke_is_announced(client: Any, services: Any) -> None:
     api = _bare(client)
-    assert api.get("/api/devices/me").get_json() == {"paired": False, "refused": False}
-    assert api.get("/api/devices/me", headers={"X-Hall-Device": "x" * 43}).get_json() == {"paired": False,
+    assert api.get("/api/pairing/me").get_json() == {"paired": False, "refused": False}
+    assert api.get("/api/pairing/me", headers={"X-Hall-Device": "x" * 43}).get_json() == {"paired": False,
                                                                                          "refused": True}
     mine = pair_device(client, kiosk="k2")
-    me = api.get("/api/devices/me", headers=mine).get_json()
+    me = api.get("/api/pairing/me", headers=mine).get_json()
     assert me["kind"] == "kiosk" and me["kiosk"] == "k2"
     row = next(p for p in api.get("/api/tech/pairings", headers=_tech(client)).get_json()["pairings"]
                if p["kiosk"] == "k2" and p["state"] == "paired")
@@ -143,7 +143,7 @@ def test_device_me_answers_until_revoked_and_revoke_is_announced(client: Any, se
     assert api.post(f"/api/tech/pairings/{row['id']}/revoke", headers=_tech(client)).status_code == 200
     events, _gap = services.hub.since(seen)
     assert any(e.kind == "device.revoked" and e.data["id"] == row["id"] for e in events)
-    assert api.get("/api/devices/me", headers=mine).get_json()["refused"] is True
+    assert api.get("/api/pairing/me", headers=mine).get_json()["refused"] is True
     with services.db.read() as c:
         audited = c.execute("SELECT action, device FROM audit WHERE action = 'pairing.revoke'").fetchall()
     assert audited and audited[-1][0] == "pairing.revoke"
@@ -172,3 +172,43 @@ def test_reprint_window_comes_from_config(client: Any, clock: Any, services: Any
     assert r.status_code == 403 and "2 分钟" in r.get_json()["error"]["message"]
     r = api.post(f"/api/tickets/{tid}/reprint")
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "device_not_paired"
+
+
+def test_security_keys_are_checked_and_shown_by_config_check(tmp_path: Any, capsys: Any) -> None:
+    import argparse
+
+    import pytest
+    from hall.cli.config_cmd import check_cmd
+    from hall.config.loader import ConfigError, demo_config_path, load_config
+
+    demo = demo_config_path().read_text(encoding="utf-8")
+    bad = tmp_path / "hall.toml"
+    bad.write_text(demo.replace("reprint_minutes = 5", "reprint_minutes = 0"), encoding="utf-8")
+    with pytest.raises(ConfigError) as ei:
+        load_config(bad)
+    assert any(p.startswith("security.reprint_minutes") for p in ei.value.problems)
+    good = tmp_path / "good.toml"
+    good.write_text(demo.replace("pairing_code_minutes = 10", "pairing_code_minutes = 15"), encoding="utf-8")
+    assert check_cmd(argparse.Namespace(file=str(good))) == 0
+    out = capsys.readouterr().out
+    assert "自助补打 5 分钟内" in out and "配对码 15 分钟有效" in out
+
+
+def test_demo_start_makes_one_code_per_device_and_prints_them(client: Any, services: Any) -> None:
+    from hall.cli.serve import _demo_pairing_codes, demo_banner
+
+    codes = _demo_pairing_codes(services)
+    cfg = services.config
+    assert len(codes) == len(cfg.windows) + len(cfg.kiosks)
+    banner = demo_banner(cfg, "127.0.0.1", 8080, services.data_dir, codes)
+    for name, code in codes:
+        assert f"{name} {code}" in banner
+    listed = client.get("/api/tech/pairings", headers=_tech(client)).get_json()["pairings"]
+    waiting = {p["name"]: p.get("code") for p in listed if p["state"] == "waiting"}
+    assert waiting == dict(codes)                   # shown on /tech while they wait
+    name, code = codes[0]
+    r = _bare(client).post("/api/pairing", json={"code": code})
+    assert r.status_code == 201 and r.get_json()["name"] == name
+    listed = client.get("/api/tech/pairings", headers=_tech(client)).get_json()["pairings"]
+    assert all("code" not in p for p in listed if p["state"] == "paired")
+

@@ -37,6 +37,8 @@ def check_cmd(args: argparse.Namespace) -> int:
     print(f"配置有效 / config OK: {args.file}")
     print(f"  {cfg.hall.name}: {len(cfg.categories)} categories, {len(cfg.windows)} windows, "
           f"{len(cfg.staff)} staff, {len(cfg.devices)} devices")
+    print(f"  设备配对 / pairing: 自助补打 {cfg.security.reprint_minutes} 分钟内 (reprint window), "
+          f"配对码 {cfg.security.pairing_code_minutes} 分钟有效 (code lifetime)")
     for w in config_warnings(cfg):
         print(f"  警告 / warning: {w}")
     for n in config_notes(cfg):

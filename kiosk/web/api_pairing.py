@@ -110,7 +110,7 @@ def revoke_pairing(pid: int) -> Response:
     return jsonify(done)
 
 
-@bp.get("/api/devices/me")
+@bp.get("/api/pairing/me")
 def this_device() -> Response:
     """Which paired device this is (by its X-Hall-Device token).
 
@@ -123,7 +123,7 @@ def this_device() -> Response:
     return jsonify({"paired": True, "kind": dev.kind, "window": dev.window, "kiosk": dev.kiosk, "name": dev.name})
 
 
-@bp.post("/api/devices/pair")
+@bp.post("/api/pairing")
 def pair_device() -> tuple[Response, int]:
     """The device page trades the technician's code for its token (kept in the browser)."""
     svc = services()

@@ -17,7 +17,7 @@ export class ApiError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 10000;
-// A paired window tablet or kiosk keeps its device token here (POST /api/devices/pair) and sends it
+// A paired window tablet or kiosk keeps its device token here (POST /api/pairing) and sends it
 // on every request: the server accepts tablet ratings and kiosk reprints only from paired devices.
 const DEVICE_KEY = "hall.deviceToken";
 

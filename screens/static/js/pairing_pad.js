@@ -70,7 +70,7 @@ export class DevicePairing {
     if (!deviceToken()) { this.unpaired({}); return; }
     let me;
     try {
-      me = await api.get("/api/devices/me");
+      me = await api.get("/api/pairing/me");
     } catch {
       return;    // offline: keep the token and what is on screen; the next snapshot asks again
     }
@@ -173,7 +173,7 @@ export class DevicePairing {
     this.busy = true;
     this.say(T.pairing);
     try {
-      const r = await api.post("/api/devices/pair", body);
+      const r = await api.post("/api/pairing", body);
       keepDeviceToken(r.token);
       toast(T.paired(r.name), "ok");
       this.busy = false;
