@@ -14,6 +14,8 @@ from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
+from tests.conftest import pair_device
+
 
 @pytest.fixture
 def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
@@ -92,9 +94,13 @@ def test_window_tablet_and_phone_page_complete_the_reason(api: Any, services: Se
     keypad_bad_rating(api, services, h)
     pending = api.get("/api/evaluator/1/pending-reason").get_json()["pending"]
     assert pending is not None and api.get("/api/evaluator/2/pending-reason").get_json()["pending"] is None
-    r = api.post("/api/evaluator/2/reason", json={"rating_id": pending["rating_id"], "reasons": codes[:1]})
-    assert r.status_code == 409                  # not that window's rating
     r = api.post("/api/evaluator/1/reason", json={"rating_id": pending["rating_id"], "reasons": codes[:1]})
+    assert r.status_code == 403                  # any host on the LAN: only the window's paired tablet
+    r = api.post("/api/evaluator/2/reason", json={"rating_id": pending["rating_id"], "reasons": codes[:1]},
+                 headers=pair_device(api, window=2))
+    assert r.status_code == 409                  # not that window's rating
+    r = api.post("/api/evaluator/1/reason", json={"rating_id": pending["rating_id"], "reasons": codes[:1]},
+                 headers=pair_device(api, window=1))
     assert r.status_code == 200, r.get_json()
     assert api.get("/api/evaluator/1/pending-reason").get_json()["pending"] is None
     # the phone page offers the next one as a plain form (works without JavaScript)

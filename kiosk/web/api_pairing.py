@@ -12,6 +12,7 @@ from typing import Literal
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from hall import pairing
 from hall.manage.audit_log import record
+from hall.pairing import PairedDevice
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -38,9 +39,22 @@ class PairRequest(BaseModel):
     kiosk: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
 
 
-def paired_device() -> pairing.PairedDevice | None:
+def paired_device() -> PairedDevice | None:
     """The paired device that sent this request (its token header), or None."""
     return getattr(g, "hall_paired", None)
+
+
+def require_tablet_of(window: int) -> PairedDevice:
+    """Refuse (403) unless this request comes from the paired rating tablet of `window`.
+
+    Every tablet path that records or completes a rating goes through here: a rating that any
+    host on the LAN could post while a prompt is open would be worth nothing.
+    """
+    dev = paired_device()
+    if dev is None or dev.kind != "evaluator" or dev.window != window:
+        raise ApiError("device_not_paired",
+                       f"本设备不是{window}号窗口已配对的评价器，不能提交评价；请技术员在运维页面配对", 403)
+    return dev
 
 
 def _identify() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 from hall.web.api_cases import citizen_actor, records
+from hall.web.api_pairing import require_tablet_of
 from hall.web.api_ratings import _no_staff
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -58,6 +59,7 @@ def tablet_pending(n: int) -> Response:
 def tablet_complete(n: int) -> Response:
     _no_staff()
     _window(n)
+    require_tablet_of(n)     # only that window's paired tablet (docs/install.md §16)
     req = body(ReasonIn)
     result = records().reason_completion.complete(req.rating_id, req.reasons, req.comment,
                                                   citizen_actor(f"tablet:{n}"), window=n)

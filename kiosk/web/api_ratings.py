@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, render_template_string, request
 from hall.records.models import RatingIn
 from hall.records.util import RecordError
 from hall.web.api_cases import _int_arg, citizen_actor, records, staff_actor
-from hall.web.api_pairing import paired_device
+from hall.web.api_pairing import require_tablet_of
 from hall.web.api_phone import progress
 from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
@@ -110,10 +110,7 @@ def tablet_prompt(n: int) -> Response:
 def tablet_rating(n: int) -> tuple[Response, int]:
     """A rating from the window tablet; only during an open prompt, never with a staff session."""
     _no_staff()
-    dev = paired_device()
-    if dev is None or dev.kind != "evaluator" or dev.window != n:
-        raise ApiError("device_not_paired",
-                       f"本设备不是{n}号窗口已配对的评价器，不能提交评价；请技术员在运维页面配对", 403)
+    require_tablet_of(n)
     req = body(TabletRating)
     result = records().ratings.rate_prompt(n, req, citizen_actor(f"tablet:{n}"), channel="平板",
                                            prompt_id=req.prompt_id)
