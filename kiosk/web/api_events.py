@@ -53,6 +53,9 @@ def events() -> Response | tuple[Response, int]:
                 yield _sse("snapshot", svc.engine.snapshot(), last_id)
             end = time.monotonic() + lifetime
             while time.monotonic() < end and not hub.closed:   # a closed hub (shutdown) ends the stream
+                # The snapshot took this thread's SQLite connection (~0.6 MB warm): hand it back while the
+                # stream waits, or every open page (a hall has ~16) pins one for the stream's whole life.
+                svc.db.release()
                 batch, gap = hub.wait(last_id, timeout=min(heartbeat, max(0.0, end - time.monotonic())))
                 if gap:
                     last_id = hub.last_id
