@@ -7,7 +7,8 @@ and relay figures come from the scripts/bench_*.py modules when present.
 
 Targets on a 2-core machine: p99 ≤ 50 ms, ≥ 300 tickets/s, RSS ≤ 90 MB idle,
 idle CPU ≤ 0.1 % without emulators (core) and ≤ 0.5 % in the demo (demo_idle),
-start-up ≤ 1.5 s. The RSS curve under a compressed hall day is scripts/soak's.
+start-up ≤ 1.5 s. The RSS curve under a compressed hall day is scripts/soak's; `--soak 180` adds it
+(with and without devices: after warm-up ≤ +10 MB, ≤ 2 MB per 1,000 tickets, idle RSS ≤ 90 MB).
 """
 
 from __future__ import annotations
@@ -246,8 +247,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="shorter idle window and load, for a smoke run")
     ap.add_argument("--core-only", action="store_true", help="skip the device/camera/relay modules")
+    ap.add_argument("--soak", type=float, metavar="SECONDS", default=0.0,
+                    help="also run scripts/soak for SECONDS with and without the demo's devices (about SECONDS + 70 s "
+                         "each): the RSS curve per 1,000 tickets and idle RSS/CPU after a quiet minute")
     args = ap.parse_args()
     figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    if args.soak:
+        from soak import run as soak_run  # scripts/ is on sys.path: this file's folder
+
+        figures["soak"] = {name: soak_run(args.soak, idle=60.0, devices=devices)
+                           for name, devices in (("demo", True), ("core", False))}
     figures["core"] = core(2.0 if args.quick else 10.0, 50 if args.quick else 250)   # no emulator at all
     figures["demo_idle"] = demo_idle(2.0 if args.quick else 20.0)
     if not args.core_only:

@@ -154,7 +154,16 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=30.0, help="quiet seconds at the end (idle RSS and CPU)")
     ap.add_argument("--no-devices", action="store_true", help="without the demo's emulated devices")
     args = ap.parse_args()
+    run(args.seconds, every=args.every, kiosks=args.kiosks, streams=args.streams, rate=args.rate,
+        warmup=args.warmup, idle=args.idle, devices=not args.no_devices, echo=True)
+    return 0
 
+
+def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6, rate: float = 6.0,
+        warmup: float = 0.25, idle: float = 30.0, devices: bool = True, echo: bool = False) -> dict[str, Any]:
+    """One compressed day; returns the summary (with the samples under "curve"). Also used by bench --soak."""
+    args = argparse.Namespace(seconds=seconds, every=every, kiosks=kiosks, streams=streams, rate=rate,
+                              warmup=warmup, idle=idle, no_devices=not devices)
     with tempfile.TemporaryDirectory(prefix="hallsoak") as d:
         tmp = Path(d)
         cfg = bench_config(tmp, devices=not args.no_devices)
@@ -179,7 +188,8 @@ def main() -> int:
                 s = {"t": round(time.monotonic() - t0, 1), "tickets": issued[0],
                      "rss_mb": round(p.memory_info().rss / 1e6, 1), "threads": p.num_threads()}
                 samples.append(s)
-                print(json.dumps(s), flush=True)
+                if echo:
+                    print(json.dumps(s), flush=True)
             stop.set()
             for w in workers:
                 w.join(20)
@@ -208,8 +218,9 @@ def main() -> int:
         "growth_mb_per_1000_tickets": slope_per_1000(after),
         "idle_rss_mb": round(idle_rss, 1), "idle_cpu_percent": round(idle_cpu, 3), "idle_seconds": args.idle,
     }
-    print(json.dumps({"summary": summary}, ensure_ascii=False))
-    return 0
+    if echo:
+        print(json.dumps({"summary": summary}, ensure_ascii=False))
+    return summary | {"curve": [[x["tickets"], x["rss_mb"]] for x in samples]}
 
 
 if __name__ == "__main__":
