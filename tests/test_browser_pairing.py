@@ -107,12 +107,31 @@ def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: Brow
 
 
 def test_kiosk_serves_unpaired_and_pairs_from_its_footer(pages: BrowserPages, hall: Hall) -> None:
+    from hall.drivers.base import wait_until
+
     tech = hall.login("9101", "tech-6666")
     kiosk = pages.open_in(pages.context(TABLET), "/kiosk/k2", "kiosk", paired=False)
     status = kiosk.get_by_test_id("pairing-status")
     status.wait_for()
     assert status.inner_text().strip() == "本机未配对"
     assert kiosk.get_by_test_id("pairing-lock").count() == 0      # citizens are not locked out
+
+    # a citizen still takes a number; its reprint (the printer failed) says why this kiosk cannot
+    emu = hall.services.devices.emulators["printer-2"]
+    emu.fault("paper out")
+    try:
+        def k2_ready() -> bool:
+            k2 = next(k for k in hall.api("GET", "/api/kiosks")[1]["kiosks"] if k["id"] == "k2")
+            return bool(k2["printer_state"]["ready"])
+
+        assert wait_until(lambda: not k2_ready(), 30)
+        kiosk.get_by_test_id("tile-take").click()
+        kiosk.get_by_test_id("cat-F").click()
+        kiosk.get_by_test_id("reprint").click()
+        kiosk.get_by_test_id("toast").filter(has_text="本机未配对").wait_for()
+    finally:
+        emu.fault("paper ok")
+    kiosk.get_by_test_id("done").click()
     status.click()
     kiosk.get_by_test_id("pairing-lock").wait_for()
     assert "自助终端 k2" in kiosk.get_by_test_id("pairing-lock").inner_text()
