@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
-from hall.records.models import RatingIn
+from hall.records.models import CaseIn, RatingIn
 from hall.records.util import Actor
 from hall.services import Services, build_services
 from hall.web.app import create_app
@@ -21,6 +21,14 @@ from openpyxl import load_workbook
 
 MONTH = "2026-11"
 PHONE = "13812345678"
+ID = "11010519491231002X"
+
+
+def _case_in() -> CaseIn:
+    """A 1-working-day 承诺件: near its date the day it is accepted, overdue a few days later."""
+    return CaseIn.model_validate({
+        "item_code": "430224100LS01", "item_name": "临时救助申请", "limit_value": 1, "limit_unit": "工作日",
+        "category": "C", "applicant": {"name": "张桂英", "cert_type": "111", "cert_no": ID, "phone": PHONE}})
 
 
 @pytest.fixture
@@ -50,6 +58,9 @@ def _a_month(svc: Services, clock: FixedClock) -> None:
     svc.records.ratings.open_prompt(4, Actor("1004", "clerk"))
     svc.records.ratings.rate_prompt(4, RatingIn(level="不满意", reasons=["R04"], comment=f"请回电 {PHONE}"),
                                     Actor("tablet", "citizen"))
+    # a case accepted at window 3, still open when the month's reports are made
+    case = svc.records.cases.register(_case_in(), Actor("1003", "clerk"), window=3)
+    assert case["status"] in ("受理", "办理中")
     clock.advance(days=1)
     svc.engine.roll_over()
     svc.engine.login(3, "1003")
@@ -134,7 +145,7 @@ def test_other_workbooks_open_with_their_sheets_and_mask_personal_data(api: Any,
     mgr = _token(api, "9001", "hall-8888")
     expected = {"daily": ["总体情况", "各窗口", "工作人员", "业务类别", "分时段取号"],
                 "clerks": ["人员绩效"], "ratings": ["评价概况", "评价明细", "整改明细", "差评及整改"],
-                "cases": ["办件概况", "办件明细", "超期办结"]}
+                "cases": ["办件概况", "办件明细", "临期及超期在办", "超期办结"]}
     books = {}
     for kind, sheets in expected.items():
         q = f"date={clock.today():%Y-%m-%d}" if kind == "daily" else f"month={MONTH}"
@@ -151,6 +162,11 @@ def test_other_workbooks_open_with_their_sheets_and_mask_personal_data(api: Any,
     ratings = _table(books["ratings"]["评价明细"])
     assert len(ratings) == 1 and PHONE not in str(ratings[0]) and "138****5678" in ratings[0]["意见"]
     assert len(_table(books["ratings"]["整改明细"])) == 1
+    cases = _table(books["cases"]["办件明细"])
+    assert len(cases) == 1 and ID not in str(cases) and PHONE not in str(cases) and "张桂英" not in str(cases)
+    (open_case,) = _table(books["cases"]["临期及超期在办"])
+    assert open_case["事项"] == "临时救助申请" and open_case["窗口"] == 3 and open_case["期限情况"] == "临期"
+    assert open_case["回执号"] == cases[0]["回执号"]
     levels = {r["满意度"]: r["条数"] for r in _table(books["ratings"]["评价概况"])}
     assert levels["不满意"] == 1 and sum(levels.values()) == 1
 

@@ -257,6 +257,17 @@ class ExcelReports:
                [Col("项目", lambda r: r["name"], width=20), Col("件数", lambda r: r["n"], INT)],
                [{"name": names[k], "n": v} for k, v in figs.items() if k in names])
         _csv_sheet(wb, "办件明细", f"{hall} {month} 办件明细（已脱敏）", rec.figures.export_csv("cases", month))
+        # 限时办结 as the manager's tab shows it now: open cases near or past their promised date
+        open_cases = rec.cases.deadline_alerts()["cases"]
+        _sheet(wb, "临期及超期在办", f"{hall} 临期及超期在办办件（截至生成时）", [
+            Col("回执号", lambda r: r["receipt_no"], width=18), Col("事项", lambda r: r["item_name"], width=30),
+            Col("状态", lambda r: r["status"], width=8), Col("窗口", lambda r: r["window"], INT, 8),
+            Col("受理人", lambda r: rec.ctx.staff_name(r["clerk"]) or r["clerk"]),
+            Col("受理时间", lambda r: (r["accepted_at"] or "")[:16].replace("T", " "), width=18),
+            Col("承诺办结", lambda r: (r["promised_finish_at"] or "")[:10], width=14),
+            Col("剩余工作日", lambda r: r["deadline"]["days_left"], INT),
+            Col("期限情况", lambda r: "已超期" if r["deadline"]["overdue"] else "临期", width=10),
+        ], open_cases)
         self._bad_and_late(wb, hall, month)
         del wb["差评及整改"]
 
