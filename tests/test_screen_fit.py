@@ -244,6 +244,163 @@ def s_station(page: Any, ctx: Ctx) -> None:
     _wait(page, "[data-testid=on-duty]")
 
 
+# ------------------------------------------------------------------ staff: clerk, board, evaluator, manager, tech
+STAFF_SIZES: list[Size] = [(1366, 768), (1920, 1080)]
+# Desk screens (mouse and keyboard, read at arm's length): body ≥ 14 px, notes ≥ 12 px, targets ≥ 24 px
+# (WCAG 2.2 target size). The board is read from ten metres and has nothing to press; the evaluator
+# tablet is pressed by citizens: 44 px targets.
+STAFF_SECONDARY = ".muted, .hint, kbd, .badge, .tab-count, .kpi-note, .field-hint, .hall-sub, .date, .banner, th, .note"
+STAFF_MINIMA = {"normal": Minima(14, 12, 24, STAFF_SECONDARY)}
+BOARD_MINIMA = {"normal": Minima(24, 20, 0, ".hall-sub, .date, .banner, .reason, .tag, .hero-label")}
+TABLET_MINIMA = {"normal": Minima(18, 16, 44, ".muted, .hall-sub, .date, .banner")}
+BAD_CHECK_ID = "110105194912310021"     # right length, wrong GB 11643 check digit
+
+
+def _clerk_signed_in(page: Any) -> None:
+    if page.locator("[data-testid=act-call]").count():
+        return
+    _wait(page, "[data-testid=staff-id]")
+    page.get_by_test_id("staff-id").fill("1001")
+    page.get_by_test_id("pin").fill("123456")
+    page.get_by_test_id("win-1").click()
+    page.get_by_test_id("login").click()
+    _wait(page, "[data-testid=act-call]")
+
+
+def _clerk_drawer(page: Any, open_: bool) -> None:
+    toggle = page.get_by_test_id("case-open")
+    if not toggle.is_visible():          # wide screens: registration is a column, always there
+        return
+    if (toggle.get_attribute("aria-expanded") == "true") != open_:
+        toggle.click()
+        page.wait_for_selector(f"[data-testid=case-open][aria-expanded={str(open_).lower()}]", timeout=STATE_MS)
+    if open_:
+        page.wait_for_function("getComputedStyle(document.querySelector('.col-case')).transform === 'none'",
+                               timeout=STATE_MS)
+
+
+def _clerk_state(page: Any) -> str:
+    return str(page.evaluate("(window.hallClerk.state.snap?.windows.find((w) => w.number === 1)?.current || {}).state"
+                             " || 'none'"))
+
+
+def c_idle(page: Any, ctx: Ctx) -> None:
+    _clerk_signed_in(page)
+    _clerk_drawer(page, False)
+    if _clerk_state(page) != "none":
+        page.get_by_test_id("act-finish").click()
+    page.wait_for_function("document.querySelector('[data-testid=current-number]').classList.contains('cur-none')",
+                           timeout=STATE_MS)
+
+
+def c_serving(page: Any, ctx: Ctx) -> None:
+    _clerk_signed_in(page)
+    _clerk_drawer(page, False)
+    if _clerk_state(page) == "none":
+        ctx.hall.api("POST", "/api/tickets", {"category": "A"})
+        page.wait_for_selector("[data-testid=act-call]:not([disabled])", timeout=STATE_MS)
+        page.get_by_test_id("act-call").click()
+        _wait(page, "[data-testid=act-start]:not([disabled])")
+    if _clerk_state(page) == "called":
+        page.get_by_test_id("act-start").click()
+    page.wait_for_function("(document.querySelector('[data-testid=current-state]') || {}).className?.includes('ok')",
+                           timeout=STATE_MS)
+
+
+def c_case(page: Any, ctx: Ctx) -> None:
+    c_serving(page, ctx)
+    _clerk_drawer(page, True)
+    _wait(page, "[data-testid=case-submit]")
+
+
+def c_case_error(page: Any, ctx: Ctx) -> None:
+    c_case(page, ctx)
+    if page.locator("[data-testid=case-error]").is_visible():
+        return
+    if not page.get_by_test_id("case-item-chosen").is_visible():
+        page.get_by_test_id("case-item").fill("救助")
+        page.locator(".suggest-list button").first.click(timeout=STATE_MS)
+    page.get_by_test_id("case-name").fill("张桂英")
+    page.get_by_test_id("case-cert").fill(BAD_CHECK_ID)
+    page.get_by_test_id("case-submit").click()
+    _wait(page, "[data-testid=case-error]")
+
+
+def _busy_hall(ctx: Ctx) -> dict[str, str]:
+    """Windows 2–4 signed in, a dozen calls in the history, window 2 paused, a number called at 3."""
+    def make() -> dict[str, str]:
+        h = ctx.hall
+        tokens = {w: h.login(staff, window=w) for w, staff in ((2, "1002"), (3, "1003"), (4, "1004"))}
+        cats = {2: "B", 3: "C", 4: "D"}
+        for _ in range(4):
+            for w, cat in cats.items():
+                h.api("POST", "/api/tickets", {"category": cat})
+                status, body = h.api("POST", f"/api/windows/{w}/call", {}, tokens[w])
+                assert status == 200, body
+                h.api("POST", f"/api/windows/{w}/finish", {}, tokens[w])
+        for cat in "ABCDEF":
+            for _ in range(3):
+                h.api("POST", "/api/tickets", {"category": cat})
+        assert h.api("POST", "/api/windows/2/pause", {"reason": "临时离岗"}, tokens[2])[0] == 200
+        assert h.api("POST", "/api/windows/3/call", {}, tokens[3])[0] == 200
+        return {str(w): t for w, t in tokens.items()}
+    return dict(ctx.once("busy-hall", make))
+
+
+def b_busy(page: Any, ctx: Ctx) -> None:
+    _busy_hall(ctx)
+    page.wait_for_function("window.hallBoard && window.hallBoard.live.snapshots > 0", timeout=STATE_MS)
+    page.wait_for_function("document.querySelector('[data-testid=window-2]').textContent.includes('暂停服务')",
+                           timeout=STATE_MS)
+    page.wait_for_function("document.querySelectorAll('[data-testid=recent] li').length >= 1", timeout=STATE_MS)
+    # however long the history, every category's count and every window stay on screen (the fit check
+    # then finds none of them cut off)
+    assert page.locator("[data-testid=waiting] li").count() == 6
+    assert page.locator("[data-testid=windows] .win").count() == 6
+
+
+def e_idle(page: Any, ctx: Ctx) -> None:
+    _wait(page, "[data-testid=idle]")
+
+
+def e_prompt(page: Any, ctx: Ctx) -> None:
+    token = _busy_hall(ctx)["4"]
+    if not page.get_by_test_id("levels").is_visible():
+        h = ctx.hall
+        h.api("POST", "/api/tickets", {"category": "D"})
+        h.api("POST", "/api/windows/4/call", {}, token)
+        h.api("POST", "/api/windows/4/start", {}, token)
+        status, body = h.api("POST", "/api/windows/4/rate-prompt", {}, token)
+        assert status in (201, 409), body
+    _wait(page, "[data-testid=levels]")
+
+
+def _staff_signed_in(page: Any, staff_id: str, pin: str) -> None:
+    if page.locator("[role=tablist]").count():
+        return
+    _wait(page, "[data-testid=staff-id]")
+    page.get_by_test_id("staff-id").fill(staff_id)
+    page.get_by_test_id("pin").fill(pin)
+    page.get_by_test_id("login").click()
+    _wait(page, "[role=tablist]")
+
+
+def _tab(staff_id: str, pin: str, tab: str) -> Setup:
+    def setup(page: Any, ctx: Ctx) -> None:
+        _staff_signed_in(page, staff_id, pin)
+        page.get_by_test_id(f"tab-{tab}").click()
+        _wait(page, f"[data-testid=panel-{tab}]")
+        page.wait_for_function(f"!document.querySelector('[data-testid=panel-{tab}]').textContent.includes('正在加载')",
+                               timeout=STATE_MS)
+    return setup
+
+
+MANAGER_TABS = ["live", "month", "perf", "attendance", "roster", "notices", "rectify", "appointments", "cases",
+                "broadcast", "audit"]
+TECH_TABS = ["devices", "emulators", "relay", "config", "logs"]
+CLERK_STATES: list[tuple[str, Setup]] = [("idle", c_idle), ("serving", c_serving), ("case-open", c_case),
+                                         ("validation-error", c_case_error)]
+
 ROWS: list[Row] = [
     *[Row("kiosk", state, "/kiosk", setup, KIOSK_SIZES, KIOSK_MINIMA, axe_skip=("meta-viewport",))
       for state, setup in KIOSK_STATES],
@@ -252,6 +409,13 @@ ROWS: list[Row] = [
     Row("agent", "roster", "/agent", a_roster, AGENT_SIZES, PHONE_MINIMA),
     Row("agent", "drafts", "/agent", a_drafts, AGENT_SIZES, PHONE_MINIMA),
     Row("station", "home", "/station/1", s_station, [*PHONE_SIZES, (1280, 720)], PHONE_MINIMA),
+    *[Row("clerk", state, "/clerk?window=1", setup, STAFF_SIZES, STAFF_MINIMA) for state, setup in CLERK_STATES],
+    Row("board", "busy-hall", "/board?chime=0", b_busy, [(1920, 1080), (1280, 720)], BOARD_MINIMA),
+    Row("evaluator", "idle", "/evaluator/4", e_idle, [(1280, 800), (800, 1280)], TABLET_MINIMA),
+    Row("evaluator", "prompt", "/evaluator/4", e_prompt, [(1280, 800), (800, 1280)], TABLET_MINIMA),
+    *[Row("manager", tab, "/manager", _tab("9001", "hall-8888", tab), STAFF_SIZES, STAFF_MINIMA)
+      for tab in MANAGER_TABS],
+    *[Row("tech", tab, "/tech", _tab("9101", "tech-6666", tab), STAFF_SIZES, STAFF_MINIMA) for tab in TECH_TABS],
 ]
 
 
@@ -394,7 +558,8 @@ def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     problems += _axe(page, row.axe_skip)
     where = f"{row.screen} / {row.state} at {case.size[0]}×{case.size[1]} ({case.mode})"
     assert not problems, f"{where}: {len(problems)} problem(s)\n  " + "\n  ".join(problems[:40])
-    assert found["counts"]["targets"] > 0 and found["counts"]["text"] > 0, f"{where}: nothing measured"
+    assert found["counts"]["text"] > 0, f"{where}: nothing measured"
+    assert found["counts"]["targets"] > 0 or minima.target == 0, f"{where}: no targets measured"
 
 
 def test_cases_cover_the_issue_sizes() -> None:

@@ -3,6 +3,12 @@
 export default {
   subtitle: "叫号信息",
   nowCalling: "正在呼叫",
+  lastCall: "上一位",
+  callEnded: (w, why) => `${w}号窗口 · ${why}`,
+  endedReason: {
+    done: "已办结", transferred: "已转其他业务", no_show: "已过号", requeued: "已过号，稍后重新叫号",
+    cancelled: "已取消", waiting: "已退回等候", paused: "窗口暂停服务",
+  },
   pleaseGo: (w) => `请到 ${w} 号窗口`,
   pleaseReturn: (w) => `请回到 ${w} 号窗口`,
   parked: (list) => `挂起：${list.join("、")}`,

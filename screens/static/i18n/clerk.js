@@ -40,6 +40,8 @@ export default {
     rate: "请评价",
   },
   shortcutsHint: "快捷键：F1–F9（输入框中同样有效）",
+  actionsLabel: "叫号操作",
+  caseClose: "收起",
 
   done: {
     call: (n) => `已叫号 ${n}`,

@@ -3,6 +3,8 @@
 export default {
   weekdays: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
   dateFmt: (y, m, d, w) => `${y}年${m}月${d}日 ${w}`,
+  datePick: "选择日期",
+  datePlaceholder: "年-月-日",
   home: "返回首页",
   back: "返回上一步",
   countdown: (s) => `${s} 秒后自动返回首页`,

@@ -30,16 +30,19 @@ const spoken = [];   // what the board asked to say, in order (diagnosis and tes
 const heroNumber = h("div", { class: "hero-number", "data-testid": "hero-number" });
 const heroWindow = h("div", { class: "hero-window", "data-testid": "hero-window" });
 const heroCat = h("div", { class: "hero-cat" });
+const heroLabel = h("span", { text: T.nowCalling });
 const hero = h("section", { class: "hero", "data-testid": "hero" },
-  h("div", { class: "hero-label" }, icon("call"), T.nowCalling), heroNumber, heroWindow, heroCat);
+  h("div", { class: "hero-label" }, icon("call"), heroLabel), heroNumber, heroWindow, heroCat);
 const windowsGrid = h("div", { class: "win-grid", "data-testid": "windows" });
 const recentList = h("ol", { class: "recent", "data-testid": "recent" });
 const waitingList = h("ul", { class: "waiting", "data-testid": "waiting" });
+// The side column gives the waiting counts all the room they need; the call history takes what is left.
+const recentPanel = h("section", { class: "panel panel-recent" }, h("h2", {}, icon("recall"), T.recent), recentList);
 clear(stage, h("div", { class: "board" },
   h("div", { class: "board-main" }, hero, windowsGrid),
   h("aside", { class: "board-side" },
-    h("section", { class: "panel" }, h("h2", {}, icon("recall"), T.recent), recentList),
-    h("section", { class: "panel" }, h("h2", {}, icon("people"), T.waiting), waitingList))));
+    recentPanel,
+    h("section", { class: "panel panel-waiting" }, h("h2", {}, icon("people"), T.waiting), waitingList))));
 
 const ticker = h("div", { class: "ticker-track", "data-testid": "ticker" });
 footbar.append(h("div", { class: "ticker" }, icon("info"), h("div", { class: "ticker-window" }, ticker)));
@@ -54,12 +57,34 @@ function catName(prefix) {
   return c ? c.name : "";
 }
 
+const ACTIVE = new Set(["called", "serving"]);
+
+// Whether the call in the big panel still stands: its window still has that number called or
+// in service and is not paused. Otherwise why it ended ("done", "transferred", "paused"…).
+function heroEnded(c) {
+  const w = state.windows.find((x) => x.number === c.window);
+  if (!w) return null;
+  if (w.paused) return "paused";
+  const cur = w.current;
+  if (cur && cur.number === c.number && ACTIVE.has(cur.state)) return null;
+  return c.ended || "done";
+}
+
 function drawHero(flash = false) {
   const c = state.hero;
+  const ended = c ? heroEnded(c) : null;
+  hero.classList.toggle("ended", !!ended);
+  hero.dataset.state = !c ? "idle" : ended ? "ended" : "calling";
+  heroLabel.textContent = ended ? T.lastCall : T.nowCalling;
   if (!c) {
     heroNumber.textContent = "";
     clear(heroWindow, h("span", { class: "hero-idle", text: T.noCall }));
     heroCat.textContent = "";
+  } else if (ended) {
+    heroNumber.textContent = c.number;
+    clear(heroWindow, h("span", { class: "hero-ended", "data-testid": "hero-ended",
+      text: T.callEnded(c.window, T.endedReason[ended] || T.endedReason.done) }));
+    heroCat.textContent = c.category_name || catName(c.number.slice(0, 1));
   } else {
     heroNumber.textContent = c.number;
     clear(heroWindow, c.resumed ? T.pleaseReturn(c.window) : T.pleaseGo(c.window),
@@ -74,6 +99,7 @@ function drawHero(flash = false) {
 }
 
 function drawWindows(flashWindow = null) {
+  windowsGrid.style.setProperty("--cols", String(state.windows.length > 6 ? 4 : 3));
   clear(windowsGrid, state.windows.map((w) => {
     const cur = w.current;
     let body;
@@ -100,12 +126,16 @@ function drawWindows(flashWindow = null) {
 }
 
 function drawRecent() {
-  const items = state.recent.slice(0, 7);
+  const items = state.recent.slice(0, 10);
   clear(recentList, items.length ? items.map((r, i) => h("li", { class: i === 0 ? "newest" : "" },
     h("span", { class: "r-number", text: r.number }), h("span", { class: "r-arrow", text: "→" }),
     h("span", { class: "r-window", text: T.windowNo(r.window) }),
     r.recall ? h("span", { class: "tag", text: T.recall }) : null))
     : h("li", { class: "none", text: T.noRecent }));
+  // the history yields: drop the oldest calls until the list fits what the counts left over
+  while (recentList.children.length > 1 && recentPanel.scrollHeight > recentPanel.clientHeight + 1) {
+    recentList.lastElementChild.remove();
+  }
 }
 
 function drawWaiting() {
@@ -166,12 +196,18 @@ function onCalled(d) {
 function onUpdated(d) {
   const t = d.ticket;
   if (t) {
+    // a transfer publishes the new (waiting) ticket with the id it replaced
+    const ids = new Set([t.id, d.transferred_from].filter((x) => x !== undefined && x !== null));
     state.windows = state.windows.map((w) => {
-      if (!w.current || w.current.id !== t.id) return w;
-      const active = t.state === "called" || t.state === "serving";
-      return { ...w, current: active ? t : null };
+      if (!w.current || !ids.has(w.current.id)) return w;
+      return { ...w, current: ACTIVE.has(t.state) && t.id === w.current.id ? t : null };
     });
+    const c = state.hero;
+    if (c && c.number === t.number && c.window === d.window && !ACTIVE.has(t.state)) {
+      c.ended = d.transferred_from ? "transferred" : d.requeued ? "requeued" : t.state;
+    }
     drawWindows();
+    drawHero();
   }
   applyWaiting(d.waiting);
 }
@@ -187,6 +223,7 @@ const live = new LiveStream({
     else if (kind === "window.updated" && d.window) {
       state.windows = state.windows.map((w) => (w.number === d.window.number ? d.window : w));
       drawWindows();
+      drawHero();
     }
   },
   onStatus: (s) => offline.show(s === "down"),
@@ -208,5 +245,7 @@ loadNotices();
 setInterval(loadNotices, 5 * 60 * 1000);
 drawAll();
 watchTargets(drawWaiting);
+// banners, target marks or a window resize change the room the history has: fit it again
+new ResizeObserver(() => drawRecent()).observe(recentPanel);
 
 window.hallBoard = { state, spoken, speech, live, broadcast };

@@ -113,6 +113,12 @@ const statusLine = h("div", { class: "status-line", role: "status", "aria-live":
 const caseBox = h("div", { class: "card case-panel", "data-testid": "case-panel" });
 const cardBox = h("div", { class: "note info card-box", "data-testid": "card-box" });
 const tools = queueTools({ page, run, say, getWindow: () => myWindow(), isBusy: () => state.busy });
+// Slots other features fill from their own scripts (kept by draw()): more about the current ticket
+// (e.g. the card holder's masked name), more action buttons, more lists in the side column.
+const currentExtra = h("div", { class: "cur-extra", "data-slot": "current-extra" });
+const pad = h("div", { class: "actions-grid", "data-slot": "actions", role: "group", "aria-label": T.actionsLabel });
+const sideLists = h("div", { class: "side-lists", "data-slot": "side-lists" });
+let caseDrawer = null;
 
 function start(session) {
   state.session = session;
@@ -120,7 +126,7 @@ function start(session) {
   state.servedHere = 0;
   clear(whoBox, icon("user"), h("span", { text: T.who(session.name, session.post, session.window) }),
     button(T.logout, { icon: "logout", cls: "btn toggle", onClick: () => doLogout(), attrs: { "data-testid": "logout" } }));
-  const pad = h("div", { class: "actions-grid" });
+  clear(pad);
   for (const [key, fkey, ic] of ACTIONS) {
     const b = h("button", { type: "button", class: `btn action act-${key}`, "data-testid": `act-${key}`,
       "aria-keyshortcuts": fkey, onclick: () => act(key) },
@@ -128,10 +134,32 @@ function start(session) {
     buttons[key] = b;
     pad.append(b);
   }
-  clear(stage, h("div", { class: "console" },
-    h("section", { class: "col col-main" }, currentBox, cardBox, pad, h("p", { class: "muted hint", text: T.shortcutsHint })),
-    h("section", { class: "col col-side" }, waitingBox, tools.box, figuresBox),
-    h("section", { class: "col col-case" }, caseBox)));
+  // Case registration is a drawer over the side column on a 1366×768 desk monitor (a third column
+  // on wide screens), so opening it never moves the current number or the action buttons.
+  const caseToggle = h("button", { type: "button", class: "btn case-toggle", "data-testid": "case-open",
+    "aria-expanded": "false", "aria-controls": "case-drawer", onclick: () => setCaseOpen(!consoleBox.classList.contains("case-open")) },
+  icon("case"), T.caseTitle);
+  const caseClose = h("button", { type: "button", class: "btn toggle case-close", "data-testid": "case-close",
+    "aria-label": T.caseClose, onclick: () => setCaseOpen(false) }, icon("back"), h("span", { text: T.caseClose }));
+  caseDrawer = h("section", { class: "col col-case", id: "case-drawer", role: "region", "aria-label": T.caseTitle },
+    caseClose, caseBox);
+  const consoleBox = h("div", { class: "console" },
+    h("section", { class: "col col-main", "aria-label": T.current }, currentBox, cardBox, pad,
+      h("div", { class: "console-tools" }, caseToggle, h("p", { class: "muted hint", text: T.shortcutsHint }))),
+    h("section", { class: "col col-side", "aria-label": T.waitingTitle, tabindex: "0" }, waitingBox, tools.box, sideLists, figuresBox),
+    caseDrawer);
+  function setCaseOpen(open) {
+    consoleBox.classList.toggle("case-open", open);
+    caseToggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      const first = caseBox.querySelector("input, select, textarea");
+      if (first) first.focus();
+    } else if (caseDrawer.contains(document.activeElement)) {
+      caseToggle.focus();
+    }
+  }
+  caseDrawer.addEventListener("keydown", (e) => { if (e.key === "Escape") setCaseOpen(false); });
+  clear(stage, consoleBox);
   clear(footbar, statusLine);
   mountCasePanel(caseBox, { session, getCurrent: () => currentTicket(), toast, onChange: () => scheduleFigures() });
   mountCardBox(cardBox, { window: session.window, getCurrent: () => currentTicket(),
@@ -201,19 +229,23 @@ function draw() {
     const waited = cur.issued_at && cur.called_at
       ? Math.max(0, Math.round((Date.parse(cur.called_at) - Date.parse(cur.issued_at)) / 60000)) : null;
     clear(currentBox, paused,
-      h("div", { class: "cur-label", text: T.current }),
-      h("div", { class: "cur-number", "data-testid": "current-number", text: cur.number }),
-      h("div", { class: "cur-cat", text: `${cur.category} ${catName(cur.category)}` }),
-      h("div", { class: "row" },
-        h("span", { class: `badge ${cur.state === "serving" ? "ok" : "warn"}`, "data-testid": "current-state" },
-          icon(cur.state === "serving" ? "start" : "call"), cur.state === "serving" ? T.stateServing : T.stateCalled),
-        cur.lane !== "normal" ? h("span", { class: "badge warn" }, icon("priority"), T.lane[cur.lane] || cur.lane) : null),
-      h("div", { class: "muted" }, T.callCount(cur.call_count, page.recall_limit), "　",
-        T.issuedAt(hhmm(cur.issued_at)), waited !== null ? `　${T.waited(waited)}` : ""));
+      h("div", { class: "cur-head" },
+        h("div", { class: "cur-label", text: T.current }),
+        h("div", { class: "cur-number", "data-testid": "current-number", text: cur.number })),
+      h("div", { class: "cur-info" },
+        h("div", { class: "cur-cat", text: `${cur.category} ${catName(cur.category)}` }),
+        h("div", { class: "row" },
+          h("span", { class: `badge ${cur.state === "serving" ? "ok" : "warn"}`, "data-testid": "current-state" },
+            icon(cur.state === "serving" ? "start" : "call"), cur.state === "serving" ? T.stateServing : T.stateCalled),
+          cur.lane !== "normal" ? h("span", { class: "badge warn" }, icon("priority"), T.lane[cur.lane] || cur.lane) : null),
+        h("div", { class: "muted" }, T.callCount(cur.call_count, page.recall_limit), "　",
+          T.issuedAt(hhmm(cur.issued_at)), waited !== null ? `　${T.waited(waited)}` : ""),
+        currentExtra));
   } else {
-    clear(currentBox, paused, h("div", { class: "cur-label", text: T.current }),
-      h("div", { class: "cur-none", "data-testid": "current-number", text: T.none }),
-      h("div", { class: "muted", text: T.noneHint }));
+    clear(currentBox, paused,
+      h("div", { class: "cur-head" }, h("div", { class: "cur-label", text: T.current }),
+        h("div", { class: "cur-none", "data-testid": "current-number", text: T.none })),
+      h("div", { class: "cur-info" }, h("div", { class: "muted", text: T.noneHint }), currentExtra));
   }
   // which actions make sense now
   const called = cur && cur.state === "called";
@@ -394,4 +426,4 @@ window.addEventListener("help", (e) => e.preventDefault());
   if (s && s.role === "clerk" && s.window) start(s); else showLogin();
 })();
 
-window.hallClerk = { state };
+window.hallClerk = { state, slots: { actions: pad, currentExtra, sideLists }, act, refreshWindow };

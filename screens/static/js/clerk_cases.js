@@ -10,8 +10,12 @@ import { clear, h } from "./ui.js";
 const CERT_TYPES = [["111", "居民身份证"], ["113", "户口簿"], ["112", "临时居民身份证"], ["414", "普通护照"],
   ["516", "港澳居民来往内地通行证"], ["511", "台湾居民来往大陆通行证"], ["001", "统一社会信用代码"], ["990", "其他证件"]];
 
-function field(label, input, cls = "") {
-  return h("div", { class: `field ${cls}` }, h("label", { text: label }), input);
+let fieldSeq = 0;
+
+// Every box has a real <label for> (screen readers, axe); `target` is the input when `input` wraps it.
+function field(label, input, cls = "", target = input) {
+  if (!target.id) target.id = `case-f${++fieldSeq}`;
+  return h("div", { class: `field ${cls}` }, h("label", { text: label, for: target.id }), input);
 }
 
 function text(testid, max, extra = {}) {
@@ -55,6 +59,8 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
     icon("check"), T.caseSubmit);
 
   function choose(it) {
+    clearTimeout(timer);   // a search still pending from typing must not reopen the list
+    seq += 1;
     item = it;
     itemInput.value = "";
     suggest.hidden = true;
@@ -105,8 +111,15 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
     if (m) certType.value = m.cert_type;
   });
 
+  const fieldInputs = {
+    item_code: itemInput, "applicant.name": name, "applicant.cert_type": certType, "applicant.cert_no": certNo,
+    applicant: certNo, "applicant.phone": phone, "agent.name": agentName, "agent.cert_no": agentCert, agent: agentCert,
+    "agent.phone": agentPhone, note,
+  };
   submit.addEventListener("click", async () => {
     clear(result);
+    for (const el of box.querySelectorAll(".field-error")) el.remove();
+    for (const el of Object.values(fieldInputs)) { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); }
     if (!item || !name.value.trim() || !certNo.value.trim()) {
       result.append(h("div", { class: "note bad" }, icon("alert"), T.caseNeed));
       return;
@@ -135,7 +148,20 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
           c.deadline && c.deadline.note ? h("div", { class: "muted", text: c.deadline.note }) : null)));
       refreshList();
     } catch (err) {
-      result.append(h("div", { class: "note bad" }, icon("alert"), err.message));
+      // the server names the failing field ("applicant.cert_no"): the message goes under that box
+      const bad = fieldInputs[(err.body && err.body.error && err.body.error.field) || ""];
+      const msg = h("div", { class: "note bad field-error", role: "alert", id: "case-error", "data-testid": "case-error" },
+        icon("alert"), h("span", { text: err.message }));
+      if (bad && bad.closest(".field") && !bad.closest("[hidden]")) {
+        bad.closest(".field").append(msg);
+        bad.setAttribute("aria-invalid", "true");
+        bad.setAttribute("aria-describedby", "case-error");
+        bad.focus({ preventScroll: true });
+        bad.closest(".field").scrollIntoView({ block: "center" });
+      } else {
+        result.append(msg);
+        msg.scrollIntoView({ block: "nearest" });
+      }
     } finally {
       submit.disabled = false;
     }
@@ -183,7 +209,7 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
 
   clear(box, h("h2", {}, icon("case"), T.caseTitle), alerts,
     h("div", { class: "case-form" },
-      field(T.caseItem, h("div", {}, itemInput, suggest, itemChosen), "wide"),
+      field(T.caseItem, h("div", {}, itemInput, suggest, itemChosen), "wide", itemInput),
       field(T.caseApplicant, name), field(T.caseCertType, certType),
       field(T.caseCertNo, certNo), field(T.casePhone, phone),
       h("label", { class: "check wide" }, agentOn, T.caseByAgent), agentBox,

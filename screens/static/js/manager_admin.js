@@ -8,7 +8,7 @@ import C from "../i18n/common.js";
 import T from "../i18n/manager.js";
 import { icon } from "./icons.js";
 import { badge, card, dataTable, field, fmt, monthDays, select } from "./staff.js";
-import { busyAction, button, clear, h, hallTime, modal } from "./ui.js";
+import { busyAction, button, clear, dateInput, h, hallTime, modal } from "./ui.js";
 
 const pad = (n) => String(n).padStart(2, "0");
 
@@ -142,7 +142,7 @@ function rosterPanel(ctx) {
     mount(node) {
       const today = todayIso();
       // add one
-      const day = h("input", { type: "date", min: today, value: today, "data-testid": "roster-day" });
+      const day = dateInput({ min: today, value: today, testid: "roster-day" });
       const who = select(people(), { testid: "roster-staff" });
       const note = h("input", { type: "text", maxlength: 100, "data-testid": "roster-note" });
       const add = button(T.rosterAdd, { icon: "check", cls: "btn primary", attrs: { "data-testid": "roster-add" },
@@ -153,8 +153,8 @@ function rosterPanel(ctx) {
           await panel.load();
         }) });
       // rotate
-      const rs = h("input", { type: "date", min: today, value: today, "data-testid": "rotate-start" });
-      const re = h("input", { type: "date", min: today, value: addDays(today, 60), "data-testid": "rotate-end" });
+      const rs = dateInput({ min: today, value: today, testid: "rotate-start" });
+      const re = dateInput({ min: today, value: addDays(today, 60), testid: "rotate-end" });
       const perDay = select([["1", "1"], ["2", "2"], ["3", "3"]], { value: "1" });
       const order = [];
       const chips = h("div", { class: "chips" });
@@ -224,7 +224,7 @@ function noticesPanel(ctx) {
       const title = h("input", { type: "text", maxlength: 100, "data-testid": "notice-title" });
       const body = h("textarea", { rows: 6, maxlength: 4000, "data-testid": "notice-body" });
       const kind = select(Object.entries(T.noticeKinds), { value: "policy", testid: "notice-kind" });
-      const exp = h("input", { type: "date", min: todayIso(), "data-testid": "notice-expires" });
+      const exp = dateInput({ min: todayIso(), testid: "notice-expires" });
       const pub = button(T.noticePublish, { icon: "check", cls: "btn primary", attrs: { "data-testid": "notice-publish" },
         onClick: () => busyAction(pub, async () => {
           if (!title.value.trim() || !body.value.trim()) { ctx.toast(T.noticeNeed, "bad"); return; }
@@ -408,7 +408,7 @@ function slots(day) {
 function appointmentsPanel(ctx) {
   const list = h("div", { "data-testid": "appointments" });
   const result = h("div", { "data-testid": "appt-result" });
-  const day = h("input", { type: "date", value: todayIso(), "data-testid": "appt-day",
+  const day = dateInput({ value: todayIso(), testid: "appt-day",
     onchange: () => panel.load() });
   const A = T.apptCols;
   const panel = {
@@ -427,7 +427,7 @@ function appointmentsPanel(ctx) {
       loadItems();
       // today while a slot is left, else tomorrow
       const first = slots(todayIso()).length ? todayIso() : addDays(todayIso(), 1);
-      const date = h("input", { type: "date", min: todayIso(), value: first, "data-testid": "appt-date" });
+      const date = dateInput({ min: todayIso(), value: first, testid: "appt-date" });
       const slot = select(slots(first), { testid: "appt-slot" });
       date.addEventListener("change", () => {
         const keep = slot.value;

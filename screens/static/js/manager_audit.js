@@ -3,7 +3,7 @@
 // Rows arrive masked from the server; words: i18n/manager.js (T.audit).
 import T from "../i18n/manager.js";
 import { badge, card, dataTable, field, select } from "./staff.js";
-import { button, clear, h, hallTime } from "./ui.js";
+import { button, clear, dateInput, h, hallTime } from "./ui.js";
 
 const pad = (n) => String(n).padStart(2, "0");
 
@@ -21,8 +21,8 @@ export function auditPanel(ctx) {
   const A = T.audit;
   const actor = select([["", A.anyone]], { testid: "audit-actor" });
   const action = select([["", A.anyAction], ...Object.entries(A.groups)], { testid: "audit-action" });
-  const from = h("input", { type: "date", "data-testid": "audit-from" });
-  const to = h("input", { type: "date", "data-testid": "audit-to" });
+  const from = dateInput({ testid: "audit-from" });
+  const to = dateInput({ testid: "audit-to" });
   const table = h("div", { "data-testid": "audit-entries" });
   const chain = h("div", { class: "row", "data-testid": "audit-chain" });
   const more = button(A.more, { icon: "next", cls: "btn", attrs: { "data-testid": "audit-more" } });

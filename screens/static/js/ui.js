@@ -310,3 +310,45 @@ export async function busyAction(btn, fn) {
     if (btn) btn.disabled = false;
   }
 }
+
+// ---------------------------------------------------------------------- dates
+/** "2026/12/1", "2026年12月1日", "20261201" or "2026-12-01" → "2026-12-01"; null when it is no real date. */
+export function normalDate(text) {
+  const s = String(text || "").trim();
+  const m = /^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/.exec(s) || /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const at = new Date(Date.UTC(y, mo - 1, d));
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return null;
+  return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/**
+ * A date box for staff pages that shows and takes dates the Chinese way (2026-12-01) whatever the
+ * browser's language: a plain <input type=date> shows "12/01/2026" on an English browser. The
+ * calendar button opens the browser's own picker and copies its choice back. The returned box has
+ * `.value` (always YYYY-MM-DD, or what was typed if it is no date) and fires "change" like an input;
+ * `testid` goes on the text box so tests and labels reach it.
+ */
+export function dateInput({ value = "", min = "", max = "", testid, onchange } = {}) {
+  const text = h("input", { type: "text", inputmode: "numeric", maxlength: 12, autocomplete: "off", value,
+    placeholder: T.datePlaceholder, "data-testid": testid, class: "date-text" });
+  const native = h("input", { type: "date", tabindex: "-1", "aria-hidden": "true", class: "date-native", min, max });
+  const pick = h("button", { type: "button", class: "btn toggle date-pick", "aria-label": T.datePick, title: T.datePick,
+    onclick: () => {
+      native.value = normalDate(text.value) || "";
+      try { native.showPicker(); } catch { text.focus(); }
+    } }, icon("appointment"));
+  native.addEventListener("change", () => { text.value = native.value; });   // its change bubbles to the box
+  text.addEventListener("blur", () => {
+    const n = normalDate(text.value);
+    if (n) text.value = n;
+  });
+  const box = h("span", { class: "date-input" }, text, pick, native);
+  if (onchange) box.addEventListener("change", onchange);
+  Object.defineProperty(box, "value", {
+    get: () => normalDate(text.value) ?? text.value.trim(),
+    set: (v) => { text.value = v || ""; },
+  });
+  return box;
+}
