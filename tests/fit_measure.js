@@ -96,7 +96,8 @@
     if (need && size < need - 0.05) {
       out.smallText.push(`${label(el)}: ${r1(size)} px < ${need} px${secondary ? " (secondary)" : ""}`);
     }
-    if (isField) continue;
+    // a scrolling ticker ([data-marquee], the board's notices) is cut at its window by design
+    if (isField || el.closest("[data-marquee]")) continue;
     const box = el.getBoundingClientRect();
     // ellipsis or hidden overflow on the element itself
     if (s.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1 && !/(auto|scroll)/.test(s.overflowX)) {
@@ -110,12 +111,13 @@
     // text lines spilling out of the element's box or cut by a non-scrolling clipping ancestor
     // a text rect is the font's content area, taller than a tight line box (line-height < 1.4): allow that much
     const slackY = Math.max(2, 0.3 * size);
+    const selfScrolls = scrolls(el);       // a scroll box's own text beyond its edge is reached by scrolling
     const range = document.createRange();
     for (const n of own) {
       range.selectNodeContents(n);
       for (const tr of range.getClientRects()) {
         if (tr.width < 1) continue;
-        if (!inside(tr, box, 2, slackY)) {
+        if (!selfScrolls.x && !selfScrolls.y && !inside(tr, box, 2, slackY)) {
           out.clipped.push(`${label(el)}: text at ${r1(tr.left)},${r1(tr.top)}–${r1(tr.right)},${r1(tr.bottom)} `
             + `spills out of its box ${r1(box.left)},${r1(box.top)}–${r1(box.right)},${r1(box.bottom)}`);
           break;

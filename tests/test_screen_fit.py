@@ -253,6 +253,7 @@ STAFF_SECONDARY = ".muted, .hint, kbd, .badge, .tab-count, .kpi-note, .field-hin
 STAFF_MINIMA = {"normal": Minima(14, 12, 24, STAFF_SECONDARY)}
 BOARD_MINIMA = {"normal": Minima(24, 20, 0, ".hall-sub, .date, .banner, .reason, .tag, .hero-label")}
 TABLET_MINIMA = {"normal": Minima(18, 16, 44, ".muted, .hall-sub, .date, .banner")}
+TABLET_IDLE = {"normal": Minima(18, 16, 0, ".muted, .hall-sub, .date, .banner")}    # nothing to press when idle
 BAD_CHECK_ID = "110105194912310021"     # right length, wrong GB 11643 check digit
 
 
@@ -411,7 +412,7 @@ ROWS: list[Row] = [
     Row("station", "home", "/station/1", s_station, [*PHONE_SIZES, (1280, 720)], PHONE_MINIMA),
     *[Row("clerk", state, "/clerk?window=1", setup, STAFF_SIZES, STAFF_MINIMA) for state, setup in CLERK_STATES],
     Row("board", "busy-hall", "/board?chime=0", b_busy, [(1920, 1080), (1280, 720)], BOARD_MINIMA),
-    Row("evaluator", "idle", "/evaluator/4", e_idle, [(1280, 800), (800, 1280)], TABLET_MINIMA),
+    Row("evaluator", "idle", "/evaluator/4", e_idle, [(1280, 800), (800, 1280)], TABLET_IDLE),
     Row("evaluator", "prompt", "/evaluator/4", e_prompt, [(1280, 800), (800, 1280)], TABLET_MINIMA),
     *[Row("manager", tab, "/manager", _tab("9001", "hall-8888", tab), STAFF_SIZES, STAFF_MINIMA)
       for tab in MANAGER_TABS],

@@ -45,7 +45,7 @@ clear(stage, h("div", { class: "board" },
     h("section", { class: "panel panel-waiting" }, h("h2", {}, icon("people"), T.waiting), waitingList))));
 
 const ticker = h("div", { class: "ticker-track", "data-testid": "ticker" });
-footbar.append(h("div", { class: "ticker" }, icon("info"), h("div", { class: "ticker-window" }, ticker)));
+footbar.append(h("div", { class: "ticker" }, icon("info"), h("div", { class: "ticker-window", "data-marquee": "" }, ticker)));
 const soundHint = h("button", { type: "button", class: "sound-hint", hidden: true, text: C.soundBlocked,
   onclick: () => { unlockSound(); soundHint.hidden = true; } });
 document.body.append(soundHint);

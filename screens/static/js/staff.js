@@ -141,7 +141,8 @@ export class StaffPage {
  */
 export function tabs(stage, panels, { footer = null } = {}) {
   const bar = h("nav", { class: "tabbar", role: "tablist" });
-  const body = h("div", { class: "tabbody" });
+  // the panels scroll here: focusable so keyboard users can scroll it (axe scrollable-region-focusable)
+  const body = h("div", { class: "tabbody", tabindex: "0" });
   const nodes = new Map();
   let current = null;
   const select = (id) => {

@@ -482,7 +482,7 @@ function configPanel() {
   const checks = h("ul", { class: "checks", "data-testid": "config-checks" });
   const devs = h("div");
   const staff = h("div");
-  const other = h("pre", { class: "cfg-json" });
+  const other = h("pre", { class: "cfg-json", tabindex: "0" });   // it scrolls: reachable by keyboard
   const catalog = h("div", { class: "health", "data-testid": "catalog-status" });
   const years = h("div", { class: "health", "data-testid": "holiday-years" });
   async function loadExtras() {
@@ -541,7 +541,7 @@ function configPanel() {
 
 // ---------------------------------------------------------------------- logs
 function logsPanel() {
-  const pre = h("div", { class: "log-view", "data-testid": "log-tail", role: "log" });
+  const pre = h("div", { class: "log-view", "data-testid": "log-tail", role: "log", tabindex: "0" });
   const file = h("span", { class: "muted small" });
   const lines = select([["100", "100"], ["200", "200"], ["500", "500"], ["1000", "1000"]], { value: "200" });
   const only = h("input", { type: "checkbox" });
