@@ -249,7 +249,8 @@ STAFF_SIZES: list[Size] = [(1366, 768), (1920, 1080)]
 # Desk screens (mouse and keyboard, read at arm's length): body ≥ 14 px, notes ≥ 12 px, targets ≥ 24 px
 # (WCAG 2.2 target size). The board is read from ten metres and has nothing to press; the evaluator
 # tablet is pressed by citizens: 44 px targets.
-STAFF_SECONDARY = ".muted, .hint, kbd, .badge, .tab-count, .kpi-note, .field-hint, .hall-sub, .date, .banner, th, .note"
+STAFF_SECONDARY = (".muted, .hint, kbd, .badge, .tab-count, .kpi-note, .field-hint, .hall-sub, .date, .banner, th, "
+                   ".note, .paper pre")   # .paper: a printed ticket drawn to scale
 STAFF_MINIMA = {"normal": Minima(14, 12, 24, STAFF_SECONDARY)}
 BOARD_MINIMA = {"normal": Minima(24, 20, 0, ".hall-sub, .date, .banner, .reason, .tag, .hero-label")}
 TABLET_MINIMA = {"normal": Minima(18, 16, 44, ".muted, .hall-sub, .date, .banner")}
