@@ -388,6 +388,7 @@ export default {
   excel: {
     title: "Excel 报表（.xlsx）",
     kinds: { monthly: "月度通报", clerks: "人员绩效", ratings: "评价与整改", cases: "办件时限", daily: "日报" },
+    dayLabel: "日报日期",
     hint: "每月结束后，上月的月度通报会自动保存到备份目录。每次下载都会记入审计日志。",
   },
 };

@@ -3,7 +3,7 @@
 // them from the same figures as the page and audits every download; words: i18n/manager.js.
 import T from "../i18n/manager.js";
 import { icon } from "./icons.js";
-import { h, hallTime } from "./ui.js";
+import { dateInput, h, hallTime } from "./ui.js";
 
 const pad = (n) => String(n).padStart(2, "0");
 
@@ -16,11 +16,13 @@ export function excelLinks(m) {
     download: `${kind}-${q.split("=")[1]}.xlsx`, "data-testid": `xlsx-${kind}` }, icon("list"),
   h("span", { class: "label", text: X.kinds[kind] }));
   const dayLink = link("daily", `date=${today}`);
-  const day = h("input", { type: "date", value: today, max: today, "data-testid": "xlsx-day",
-    onchange: () => { if (day.value) { dayLink.href = `/api/manage/xlsx/daily?date=${day.value}`; } } });
+  // a Chinese-format date box whatever the browser's language (ui.js), labelled for screen readers
+  const day = dateInput({ value: today, max: today, testid: "xlsx-day",
+    onchange: () => { if (/^\d{4}-\d{2}-\d{2}$/.test(day.value)) dayLink.href = `/api/manage/xlsx/daily?date=${day.value}`; } });
   return h("div", { class: "exports", "data-testid": "xlsx-links" },
     h("div", { class: "field-label", text: X.title }),
     h("div", { class: "row" }, ["monthly", "clerks", "ratings", "cases"].map((k) => link(k, `month=${m}`))),
-    h("div", { class: "row" }, day, dayLink),
+    h("div", { class: "row" }, h("label", { class: "field" }, h("span", { class: "field-label", text: X.dayLabel }), day),
+      dayLink),
     h("p", { class: "muted small", text: X.hint }));
 }
