@@ -31,7 +31,8 @@ FIELD_LABELS: dict[str, str] = {
     "comment": "评价内容", "kind": "类型", "text": "内容", "case_id": "办件", "prompt_id": "评价邀请",
     "assess_number": "评价次数", "channel": "评价渠道", "path": "文件", "relpath": "文件", "code": "编码",
     "materials_done": "已收材料", "finding": "核查情况", "reply": "答复内容", "passed": "核查结论",
-    "result": "核查结果", "special_group": "特殊群体", "state": "状态",
+    "result": "核查结果", "special_group": "特殊群体", "state": "状态", "rating_id": "评价记录",
+    "card_read": "读卡记录", "id_number": "身份证号码",
     # queue and windows
     "window": "窗口号", "lane": "取号类型", "kiosk": "自助终端", "terminal": "自助终端",
     # dates and times
