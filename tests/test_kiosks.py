@@ -67,6 +67,7 @@ def hall(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
     """The demo's two kiosk printers (emulated, fast probes); no other devices, no county link."""
     text = re.sub(r"\[\[devices\]\][^\[]*", "", DEMO)
     text = re.sub(r'endpoint = "emulator://".*\n', "", text)
+    text = re.sub(r"^idcard = .*\n", "", text, flags=re.M)    # its reader went with the other devices
     text += (f'\n[[devices]]\nname = "printer"\nkind = "printer"\nurl = "emulator://"\n'
              f'options = {{ qr = "native", {FAST} }}\n'
              f'\n[[devices]]\nname = "printer-2"\nkind = "printer"\nurl = "emulator://"\n'
