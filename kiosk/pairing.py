@@ -13,13 +13,17 @@ Knows nothing of Flask: the web layer passes the client address and actor.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from hall.queue.clock import Clock, iso
 from hall.store.db import Database
+
+log = logging.getLogger(__name__)
 
 CODE_MINUTES = 10
 CODE_WRONG_TRIES = 5
@@ -136,8 +140,11 @@ def device_for_token(db: Database, token: str) -> PairedDevice | None:
         return None
     now = time.time()
     if row[5] is None or now - row[5] > SEEN_EVERY_S:   # "last seen" on /tech, without a write per request
-        with db.write() as c:
-            c.execute("UPDATE device_pairings SET last_seen = ? WHERE id = ?", (now, row[0]))
+        try:
+            with db.write() as c:
+                c.execute("UPDATE device_pairings SET last_seen = ? WHERE id = ?", (now, row[0]))
+        except sqlite3.Error as exc:   # a busy or full disk must not refuse the device's own request
+            log.warning("pairing %s: last seen not stored (%s)", row[0], exc)
     return PairedDevice(*row[:5])
 
 

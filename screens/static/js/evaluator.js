@@ -98,7 +98,7 @@ function showPrompt(prompt) {
   }
   clear(stage, h("div", { class: "prompt" },
     h("h1", { text: number ? T.askFor(number) : T.ask }), grid));
-  reader.read(T.askSpeak);
+  if (!pairing.overlay) reader.read(T.askSpeak);   // an unpaired tablet asks for nothing it cannot take
   countDown(promptSeconds(prompt), () => showIdle());
 }
 
