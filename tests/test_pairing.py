@@ -43,8 +43,9 @@ def test_code_pairs_once_and_names_the_device_in_audit(client: Any, services: An
     with services.db.read() as c:
         stored = [row for row in c.execute("SELECT code_hash, token_hash FROM device_pairings")]
         assert all(token not in str(row) and code not in str(row) for row in stored)   # hashes only
-        actions = [a for (a,) in c.execute("SELECT action FROM audit WHERE action LIKE 'pairing.%'")]
-    assert actions == ["pairing.code", "pairing.paired"]
+        rows = c.execute("SELECT action, device FROM audit WHERE action LIKE 'pairing.%'").fetchall()
+    assert [r[0] for r in rows] == ["pairing.code", "pairing.paired"]
+    assert rows[1][1] == "1号窗口评价器"                 # the paired device, not its browser
     listed = api.get("/api/tech/pairings", headers=_tech(client)).get_json()["pairings"]
     assert listed[0]["state"] == "paired" and listed[0]["name"] == "1号窗口评价器"
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 from hall import pairing
 from hall.manage.audit_log import record
 from hall.pairing import PairedDevice
+from hall.store.audit_chain import update_context
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import body, services
@@ -149,6 +150,7 @@ def pair_device() -> tuple[Response, int]:
     except pairing.PairingError as e:
         raise ApiError(e.code, e.message, e.status) from None
     g.hall_device = dev.name
+    update_context(device=dev.name)    # the audit row names the device just paired, not its browser
     record(svc.db, svc.clock, "device", "anonymous", "pairing.paired", dev.name, {"step": "paired", "id": dev.id})
     return jsonify({"token": token, "kind": dev.kind, "window": dev.window, "kiosk": dev.kiosk,
                     "name": dev.name, "header": HEADER}), 201
