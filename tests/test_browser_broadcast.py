@@ -121,6 +121,11 @@ def test_board_and_manager_mark_a_category_over_its_target_in_words(pages: Pages
     page.get_by_test_id("tab-month").click()
     page.get_by_test_id("targets-table").wait_for(timeout=15000)
     assert "D " in page.get_by_test_id("targets-table").inner_text()
+    # and the printed 一月一通报 carries the same table
+    page.goto(hall.url + "/manager/report")
+    page.get_by_test_id("report-targets").wait_for(timeout=15000)
+    text = page.get_by_test_id("report-targets").inner_text()
+    assert "D 自然资源、林业、住建" in text and "30 分钟" in text
 
 
 def test_manager_downloads_the_monthly_workbook_from_the_month_tab(pages: Pages, hall: Hall, tmp_path: Any) -> None:

@@ -375,6 +375,7 @@ export default {
   // ------------------------------------------------------------ service-level targets (manager_broadcast.js)
   targets: {
     title: "服务时限目标（按业务类别）",
+    reportTitle: "附：各业务类别服务时限达标情况",
     hint: (w, s) => `全大厅：${w} 的群众在目标时间内被叫号，${s} 的业务在目标时间内办结。低于 80% 的类别标有“未达标”。`,
     overWait: (m, t) => `等候超时：已等 ${m} 分钟（目标 ${t} 分钟）`,
     overService: (m, t) => `办理超时：平均 ${m} 分钟（目标 ${t} 分钟）`,

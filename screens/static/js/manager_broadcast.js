@@ -111,3 +111,20 @@ function shareCell(x) {
   return x < 0.8 ? h("span", {}, icon("alert"), ` ${fmt.pct(x)} `, h("span", { text: T.targets.below }))
     : fmt.pct(x);
 }
+
+/** The printed monthly report's section on the targets (一月一通报): one row per category. */
+export function targetsReportSection(fig) {
+  const X = T.targets;
+  const cols = [
+    [X.col.category, (c) => `${c.prefix} ${c.name}`], [X.col.targetWait, (c) => X.minutes(c.target_wait_minutes), true],
+    [X.col.waitShare, (c) => fmt.pct(c.wait_within_target), true],
+    [X.col.targetService, (c) => X.minutes(c.target_service_minutes), true],
+    [X.col.serviceShare, (c) => fmt.pct(c.service_within_target), true],
+  ];
+  return [h("h2", { text: X.reportTitle }),
+    h("p", { text: X.hint(fmt.pct(fig.total.wait_within_target), fmt.pct(fig.total.service_within_target)) }),
+    h("table", { "data-testid": "report-targets" },
+      h("thead", {}, h("tr", {}, cols.map(([label, , num]) => h("th", { class: num ? "num" : "", text: label })))),
+      h("tbody", {}, (fig.categories || []).map((c) => h("tr", {},
+        cols.map(([, get, num]) => h("td", { class: num ? "num" : "", text: get(c) }))))))];
+}

@@ -3,6 +3,7 @@
 import T from "../i18n/manager.js";
 import { ApiError, api } from "./api.js";
 import { icon } from "./icons.js";
+import { targetsReportSection } from "./manager_broadcast.js";
 import { pauseSection } from "./manager_report_pauses.js";
 import { fmt } from "./staff.js";
 import { button, clear, h, hallTime, pageData } from "./ui.js";
@@ -106,6 +107,7 @@ function render(rec, fig) {
     topics.length ? table([[R.topicCols.topic, (x) => x[0]], [R.topicCols.count, (x) => x[1], true]], topics)
       : h("p", { text: R.noComplaints }),
     pauseSection(month),
+    targetsReportSection(fig),
     h("footer", { class: "doc-foot" }, h("span", { text: R.generated(rec.generated_at.slice(0, 16).replace("T", " "), page.hall) }),
       h("span", { class: "sign", text: R.sign })));
   doc.dataset.ready = "1";
