@@ -32,7 +32,8 @@ from hall.queue.engine import QueueEngine
 from hall.records.catalog import CatalogStore
 from hall.records.service import CatalogItems, Records
 from hall.records.workdays import WorkCalendar
-from hall.relay.sender import Relay, outbox_status
+from hall.relay.outbox import outbox_status
+from hall.relay.sender import Relay
 from hall.retention import Pruner
 from hall.security import redact_text
 from hall.sessions import SessionStore

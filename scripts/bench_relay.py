@@ -131,7 +131,8 @@ def _fill(db: Any, n: int, prefix: str = "") -> int:
 
 def drain_rate(sim: _Sim, n: int = 20_000) -> dict[str, Any]:
     from hall.config.schema import County
-    from hall.relay.sender import CountyClient, Relay
+    from hall.relay.client import CountyClient
+    from hall.relay.sender import Relay
     from hall.store.db import Database
 
     with tempfile.TemporaryDirectory(prefix="hallrelay") as d:

@@ -16,20 +16,17 @@ from typing import Any
 
 import pytest
 from hall.config.schema import County
-from hall.relay.county_sim import CountySimulator
-from hall.relay.outbox import enqueue
-from hall.relay.sender import (
+from hall.relay.client import (
     CountyClient,
     CountyError,
-    Relay,
     RelayConfigError,
     TransportError,
     check_endpoint,
-    dead_letters,
     load_secret,
-    outbox_status,
-    retry_dead_letter,
 )
+from hall.relay.county_sim import CountySimulator
+from hall.relay.outbox import dead_letters, enqueue, outbox_status, retry_dead_letter
+from hall.relay.sender import Relay
 from hall.store.db import Database
 
 SECRET = b"test-secret-0123456789"
@@ -365,7 +362,8 @@ def test_too_large_batches_are_halved(db: Database, sim: CountySimulator) -> Non
 CHILD = textwrap.dedent("""
     import sys
     from hall.config.schema import County
-    from hall.relay.sender import CountyClient, Relay
+    from hall.relay.client import CountyClient
+    from hall.relay.sender import Relay
     from hall.store.db import Database
     db_path, url = sys.argv[1], sys.argv[2]
     secret = sys.argv[3].encode()
@@ -443,7 +441,7 @@ def test_status_reports_backlog_age_errors_and_drain_progress(db: Database, sim:
 
 
 def test_acked_rows_are_kept_and_pruned_only_after_the_retention(db: Database, sim: CountySimulator) -> None:
-    from hall.relay.sender import prune_acked
+    from hall.relay.outbox import prune_acked
 
     add_ratings(db, 10)
     relay = make_relay(db, sim)

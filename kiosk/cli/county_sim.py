@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def county_sim_cmd(args: argparse.Namespace) -> int:
     from hall.config.loader import ConfigError, demo_config_path, load_config
+    from hall.relay.client import RelayConfigError, load_secret
     from hall.relay.county_sim import CountySimulator
-    from hall.relay.sender import RelayConfigError, load_secret
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -134,7 +134,7 @@ def status_cmd(args: argparse.Namespace) -> int:
                     print(f"无法从服务读取 / cannot read {args.url}/healthz: {exc}", file=sys.stderr)
                     return 2
             else:
-                from hall.relay.sender import outbox_status
+                from hall.relay.outbox import outbox_status
 
                 assert db is not None
                 st = outbox_status(db)
@@ -153,7 +153,7 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def dead_letters_cmd(args: argparse.Namespace) -> int:
-    from hall.relay.sender import dead_letters
+    from hall.relay.outbox import dead_letters
 
     db = _database(args)
     try:
@@ -175,7 +175,7 @@ def dead_letters_cmd(args: argparse.Namespace) -> int:
 
 
 def retry_cmd(args: argparse.Namespace) -> int:
-    from hall.relay.sender import retry_dead_letter
+    from hall.relay.outbox import retry_dead_letter
 
     db = _database(args)
     code = 0

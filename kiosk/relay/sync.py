@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from hall.relay.sender import Relay, RelayError, _put_state
+from hall.relay.client import RelayError
+from hall.relay.outbox import put_state
+from hall.relay.sender import Relay
 from hall.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def _get_state(db: Database, key: str) -> str | None:
 
 def _set_state(db: Database, key: str, value: str) -> None:
     with db.write() as c:
-        _put_state(c, key, value)
+        put_state(c, key, value)
 
 
 def catalog_job(relay: Relay, db: Database, apply: Callable[[dict[str, Any]], Any]) -> Callable[[], str]:
@@ -192,16 +194,16 @@ class CountySync:
         try:
             outcome = job.run()
         except (RelayError, ValueError, OSError) as exc:
-            self.relay._note_sync(job.name, ok=False, detail=str(exc))
+            self.relay.fetcher.note(job.name, ok=False, detail=str(exc))
             log.warning("county sync %s failed: %s", job.name, exc)
             job.next_due = time.monotonic() + min(job.interval, RETRY_AFTER_FAILURE)
             return False
         except Exception as exc:  # a sink's bug must not end the thread
             log.exception("county sync %s failed", job.name)
-            self.relay._note_sync(job.name, ok=False, detail=f"{type(exc).__name__}: {exc}")
+            self.relay.fetcher.note(job.name, ok=False, detail=f"{type(exc).__name__}: {exc}")
             job.next_due = time.monotonic() + min(job.interval, RETRY_AFTER_FAILURE)
             return False
-        self.relay._note_sync(job.name, ok=True, detail=outcome)
+        self.relay.fetcher.note(job.name, ok=True, detail=outcome)
         log.debug("county sync %s: %s", job.name, outcome)
         job.next_due = time.monotonic() + job.interval
         return True

@@ -7,7 +7,7 @@ personal data, which only the relay itself hands to the county.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from hall.relay.sender import dead_letters, retry_dead_letter
+from hall.relay.outbox import dead_letters, retry_dead_letter
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
 from hall.web.util import int_arg, services
