@@ -54,6 +54,8 @@ class Hall(Strict):
     region_code: str = Field(pattern=r"^\d{6}(\d{3})?(\d{3})?$")
     timezone: str = "Asia/Shanghai"
     hours: Hours = Hours()
+    # The hall's public phone, printed on receipts (受理回执) and 告知单; empty: each item's own phone.
+    phone: str = Field(default="", pattern=r"^[0-9+()（）\- ]{0,30}$")
 
 
 class Category(Strict):

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -150,6 +150,13 @@ class PrinterDevice(DeviceWorker):
         fut = self.enqueue(lambda: self.layout.ticket(self._payload(ticket_id), reprint=True), str(ticket_id))
         fut.add_done_callback(lambda f: self._settle(ticket_id, str(ticket_id), f))
         return fut
+
+    def print_slip(self, items: Sequence[tuple[str, str]], label: str) -> Future[PrintOutcome]:
+        """Queue a text slip ((style, text) lines, see hall.drivers.printer.slip), e.g. a 告知单."""
+        from hall.drivers.printer.slip import slip_bytes
+
+        lines = list(items)
+        return self.enqueue(lambda: slip_bytes(lines, self.layout.options, self.layout.redact), label)
 
     def test_async(self) -> Future[dict[str, Any]]:
         """Print the test ticket (the hall's real layout with sample data); {"ok", "message"} when done."""

@@ -16,6 +16,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from hall.queue.clock import iso
 from hall.records.base import ItemInfo, RecordContext
@@ -33,12 +34,21 @@ def case_qr_payload(receipt_no: str) -> str:
     return CASE_QR_PREFIX + receipt_no
 
 
+#: The printed receipt's QR is a link at the hall's public address (a phone opens it): /c/<receipt>.
+RECEIPT_PATH = "/c/"
+
+
 def parse_receipt(text: str) -> str:
-    """A receipt number from what was typed or scanned (QR payload or bare number)."""
+    """A receipt number from what was typed or scanned: a bare number, the `hall://case/…` payload,
+    or the printed receipt's link (http://<hall>/c/<no>, whatever address the hall had when printed)."""
     t = text.strip()
     if t.startswith(CASE_QR_PREFIX):
         t = t[len(CASE_QR_PREFIX):]
-    return t.upper()
+    elif t.lower().startswith(("http://", "https://")):
+        path = unquote(urlsplit(t).path)
+        if RECEIPT_PATH in path:
+            t = path.rsplit(RECEIPT_PATH, 1)[1].strip("/")
+    return t.strip().upper()
 
 
 def _masked_person(name: str | None, cert_type: str | None, cert_no: str | None,

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from hall.screens import printout_routes as printout_pages
 from hall.screens import routes as screen_pages
 from hall.screens import village_routes as village_pages
 from hall.services import Services
@@ -23,6 +24,7 @@ from hall.web import (
     api_health,
     api_ime,
     api_manage,
+    api_notice,
     api_pairing,
     api_phone,
     api_printer,
@@ -83,6 +85,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_phone.bp)      # the ticket's phone page: queue progress by the QR token
     app.register_blueprint(api_cards.bp)      # ID cards: what the clerk sees of the served ticket's card
     app.register_blueprint(api_rating_reasons.bp)  # 原因待补: completing a keypad 差评's reason
+    app.register_blueprint(api_notice.bp)     # 一次性告知单 slip on the asking kiosk's printer
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")
@@ -90,5 +93,6 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
         return jsonify(openapi_document())
 
     app.register_blueprint(screen_pages.bp)   # the screens: /kiosk, /board, /clerk, /evaluator/<n>
+    app.register_blueprint(printout_pages.bp)  # printable pages: 受理回执, 一次性告知单, the receipt QR's phone page
     app.register_blueprint(village_pages.bp)  # village stations: /agent, /station/<id>, /villages
     return app

@@ -105,4 +105,6 @@ export default {
   dueSoon: "临近期限",
   overdue: "已超期",
   noCases: "今日暂无受理",
+  printReceipt: "打印回执",
+  printNotice: "打印告知单",
 };

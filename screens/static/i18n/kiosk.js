@@ -109,6 +109,8 @@ export default {
   onlineHelp: "用手机扫描二维码可在网上办理；不会操作的，可请大厅导办员帮您在本机或窗口办理。",
   printForm: "打印空白表格",
   printFormDone: "已发送打印，请在打印机出纸口取表格",
+  printNotice: "打印一次性告知单",
+  printNoticeDone: "告知单正在打印，请在出票口取走",
   noMaterials: "本事项暂无材料清单，请到窗口咨询",
   itemSpeak: (name, limitText) => `${name}。${limitText}。请查看所需材料和办理流程。`,
 

@@ -5,6 +5,7 @@ import T from "../i18n/clerk.js";
 import { ApiError, api, qs } from "./api.js";
 import { icon } from "./icons.js";
 import { cardUsed, usingCard } from "./clerk_idcard.js";
+import { noticeLink, receiptLink } from "./clerk_receipt.js";
 import { clear, h } from "./ui.js";
 
 const CERT_TYPES = [["111", "居民身份证"], ["113", "户口簿"], ["112", "临时居民身份证"], ["414", "普通护照"],
@@ -65,7 +66,7 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
     itemInput.value = "";
     suggest.hidden = true;
     clear(itemChosen, h("strong", { text: it.name }), h("span", { class: "muted", text: `　${it.case_kind_name || ""}　${
-      it.promised_limit || ""}` }), h("button", { type: "button", class: "btn toggle", text: "×", "aria-label": "清除",
+      it.promised_limit || ""}` }), noticeLink(it.impl_code), h("button", { type: "button", class: "btn toggle", text: "×", "aria-label": "清除",
       onclick: () => { item = null; itemChosen.hidden = true; } }));
     itemChosen.hidden = false;
   }
@@ -145,7 +146,8 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
       clear(result, h("div", { class: "note ok", "data-testid": "case-done" }, icon("check"),
         h("div", {}, h("div", { text: T.caseDone(c.receipt_no) }),
           c.promised_finish_at ? h("div", { text: T.casePromised(c.promised_finish_at.slice(0, 10)) }) : null,
-          c.deadline && c.deadline.note ? h("div", { class: "muted", text: c.deadline.note }) : null)));
+          c.deadline && c.deadline.note ? h("div", { class: "muted", text: c.deadline.note }) : null),
+        receiptLink(c.id)));
       refreshList();
     } catch (err) {
       // the server names the failing field ("applicant.cert_no"): the message goes under that box
@@ -179,7 +181,7 @@ export async function mountCasePanel(box, { session, getCurrent, toast, onChange
           d.overdue ? h("span", { class: "badge bad" }, icon("alert"), T.overdue)
             : d.near ? h("span", { class: "badge warn" }, icon("clock"), T.dueSoon) : null),
         h("div", { class: "muted", text: `${c.receipt_no}　${c.applicant ? c.applicant.name : ""}${
-          c.promised_finish_at ? `　${T.casePromised(c.promised_finish_at.slice(0, 10))}` : ""}` }),
+          c.promised_finish_at ? `　${T.casePromised(c.promised_finish_at.slice(0, 10))}` : ""}` }, receiptLink(c.id)),
         (c.next || []).length ? h("div", { class: "row" }, c.next.map((st) => h("button", { type: "button", class: "btn",
           text: st, onclick: (e) => move(e.currentTarget, c.id, st) }))) : null);
     }) : h("li", { class: "muted", text: T.noCases }));

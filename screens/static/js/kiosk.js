@@ -6,6 +6,7 @@ import T from "../i18n/kiosk.js";
 import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
+import { noticeButton } from "./kiosk_notice.js";
 import { pendingReasonView } from "./kiosk_reason.js";
 import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, streamUrl } from "./kiosk_idcard.js";
 import { pinyinKeyboard } from "./kiosk_pinyin.js";
@@ -661,7 +662,7 @@ VIEWS.item = ({ code }) => {
     const basis = listText(it.policy_basis);
     const sections = [
       ["materials", T.materials, "list", () => [table,
-        formButtons.length ? h("div", { class: "row forms-row" }, formButtons) : null]],
+        h("div", { class: "row forms-row" }, formButtons, noticeButton(it.impl_code, fromKiosk))]],
       steps.length ? ["process", T.process, "next", () => [flowDiagram(steps)]] : null,
       ["basics", T.itemBasics, "info", () => [factsNode]],
       conditions.length ? ["conditions", T.conditions, "check", () => [

@@ -1,0 +1,115 @@
+"""The 受理回执 in a real Chromium on the demo hall: the clerk registers a case at the console and opens
+its receipt; the receipt's QR (decoded from the page's own image) goes under the kiosk's emulated document
+camera, and the kiosk's 办件进度 reads it back to the case. The kiosk's guide prints the item's
+一次性告知单 on that kiosk's own printer."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hall.drivers.idcard.record import id_check_char
+
+from tests.browser_support import (
+    LANDSCAPE,
+    BrowserPages,
+    Hall,
+    chromium_available,
+    chromium_browser,
+    pages_for_test,
+    serve_hall,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
+
+CONSOLE = {"width": 1366, "height": 768}
+ITEM = "11430224MB0DEMO00X05105001000001"       # 临时救助申请
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    yield from serve_hall(tmp_path_factory.mktemp("receipts"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium_browser()
+
+
+@pytest.fixture
+def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
+    yield from pages_for_test(BrowserPages(browser, hall))
+
+
+def _decode(data_uri: str) -> str:
+    import zxingcpp
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1])))
+    found = zxingcpp.read_barcodes(img)
+    assert len(found) == 1
+    return str(found[0].text)
+
+
+def test_clerk_prints_a_receipt_whose_qr_the_kiosk_camera_reads_back(pages: BrowserPages, hall: Hall) -> None:
+    ctx = pages.context(CONSOLE)
+    clerk = pages.open_in(ctx, "/clerk?window=3", "clerk")
+    clerk.get_by_test_id("staff-id").fill("1004")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("pin").press("Enter")
+    clerk.get_by_test_id("case-item").fill("临时救助")
+    clerk.locator(".suggest-list button", has_text="临时救助申请").click()
+    notice = clerk.get_by_test_id("case-notice")
+    assert notice.get_attribute("href") == f"/guide/{ITEM}/notice?print=1"
+    clerk.get_by_test_id("case-name").fill("李秀兰")
+    clerk.get_by_test_id("case-cert").fill("43022419570302002" + id_check_char("43022419570302002"))
+    clerk.get_by_test_id("case-submit").click()
+    done = clerk.get_by_test_id("case-done")
+    clerk.wait_for_selector("[data-testid=case-done], .case-result .note.bad")
+    assert done.count() == 1, clerk.inner_text(".case-result")
+    receipt_no = re.search(r"回执号 (\w+)", done.inner_text())
+    assert receipt_no, done.inner_text()
+    href = done.get_by_test_id("case-receipt").get_attribute("href")
+    assert href is not None and href.endswith("/receipt?print=1")
+
+    # the receipt page, as the clerk's browser opens it (same session); without ?print=1 the test's
+    # browser shows it instead of opening a print dialog
+    page = pages.open_in(ctx, href.replace("?print=1", ""), "receipt")
+    page.get_by_test_id("receipt").wait_for()
+    text = page.inner_text("[data-testid=receipt]")
+    assert receipt_no.group(1) in text and "临时救助申请" in text and "李**" in text and "李秀兰" not in text
+    shot(page, "clerk-receipt")
+    payload = _decode(page.get_attribute("[data-testid=receipt-qr]", "src") or "")
+    assert payload.endswith("/c/" + receipt_no.group(1))
+
+    # the printed receipt under the kiosk's document camera
+    hall.services.devices.emulators["camera"].fault(f"payload {payload}")
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk")
+    kiosk.get_by_test_id("tile-progress").click()
+    kiosk.get_by_test_id("scan-qr").click()
+    result = kiosk.get_by_test_id("case-result")
+    result.wait_for(timeout=20000)
+    found = result.inner_text()
+    assert "临时救助申请" in found and "受理" in found and "李秀兰" not in found
+    shot(kiosk, "kiosk-progress-from-receipt-qr")
+
+
+def test_kiosk_guide_prints_the_notice_on_its_own_printer(pages: BrowserPages, hall: Hall) -> None:
+    emu = hall.services.devices.emulators["printer-2"]      # kiosk k2's printer
+    before = len(emu.jobs)
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k2", "kiosk-guide")
+    kiosk.get_by_test_id("tile-guide").click()
+    kiosk.locator(".guide-side [data-key=B]").click()
+    kiosk.get_by_test_id(f"item-{ITEM}").click()
+    kiosk.get_by_test_id("print-notice").click()
+    assert emu.wait_for_jobs(before + 1, 10)
+    slip = re.sub(r"\s+", "", emu.jobs[-1].text)
+    assert "一次性告知单" in slip and "临时救助申请书" in slip and "原件1份" in slip
