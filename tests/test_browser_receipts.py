@@ -65,6 +65,7 @@ def test_clerk_prints_a_receipt_whose_qr_the_kiosk_camera_reads_back(pages: Brow
     clerk.get_by_test_id("staff-id").fill("1004")
     clerk.get_by_test_id("pin").fill("123456")
     clerk.get_by_test_id("pin").press("Enter")
+    clerk.get_by_test_id("case-open").click()          # 受理登记 opens the registration drawer
     clerk.get_by_test_id("case-item").fill("临时救助")
     clerk.locator(".suggest-list button", has_text="临时救助申请").click()
     notice = clerk.get_by_test_id("case-notice")
