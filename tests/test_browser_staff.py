@@ -164,6 +164,9 @@ def test_manager_sees_warnings_for_an_empty_post_and_a_long_wait(pages: Pages, h
     assert "空岗" in page.get_by_test_id("win-5").inner_text()
     assert "等候过长" in page.get_by_test_id("alerts").inner_text()
     shot(page, "manager-warnings")
+    # the page keeps polling the overview: a poll caught by the handler while the page closes read a disposed
+    # response and failed the NEXT test ("Response has been disposed"); stop handling before the page goes
+    page.unroute_all(behavior="ignoreErrors")
 
 
 def test_manager_publishes_a_notice_the_kiosk_and_board_read(pages: Pages, hall: Hall) -> None:
@@ -289,7 +292,7 @@ def test_technician_places_a_card_on_the_emulated_id_reader(pages: Pages, hall: 
     page = pages.open("/tech#emulators", name="tech-idcard")
     sign_in(page, "9101", "tech-6666")
     page.get_by_test_id("tab-emulators").click()
-    page.get_by_test_id("emu-idcard-w1").wait_for(timeout=10000)
+    page.get_by_test_id("emu-idcard-w1").wait_for(timeout=30000)
     page.get_by_test_id("card-name-idcard-w1").fill("李四")
     page.get_by_test_id("card-sex-idcard-w1").select_option("女")
     page.get_by_test_id("card-birth-idcard-w1").fill("19800101")
@@ -298,13 +301,13 @@ def test_technician_places_a_card_on_the_emulated_id_reader(pages: Pages, hall: 
     # the driver finds, selects and reads the card over its serial protocol; the emulator then shows it read
     page.wait_for_function(
         "(document.querySelector('[data-testid=card-on-idcard-w1]') || {}).textContent?.includes('已读')",
-        timeout=10000)
+        timeout=30000)
     on_reader = page.get_by_test_id("card-on-idcard-w1").inner_text()
     assert "李*" in on_reader and "110***********0045" in on_reader
     page.get_by_test_id("tab-devices").click()
     page.wait_for_function(
         "(document.querySelector('[data-testid=device-idcard-w1]') || {}).textContent?.includes('110***********0045')",
-        timeout=10000)
+        timeout=30000)
     shown = page.get_by_test_id("devices").inner_text() + page.get_by_test_id("card-on-idcard-w1").inner_text()
     assert "110101198001010045" not in shown and "李四" not in shown     # only the form holds what was typed
     page.get_by_test_id("toast").wait_for(state="hidden")
