@@ -17,11 +17,7 @@
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     if (r.width < 1 || r.height < 1) return false;
-    for (let e = el; e; e = e.parentElement) {
-      const s = getComputedStyle(e);
-      if (s.display === "none" || s.visibility === "hidden" || s.opacity === "0") return false;
-    }
-    return true;
+    return el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
   };
   const label = (el) => {
     let sel = el.tagName.toLowerCase();

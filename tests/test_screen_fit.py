@@ -526,16 +526,23 @@ def _set_mode(page: Any, row: Row, mode: str) -> None:
         page.wait_for_selector(f"[data-testid=toggle-large][aria-pressed={want}]", timeout=STATE_MS)
 
 
-def _axe(page: Any, skip: tuple[str, ...]) -> list[str]:
+# What can change with the viewport alone: axe runs every rule at a state's first size and these at the others.
+AXE_LAYOUT_RULES = ["scrollable-region-focusable", "color-contrast", "meta-viewport", "region", "nested-interactive"]
+
+
+def _axe(page: Any, skip: tuple[str, ...], *, full: bool) -> list[str]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
+    only = None if full else [r for r in AXE_LAYOUT_RULES if r not in skip]
     rules = {r: {"enabled": False} for r in skip}
-    result = page.evaluate("""async (rules) => {
-        const r = await axe.run(document, { rules, resultTypes: ["violations"] });
+    result = page.evaluate("""async ([rules, only]) => {
+        const opts = { rules, resultTypes: ["violations"] };
+        if (only) opts.runOnly = { type: "rule", values: only };
+        const r = await axe.run(document, opts);
         return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => ({
           id: v.id, impact: v.impact, help: v.help,
           nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").split("\\n")[1])}));
-    }""", rules)
+    }""", [rules, only])
     return [f"axe {v['impact']} {v['id']} ({v['help']}): " + " | ".join(v["nodes"]) for v in result]
 
 
@@ -561,8 +568,12 @@ def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     for key, what in [("clipped", "text clipped"), ("offscreen", "out of view"), ("overlaps", "overlap"),
                       ("covered", "covered"), ("smallText", "text too small"), ("smallTargets", "target too small")]:
         problems += [f"{what}: {p}" for p in found[key]]
-    if row.axe_sizes is None or case.size in row.axe_sizes:
-        problems += _axe(page, row.axe_skip)
+    # axe: every rule at a state's first size (or its axe_sizes), the layout-dependent rules at the others
+    # unless the row limits axe to its axe_sizes
+    if row.axe_sizes is None:
+        problems += _axe(page, row.axe_skip, full=case.size == row.sizes[0])
+    elif case.size in row.axe_sizes:
+        problems += _axe(page, row.axe_skip, full=True)
     where = f"{row.screen} / {row.state} at {case.size[0]}×{case.size[1]} ({case.mode})"
     assert not problems, f"{where}: {len(problems)} problem(s)\n  " + "\n  ".join(problems[:40])
     assert found["counts"]["text"] > 0, f"{where}: nothing measured"
