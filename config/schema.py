@@ -56,6 +56,9 @@ class Hall(Strict):
     hours: Hours = Hours()
     # The hall's public phone, printed on receipts (受理回执) and 告知单; empty: each item's own phone.
     phone: str = Field(default="", pattern=r"^[0-9+()（）\- ]{0,30}$")
+    # 长辈模式 as the kiosks' starting state, and what the idle reset returns to (a hall whose
+    # visitors are mostly elderly turns it on); a [[kiosks]] entry's large_mode overrides it.
+    kiosk_large_mode: bool = False
 
 
 class Category(Strict):
@@ -318,6 +321,8 @@ class Kiosk(Strict):
     # The ID-card reader ([[devices]] kind "idcard") at this kiosk: its reads appear on this kiosk's
     # take-number screen only. A reader with neither a window nor a kiosk serves the plain /kiosk page.
     idcard: str | None = None
+    # 长辈模式 by default on this terminal (and after each idle reset); None: the hall's kiosk_large_mode.
+    large_mode: bool | None = None
 
 
 class Citizen(Strict):
@@ -409,6 +414,11 @@ class HallConfig(Strict):
 
     def kiosk(self, kiosk_id: str) -> Kiosk | None:
         return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+    def kiosk_large_mode(self, kiosk_id: str | None) -> bool:
+        """Whether a kiosk starts (and resets to) 长辈模式: its own setting, else the hall's."""
+        k = self.kiosk(kiosk_id) if kiosk_id else None
+        return k.large_mode if k is not None and k.large_mode is not None else self.hall.kiosk_large_mode
 
     def default_ticket_printer(self) -> str | None:
         """Where tickets issued without a kiosk go: the first printer in [[devices]] that prints tickets."""

@@ -86,7 +86,8 @@ def kiosk() -> str:
     assigned = {k.idcard for k in cfg.kiosks}
     reader = any(d.kind == "idcard" and d.window is None and d.name not in assigned for d in cfg.devices)
     return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
-                 camera=request.args.get("camera", "1") != "0", kiosk=None, kiosk_name=None, idcard=reader)
+                 camera=request.args.get("camera", "1") != "0", kiosk=None, kiosk_name=None, idcard=reader,
+                 large=cfg.kiosk_large_mode(None))
 
 
 @bp.get("/kiosk/<kiosk_id>")
@@ -97,7 +98,7 @@ def kiosk_terminal(kiosk_id: str) -> str:
         abort(404)
     return _page("kiosk.html", "kiosk", idle=_idle_seconds(IDLE_DEFAULT),
                  camera=request.args.get("camera", "1") != "0", kiosk=k.id, kiosk_name=k.name,
-                 idcard=k.idcard is not None)
+                 idcard=k.idcard is not None, large=services().config.kiosk_large_mode(k.id))
 
 
 @bp.get("/board")

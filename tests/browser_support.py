@@ -114,14 +114,14 @@ class Hall:
 DEVICE_PAGE = re.compile(r"^/(?:evaluator/(?P<window>\d+)|kiosk/(?P<kiosk>[0-9A-Za-z_-]+))")
 
 
-def serve_hall(data_dir: Path) -> Iterator[Hall]:
-    """The demo hall with its emulated devices, served by waitress on a free port."""
+def serve_hall(data_dir: Path, config_path: Path | None = None) -> Iterator[Hall]:
+    """The demo hall (or the hall in `config_path`) with its emulated devices, served by waitress on a free port."""
     import waitress
     from hall.config.loader import demo_config_path, load_config
     from hall.services import build_services
     from hall.web.app import create_app
 
-    config = load_config(demo_config_path())
+    config = load_config(config_path or demo_config_path())
     svc = build_services(config, data_dir, with_devices=True)
     svc.start()
     app = create_app(svc, {"SSE_HEARTBEAT": 2.0, "SSE_LIFETIME": 120.0})

@@ -197,3 +197,16 @@ def test_kiosk_pages_know_their_terminal(api: Any) -> None:
     plain = api.get("/kiosk").get_data(as_text=True)
     assert '"kiosk": null' in plain or '"kiosk":null' in plain
     assert api.get("/kiosk/nope").status_code == 404
+
+
+def test_large_mode_default_per_kiosk_and_hall_wide(tmp_path: Path) -> None:
+    """长辈模式 as a kiosk's starting state: its own `large_mode` wins over the hall's `kiosk_large_mode`."""
+    cfg = load_config(demo_config_path())
+    assert not cfg.kiosk_large_mode("k1") and not cfg.kiosk_large_mode(None)
+    text = DEMO.replace('printer = "printer-2"', 'printer = "printer-2"\nlarge_mode = true', 1)
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.kiosk_large_mode("k2") and not cfg.kiosk_large_mode("k1") and not cfg.kiosk_large_mode(None)
+    text = text.replace('timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghai"\nkiosk_large_mode = true', 1)
+    text = text.replace('printer = "printer"\n', 'printer = "printer"\nlarge_mode = false\n', 1)
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.kiosk_large_mode(None) and cfg.kiosk_large_mode("k2") and not cfg.kiosk_large_mode("k1")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hall.config.loader import demo_config_path
 
 from tests.browser_support import (
     ROOT,
@@ -442,7 +443,13 @@ CASES = [Case(r, s, m) for r in ROWS for s in r.sizes for m in r.modes]
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    for h in serve_hall(tmp_path_factory.mktemp("fit")):
+    # the demo hall plus a third kiosk configured to start in 长辈模式
+    folder = tmp_path_factory.mktemp("fit")
+    config = folder / "hall.toml"
+    config.write_text(demo_config_path().read_text(encoding="utf-8")
+                      + '\n[[kiosks]]\nid = "k3"\nname = "3号自助终端（老年服务区）"\nprinter = "printer"\n'
+                      'large_mode = true\n', encoding="utf-8")
+    for h in serve_hall(folder / "data", config):
         # a village with its agent on duty today: the agent and station pages need one
         m = h.login("9001", "hall-8888")
         status, answer = h.api("POST", "/api/village/villages", {
@@ -549,6 +556,7 @@ def _axe(page: Any, skip: tuple[str, ...], *, full: bool) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     row, minima = case.row, case.row.modes[case.mode]
+    errors_before = len(screens.errors)
     page = screens.page(row, case.size)
     if row.screen == "kiosk":
         # a dialog from the previous case must not hide the toggles
@@ -578,6 +586,7 @@ def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     assert not problems, f"{where}: {len(problems)} problem(s)\n  " + "\n  ".join(problems[:40])
     assert found["counts"]["text"] > 0, f"{where}: nothing measured"
     assert found["counts"]["targets"] > 0 or minima.target == 0, f"{where}: no targets measured"
+    assert screens.errors[errors_before:] == [], f"{where}: page errors"
 
 
 def test_cases_cover_the_issue_sizes() -> None:
@@ -586,3 +595,26 @@ def test_cases_cover_the_issue_sizes() -> None:
     assert kiosk == set(KIOSK_SIZES) and {c.mode for c in CASES if c.row.screen == "kiosk"} == {"normal", "large"}
     assert {c.size for c in CASES if c.row.screen == "agent"} == {(360, 740), (390, 844), (1024, 768)}
     assert all(re.fullmatch(r"[a-z0-9-]+", c.name) for c in CASES)
+
+
+# ------------------------------------------------------------------ 长辈模式 as a kiosk's configured default
+def _large(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.classList.contains('large')"))
+
+
+@pytest.mark.parametrize(("path", "default"), [("/kiosk/k3", True), ("/kiosk/k1", False)])
+def test_idle_reset_returns_to_the_kiosks_configured_large_mode(screens: ScreenPages, path: str, default: bool) -> None:
+    """k3 is configured `large_mode = true`: it starts large and its idle reset brings 长辈模式 back after a
+    citizen switched it off; k1 (no setting, hall default off) resets to normal after a citizen switched it on."""
+    page = screens.open_in(screens.context({"width": 1920, "height": 1080}), f"{path}?idle=2", path)
+    page.wait_for_selector("[data-testid=tile-take]")
+    assert _large(page) is default
+    assert page.get_by_test_id("toggle-large").get_attribute("aria-pressed") == str(default).lower()
+    page.get_by_test_id("toggle-large").click()
+    assert _large(page) is not default
+    page.get_by_test_id("tile-guide").click()
+    # no touch for 2 s: back home, 长辈模式 as configured again
+    page.wait_for_function("document.body.dataset.view === 'home'", timeout=STATE_MS)
+    page.wait_for_function(f"document.documentElement.classList.contains('large') === {str(default).lower()}",
+                           timeout=STATE_MS)
+    assert page.get_by_test_id("toggle-large").get_attribute("aria-pressed") == str(default).lower()

@@ -56,6 +56,7 @@ const countdown = h("div", { class: "countdown", "data-testid": "countdown", "ar
 footbar.append(homeBtn, backBtn, countdown);
 new DevicePairing({ kind: "kiosk", kiosk: KIOSK, lock: false, footbar }).start();   // "本机未配对" status
 const toggles = new Toggles(footbar, {
+  largeDefault: settings.large,
   onLarge: (on, byUser) => { if (byUser && on && toggles.voice) reader.read(C.largeOnSpoken); },
   onVoice: (on, byUser) => {
     if (!on) reader.stop();

@@ -131,17 +131,22 @@ export function offlineBanner(banners) {
 }
 
 // ------------------------------------------------------------------ toggles
-/** 长辈模式 (large mode) and 语音 (voice) toggles; `reset()` puts both back for the next person. */
+/**
+ * 长辈模式 (large mode) and 语音 (voice) toggles; `reset()` puts both back for the next person:
+ * voice off, large mode to this kiosk's configured default (`largeDefault`), which is also how it starts.
+ */
 export class Toggles {
-  constructor(container, { onLarge = () => {}, onVoice = () => {} } = {}) {
+  constructor(container, { onLarge = () => {}, onVoice = () => {}, largeDefault = false } = {}) {
     this.large = false;
     this.voice = false;
+    this.largeDefault = !!largeDefault;
     this.onLarge = onLarge;
     this.onVoice = onVoice;
     this.largeBtn = this._make("large", T.large, "toggle-large", () => this.setLarge(!this.large, true));
     this.voiceBtn = this._make("voice", T.voice, "toggle-voice", () => this.setVoice(!this.voice, true));
     container.append(h("div", { class: "toggles" }, this.largeBtn, this.voiceBtn));
     this._render();
+    if (this.largeDefault) this.setLarge(true);
   }
 
   _make(iconName, label, testid, onClick) {
@@ -165,7 +170,7 @@ export class Toggles {
   }
 
   reset() {
-    if (this.large) this.setLarge(false);
+    if (this.large !== this.largeDefault) this.setLarge(this.largeDefault);
     if (this.voice) this.setVoice(false);
   }
 
