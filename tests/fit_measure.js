@@ -113,6 +113,14 @@
       range.selectNodeContents(n);
       for (const tr of range.getClientRects()) {
         if (tr.width < 1) continue;
+        const host = el.closest(INTERACTIVE);
+        const hostBox = host && host !== el ? host.getBoundingClientRect() : null;
+        if (hostBox && !inside(tr, hostBox, 2, slackY)) {
+          out.clipped.push(`${label(el)}: text at ${r1(tr.left)},${r1(tr.top)}–${r1(tr.right)},${r1(tr.bottom)} `
+            + `spills out of its ${host.tagName.toLowerCase()} ${r1(hostBox.left)},${r1(hostBox.top)}–`
+            + `${r1(hostBox.right)},${r1(hostBox.bottom)}`);
+          break;
+        }
         if (!selfScrolls.x && !selfScrolls.y && !inside(tr, box, 2, slackY)) {
           out.clipped.push(`${label(el)}: text at ${r1(tr.left)},${r1(tr.top)}–${r1(tr.right)},${r1(tr.bottom)} `
             + `spills out of its box ${r1(box.left)},${r1(box.top)}–${r1(box.right)},${r1(box.bottom)}`);
@@ -182,6 +190,7 @@
   }
   // covered: the middle of the visible part belongs to something else (a footer over a tile, a stray box)
   for (const [el, v] of list) {
+    if (v.right - v.left < 8 || v.bottom - v.top < 8) continue;   // a sliver at a scroll box's edge
     const pts = [[(v.left + v.right) / 2, (v.top + v.bottom) / 2], [v.left + 3, v.top + 3], [v.right - 3, v.bottom - 3]];
     for (const [x, y] of pts) {
       const hit = document.elementFromPoint(x, y);

@@ -188,6 +188,13 @@ def k_scan(page: Any, ctx: Ctx) -> None:
     _wait(page, ".scan-card")
 
 
+def k_scan_code(page: Any, ctx: Ctx) -> None:
+    """The pick-up code after a page was shot under the (emulated) document camera."""
+    _kiosk_go(page, "scan")
+    page.get_by_test_id("shoot").click()
+    _wait(page, "[data-testid=scan-code]")
+
+
 def k_board(page: Any, ctx: Ctx) -> None:
     _kiosk_go(page, "board")
     _wait(page, "[data-testid=staff-grid]")
@@ -205,7 +212,8 @@ def k_idle(page: Any, ctx: Ctx) -> None:
 KIOSK_STATES: list[tuple[str, Setup]] = [
     ("home", k_home), ("take", k_take), ("ticket", k_ticket), ("guide", k_guide), ("item", k_item),
     ("progress", k_progress), ("appointment", k_appointment), ("rate", k_rate), ("suggest-keyboard", k_suggest),
-    ("suggest-pinyin", k_pinyin), ("scan", k_scan), ("board", k_board), ("idle-dialog", k_idle),
+    ("suggest-pinyin", k_pinyin), ("scan", k_scan), ("scan-code", k_scan_code), ("board", k_board),
+    ("idle-dialog", k_idle),
 ]
 
 
@@ -618,3 +626,44 @@ def test_idle_reset_returns_to_the_kiosks_configured_large_mode(screens: ScreenP
     page.wait_for_function(f"document.documentElement.classList.contains('large') === {str(default).lower()}",
                            timeout=STATE_MS)
     assert page.get_by_test_id("toggle-large").get_attribute("aria-pressed") == str(default).lower()
+
+
+# ------------------------------------------------------------------ finish (issue 12 item 6, kiosk part)
+@pytest.fixture
+def kiosk(screens: ScreenPages) -> Any:
+    page = screens.open_in(screens.context({"width": 1920, "height": 1080}), "/kiosk", "kiosk-finish")
+    page.wait_for_selector("[data-testid=tile-take]")
+    return page
+
+
+def test_scan_keeps_the_pick_up_code_on_screen_until_the_citizen_leaves(kiosk: Any, hall: Hall) -> None:
+    kiosk.get_by_test_id("tile-scan").click()
+    kiosk.get_by_test_id("shoot").click()
+    code = kiosk.get_by_test_id("scan-code")
+    code.wait_for()
+    text = code.inner_text().strip()
+    assert re.fullmatch(r"\d{6}", text)
+    # the scan was saved under that code: the window finds it by what the citizen tells
+    assert list(hall.services.data_dir.rglob(f"*kiosk-{text}*")), "no scan saved under the shown code"
+    # still there after the 4 s a toast would have lasted (the toast stays hidden: nothing pops up and goes)
+    kiosk.wait_for_function("() => performance.now() > 0 && document.querySelector('[data-testid=scan-code]')")
+    kiosk.evaluate("() => new Promise((r) => setTimeout(r, 4500))")
+    assert code.is_visible() and code.inner_text().strip() == text
+    kiosk.get_by_test_id("scan-finish").click()
+    kiosk.wait_for_selector("[data-testid=tile-take]")
+    assert kiosk.locator("[data-testid=scan-code]").count() == 0
+
+
+def test_idle_dialog_and_footer_count_the_same_seconds(kiosk: Any) -> None:
+    kiosk.get_by_test_id("tile-suggest").click()
+    kiosk.locator("[data-testid=reasons] .chip").first.click()
+    kiosk.evaluate("window.hallKiosk.idle._ask()")
+    kiosk.wait_for_selector("[data-testid=still-there] .modal")
+    for _ in range(2):      # at the start and after the dialog has counted one second
+        numbers = kiosk.evaluate("""() => [document.querySelector('[data-testid=countdown]').textContent,
+                                          document.querySelector('[data-testid=still-there] p').textContent]""")
+        first = [re.search(r"\d+", t) for t in numbers]
+        assert all(first) and first[0].group() == first[1].group(), numbers   # type: ignore[union-attr]
+        kiosk.wait_for_function(f"!document.querySelector('[data-testid=still-there] p').textContent"
+                                f".startsWith('{first[1].group()} ')")   # type: ignore[union-attr]
+    kiosk.get_by_text("继续办理").click()

@@ -5,6 +5,7 @@ export default {
   dateFmt: (y, m, d, w) => `${y}年${m}月${d}日 ${w}`,
   datePick: "选择日期",
   datePlaceholder: "年-月-日",
+  dayFmt: (y, m, d) => `${y}年${m}月${d}日`,
   home: "返回首页",
   back: "返回上一步",
   countdown: (s) => `${s} 秒后自动返回首页`,

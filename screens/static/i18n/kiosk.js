@@ -194,6 +194,12 @@ export default {
   shoot: "拍摄",
   scanSaved: "已拍摄，请到窗口由工作人员调取使用",
   scanHint: "扫描件只在本大厅内使用，不会外传。",
+  // the pick-up code stays on screen until the citizen leaves (home or idle), like the ticket
+  scanDoneTitle: "材料已扫描保存",
+  scanCodeLabel: "您的取件码",
+  scanCodeHelp: "请记住取件码，到窗口告诉工作人员，工作人员凭取件码调取扫描件。",
+  scanAgain: "再扫一页",
+  scanDoneSpeak: (spelled) => `材料已扫描保存。您的取件码是 ${spelled}。请到窗口告诉工作人员。`,
 
   // ------------------------------------------------------------ public board
   boardTitle: "公示栏",

@@ -5,6 +5,7 @@ import C from "../i18n/common.js";
 import T from "../i18n/kiosk.js";
 import { ApiError, api, getOptional, qs } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
+import { scanResult, spellCode } from "./kiosk_scan.js";
 import { letterKeyboard, numericKeypad } from "./keypad.js";
 import { noticeButton } from "./kiosk_notice.js";
 import { pendingReasonView } from "./kiosk_reason.js";
@@ -780,8 +781,12 @@ VIEWS.progress = () => {
   return { node, speak: T.progressSpeak };
 };
 
-function when(iso) {
-  return iso ? iso.slice(0, 16).replace("T", " ") : "";
+/** A hall-time ISO stamp as "2026年12月6日 10:30" (or the date alone), whatever the browser's locale. */
+function when(iso, { time = true } = {}) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}))?/.exec(iso || "");
+  if (!m) return iso || "";
+  const day = C.dayFmt(Number(m[1]), Number(m[2]), Number(m[3]));
+  return time && m[4] ? `${day} ${m[4]}` : day;
 }
 
 VIEWS.caseResult = ({ data: c }) => {
@@ -791,7 +796,7 @@ VIEWS.caseResult = ({ data: c }) => {
     [T.caseItem, c.item_name],
     [T.caseApplicant, c.applicant_name ? c.applicant_name + (c.agent ? T.byAgent : "") : null],
     [T.caseAccepted, when(c.accepted_at)],
-    [T.casePromised, c.promised_finish_at ? c.promised_finish_at.slice(0, 10) : null],
+    [T.casePromised, c.promised_finish_at ? when(c.promised_finish_at, { time: false }) : null],
     [T.caseFinished, when(c.finished_at)],
     [T.caseWindow, c.window ? T.mapWindow(c.window) : null],
   ].filter(([, v]) => v);
@@ -1012,16 +1017,22 @@ VIEWS.suggest = () => {
 VIEWS.scan = () => {
   const body = h("div", { class: "scan-body" }, h("div", { class: "empty", text: C.loading }));
   const node = screen(title("scan", T.scanTitle, T.scanSub), body);
+  let card = null;
+  const ask = () => clear(body, card);
   (async () => {
     let ok = false;
     try { ok = (await fetch("/api/camera/capture", { method: "OPTIONS" })).ok; } catch { ok = false; }
     if (!ok) { clear(body, unavailablePanel(T.scanUnavailable)); return; }
-    const shoot = button(T.shoot, { icon: "scan", cls: "btn primary main", onClick: () => busyAction(shoot, async () => {
-      const r = await api.post("/api/camera/capture", {}, { timeout: 20000 });
-      toast(r && r.message ? r.message : T.scanSaved, "ok");
-    }) });
-    clear(body, h("div", { class: "card scan-card" }, icon("scan", "icon way-icon"), h("p", { text: T.scanSub }), shoot,
-      h("p", { class: "muted", text: T.scanHint })));
+    const shoot = button(T.shoot, { icon: "scan", cls: "btn primary main", attrs: { "data-testid": "shoot" },
+      onClick: () => busyAction(shoot, async () => {
+        const r = await api.post("/api/camera/capture", {}, { timeout: 20000 });
+        if (!r || !r.code) { toast(r && r.message ? r.message : T.scanSaved, "ok"); return; }
+        clear(body, scanResult(r, { again: ask, done: () => goHome() }));
+        if (toggles.voice) reader.read(T.scanDoneSpeak(spellCode(r.code)));
+      }) });
+    card = h("div", { class: "card scan-card" }, icon("scan", "icon way-icon"), h("p", { text: T.scanSub }), shoot,
+      h("p", { class: "muted", text: T.scanHint }));
+    ask();
   })();
   return { node, speak: T.scanSpeak };
 };
@@ -1082,7 +1093,7 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
     clear(body, list.length ? h("div", { class: "notices", "data-testid": "notices", tabindex: "0" }, list.map((n) => h("article",
       { class: "card notice" },
       h("div", { class: "row" }, h("span", { class: "badge", text: T.noticeKind[n.kind] || T.noticeKind.hall }),
-        h("span", { class: "muted", text: T.published((n.published_at || "").slice(0, 10)) })),
+        h("span", { class: "muted", text: T.published(when(n.published_at, { time: false })) })),
       h("h2", { text: n.title || "" }),
       h("p", { class: "prose", text: n.body || "" }))))
       : h("div", { class: "empty", text: T.noNotices }));

@@ -250,9 +250,12 @@ export class IdleTimer {
       title: T.stillThere, body: [body], testid: "still-there",
       actions: [{ label: T.keepGoing, cls: "btn primary main", onClick: () => this.poke() }],
     });
+    // the footer counts the same seconds as the dialog (they used to disagree: 1 s there, 20 s here)
+    this.onTick(left, "asking");
     const timer = setInterval(() => {
       left -= 1;
       body.textContent = T.stillThereBody(left);
+      this.onTick(left, "asking");
       if (left <= 0) this._fire();
     }, 1000);
     this.asking = { dlg, timer };
