@@ -94,7 +94,11 @@
     }
     // a scrolling ticker ([data-marquee], the board's notices) is cut at its window by design
     if (isField || el.closest("[data-marquee]")) continue;
-    const box = el.getBoundingClientRect();
+    // an inline element's box is its text: measure against the block that lays it out
+    let block = el;
+    while (block.parentElement && getComputedStyle(block).display.startsWith("inline")
+      && !block.matches(INTERACTIVE)) block = block.parentElement;
+    const box = block.getBoundingClientRect();
     // ellipsis or hidden overflow on the element itself
     if (s.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1 && !/(auto|scroll)/.test(s.overflowX)) {
       out.clipped.push(`${label(el)}: text ${el.scrollWidth} px wide in a ${el.clientWidth} px box (cut off)`);

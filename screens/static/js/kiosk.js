@@ -978,9 +978,10 @@ VIEWS.suggest = () => {
   const result = h("div", {});
   const split = h("div", { class: "suggest-split" },
     h("div", { class: "suggest-left" }, kinds, h("h2", { text: T.reasonsTitle }), chips,
-      h("h2", { text: T.aboutWindow }), wins, h("div", { class: "row" }, submit), result),
+      h("h2", { text: T.aboutWindow }), wins),
     h("div", { class: "suggest-right" }, phone.field, note.field, keys));
-  const body = h("div", { class: "suggest-body" }, split);
+  // 提交 under both columns, always in view however long the reasons get (长辈模式 included)
+  const body = h("div", { class: "suggest-body" }, split, h("div", { class: "row suggest-actions" }, submit, result));
   async function send() {
     if (reasons.size === 0 && !note.input.value.trim()) { toast(T.needReason, "bad"); return; }
     const p = phone.input.value.trim();
