@@ -189,10 +189,15 @@ def k_scan(page: Any, ctx: Ctx) -> None:
 
 
 def k_scan_code(page: Any, ctx: Ctx) -> None:
-    """The pick-up code after a page was shot under the (emulated) document camera."""
+    """The pick-up code after a page was shot under the (emulated) document camera.
+
+    Shot once: the code stays on screen while the cases change size and mode (which is the point), and
+    straightening a 1920×1080 frame is the slowest thing here on a loaded machine."""
+    if page.locator("[data-testid=scan-code]").count():
+        return
     _kiosk_go(page, "scan")
     page.get_by_test_id("shoot").click()
-    _wait(page, "[data-testid=scan-code]")
+    page.wait_for_selector("[data-testid=scan-code]", state="visible", timeout=3 * STATE_MS)
 
 
 def k_board(page: Any, ctx: Ctx) -> None:
@@ -645,8 +650,8 @@ def test_scan_keeps_the_pick_up_code_on_screen_until_the_citizen_leaves(kiosk: A
     assert re.fullmatch(r"\d{6}", text)
     # the scan was saved under that code: the window finds it by what the citizen tells
     assert list(hall.services.data_dir.rglob(f"*kiosk-{text}*")), "no scan saved under the shown code"
-    # still there after the 4 s a toast would have lasted (the toast stays hidden: nothing pops up and goes)
-    kiosk.wait_for_function("() => performance.now() > 0 && document.querySelector('[data-testid=scan-code]')")
+    # still there after the 4 s the old toast lasted: this waits on purpose, persistence is what is tested
+    assert kiosk.locator("[data-testid=toast]:visible").count() == 0
     kiosk.evaluate("() => new Promise((r) => setTimeout(r, 4500))")
     assert code.is_visible() and code.inner_text().strip() == text
     kiosk.get_by_test_id("scan-finish").click()
