@@ -166,12 +166,16 @@ class CardReads:
 
     # ------------------------------------------------------------------ the kiosk takes a number
     def claim(self, read_id: str, kiosk: str | None) -> CardRead:
-        """The read a ticket request names, handed out once, only to the kiosk it was read at."""
+        """The read a ticket request names, handed out once, only to the (paired) kiosk it was read at.
+        A reader bound to no kiosk serves whichever paired kiosk asks (the plain /kiosk page)."""
         with self._lock:
             self._expire()
             read = self._reads.get(read_id)
-            if read is None or read.kiosk != kiosk:
+            if read is None:
                 raise CardReadError("card_read_gone", "身份证信息已失效，请重新放置身份证后再取号", 410)
+            if read.kiosk is not None and read.kiosk != kiosk:
+                raise CardReadError("card_other_kiosk",
+                                    "此身份证不是在本机读取的，请将身份证放在本机读卡区后再取号", 403)
             del self._reads[read_id]
         return read
 

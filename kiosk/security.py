@@ -66,9 +66,12 @@ def mask_name(name: str | None) -> str:
 
 _ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_DEVICE_QS_RE = re.compile(r"([?&]device=)[^&\s\"']+")   # a kiosk's pairing token in a stream URL
 
 
 def redact_text(text: str) -> str:
-    """Mask ID and mobile numbers inside free text (logs, comments, exports)."""
+    """Mask ID and mobile numbers inside free text (logs, comments, exports), and a kiosk's device token
+    in a stream URL (`?device=`, hall.web.api_events)."""
     text = _ID_RE.sub(lambda m: m.group(0)[:3] + "*" * 11 + m.group(0)[-4:], text)
+    text = _DEVICE_QS_RE.sub(r"\1***", text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

@@ -1,4 +1,4 @@
-"""刷身份证取号 through the HTTP API: a card read is scoped to its kiosk, used once, never carries the number;
+"""刷身份证取号 through the HTTP API: a card read is scoped to its paired kiosk, used once, never carries the number;
 the ticket keeps only a keyed hash; the per-person daily limit; appointment check-in by card; what the
 clerk sees and the case prefill; the phone page's progress by the ticket's QR token."""
 
@@ -15,9 +15,12 @@ from hall.cardreads import age_band, age_on
 from hall.config.schema import HallConfig
 from hall.drivers.idcard.record import CardRecord, id_check_char, id_hash
 from hall.events import Event
+from hall.pairing import PairedDevice
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 from hall.web.api_events import _event, _for_stream
+
+from tests.conftest import login, pair_device
 
 PHONE = "13812345678"
 
@@ -55,6 +58,12 @@ def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[
 @pytest.fixture
 def api(client: Any) -> Any:
     return client.application.test_client(use_cookies=False)
+
+
+@pytest.fixture
+def k1(api: Any) -> dict[str, str]:
+    """Kiosk k1, paired the technician's way: its X-Hall-Device header."""
+    return pair_device(api, kiosk="k1")
 
 
 @pytest.fixture
@@ -104,19 +113,19 @@ def test_age_and_band() -> None:
                                                                 "70–79岁", "80岁以上"]
 
 
-def test_card_ticket_priority_masked_and_hashed(api: Any, services: Services, reader: FakeReader) -> None:
+def test_card_ticket_priority_masked_and_hashed(api: Any, services: Services, reader: FakeReader,
+        k1: dict[str, str]) -> None:
     ev = place(services, reader, OLD)
     assert ev["kiosk"] == "k1" and ev["name"] == "张**" and ev["age"] == 75 and ev["priority_offer"] is True
     assert OLD.id_number not in json.dumps(ev, ensure_ascii=False) and "id_hash" not in ev
-    # another kiosk cannot use k1's read
-    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k2", "card_read": ev["read_id"]})
-    assert r.status_code == 410 and "重新放置身份证" in r.get_json()["error"]["message"]
-    r = api.post("/api/tickets", json={"category": "B", "lane": "priority", "kiosk": "k1", "card_read": ev["read_id"]})
+    r = api.post("/api/tickets", json={"category": "B", "lane": "priority", "kiosk": "k1",
+                                       "card_read": ev["read_id"]}, headers=k1)
     assert r.status_code == 201, r.get_json()
     got = r.get_json()
     assert got["lane"] == "priority" and got["holder_name"] == "张**"
     # used once
-    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]})
+    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]},
+                 headers=k1)
     assert r.status_code == 410
     text = db_text(services)
     assert OLD.id_number not in text and "张桂英" not in text
@@ -127,25 +136,28 @@ def test_card_ticket_priority_masked_and_hashed(api: Any, services: Services, re
     assert place(services, reader, YOUNG)["priority_offer"] is False
 
 
-def test_daily_limit_per_person_and_category(api: Any, services: Services, reader: FakeReader) -> None:
+def test_daily_limit_per_person_and_category(api: Any, services: Services, reader: FakeReader,
+        k1: dict[str, str]) -> None:
     limit = services.config.citizen.daily_limit_per_category
     for _ in range(limit):
         ev = place(services, reader, YOUNG)
         assert api.post("/api/tickets", json={"category": "C", "kiosk": "k1",
-                                              "card_read": ev["read_id"]}).status_code == 201
+                                              "card_read": ev["read_id"]}, headers=k1).status_code == 201
     ev = place(services, reader, YOUNG)
-    r = api.post("/api/tickets", json={"category": "C", "kiosk": "k1", "card_read": ev["read_id"]})
+    r = api.post("/api/tickets", json={"category": "C", "kiosk": "k1", "card_read": ev["read_id"]},
+                 headers=k1)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "person_limit"
     assert f"每天最多 {limit} 次" in r.get_json()["error"]["message"]
     # the refused read is still there: another category is fine; so is another person in C
     assert api.post("/api/tickets", json={"category": "D", "kiosk": "k1",
-                                          "card_read": ev["read_id"]}).status_code == 201
+                                          "card_read": ev["read_id"]}, headers=k1).status_code == 201
     ev = place(services, reader, OLD)
     assert api.post("/api/tickets", json={"category": "C", "kiosk": "k1",
-                                          "card_read": ev["read_id"]}).status_code == 201
+                                          "card_read": ev["read_id"]}, headers=k1).status_code == 201
 
 
-def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: Services, reader: FakeReader) -> None:
+def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: Services, reader: FakeReader,
+        k1: dict[str, str]) -> None:
     m = auth(api, "9001", None, "hall-8888")
     body = {"category": "B", "slot_start": "2026-11-25T09:00:00+08:00", "slot_end": "2026-11-25T09:30:00+08:00",
             "name": "张桂英", "phone": PHONE, "id_number": OLD.id_number}
@@ -153,7 +165,8 @@ def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: S
     assert r.status_code == 201, r.get_json()
     ev = place(services, reader, OLD)
     assert ev["appointment"]["category"] == "B" and ev["appointment"]["slot_start"].startswith("2026-11-25T09:00")
-    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]})
+    r = api.post("/api/tickets", json={"category": "B", "kiosk": "k1", "card_read": ev["read_id"]},
+                 headers=k1)
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["ticket"]["lane"] == "appointment" and r.get_json()["holder_name"] == "张**"
     listed = api.get("/api/appointments", headers=m).get_json()["appointments"]
@@ -162,10 +175,11 @@ def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: S
 
 
 def test_clerk_sees_masked_holder_and_registers_case_from_card(api: Any, services: Services,
-                                                               reader: FakeReader) -> None:
+                                                               reader: FakeReader,
+        k1: dict[str, str]) -> None:
     ev = place(services, reader, OLD)
     tid = api.post("/api/tickets", json={"category": "A", "kiosk": "k1",
-                                         "card_read": ev["read_id"]}).get_json()["ticket"]["id"]
+                                         "card_read": ev["read_id"]}, headers=k1).get_json()["ticket"]["id"]
     h = auth(api)
     assert api.post("/api/windows/1/call", headers=h).status_code == 200
     r = api.get("/api/windows/1/card", headers=h)
@@ -239,10 +253,92 @@ def test_phone_progress_by_qr_token(api: Any, services: Services) -> None:
 
 
 def test_stream_scoping_and_no_hash_on_streams() -> None:
+    k1 = PairedDevice(1, "kiosk", None, "k1", "自助终端 k1")
+    k2 = PairedDevice(2, "kiosk", None, "k2", "自助终端 k2")
+    tablet = PairedDevice(3, "evaluator", 1, None, "1号窗口评价器")
     read = Event(1, "card.read", {"kiosk": "k1", "read_id": "x"}, 0.0)
-    assert _for_stream(read, "kiosk:k1") and not _for_stream(read, "kiosk:k2") and not _for_stream(read, "")
+    assert _for_stream(read, "kiosk:k1", k1)
+    assert not _for_stream(read, "kiosk:k1", None) and not _for_stream(read, "kiosk:k1", k2)
+    assert not _for_stream(read, "kiosk:k1", tablet) and not _for_stream(read, "kiosk:k2", k1)
+    assert not _for_stream(read, "", k1)
     default = Event(2, "card.read", {"kiosk": None}, 0.0)
-    assert _for_stream(default, "kiosk") and not _for_stream(default, "kiosk:k1")
-    assert _for_stream(Event(3, "ticket.issued", {}, 0.0), "")
+    assert _for_stream(default, "kiosk", k1) and not _for_stream(default, "kiosk", None)
+    assert not _for_stream(default, "kiosk:k1", k1)
+    assert _for_stream(Event(3, "ticket.issued", {}, 0.0), "kiosk:k1", None)
     raw = Event(4, "idcard.read", {"device": "idcard-w1", "id_hash": "abc", "name": "张*"}, 0.0)
+    assert _for_stream(raw, "", None, staff=True) and not _for_stream(raw, "kiosk:k1", k1)
     assert "abc" not in _event(raw) and "张*" in _event(raw)
+
+
+def stream_kinds(api: Any, services: Services, since: int, headers: dict[str, str] | None = None,
+                 **query: str) -> list[tuple[str, dict[str, Any]]]:
+    """The (kind, data) a kiosk stream sends after event `since`, up to a marker published for this purpose."""
+    services.hub.publish("test.marker", {})
+    got: list[tuple[str, dict[str, Any]]] = []
+    resp = api.get("/api/events", query_string={"last_event_id": str(since), **query}, headers=headers or {},
+                   buffered=False)
+    try:
+        text = ""
+        for chunk in resp.response:
+            text += chunk.decode() if isinstance(chunk, bytes) else chunk
+            if "event: test.marker" in text:
+                break
+    finally:
+        resp.close()
+    for block in text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in lines:
+            got.append((lines["event"], json.loads(lines["data"])))
+    return got
+
+
+def test_attack_an_unpaired_or_other_kiosk_neither_sees_nor_uses_a_read(
+        api: Any, services: Services, reader: FakeReader, k1: dict[str, str]) -> None:
+    """The reported gap: anyone on the LAN opened /api/events?scope=kiosk:k1 and took a number on the card."""
+    k2 = pair_device(api, kiosk="k2")
+    tablet = pair_device(api, window=1)
+    since = services.hub.last_id
+    ev = place(services, reader, OLD)
+    scope = {"scope": "kiosk:k1"}
+    for who in ({}, {"device": "not-a-token"}, {"device": k2["X-Hall-Device"]},
+                {"device": tablet["X-Hall-Device"]}):
+        kinds = [k for k, _ in stream_kinds(api, services, since, **scope, **who)]
+        assert "test.marker" in kinds and "card.read" not in kinds and "idcard.read" not in kinds, who
+        assert "ticket.issued" not in kinds   # (nothing else happened: the marker shows the stream ran)
+    mine = stream_kinds(api, services, since, **scope, device=k1["X-Hall-Device"])
+    assert [d["read_id"] for k, d in mine if k == "card.read"] == [ev["read_id"]]
+    # the reader's raw event (张*, masked number, no read id) reaches a technician's stream only
+    tech = {"Authorization": f"Bearer {login(api, '9101', 'tech-6666', window=None)}"}
+    seen = stream_kinds(api, services, since, tech)
+    assert [d["name"] for k, d in seen if k == "idcard.read"] == ["张**"]
+    assert "card.read" not in [k for k, _ in seen]
+    # nor can they use the read id: each refusal says why, in Chinese, and leaves the read for k1
+    body = {"category": "B", "kiosk": "k1", "card_read": ev["read_id"]}
+    r = api.post("/api/tickets", json=body)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "card_needs_pairing"
+    assert "本机未配对" in r.get_json()["error"]["message"]
+    r = api.post("/api/tickets", json=body, headers=tablet)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "card_needs_pairing"
+    r = api.post("/api/tickets", json=body, headers=k2)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "card_wrong_kiosk"
+    assert "自助终端 k2" in r.get_json()["error"]["message"]
+    r = api.post("/api/tickets", json={**body, "kiosk": "k2"}, headers=k2)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "card_other_kiosk"
+    assert "不是在本机读取" in r.get_json()["error"]["message"]
+    r = api.post("/api/tickets", json=body, headers=k1)
+    assert r.status_code == 201, r.get_json()
+    # a revoked kiosk stops seeing reads at once (the stream re-checks the token per read)
+    rows = api.get("/api/tech/pairings", headers=tech).get_json()["pairings"]
+    (pid,) = [p["id"] for p in rows if p["kiosk"] == "k1" and p["state"] == "paired"]
+    since = services.hub.last_id
+    assert api.post(f"/api/tech/pairings/{pid}/revoke", headers=tech).status_code == 200
+    place(services, reader, YOUNG)
+    kinds = [k for k, _ in stream_kinds(api, services, since, **scope, device=k1["X-Hall-Device"])]
+    assert "test.marker" in kinds and "card.read" not in kinds
+
+
+def test_device_token_in_a_stream_url_is_masked_in_logs() -> None:
+    from hall.security import redact_text
+
+    line = "GET /api/events?scope=kiosk%3Ak1&device=AbC-123_xyz&last_event_id=4"
+    assert "AbC-123_xyz" not in redact_text(line) and "last_event_id=4" in redact_text(line)

@@ -18,6 +18,7 @@ from hall.records.models import CaseIn
 from hall.security import mask_id, mask_name
 from hall.services import Services
 from hall.web.api_cases import citizen_actor, records
+from hall.web.api_pairing import paired_device
 from hall.web.auth import on_post, require_role
 from hall.web.errors import ApiError
 from hall.web.util import services
@@ -34,8 +35,16 @@ def _cards(svc: Services) -> CardReads:
 
 
 def _claim(svc: Services, read_id: str, kiosk: str | None) -> CardRead:
+    """The read, only for the paired kiosk that read it: a read id seen on the LAN is worth nothing elsewhere."""
+    dev = paired_device()
+    if dev is None or dev.kind != "kiosk":
+        raise ApiError("card_needs_pairing", "本机未配对，不能刷身份证取号（可直接点选业务取号）；"
+                       "请技术员在运维页面为本机生成配对码并在本机输入", 403)
+    if kiosk is not None and kiosk != dev.kiosk:
+        raise ApiError("card_wrong_kiosk",
+                       f"本机已配对为「{dev.name}」，不是自助终端 {kiosk}，不能用它刷身份证取号", 403)
     try:
-        return _cards(svc).claim(read_id, kiosk)
+        return _cards(svc).claim(read_id, dev.kiosk)
     except CardReadError as exc:
         raise ApiError(exc.code, exc.message, exc.status) from None
 

@@ -4,6 +4,17 @@ Each stream holds a waitress thread for its life (DESIGN.md §7), so streams
 are capped (503 + Retry-After beyond the cap), send a heartbeat comment every
 15 s so dead clients are noticed, and end after a while so EventSource
 reconnects with Last-Event-ID and the thread is recycled.
+
+A card read (`card.read`: 张*, an age and the read id a ticket can be taken
+with) goes only to a stream opened with the device token of the kiosk whose
+reader read it. EventSource cannot send headers, so the kiosk page passes its
+token as `?device=`. We chose that over a short-lived stream ticket: the
+browser reopens an EventSource by itself with the same URL (every reconnect,
+every ~10 min), so a ticket would expire under it and card reads would stop
+silently. The token is already in that kiosk's localStorage; it never reaches a
+log (no access log is kept, errors log `request.path` only, and
+`redact_text` masks `device=` values), and the stream re-checks it on each read
+so a revoke on /tech stops the reads at once.
 """
 
 from __future__ import annotations
@@ -13,7 +24,10 @@ import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
+from hall import pairing
 from hall.events import Event, StreamLimit
+from hall.pairing import PairedDevice
+from hall.web.auth import current_session
 from hall.web.errors import error_response
 from hall.web.util import services
 
@@ -35,6 +49,9 @@ def events() -> Response | tuple[Response, int]:
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or ""
     last_id = int(raw) if raw.isdigit() else None
     scope = request.args.get("scope", "")   # "kiosk" (the plain /kiosk page) or "kiosk:<id>": its card reads
+    token = request.args.get("device", "") if scope.startswith("kiosk") else ""   # the kiosk's pairing token
+    session = current_session()
+    staff = session is not None and session.role in ("technician", "manager")   # /tech shows raw reader events
     try:
         hub.open_stream()
     except StreamLimit:
@@ -66,7 +83,9 @@ def events() -> Response | tuple[Response, int]:
                     continue
                 for ev in batch:
                     last_id = ev.id
-                    if _for_stream(ev, scope):
+                    # looked up per read (reads are rare), so a revoke stops the next one
+                    device = pairing.device_for_token(svc.db, token) if token and ev.kind == "card.read" else None
+                    if _for_stream(ev, scope, device, staff):
                         yield _event(ev)
         finally:
             hub.close_stream()
@@ -84,9 +103,16 @@ def _event(ev: Event) -> str:
     return _sse(ev.kind, ev.data, ev.id)
 
 
-def _for_stream(ev: Event, scope: str) -> bool:
-    """A card read goes only to the kiosk whose reader read it (the read id lets that kiosk take a number)."""
+def _for_stream(ev: Event, scope: str, device: PairedDevice | None, staff: bool = False) -> bool:
+    """A card read goes only to the paired kiosk whose reader read it (the read id lets that kiosk take a
+    number): anyone on the LAN can open a stream, so the scope alone proves nothing. A reader bound to no
+    [[kiosks]] entry (the plain /kiosk page) needs a paired kiosk all the same. The reader's own event
+    (张*, sex, masked number) goes only to a technician's or manager's stream (/tech)."""
+    if ev.kind == "idcard.read":
+        return staff
     if ev.kind != "card.read":
         return True
     kiosk = ev.data.get("kiosk")
+    if device is None or device.kind != "kiosk" or (kiosk and device.kiosk != kiosk):
+        return False
     return scope == (f"kiosk:{kiosk}" if kiosk else "kiosk")

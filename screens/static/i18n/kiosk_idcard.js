@@ -1,6 +1,7 @@
 // Every word of 刷身份证取号 on the kiosk (kiosk_idcard.js holds no text).
 export default {
   prompt: "刷身份证取号：请将身份证放在读卡区，再点选业务",
+  needsPairing: "刷身份证取号需要先配对本机：请技术员在运维页面生成配对码，点屏幕下方“本机未配对”输入。现在可直接点选业务取号",
   promptSpeak: "可以刷身份证取号。请将身份证放在读卡区。",
   read: (name, age) => (age != null ? `已读取身份证：${name}，${age}岁` : `已读取身份证：${name}`),
   readSub: "请点选要办理的业务；号票上只显示您的姓氏",

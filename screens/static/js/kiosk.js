@@ -84,8 +84,8 @@ document.addEventListener("click", (e) => {
 }, true);
 
 // ------------------------------------------------------------------ live data
-new LiveStream({
-  url: streamUrl(KIOSK),
+const live = new LiveStream({
+  url: () => streamUrl(KIOSK),
   kinds: ["ticket.issued", "ticket.called", "ticket.updated", "window.updated", "ticket.print", "printer.status"],
   onSnapshot: (snap) => { state.snap = snap; notify("snapshot", snap); loadPrinter(); },
   onEvent: (kind, data) => {
@@ -113,7 +113,8 @@ new LiveStream({
   onStatus: (s) => offline.show(s === "down"),
 }).start();
 
-installCardReader({ enabled: !!settings.idcard, onRead: () => { if (!state.view || state.view.name !== "take") go("take"); } });
+installCardReader({ enabled: !!settings.idcard, stream: live,
+  onRead: () => { if (!state.view || state.view.name !== "take") go("take"); } });
 
 // ------------------------------------------------------------------ this kiosk's printer
 // Asked at start, on every reconnect and every 30 s; its "printer.status" events in between. The 取号 tile

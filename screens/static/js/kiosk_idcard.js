@@ -3,6 +3,7 @@
 // for people at or above the hall's age, an offer of the 绿色通道 that the citizen confirms here.
 // The ID number never reaches the page: the ticket request names the read id (see api_cards.py).
 import T from "../i18n/kiosk_idcard.js";
+import { deviceToken } from "./api.js";
 import { icon } from "./icons.js";
 import { follow } from "./live.js";
 import { clear, h, modal } from "./ui.js";
@@ -11,17 +12,33 @@ let current = null;      // the read waiting for a category: {read_id, name, age
 let panel = null;        // the take screen's panel while it is shown
 let expireTimer = null;
 
-/** The stream URL of this kiosk: card reads are sent only to the kiosk whose reader read them. */
+/**
+ * The stream URL of this kiosk: card reads are sent only to the paired kiosk whose reader read them, and
+ * EventSource cannot send the X-Hall-Device header, so the token goes in the query (never logged: api_events.py).
+ */
 export function streamUrl(kiosk) {
-  return `/api/events?scope=${encodeURIComponent(kiosk ? `kiosk:${kiosk}` : "kiosk")}`;
+  const token = deviceToken();
+  return `/api/events?scope=${encodeURIComponent(kiosk ? `kiosk:${kiosk}` : "kiosk")}`
+    + (token ? `&device=${encodeURIComponent(token)}` : "");
+}
+
+/** Whether this kiosk is paired (pairing_pad.js sets body[data-paired]): card reads need it. */
+function paired() {
+  return document.body.dataset.paired === "yes";
 }
 
 /**
  * Listen for this kiosk's card reads. `onRead()` runs when a card arrives (the kiosk opens its take screen).
- * @param {{ enabled: boolean, onRead: () => void }} o
+ * `stream` (the page's LiveStream) reconnects with the new token when the kiosk is paired or unpaired.
+ * @param {{ enabled: boolean, onRead: () => void, stream?: { refreshUrl: () => void } }} o
  */
-export function installCardReader({ enabled, onRead }) {
+export function installCardReader({ enabled, onRead, stream = null }) {
   if (!enabled) return;
+  new MutationObserver(() => {
+    if (stream) stream.refreshUrl();
+    if (!paired()) current = null;
+    if (panel) panel.draw(false);
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-paired"] });
   follow(["card.read"], (kind, data) => {
     if (kind !== "card.read" || !data) return;
     current = { ...data, until: Date.now() + (data.expires_in || 60) * 1000 };
@@ -42,7 +59,9 @@ export function clearCardRead() { forget(); }
 
 /** After a refused ticket: a read the service no longer holds is dropped here too. */
 export function cardRefused(err) {
-  if (err && err.code === "card_read_gone") forget();
+  if (err && ["card_read_gone", "card_needs_pairing", "card_wrong_kiosk", "card_other_kiosk"].includes(err.code)) {
+    forget();
+  }
 }
 
 /** "取号人：张*" on the ticket screen when the number was taken with a card. */
@@ -61,6 +80,11 @@ export function cardPanel({ enabled, setLane, speak }) {
   function draw(fresh) {
     if (!enabled) return;
     if (current && Date.now() > current.until) current = null;
+    if (!current && !paired()) {
+      clear(node, icon("info"), h("span", { "data-testid": "card-needs-pairing", text: T.needsPairing }));
+      node.dataset.state = "unpaired";
+      return;
+    }
     if (!current) {
       clear(node, icon("people"), h("span", { text: T.prompt }));
       node.dataset.state = "waiting";

@@ -37,6 +37,8 @@ function tellFollowers(kind, data, id) {
 export class LiveStream {
   /**
    * @param {object} o
+   * @param {string|(() => string)} [o.url]  a function is asked at each (re)connect (the kiosk's URL carries
+   *   its device token, which pairing or a revoke changes)
    * @param {string[]} o.kinds   event names to receive besides "snapshot"
    * @param {(snap: object) => void} o.onSnapshot
    * @param {(kind: string, data: object, id: number) => void} o.onEvent
@@ -83,9 +85,21 @@ export class LiveStream {
     this._open();
   }
 
+  _base() {
+    return typeof this.url === "function" ? this.url() : this.url;
+  }
+
+  /** Reconnect if the URL changed since this connection opened (the kiosk was paired or its token dropped). */
+  refreshUrl() {
+    if (this.source && this._base() !== this.openedWith) this.reconnect();
+  }
+
   _open() {
     if (this.stopped) return;
-    const url = this.lastId !== null ? `${this.url}?last_event_id=${encodeURIComponent(this.lastId)}` : this.url;
+    const base = this._base();
+    this.openedWith = base;
+    const sep = base.includes("?") ? "&" : "?";   // the kiosk's URL has its own query (scope, device)
+    const url = this.lastId !== null ? `${base}${sep}last_event_id=${encodeURIComponent(this.lastId)}` : base;
     const src = new EventSource(url);
     this.source = src;
     src.addEventListener("open", () => {
