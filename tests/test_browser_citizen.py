@@ -149,6 +149,60 @@ def test_card_at_kiosk_priority_ticket_then_phone_follows_the_call(pages: Browse
     assert page_weight <= PAGE_BUDGET and polls
 
 
+def test_card_reads_need_the_paired_kiosk_and_pairing_at_the_pad_brings_them(pages: BrowserPages,
+                                                                             hall: Hall) -> None:
+    """The reported gap, in the browser: an unpaired /kiosk/k1 page is not sent the read and says why;
+    paired through its own pad (the technician's code), the same page gets the next card."""
+    from hall.drivers.base import wait_until
+
+    svc = hall.services
+    reads: list[dict[str, Any]] = []
+    svc.hub.add_listener(lambda ev: reads.append(ev.data) if ev.kind == "card.read" else None)
+    tech = hall.login("9101", "tech-6666")
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk-unpaired", paired=False)
+    kiosk.get_by_test_id("pairing-status").wait_for()
+    kiosk.get_by_test_id("tile-take").click()
+    need = kiosk.get_by_test_id("card-needs-pairing")
+    need.wait_for()
+    assert "需要先配对本机" in need.inner_text() and "本机未配对" in need.inner_text()
+    shot(kiosk, "citizen-kiosk-card-needs-pairing")
+
+    def place(name: str, seq: str) -> None:
+        first = "110105" + _birth_75(hall) + seq
+        before = len(reads)
+        status, answer = hall.api("POST", "/api/devices/emulators/idcard-k1/fault",
+                                  {"command": f"place {name} 男 {_birth_75(hall)} {first + id_check_char(first)}"},
+                                  token=tech)
+        assert status == 200, answer
+        assert wait_until(lambda: len(reads) > before, 15), "the reader published no card.read"
+
+    place("王建国", "011")
+    # a ticket issued after the read travels the same stream: once the page shows it, the read would have too
+    waiting = hall.api("GET", "/api/queue")[1]
+    n = next(c["waiting"] for c in waiting["categories"] if c["prefix"] == "C") + 1
+    assert hall.api("POST", "/api/tickets", {"category": "C"})[0] == 201
+    kiosk.get_by_test_id("cat-C").filter(has_text=f"{n} 人等候").wait_for(timeout=LIVE_MS)
+    assert kiosk.get_by_test_id("card-read").get_attribute("data-state") == "unpaired"
+    assert kiosk.get_by_test_id("card-read-name").count() == 0 and kiosk.get_by_test_id("card-priority").count() == 0
+
+    # the technician pairs this kiosk at its footer; the stream reopens with the token and the next card shows
+    kiosk.get_by_test_id("pairing-status").click()
+    status, made = hall.api("POST", "/api/tech/pairings", {"kind": "kiosk", "kiosk": "k1"}, tech)
+    assert status == 201, made
+    for digit in made["code"]:
+        kiosk.locator(f"[data-testid=pairing-lock] [data-key='{digit}']").click()
+    kiosk.get_by_test_id("pairing-lock").wait_for(state="detached")
+    # (the panel is redrawn by the same observer that reopened the stream, resuming from its last event id)
+    kiosk.wait_for_selector("[data-testid=card-read][data-state=waiting]")
+    place("赵建国", "031")     # another person (the reader ignores the same card again within seconds)
+    kiosk.get_by_test_id("card-priority").wait_for(timeout=LIVE_MS)
+    assert "赵**" in kiosk.inner_text("[data-testid=card-read-name]")
+    kiosk.get_by_test_id("card-priority-no").click()
+    kiosk.click("[data-testid=cat-C]")
+    kiosk.wait_for_selector("[data-testid=ticket-holder]")
+    assert "赵**" in kiosk.inner_text("[data-testid=ticket-holder]")
+
+
 def test_phone_position_changes_live_until_called(pages: BrowserPages, hall: Hall) -> None:
     svc = hall.services
     svc.config = svc.config.model_copy(update={"citizen": svc.config.citizen.model_copy(
