@@ -35,6 +35,7 @@ from hall.web import (
     api_relay,
     api_reports,
     api_session,
+    api_staff_photos,
     api_tech,
     api_village,
     origin,
@@ -86,6 +87,7 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     app.register_blueprint(api_cards.bp)      # ID cards: what the clerk sees of the served ticket's card
     app.register_blueprint(api_rating_reasons.bp)  # 原因待补: completing a keypad 差评's reason
     app.register_blueprint(api_notice.bp)     # 一次性告知单 slip on the asking kiosk's printer
+    app.register_blueprint(api_staff_photos.bp)  # 公示栏: staff photos and the hall's rules text (manager)
     app.register_blueprint(api_audit.bp)      # audit trail: request context for every row, the manager's audit page
 
     @app.get("/api/openapi.json")
