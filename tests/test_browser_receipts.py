@@ -114,3 +114,35 @@ def test_kiosk_guide_prints_the_notice_on_its_own_printer(pages: BrowserPages, h
     assert emu.wait_for_jobs(before + 1, 10)
     slip = re.sub(r"\s+", "", emu.jobs[-1].text)
     assert "一次性告知单" in slip and "临时救助申请书" in slip and "原件1份" in slip
+
+
+def test_manager_uploads_a_face_and_rules_the_kiosk_and_evaluator_show(pages: BrowserPages, hall: Hall) -> None:
+    """公示栏 (issue 11 item 7): the manager's upload and rules text appear on the kiosk and the window tablet."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (900, 1200), (20, 90, 160)).save(buf, format="JPEG")
+    ctx = pages.context(CONSOLE)
+    manager = pages.open_in(ctx, "/manager", "manager")
+    manager.get_by_test_id("staff-id").fill("9001")
+    manager.get_by_test_id("pin").fill("hall-8888")
+    manager.get_by_test_id("login").click()
+    manager.get_by_test_id("tab-faces").click()
+    manager.get_by_test_id("photo-file-1001").set_input_files(
+        files=[{"name": "face.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}])
+    manager.locator("[data-testid=face-item-1001] img").wait_for()
+    manager.get_by_test_id("rules-text").fill("首问负责制：第一位接待的人负责到底。\n办事不求人：按指南办理，无需托人。")
+    manager.get_by_test_id("rules-save").click()
+    manager.get_by_text("已保存").first.wait_for()
+    shot(manager, "manager-faces")
+
+    token = hall.login("1001", window=1)
+    assert token
+    kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk", "kiosk-board")
+    kiosk.get_by_test_id("tile-board").click()
+    kiosk.locator("[data-testid=staff-grid] [data-testid=face-1001] img").wait_for(timeout=15000)
+    kiosk.get_by_test_id("board-rules").click()
+    kiosk.get_by_test_id("rules").get_by_text("办事不求人").wait_for()
+    shot(kiosk, "kiosk-board-rules")
+    tablet = pages.open_in(pages.context({"width": 1280, "height": 800}), "/evaluator/1", "evaluator")
+    tablet.locator("[data-testid=idle] [data-testid=face-1001] img").wait_for(timeout=15000)

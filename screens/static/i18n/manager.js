@@ -29,6 +29,7 @@ export default {
     cases: "办件时限",
     audit: "审计日志",
     broadcast: "大厅广播",
+    faces: "公示栏",
   },
 
   updated: (t) => `数据更新于 ${t}`,
@@ -391,5 +392,19 @@ export default {
     kinds: { monthly: "月度通报", clerks: "人员绩效", ratings: "评价与整改", cases: "办件时限", daily: "日报" },
     dayLabel: "日报日期",
     hint: "每月结束后，上月的月度通报会自动保存到备份目录。每次下载都会记入审计日志。",
+  },
+  faces: {
+    photosTitle: "工作人员照片",
+    photosHint: "照片显示在自助终端的公示栏和窗口评价器上；上传后自动压缩并去除拍摄位置等信息（JPEG、PNG 或 WebP，不超过 8 MB）",
+    upload: "上传照片",
+    replace: "更换照片",
+    none: "暂无照片",
+    uploaded: (name) => `已更新${name}的照片`,
+    failed: (status) => `上传失败（${status}）`,
+    rulesTitle: "大厅制度（公示栏）",
+    rulesLabel: "制度内容",
+    rulesHint: "每行一条，格式“名称：说明”；留空则显示系统默认的制度",
+    saveRules: "保存制度",
+    saved: "已保存，公示栏将显示新的制度",
   },
 };

@@ -6,6 +6,7 @@ import T from "../i18n/evaluator.js";
 import { ApiError, api, getOptional } from "./api.js";
 import { checkMarks, face, icon } from "./icons.js";
 import { offerPendingReason } from "./evaluator_reason.js";
+import { face as staffFace, loadFaces } from "./hall_faces.js";
 import { LiveStream } from "./live.js";
 import { DevicePairing } from "./pairing_pad.js";
 import { ScreenReader } from "./speech.js";
@@ -62,6 +63,13 @@ function stopCountdown() {
 }
 
 // ------------------------------------------------------------------ screens
+// The clerks' photos (公示栏 faces): asked at start and every 10 minutes; the idle screen redraws with them.
+function refreshFaces() {
+  loadFaces().then(() => { if (state.mode === "idle") showIdle(); });
+}
+refreshFaces();
+setInterval(refreshFaces, 600000);
+
 function showIdle() {
   state.mode = "idle";
   state.prompt = null;
@@ -76,7 +84,7 @@ function showIdle() {
   }
   const staff = page.staff.find((s) => s.id === w.clerk_id);
   clear(stage, h("div", { class: "idle", "data-testid": "idle" },
-    h("div", { class: "avatar big", text: (w.clerk_name || "?").slice(0, 1) }),
+    staffFace(w.clerk_id, w.clerk_name || "", h("div", { class: "avatar big", text: (w.clerk_name || "?").slice(0, 1) })),
     h("div", { class: "who" },
       h("h1", { "data-testid": "clerk-name" }, w.clerk_name || "",
         h("span", { class: "badge", text: w.post === "B" ? T.postB : T.postA })),

@@ -13,6 +13,7 @@ import { cardPanel, cardRefused, clearCardRead, holderLine, installCardReader, s
 import { pinyinKeyboard } from "./kiosk_pinyin.js";
 import { LiveStream } from "./live.js";
 import { broadcastBanner } from "./hall_broadcast.js";
+import { face as staffFace, hallRules, loadFaces } from "./hall_faces.js";
 import { DevicePairing } from "./pairing_pad.js";
 import { ScreenReader, spellNumber } from "./speech.js";
 import {
@@ -1059,7 +1060,9 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
     for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.tab === k));
     ({ staff: drawStaff, rules: drawRules, map: drawMap, notices: drawNotices, items: drawItems })[k]();
   }
-  function drawStaff() {
+  async function drawStaff() {
+    await loadFaces();
+    if (current !== "staff") return;
     const windows = state.snap ? state.snap.windows : page.windows.map((w) => ({ ...w, clerk_id: null }));
     clear(body, h("div", { class: "staff-grid", "data-testid": "staff-grid", tabindex: "0" }, windows.map((w) => {
       const s = page.staff.find((x) => x.id === w.clerk_id);
@@ -1069,7 +1072,7 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
           h("span", { text: T.mapWindow(w.number) }),
           w.paused ? h("span", { class: "badge warn" }, icon("pause"), T.paused) : null),
         w.clerk_id ? h("div", { class: "staff-who" },
-          h("div", { class: "avatar", text: (w.clerk_name || "?").slice(0, 1) }),
+          staffFace(w.clerk_id, w.clerk_name || "", h("div", { class: "avatar", text: (w.clerk_name || "?").slice(0, 1) })),
           h("div", {}, h("div", { class: "staff-name" }, w.clerk_name || "",
             h("span", { class: "badge", text: w.post === "B" ? T.postB : T.postA })),
           h("div", { class: "muted", text: T.staffNo(w.clerk_id) }),
@@ -1080,8 +1083,10 @@ VIEWS.board = ({ tab = "staff" } = {}) => {
           cats.map((c) => h("span", { class: "badge", text: c }))));
     })));
   }
-  function drawRules() {
-    clear(body, h("div", { class: "rules", tabindex: "0" }, T.rules.map(([name, text], i) => h("div", { class: "card rule" },
+  async function drawRules() {
+    const rules = await hallRules(T.rules);
+    if (current !== "rules") return;
+    clear(body, h("div", { class: "rules", tabindex: "0", "data-testid": "rules" }, rules.map(([name, text], i) => h("div", { class: "card rule" },
       h("span", { class: "flow-no", text: String(i + 1) }), h("div", {}, h("h2", { text: name }), h("p", { text }))))));
   }
   function drawMap() { clear(body, h("div", { class: "card map-card" }, hallMap())); }

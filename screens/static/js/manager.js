@@ -11,6 +11,7 @@ import { adminPanels } from "./manager_admin.js";
 import { auditPanel } from "./manager_audit.js";
 import { broadcastPanel, overTargetBadge, targetsCard } from "./manager_broadcast.js";
 import { excelLinks } from "./manager_excel.js";
+import { facesPanel } from "./manager_photos.js";
 import {
   StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, kpi, monthDays, monthOf, tabs,
 } from "./staff.js";
@@ -55,7 +56,7 @@ function stamp() {
 
 function start(session) {
   ctx.session = session;
-  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx), broadcastPanel(ctx), auditPanel(ctx)];
+  state.panels = [livePanel(), monthPanel(), perfPanel(), ...adminPanels(ctx), broadcastPanel(ctx), facesPanel(ctx), auditPanel(ctx)];
   for (const p of state.panels) p.label = T.tabs[p.id];
   state.tabs = tabs(staffPage.stage, state.panels);
   clear(staffPage.footbar, status);
