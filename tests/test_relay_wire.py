@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from hall.relay import wire
+from hall.records import models
+from hall.relay import codes, wire
 from hall.relay.county_sim import CountySimulator
+from hall.relay.outbox import KINDS
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "county-api.yaml"
+DOC = Path(__file__).resolve().parent.parent / "kiosk" / "relay" / "county-api.yaml"
 SECRET = b"0123456789abcdef-secret"
 T = "2026-11-25T09:30:00.000+08:00"
 
@@ -63,6 +65,55 @@ def test_document_kinds_and_headers(doc: dict[str, Any]) -> None:
             refs = {p["$ref"].rsplit("/", 1)[-1] for p in op["parameters"] if "$ref" in p}
             assert {"HallId", "Timestamp", "Signature"} <= refs, op["operationId"]
     assert doc["x-personal-fields"] == {k: list(v) for k, v in wire.PERSONAL_FIELDS.items()}
+
+
+def _enum(doc: dict[str, Any], schema: str, prop: str) -> list[Any]:
+    found: list[Any] = doc["components"]["schemas"][schema]["properties"][prop]["enum"]
+    return found
+
+
+def test_code_names_agree_with_the_document(doc: dict[str, Any]) -> None:
+    """The schemas come from the document; the names the code branches on must say the same."""
+    assert _enum(doc, "CaseBody", "status") == wire.CASE_STATUSES == list(models.CASE_STATUSES)
+    assert _enum(doc, "CaseStatusBody", "from_status") == [*wire.CASE_STATUSES, None]
+    assert _enum(doc, "CaseBody", "case_kind") == wire.CASE_KINDS
+    assert _enum(doc, "RatingBody", "channel") == wire.CHANNELS == list(models.CHANNELS)
+    assert _enum(doc, "RatingBody", "level") == list(codes.LEVELS)
+    assert _enum(doc, "ComplaintBody", "kind") == wire.COMPLAINT_TYPES
+    assert _enum(doc, "RectificationBody", "state") == wire.RECTIFICATION_STATES
+    assert _enum(doc, "AppointmentBody", "state") == wire.APPOINTMENT_STATES
+    assert _enum(doc, "Message", "kind") == sorted(KINDS)
+    assert _enum(doc, "Result", "status") == list(wire.RESULT_STATUSES)
+    assert doc["components"]["schemas"]["Batch"]["properties"]["messages"]["maxItems"] == wire.MAX_BATCH_MESSAGES
+    bodies = {name: set(doc["components"]["schemas"][name]["properties"]) for name in wire.BODY_SCHEMA.values()}
+    for name, fields in wire.PERSONAL_FIELDS.items():
+        assert set(fields) <= set(doc["components"]["schemas"][name]["properties"]), name
+    assert set().union(*bodies.values()) >= wire.FREE_TEXT
+
+
+def test_validation_is_the_documents() -> None:
+    """jsonschema applies the document's rules; messages name the field and never echo a whole object."""
+    body = wire.to_body("case", CASE_PAYLOAD)
+    assert wire.validate(body, "CaseBody", "case") == []
+    applicant = body["applicant"]
+    errors = wire.validate(body | {
+        "accepted_at": "2026-11-25T09:30:00",          # no offset: the county wants one
+        "version": 1.0,                                # integers are exact on the wire
+        "time_limit": {"value": 3, "unit": "周"},      # oneOf TimeLimit | null
+        "applicant": applicant | {"type": "个人"},
+        "surplus": 1,
+    } | {"item_code": ""}, "CaseBody", "case")
+    assert "case.accepted_at: '2026-11-25T09:30:00' is not an ISO-8601 date-time with offset" in errors
+    assert "case.version: expected integer, got float" in errors
+    assert "case.time_limit: matches none of the allowed forms" in errors
+    assert any(e.startswith("case.applicant.type: '个人' is not one of") for e in errors)
+    assert "case.surplus: not allowed" in errors and "case.item_code: shorter than 1" in errors
+    assert not any(applicant["cert_no"] in e for e in errors)
+    missing = dict(body)
+    del missing["receipt_no"]
+    assert wire.validate(missing, "CaseBody", "case") == ["case.receipt_no: required"]
+    assert wire.validate({"year": 2027, "holidays": ["2027-02-30"], "workdays": [], "source": "x"},
+                         "Holidays") == ["$.holidays[0]: '2027-02-30' is not a YYYY-MM-DD date"]
 
 
 def _signed(sim: CountySimulator, method: str, target: str, body: bytes = b"",

@@ -1,4 +1,4 @@
-"""`kiosk county-sim`: run the county platform simulator on loopback (docs/county-api.yaml).
+"""`kiosk county-sim`: run the county platform simulator on loopback (kiosk/relay/county-api.yaml).
 
 Faults are injected over its admin routes, for example::
 

@@ -14,7 +14,7 @@ level          provincial 好差评 code    GB/T 39046-2020 A.8
 非常不满意      1                        5
 =============  =======================  ======================
 
-The county interface (docs/county-api.yaml) takes the provincial 好差评 code;
+The county interface (kiosk/relay/county-api.yaml) takes the provincial 好差评 code;
 the GB/T 39046 numbering is what the national data exchange and exports use.
 Both tables are spelled out literally below (no arithmetic such as ``6 - n``),
 so a reviewer can compare them with the standards line by line, and the tests

@@ -1,4 +1,4 @@
-"""A county platform simulator that speaks the wire format of docs/county-api.yaml.
+"""A county platform simulator that speaks the wire format of kiosk/relay/county-api.yaml.
 
 It is part of the product (technicians use it to try a hall's relay before the
 county link exists) and the relay's tests run against it over loopback. It

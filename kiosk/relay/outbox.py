@@ -31,7 +31,7 @@ from hall.store.db import Database
 
 log = logging.getLogger(__name__)
 
-#: Message kinds the county understands (docs/county-api.yaml, `Message.kind`).
+#: Message kinds the county understands (kiosk/relay/county-api.yaml, `Message.kind`).
 KINDS: frozenset[str] = frozenset({
     "case",                # a case (办件) registered at the window, full record
     "case_status",         # a status change of a case (受理/办理中/补正/办结/退回)

@@ -1,11 +1,13 @@
-"""The wire format between the hall and the county platform (docs/county-api.yaml).
+"""The wire format between the hall and the county platform (county-api.yaml beside this module).
 
-Everything both sides must agree on lives here, and only here: paths, headers,
-the signature, the freshness window, the JSON schemas of the batch and of each
-message body, and the conversion of an outbox payload (semantic values, as the
-records code writes them) into a message body (the fields the county needs,
-platform codes). The relay sender, the county simulator and the tests all use
-this module; a test checks that it agrees with the OpenAPI document.
+The JSON schemas of the batch and of each message body come from that OpenAPI
+document, the one source of truth, and `jsonschema` validates against them.
+Everything else both sides must agree on lives here: paths, headers, the
+signature, the freshness window, and the conversion of an outbox payload
+(semantic values, as the records code writes them) into a message body (the
+fields the county needs, platform codes). The relay sender, the county
+simulator and the tests all use this module; tests/test_relay_wire.py fails
+when its names (kinds, statuses, levels, limits) and the document disagree.
 
 Signature
 ---------
@@ -62,11 +64,13 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib import resources
 from typing import Any, Final
 
+import yaml
 from hall.relay import codes
-from hall.relay.outbox import KINDS
 from hall.security import redact_text
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 log = logging.getLogger(__name__)
 
@@ -112,234 +116,32 @@ RECTIFICATION_STATES: Final = ["待整改", "已回复", "已核实", "已关闭
 APPOINTMENT_STATES: Final = ["booked", "checked_in", "no_show", "cancelled"]
 
 # --------------------------------------------------------------------------- schemas
-# JSON Schema (2020-12, as OpenAPI 3.1 uses it). docs/county-api.yaml holds the
-# same schemas with descriptions; tests/test_relay_wire.py compares them.
+# The document is the one source of truth for the JSON schemas: it ships inside
+# this package (the service validates against it at run time) and is loaded once.
+# The names below are what the code branches on; tests/test_relay_wire.py fails
+# when they and the document's enums disagree.
 
-_S: Final[dict[str, Any]] = {"type": "string"}
-_S_NULL: Final[dict[str, Any]] = {"type": ["string", "null"]}
-_I_NULL: Final[dict[str, Any]] = {"type": ["integer", "null"]}
-_DT: Final[dict[str, Any]] = {"type": "string", "format": "date-time"}
-_DT_NULL: Final[dict[str, Any]] = {"type": ["string", "null"], "format": "date-time"}
+DOCUMENT_FILE: Final = "county-api.yaml"
 
 
-def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "required": required, "properties": props}
+def _strip(node: Any) -> Any:
+    """A schema without its prose: the description is for people, not for validation or projection."""
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in ("description", "example", "examples")}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
 
 
-_ITEM_CODE: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLength": 64}
-_CODES: Final[dict[str, Any]] = {"type": "array", "items": {"$ref": "#/components/schemas/ReasonRef"}}
-_VERSION: Final[dict[str, Any]] = {"type": "integer", "minimum": 1}
+def load_document() -> dict[str, Any]:
+    """The OpenAPI document of the county interface, as shipped with this package."""
+    text = resources.files(__package__ or "hall.relay").joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
+    doc: dict[str, Any] = yaml.safe_load(text)
+    return doc
 
-SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "Applicant": _obj(["type", "name", "cert_type", "cert_no"], {
-        "type": {"type": "string", "enum": ["自然人", "法人"]},
-        "name": _S,
-        "cert_type": _S,
-        "cert_no": _S,
-        "phone": _S_NULL,
-    }),
-    "Agent": _obj(["name", "cert_type", "cert_no"], {
-        "name": _S,
-        "cert_type": _S,
-        "cert_no": _S,
-        "phone": _S_NULL,
-        "village": _S_NULL,
-    }),
-    "ReasonRef": _obj(["code"], {
-        "code": _S,
-        "text": _S_NULL,
-    }),
-    "TimeLimit": _obj(["value", "unit"], {
-        "value": {"type": "integer", "minimum": 0},
-        "unit": {"type": "string", "enum": ["天", "工作日", "月", "年"]},
-    }),
-    "CaseBody": _obj(["case_id", "receipt_no", "item_code", "item_name", "case_kind", "status", "applicant",
-                      "accepted_at", "version"], {
-        "case_id": _S,
-        "receipt_no": _S,
-        "official_no": _S_NULL,
-        "item_code": _ITEM_CODE,
-        "item_name": _S,
-        "case_kind": {"type": "string", "enum": CASE_KINDS},
-        "time_limit": {"oneOf": [{"$ref": "#/components/schemas/TimeLimit"}, {"type": "null"}]},
-        "status": {"type": "string", "enum": CASE_STATUSES},
-        "applicant": {"$ref": "#/components/schemas/Applicant"},
-        "agent": {"oneOf": [{"$ref": "#/components/schemas/Agent"}, {"type": "null"}]},
-        "window": _I_NULL,
-        "clerk_id": _S_NULL,
-        "clerk_name": _S_NULL,
-        "accepted_at": _DT,
-        "promised_finish_at": _DT_NULL,
-        "finished_at": _DT_NULL,
-        "materials": {"type": "array", "items": {"type": "string"}},
-        "version": _VERSION,
-    }),
-    "CaseStatusBody": _obj(["case_id", "status", "at", "version"], {
-        "case_id": _S,
-        "receipt_no": _S_NULL,
-        "official_no": _S_NULL,
-        "item_code": _S_NULL,
-        "from_status": {"type": ["string", "null"], "enum": [*CASE_STATUSES, None]},
-        "status": {"type": "string", "enum": CASE_STATUSES},
-        "at": _DT,
-        "note": _S_NULL,
-        "clerk_id": _S_NULL,
-        "promised_finish_at": _DT_NULL,
-        "finished_at": _DT_NULL,
-        "version": _VERSION,
-    }),
-    "RatingBody": _obj(["rating_id", "channel", "level", "level_code", "rated_at", "assess_number"], {
-        "rating_id": _S,
-        "case_id": _S_NULL,
-        "receipt_no": _S_NULL,
-        "official_no": _S_NULL,
-        "ticket_number": _S_NULL,
-        "item_code": _S_NULL,
-        "item_name": _S_NULL,
-        "category": _S_NULL,
-        "channel": {"type": "string", "enum": CHANNELS},
-        "level": {"type": "string", "enum": list(codes.LEVELS)},
-        "level_code": {"type": "integer", "minimum": 1, "maximum": 5},
-        "reasons": _CODES,
-        "comment": _S_NULL,
-        "clerk_id": _S_NULL,
-        "clerk_name": _S_NULL,
-        "window": _I_NULL,
-        "rated_at": _DT,
-        "assess_number": {"type": "integer", "enum": [1, 2]},
-    }),
-    "ComplaintBody": _obj(["complaint_id", "ref_no", "kind", "created_at"], {
-        "complaint_id": _S,
-        "ref_no": _S,
-        "kind": {"type": "string", "enum": COMPLAINT_TYPES},
-        "reasons": _CODES,
-        "text": _S_NULL,
-        "contact_name": _S_NULL,
-        "contact_phone": _S_NULL,
-        "window": _I_NULL,
-        "created_at": _DT,
-        "state": _S_NULL,
-        "reply": _S_NULL,
-        "handled_at": _DT_NULL,
-        "version": _VERSION,
-    }),
-    "RectificationBody": _obj(["rectification_id", "rating_id", "state", "opened_at", "due_at"], {
-        "rectification_id": _S,
-        "rating_id": _S,
-        "state": {"type": "string", "enum": RECTIFICATION_STATES},
-        "opened_at": _DT,
-        "due_at": _DT,
-        "reply": _S_NULL,
-        "replied_at": _DT_NULL,
-        "verification": _S_NULL,
-        "verified_at": _DT_NULL,
-        "closed_at": _DT_NULL,
-        "version": _VERSION,
-    }),
-    "AppointmentBody": _obj(["appointment_id", "code", "source", "category", "slot_start", "state"], {
-        "appointment_id": _S,
-        "code": _S,
-        "source": {"type": "string", "enum": ["county", "hall"]},
-        "category": _S,
-        "item_code": _S_NULL,
-        "item_name": _S_NULL,
-        "slot_start": _DT,
-        "slot_end": _DT_NULL,
-        "name": _S_NULL,
-        "phone": _S_NULL,
-        "state": {"type": "string", "enum": APPOINTMENT_STATES},
-        "booked_at": _DT_NULL,
-        "checked_in_at": _DT_NULL,
-        "no_show_at": _DT_NULL,
-        "cancelled_at": _DT_NULL,
-        "version": _VERSION,
-    }),
-    "AppointmentNoshowBody": _obj(["code", "slot_start", "no_show_at"], {
-        "appointment_id": _S_NULL,
-        "code": _S,
-        "source": {"type": ["string", "null"], "enum": ["county", "hall", None]},
-        "category": _S_NULL,
-        "item_code": _S_NULL,
-        "item_name": _S_NULL,
-        "slot_start": _DT,
-        "slot_end": _DT_NULL,
-        "state": {"type": ["string", "null"], "enum": [*APPOINTMENT_STATES, None]},
-        "no_show_at": _DT,
-        "version": {"type": ["integer", "null"], "minimum": 1},
-    }),
-    "Message": _obj(["message_id", "kind", "order_key", "created_at", "body"], {
-        "message_id": {"type": "string", "minLength": 1, "maxLength": 200},
-        "kind": {"type": "string", "enum": sorted(KINDS)},
-        "order_key": {"type": "string", "minLength": 1, "maxLength": 200},
-        "created_at": _DT,
-        "body": {"type": "object"},
-    }),
-    "Batch": _obj(["hall_id", "batch_id", "sent_at", "messages"], {
-        "hall_id": _S,
-        "batch_id": _S,
-        "sent_at": _DT,
-        "messages": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_MESSAGES,
-                     "items": {"$ref": "#/components/schemas/Message"}},
-    }),
-    "Result": _obj(["message_id", "status"], {
-        "message_id": _S,
-        "status": {"type": "string", "enum": list(RESULT_STATUSES)},
-        "code": _S_NULL,
-        "reason": _S_NULL,
-        "county_ref": _S_NULL,
-    }),
-    "BatchResponse": _obj(["batch_id", "results"], {
-        "batch_id": _S,
-        "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
-    }),
-    # The catalog document belongs to hall.records.catalog (its format and
-    # validation); the wire only fixes the envelope.
-    "Catalog": {"type": "object", "required": ["version", "items"], "properties": {
-        "format": _S,
-        "version": _S,
-        "published_at": _DT,
-        "items": {"type": "array", "items": {"type": "object"}},
-    }},
-    "Reason": {"type": "object", "required": ["code", "text"], "properties": {
-        "code": _S,
-        "text": _S,
-    }},
-    "Reasons": {"type": "object", "required": ["version", "rating_reasons"], "properties": {
-        "version": _S,
-        "rating_reasons": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Reason"}},
-        "complaint_reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
-    }},
-    "CountyAppointment": _obj(["code", "category", "slot_start", "slot_end", "name", "phone"], {
-        "code": {"type": "string", "minLength": 4, "maxLength": 40},
-        "category": _S,
-        "slot_start": _DT,
-        "slot_end": _DT,
-        "name": _S,
-        "phone": _S,
-        "item_code": _S_NULL,
-        "item_name": _S_NULL,
-        "cancelled": {"type": "boolean"},
-        "booked_at": _DT_NULL,
-    }),
-    "Holidays": _obj(["year", "holidays", "workdays", "source"], {
-        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
-        "holidays": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "date"}},
-        "workdays": {"type": "array", "items": {"type": "string", "format": "date"}},
-        "source": _S,
-    }),
-    "Appointments": _obj(["cursor", "more", "appointments"], {
-        "cursor": _S,
-        "more": {"type": "boolean"},
-        "appointments": {"type": "array", "items": {"$ref": "#/components/schemas/CountyAppointment"}},
-    }),
-    "Error": _obj(["error"], {
-        "error": _obj(["code", "message"], {
-            "code": _S,
-            "message": _S,
-            "server_time": _I_NULL,
-        }),
-    }),
-}
+
+#: The document's JSON schemas (2020-12, as OpenAPI 3.1 uses it), prose stripped.
+SCHEMAS: Final[dict[str, dict[str, Any]]] = _strip(load_document()["components"]["schemas"])
 
 #: The body schema of each message kind.
 BODY_SCHEMA: Final[dict[str, str]] = {
@@ -373,81 +175,86 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-_TYPES: Final[dict[str, tuple[type, ...]]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "object": (dict,), "array": (list,), "null": (type(None),),
-}
+def _is_integer(_checker: Any, value: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer; the county's integers (versions,
+    # windows, codes) are exact, so a float is refused as the wire always did.
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _type_ok(value: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(value, bool):
-        return False
-    return isinstance(value, _TYPES[name])
+_Validator: Final = validators.extend(
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+
+# Our own format checks: jsonschema's date-time check silently does nothing
+# unless an optional package is installed, and the county wants an offset.
+_FORMATS: Final = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+_COMPONENTS: Final = {"schemas": SCHEMAS}
+_NAMED: dict[str, Any] = {}
+_named_lock = threading.Lock()
+
+
+def _validator(schema: dict[str, Any] | str) -> Any:
+    """A validator whose `$ref`s resolve into the document's components (named ones built once)."""
+    if isinstance(schema, str):
+        with _named_lock:
+            v = _NAMED.get(schema)
+            if v is None:
+                if schema not in SCHEMAS:
+                    raise KeyError(schema)
+                root = {"$ref": f"#/components/schemas/{schema}", "components": _COMPONENTS}
+                v = _NAMED[schema] = _Validator(root, format_checker=_FORMATS)
+            return v
+    return _Validator({**schema, "components": _COMPONENTS}, format_checker=_FORMATS)
+
+
+def _describe(error: ValidationError, path: str) -> list[str]:
+    """An error's messages, naming the field; never a whole offending object (it may hold an ID number)."""
+    where = (path or "$") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    kind, limit, value = error.validator, error.validator_value, error.instance
+    if kind == "required" and isinstance(value, dict):
+        return [f"{where}.{r}: required" for r in limit if r not in value]
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = error.schema.get("properties", {})
+        return [f"{where}.{k}: not allowed" for k in value if k not in allowed]
+    if kind == "type":
+        names = [limit] if isinstance(limit, str) else list(limit)
+        return [f"{where}: expected {'/'.join(names)}, got {type(value).__name__}"]
+    if kind in ("oneOf", "anyOf"):
+        return [f"{where}: matches none of the allowed forms"]
+    shown = repr(value) if isinstance(value, str | int | float | None) else type(value).__name__
+    if kind == "enum":
+        return [f"{where}: {shown} is not one of {limit}"]
+    if kind == "format":
+        return [f"{where}: {shown} is not a YYYY-MM-DD date" if limit == "date"
+                else f"{where}: {shown} is not an ISO-8601 date-time with offset"]
+    words = {"minLength": "shorter than {}", "maxLength": "longer than {}", "minimum": "below {}",
+             "maximum": "above {}", "minItems": "fewer than {} items", "maxItems": "more than {} items"}
+    return [f"{where}: " + words.get(kind, f"does not satisfy {kind} {{}}").format(str(limit)[:60])]
 
 
 def validate(value: Any, schema: dict[str, Any] | str, path: str = "") -> list[str]:
     """Errors of `value` against one of :data:`SCHEMAS` (by name) or a schema; [] when valid.
 
-    Covers the subset of JSON Schema the wire format uses: type (or a list of
-    types), enum, required, properties, additionalProperties false, items,
-    min/maxItems, min/maxLength, minimum/maximum, oneOf, $ref, format date-time.
+    The `jsonschema` library does the validation (draft 2020-12, the dialect of
+    OpenAPI 3.1) against the document's own schemas, so the code cannot drift
+    from it; only the messages are ours, in the wire's path notation.
     """
-    s = resolve(SCHEMAS[schema] if isinstance(schema, str) else schema)
-    where = path or "$"
-    if "oneOf" in s:
-        if any(not validate(value, alt, path) for alt in s["oneOf"]):
-            return []
-        return [f"{where}: matches none of the allowed forms"]
-    types = s.get("type")
-    if types is not None:
-        names = [types] if isinstance(types, str) else list(types)
-        if not any(_type_ok(value, n) for n in names):
-            return [f"{where}: expected {'/'.join(names)}, got {type(value).__name__}"]
-    if value is None:
-        return []
     errors: list[str] = []
-    if "enum" in s and value not in s["enum"]:
-        errors.append(f"{where}: {value!r} is not one of {s['enum']}")
-    if s.get("format") == "date" and isinstance(value, str):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            errors.append(f"{where}: {value!r} is not a YYYY-MM-DD date")
-    if s.get("format") == "date-time" and isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            errors.append(f"{where}: {value!r} is not an ISO-8601 date-time with offset")
-    if isinstance(value, str):
-        if len(value) < s.get("minLength", 0):
-            errors.append(f"{where}: shorter than {s['minLength']}")
-        if "maxLength" in s and len(value) > s["maxLength"]:
-            errors.append(f"{where}: longer than {s['maxLength']}")
-    if isinstance(value, int) and not isinstance(value, bool):
-        if "minimum" in s and value < s["minimum"]:
-            errors.append(f"{where}: below {s['minimum']}")
-        if "maximum" in s and value > s["maximum"]:
-            errors.append(f"{where}: above {s['maximum']}")
-    if isinstance(value, dict):
-        props = s.get("properties", {})
-        for req in s.get("required", []):
-            if req not in value:
-                errors.append(f"{where}.{req}: required")
-        for key, sub in value.items():
-            if key in props:
-                errors.extend(validate(sub, props[key], f"{where}.{key}"))
-            elif s.get("additionalProperties") is False:
-                errors.append(f"{where}.{key}: not allowed")
-    if isinstance(value, list):
-        if len(value) < s.get("minItems", 0):
-            errors.append(f"{where}: fewer than {s['minItems']} items")
-        if "maxItems" in s and len(value) > s["maxItems"]:
-            errors.append(f"{where}: more than {s['maxItems']} items")
-        if "items" in s:
-            for i, item in enumerate(value):
-                errors.extend(validate(item, s["items"], f"{where}[{i}]"))
+    for error in _validator(schema).iter_errors(value):
+        errors.extend(t for t in _describe(error, path) if t not in errors)
     return errors
 
 
