@@ -201,23 +201,38 @@ def _date(value: object) -> bool:
     return True
 
 
-_COMPONENTS: Final = {"schemas": SCHEMAS}
+def _inline(node: Any, seen: tuple[str, ...] = ()) -> Any:
+    """A schema with its `$ref`s to the document's components replaced by their targets.
+
+    The wire's schemas are not recursive; resolving each `$ref` once here makes
+    validation about twice as fast as letting `referencing` look it up on every call.
+    """
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name in seen:
+                raise ValueError(f"recursive schema {name} in {DOCUMENT_FILE}")
+            return _inline(SCHEMAS[name], (*seen, name))
+        return {k: _inline(v, seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, seen) for v in node]
+    return node
+
+
 _NAMED: dict[str, Any] = {}
 _named_lock = threading.Lock()
 
 
 def _validator(schema: dict[str, Any] | str) -> Any:
-    """A validator whose `$ref`s resolve into the document's components (named ones built once)."""
+    """A validator for a named schema (built once) or for a schema that may `$ref` the named ones."""
     if isinstance(schema, str):
         with _named_lock:
             v = _NAMED.get(schema)
             if v is None:
-                if schema not in SCHEMAS:
-                    raise KeyError(schema)
-                root = {"$ref": f"#/components/schemas/{schema}", "components": _COMPONENTS}
-                v = _NAMED[schema] = _Validator(root, format_checker=_FORMATS)
+                v = _NAMED[schema] = _Validator(_inline(SCHEMAS[schema]), format_checker=_FORMATS)
             return v
-    return _Validator({**schema, "components": _COMPONENTS}, format_checker=_FORMATS)
+    return _Validator(_inline(schema), format_checker=_FORMATS)
 
 
 def _describe(error: ValidationError, path: str) -> list[str]:
