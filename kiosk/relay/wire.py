@@ -310,6 +310,9 @@ INTERNAL_FIELDS: Final[frozenset[str]] = frozenset({
     "hall_id", "ticket_id", "deadline_estimated", "due_estimated", "prompt_id", "service_key", "bad",
     "person_key", "booked_by", "replied_by", "verified_by", "closed_by", "handled_by", "updated_at",
     "service_date", "path", "category",
+    # a keypad 差评's reasons completed later: the county gets them as the rating's next version,
+    # whose envelope carries the time; the standard rating record has no field for it
+    "reason_completed_at",
 })
 
 #: Personal data the records code may put into a payload that the county does
