@@ -176,7 +176,8 @@ function render(name, params = {}) {
   document.body.dataset.view = name;
   const atHome = name === "home";
   homeBtn.style.visibility = atHome ? "hidden" : "visible";
-  backBtn.style.visibility = atHome || !state.stack.length ? "hidden" : "visible";
+  // no step to go back to: the button takes no room either, so the footer keeps one row at 1366×768
+  backBtn.style.display = atHome || !state.stack.length ? "none" : "";
   if (atHome) idle.disarm(); else idle.arm(v.idle);
   if (toggles.voice && v.speak) reader.read(v.speak);
 }
