@@ -234,3 +234,13 @@ def pages_for_test(pages: P) -> Iterator[P]:
     yield pages
     pages.close()
     assert not pages.errors, pages.errors
+
+
+def hotkey(page: Any, key: str, action: str) -> None:
+    """Press a console hot key once its action is live.
+
+    The console ignores a key while the previous action's request is still in flight (its buttons
+    are off): the screen may already show the new state from the live stream before the answer
+    arrives, so a test that presses at once loses the key on a busy machine."""
+    page.wait_for_function(f"!document.querySelector('[data-testid=act-{action}]').disabled")
+    page.keyboard.press(key)

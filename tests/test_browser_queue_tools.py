@@ -14,7 +14,7 @@ import pytest
 from hall.drivers.base import wait_until
 
 from tests import test_browser_screens as screens
-from tests.browser_support import Hall, chromium_available, serve_hall, shot
+from tests.browser_support import Hall, chromium_available, hotkey, serve_hall, shot
 from tests.test_browser_screens import Pages, spoken
 
 browser = screens.browser
@@ -59,9 +59,9 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.locator(f"[data-testid=waiting-tickets] [data-number={third}]").wait_for()
 
     # call the first, start, then 挂起: it moves to the parked list; the board lists it under window 1
-    clerk.keyboard.press("F1")
+    hotkey(clerk, "F1", "call")
     _current_is(clerk, first)
-    clerk.keyboard.press("F4")
+    hotkey(clerk, "F4", "start")
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     clerk.get_by_test_id("act-park").click()
     clerk.get_by_test_id(f"resume-{first}").wait_for()
@@ -83,9 +83,9 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
 
     # resume the parked one: refused while the third is called, so finish it first
     assert clerk.get_by_test_id(f"resume-{first}").is_disabled()
-    clerk.keyboard.press("F4")
+    hotkey(clerk, "F4", "start")
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
-    clerk.keyboard.press("F5")
+    hotkey(clerk, "F5", "finish")
     _current_is(clerk, "当前没有叫号")
     clerk.wait_for_function(f"!document.querySelector('[data-testid=resume-{first}]').disabled")
     clerk.get_by_test_id(f"resume-{first}").click()
@@ -117,9 +117,8 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     assert state[second] == "cancelled" and state[first] == "serving" and state[third] == "done"
 
     # a coded pause: the picker asks for a reason, the board and the LED strip say why
-    clerk.keyboard.press("F4")
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
-    clerk.keyboard.press("F7")
+    hotkey(clerk, "F7", "pause")                                     # the resumed ticket is being served
     clerk.get_by_test_id("pause-reason-other").click()
     clerk.get_by_test_id("pause-confirm").click()                     # 其他 without words: refused
     assert clerk.get_by_test_id("pause-dialog").is_visible()

@@ -22,6 +22,7 @@ from tests.browser_support import (
     Hall,
     chromium_available,
     chromium_browser,
+    hotkey,
     pages_for_test,
     serve_hall,
     shot,
@@ -146,7 +147,7 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     board.get_by_test_id("offline-banner").wait_for(state="visible", timeout=10000)
     clerk.get_by_test_id("act-start").click()
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
-    clerk.keyboard.press("F1")
+    hotkey(clerk, "F1", "call")
     clerk.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{second}'")
     shot(board, "board-landscape-offline")
     board.unroute("**/api/events*")
@@ -159,9 +160,9 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     assert board.locator("[data-testid=recent] li.newest").inner_text().startswith(second)
 
     # pausing the window shows on the board, in words
-    clerk.keyboard.press("F4")                      # 开始办理
+    hotkey(clerk, "F4", "start")                      # 开始办理
     clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
-    clerk.keyboard.press("F7")                      # 暂停 → choose a reason
+    hotkey(clerk, "F7", "pause")                      # 暂停 → choose a reason
     clerk.get_by_test_id("pause-reason-break").click()   # coded reasons from the config: 休息
     clerk.get_by_test_id("pause-confirm").click()
     board.wait_for_function("document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
