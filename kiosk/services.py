@@ -187,7 +187,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.pruner = Pruner(db, config.retention)
     services.broadcasts = Broadcasts(db, clock, hub.publish)
     services.excel = ExcelReports(db, config, services.records)
-    services.monthly_report = MonthlyReportWriter(config, data_dir, services.excel)
+    services.monthly_report = MonthlyReportWriter(config, data_dir, db.path)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,
                                       publish=hub.publish)

@@ -5,6 +5,9 @@ download is manager-only and audited; the month's workbook lands in the backup f
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -214,3 +217,50 @@ def test_an_unplugged_backup_disk_is_not_created_and_is_retried(tmp_path: Path, 
         assert writer.tick(clock.now()) == disk / "月度通报-2026-10.xlsx"
     finally:
         svc.stop()
+
+
+# The chore's workbook is built in a child process: run the chore in a fresh interpreter, as the service would.
+_CHORE_IN_A_SERVICE = """
+import json, sys
+from datetime import datetime
+from pathlib import Path
+from hall.config.loader import demo_config_path, load_config
+from hall.queue.clock import FixedClock
+from hall.services import build_services
+
+cfg = load_config(demo_config_path())
+cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"endpoint": ""})})
+svc = build_services(cfg, Path(sys.argv[1]), clock=FixedClock(datetime(2026, 12, 1, 8, 5)), with_devices=False)
+try:
+    chores = dict(svc.chores())
+    written = chores["monthly-report"](svc.clock.now())
+finally:
+    svc.stop()
+print(json.dumps({"written": str(written), "loaded": sorted(m for m in ("openpyxl", "numpy") if m in sys.modules)}))
+"""
+
+
+def test_the_service_process_does_not_load_openpyxl_for_the_months_workbook(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", _CHORE_IN_A_SERVICE, str(tmp_path)], capture_output=True,
+                         text=True, check=True, timeout=300).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    path = tmp_path / "backups" / f"月度通报-{MONTH}.xlsx"
+    assert result == {"written": str(path), "loaded": []}
+    assert load_workbook(path).sheetnames[0] == "总体情况"
+
+
+def test_a_failing_workbook_child_is_logged_and_retried(services: Services, clock: FixedClock, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    writer = services.monthly_report
+    assert writer is not None
+    real_db, broken = writer.db_path, tmp_path / "not-a-database.db"
+    broken.write_bytes(b"this is not SQLite" * 100)
+    writer.db_path = str(broken)
+    october = tmp_path / "backups" / "月度通报-2026-10.xlsx"
+    with caplog.at_level("WARNING"):
+        assert writer.tick(clock.now()) is None
+    assert "2026-10 月度通报写出失败" in writer.last_error and "not a database" in writer.last_error
+    assert writer.last_error in caplog.text
+    assert not october.exists() and not list(october.parent.glob("*.tmp"))
+    writer.db_path = real_db                                   # the next check writes it
+    assert writer.tick(clock.now()) == october and writer.last_error == ""

@@ -7,20 +7,32 @@ is already there (or was taken away and put back) is left alone. A missing or
 read-only configured folder is not created, as for the backups themselves;
 the next check tries again. The file is written to a temporary name, flushed
 and renamed, so a crash never leaves half a workbook under the real name.
+
+Why a child process: building the workbook imports openpyxl (and numpy with it)
+and runs the month's report queries; in the service process that left ~20 MB
+resident until the next restart, from the 1st of every month (and at once on a
+fresh data folder). The child is started with the "spawn" method, which works
+the same on Windows and Linux, opens its own connection to the database, writes
+the file and exits, so the service process never imports openpyxl for it. A
+child that fails or dies is logged and tried again at the next check.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import sys
 from datetime import date, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from hall.backup.take import default_folder
 from hall.config.schema import HallConfig
-from hall.manage.excel import ExcelReports
 
 log = logging.getLogger(__name__)
+
+CHILD_SECONDS = 600.0   # a month of a busy hall builds in seconds; a child hung this long is killed
 
 
 def previous_month(today: date) -> str:
@@ -29,11 +41,12 @@ def previous_month(today: date) -> str:
 
 
 class MonthlyReportWriter:
-    def __init__(self, config: HallConfig, data_dir: Path, reports: ExcelReports) -> None:
+    def __init__(self, config: HallConfig, data_dir: Path, db_path: str | Path) -> None:
         self.config = config
+        self.data_dir = data_dir
+        self.db_path = str(db_path)
         self.folder = default_folder(config, data_dir)
         self.configured_folder = bool(config.backup.folder)
-        self.reports = reports
         self.last_written: Path | None = None
         self.last_error = ""
 
@@ -54,14 +67,8 @@ class MonthlyReportWriter:
             if not self.folder.is_dir():
                 self._failed(f"备份目录 {self.folder} 不存在，{month} 月度通报暂未写出")
                 return None
-            data, _name = self.reports.build("monthly", month=month)
-            tmp = target.with_name(target.name + ".tmp")
-            with tmp.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.replace(target)
-        except Exception as exc:   # a full disk, a pulled USB stick: logged, retried at the next check
+            _run_child(self.config, self.data_dir, self.db_path, month, now, target)
+        except Exception as exc:   # a full disk, a pulled USB stick, a dead child: logged, retried at the next check
             self._failed(f"{month} 月度通报写出失败：{exc}")
             return None
         self.last_written, self.last_error = target, ""
@@ -72,3 +79,67 @@ class MonthlyReportWriter:
         if why != self.last_error:
             log.warning("%s", why)
         self.last_error = why
+
+
+def _spawn_context() -> multiprocessing.context.SpawnContext:
+    """Spawn on every OS; under pywin32's pythonservice.exe the child must still be python.exe."""
+    ctx = multiprocessing.get_context("spawn")
+    exe = Path(sys.executable)
+    if sys.platform == "win32" and exe.name.lower() not in ("python.exe", "pythonw.exe"):
+        ctx.set_executable(str(Path(sys.exec_prefix) / "python.exe"))
+    return ctx
+
+
+def _run_child(config: HallConfig, data_dir: Path, db_path: str, month: str, now: datetime, target: Path) -> None:
+    """Build and write the workbook in a child process; raises with the child's reason when it did not."""
+    ctx = _spawn_context()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=write_workbook_in_child, name="monthly-report",
+                        args=(send, config, data_dir, db_path, month, now, target), daemon=True)
+    child.start()
+    send.close()                     # ours; the child holds its own copy, closed when it exits
+    try:
+        if not receive.poll(CHILD_SECONDS):
+            child.kill()
+            raise RuntimeError(f"生成进程 {CHILD_SECONDS:.0f} 秒未完成，已结束")
+        try:
+            error = receive.recv()
+        except EOFError:             # the child died before it could answer
+            child.join(30)
+            raise RuntimeError(f"生成进程意外退出（退出码 {child.exitcode}）") from None
+    finally:
+        receive.close()
+        child.join(30)
+    if error:
+        raise RuntimeError(error)
+
+
+def write_workbook_in_child(answer: Connection, config: HallConfig, data_dir: Path, db_path: str, month: str,
+                            now: datetime, target: Path) -> None:
+    """The child's whole life: its own connection, the records the report reads, the file; "" when written."""
+    try:
+        from hall.manage.excel import ExcelReports
+        from hall.queue.clock import FixedClock
+        from hall.queue.engine import QueueEngine
+        from hall.records.service import Records
+        from hall.store.db import Database
+
+        db = Database(db_path)
+        try:
+            clock = FixedClock(now, config.hall.timezone)   # the figures as of the parent's check
+            engine = QueueEngine(db, config, clock=clock)
+            records = Records(config, data_dir, db, engine, clock, lambda _type, _data: None)
+            data, _name = ExcelReports(db, config, records).build("monthly", month=month)
+        finally:
+            db.close()
+        tmp = target.with_name(target.name + ".tmp")
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(target)
+        answer.send("")
+    except BaseException as exc:   # the parent logs it in Chinese; the child has no log of its own
+        answer.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        answer.close()
