@@ -13,17 +13,22 @@ Ranking, highest first: the whole name, a run at the start of the name, a run
 inside it, then (queries of three letters or more) the initials spread out
 over the name, e.g. `dbsq` inside 最低生活保障申请 when it has no alias.
 pypinyin costs ~0.4 s to import and is only imported when an index is built,
-which the catalog store does off the request threads.
+which the catalog store does off the request threads. Its character table then
+held ~10 MB for the life of the service, for the few hundred characters a
+catalog uses: an index now looks all of them up at once and lets pypinyin go.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+from hall.memory import give_back_free_memory
 
 # Scores: higher is a better match.
 EXACT = 100
@@ -54,18 +59,49 @@ def _lean_pypinyin() -> None:
     os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 
 
-@lru_cache(maxsize=8192)
-def _readings(ch: str) -> tuple[str, ...]:
+_READINGS: dict[str, tuple[str, ...]] = {}   # hanzi → readings, kept after pypinyin is let go
+_PINYIN_LOCK = threading.Lock()                 # one look-up (import … unload) at a time
+
+
+def _pinyin_readings(ch: str) -> tuple[str, ...]:
     """Every toneless reading of one character; `v` and `u` both stand for ü."""
-    _lean_pypinyin()
     from pypinyin import Style, pinyin
 
     out: list[str] = []
-    for reading in pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")[0] if has_cjk(ch) else []:
+    for reading in pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")[0]:
         for r in (reading, reading.replace("v", "u"), reading.replace("ü", "u")):
             if r and r.isascii() and r not in out:
                 out.append(r)
     return tuple(out)
+
+
+def learn_readings(texts: Iterable[str]) -> None:
+    """Look up every new hanzi of `texts`, then unload pypinyin and hand the freed memory back.
+
+    A catalog needs a few hundred of the table's 41,000 characters, and a new index is built
+    only when a new catalog arrives, so importing pypinyin again then (~0.4 s) is cheaper than
+    keeping ~10 MB resident all day.
+    """
+    with _PINYIN_LOCK:
+        missing = {ch for t in texts for ch in unicodedata.normalize("NFKC", t) if has_cjk(ch)} - _READINGS.keys()
+        if not missing:
+            return
+        _lean_pypinyin()
+        try:
+            for ch in missing:
+                _READINGS[ch] = _pinyin_readings(ch)
+        finally:
+            for name in [m for m in sys.modules if m == "pypinyin" or m.startswith("pypinyin.")]:
+                del sys.modules[name]
+            give_back_free_memory()
+
+
+def _readings(ch: str) -> tuple[str, ...]:
+    if not has_cjk(ch):
+        return ()
+    if ch not in _READINGS:
+        learn_readings([ch])
+    return _READINGS[ch]
 
 
 def tokens(name: str) -> tuple[tuple[str, ...], ...]:
@@ -201,6 +237,8 @@ class SearchIndex:
     def __init__(self, entries: Iterable[tuple[str, Sequence[str], Sequence[str], str]]) -> None:
         self._entries: list[Entry] = []
         self._cache: dict[str, dict[str, int]] = {}
+        entries = list(entries)
+        learn_readings(t for _k, names, _c, department in entries for t in (*names, department))
         for key, names, codes, department in entries:
             clean = tuple(dict.fromkeys(n for n in names if n))
             toks = tuple(tokens(n) for n in clean)
