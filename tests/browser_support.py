@@ -15,10 +15,12 @@ import shutil
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -64,6 +66,13 @@ SPEECH_STUB = """
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+# every browser module's `pytestmark`: chosen by `-m browser`, skipped where there is no Chromium
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
+]
 
 
 @dataclass
@@ -225,6 +234,16 @@ class BrowserPages:
             ctx.close()
 
 
+class Pages(BrowserPages):
+    """Opens pages with the speech stub, each in a fresh context of its own size (screens' and staff pages' tests)."""
+
+    def __init__(self, browser: Any, hall: Hall) -> None:
+        super().__init__(browser, hall, speech=True)
+
+    def open(self, path: str, viewport: dict[str, int] = LANDSCAPE, *, name: str = "") -> Any:
+        return self.open_in(self.context(viewport), path, name or path)
+
+
 P = TypeVar("P", bound=BrowserPages)
 
 
@@ -244,3 +263,48 @@ def hotkey(page: Any, key: str, action: str) -> None:
     arrives, so a test that presses at once loses the key on a busy machine."""
     page.wait_for_function(f"!document.querySelector('[data-testid=act-{action}]').disabled")
     page.keyboard.press(key)
+
+
+def browser_hall(name: str, *, prepare: Callable[[Hall, Path], Iterator[None] | None] | None = None,
+                 config_path: Path | None = None,
+                 pages: Callable[[Any, Hall], BrowserPages] = BrowserPages) -> tuple[Any, Any, Any]:
+    """The module fixtures every browser test module wants: `hall, browser, pages = browser_hall("x")`.
+
+    One hall (served from a temporary folder named `name`) and one Chromium per module, fresh
+    `pages` per test that fail it on any console error. `prepare(hall, folder)` sets the hall up
+    once before the tests (a policy notice, a working morning); written as a generator, its code
+    after `yield` runs when the module is done. `pages(browser, hall)` makes a test's pages (e.g. `Pages`,
+    or `functools.partial(BrowserPages, speech=True)`)."""
+
+    @pytest.fixture(scope="module", name="hall")
+    def hall_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+        folder = tmp_path_factory.mktemp(name)
+        for h in serve_hall(folder, config_path):
+            setup = prepare(h, folder) if prepare else None
+            if setup is not None:
+                next(setup)
+            yield h
+            if setup is not None:
+                next(setup, None)
+
+    @pytest.fixture(scope="module", name="browser")
+    def browser_fixture() -> Iterator[Any]:
+        yield from chromium_browser()
+
+    @pytest.fixture(name="pages")
+    def pages_fixture(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
+        yield from pages_for_test(pages(browser, hall))
+
+    return hall_fixture, browser_fixture, pages_fixture
+
+
+def sign_in(page: Any, staff_id: str, pin: str) -> None:
+    """Sign in on a staff page's login form (manager, technician, clerk without a window)."""
+    page.get_by_test_id("staff-id").fill(staff_id)
+    page.get_by_test_id("pin").fill(pin)
+    page.get_by_test_id("login").click()
+
+
+def spoken(page: Any) -> list[str]:
+    """What the page has started to say, in order (from the `SPEECH_STUB` log)."""
+    return [text for kind, text, _ in page.evaluate("window.__speech.log") if kind == "start"]

@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
 
-from tests import test_browser_screens as screens
-from tests.browser_support import Hall, chromium_available, serve_hall, shot
-from tests.test_browser_screens import Pages
-
-browser = screens.browser
-pages = screens.pages
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    tmp = tmp_path_factory.mktemp("audithall")
-    for h in serve_hall(tmp):
-        # a clerk's morning at window 3, with a wrong PIN first
-        status, _ = h.api("POST", "/api/session", {"staff_id": "1003", "pin": "000000", "window": 3})
-        assert status == 401
-        clerk = h.login("1003", window=3)
-        for _ in range(2):
-            h.api("POST", "/api/tickets", {"category": "C"})
-        for step in ("call", "start", "finish", "call", "no-show"):
-            assert h.api("POST", f"/api/windows/3/{step}", {}, clerk)[0] == 200, step
-        assert h.api("POST", "/api/windows/3/pause", {"reason": "午间休息"}, clerk)[0] == 200
-        yield h
+def _clerks_morning(h: Hall, _folder: Path) -> None:
+    # a clerk's morning at window 3, with a wrong PIN first
+    status, _ = h.api("POST", "/api/session", {"staff_id": "1003", "pin": "000000", "window": 3})
+    assert status == 401
+    clerk = h.login("1003", window=3)
+    for _ in range(2):
+        h.api("POST", "/api/tickets", {"category": "C"})
+    for step in ("call", "start", "finish", "call", "no-show"):
+        assert h.api("POST", f"/api/windows/3/{step}", {}, clerk)[0] == 200, step
+    assert h.api("POST", "/api/windows/3/pause", {"reason": "午间休息"}, clerk)[0] == 200
+
+
+hall, browser, pages = browser_hall("audithall", prepare=_clerks_morning, pages=Pages)
 
 
 def _sign_in(page: Any) -> None:
-    page.get_by_test_id("staff-id").fill("9001")
-    page.get_by_test_id("pin").fill("hall-8888")
-    page.get_by_test_id("login").click()
+    sign_in(page, "9001", "hall-8888")
 
 
 def test_the_manager_sees_a_days_actions_filters_them_and_exports_them(pages: Pages, hall: Hall,

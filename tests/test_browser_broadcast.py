@@ -1,6 +1,6 @@
 """Hall broadcast, service-level targets and the Excel download in a real Chromium (issue 13 items 3, 4, 5).
 
-One browser and one hall for the module (the shared `serve_hall`; `Pages` from the screens' tests,
+One browser and one hall for the module (`browser_hall`, with the screens' tests' `Pages`,
 so console errors fail a test). The manager sends from the manager page; the board and the kiosk
 show the banner, lose it when it is withdrawn or expires; the LED emulator scrolls it; the board
 and the manager page mark a category over its target in words.
@@ -8,35 +8,16 @@ and the manager page mark a category over its target in words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hall.queue.clock import iso
 
-from tests import test_browser_screens as screens
-from tests.browser_support import Hall, chromium_available, serve_hall, shot
-from tests.test_browser_screens import Pages
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
 
-browser = screens.browser
-pages = screens.pages
+pytestmark = BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("broadcasthall"))
-
-
-def sign_in(page: Any, staff_id: str, pin: str) -> None:
-    page.get_by_test_id("staff-id").fill(staff_id)
-    page.get_by_test_id("pin").fill(pin)
-    page.get_by_test_id("login").click()
+hall, browser, pages = browser_hall("broadcasthall", pages=Pages)
 
 
 def banner_shows(page: Any, text: str) -> None:

@@ -7,46 +7,27 @@ measured from every response the phone received."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hall.drivers.idcard.record import id_check_char
 
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = {"width": 390, "height": 844}
 LIVE_MS = 15000
 PAGE_BUDGET = 50 * 1024
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("citizen"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
-    yield from pages_for_test(BrowserPages(browser, hall))
+hall, browser, pages = browser_hall("citizen")
 
 
 def _birth_75(hall: Hall) -> str:

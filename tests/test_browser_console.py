@@ -7,41 +7,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-import pytest
-
 from tests.browser_support import (
+    BROWSER_MARKS,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 WAIT = 10000
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("console"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
-    yield from pages_for_test(BrowserPages(browser, hall, speech=True))
+hall, browser, pages = browser_hall("console", pages=partial(BrowserPages, speech=True))
 
 
 def _hero(board: Any, state: str, text: str) -> str:

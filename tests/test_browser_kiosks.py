@@ -4,43 +4,23 @@ and its ticket comes out of its own printer. The demo hall: k1 → "printer", k2
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 LIVE_MS = 8000     # well under the page's 30 s poll: the state arrives by the live stream
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("kiosks"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
-    yield from pages_for_test(BrowserPages(browser, hall))
+hall, browser, pages = browser_hall("kiosks")
 
 
 def _emu(hall: Hall, name: str) -> Any:

@@ -1,36 +1,23 @@
 """The clerk console's queue tools in a real Chromium against a real hall: 挂起, 选号叫号, 恢复, 作废, coded pause.
 
 One hall for the module (its own: window 1, categories A/E, with the emulated LED strip led-w1);
-the browser is the screens' tests' one. The board (with the speech stub) and the LED emulator are
+one Chromium for the module, with the screens' tests' `Pages`. The board (with the speech stub) and the LED emulator are
 checked for what a citizen sees and hears.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hall.drivers.base import wait_until
 
-from tests import test_browser_screens as screens
-from tests.browser_support import Hall, chromium_available, hotkey, serve_hall, shot
-from tests.test_browser_screens import Pages, spoken
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, hotkey, shot, spoken
 
-browser = screens.browser
-pages = screens.pages
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 CONSOLE = {"width": 1366, "height": 768}
 
-
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("queuetools"))
+hall, browser, pages = browser_hall("queuetools", pages=Pages)
 
 
 def _spell(number: str) -> str:

@@ -8,45 +8,25 @@ from __future__ import annotations
 import base64
 import io
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from hall.drivers.idcard.record import id_check_char
 
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 CONSOLE = {"width": 1366, "height": 768}
 ITEM = "11430224MB0DEMO00X05105001000001"       # 临时救助申请
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("receipts"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
-    yield from pages_for_test(BrowserPages(browser, hall))
+hall, browser, pages = browser_hall("receipts")
 
 
 def _decode(data_uri: str) -> str:

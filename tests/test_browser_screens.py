@@ -8,7 +8,6 @@ kiosk → F (window 2), calls → C (window 3, only C), rating → D (window 4).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,59 +15,31 @@ import pytest
 from hall.drivers.base import wait_until
 
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     PORTRAIT,
-    BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
+    Pages,
+    browser_hall,
     hotkey,
-    pages_for_test,
-    serve_hall,
     shot,
+    spoken,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    for h in serve_hall(tmp_path_factory.mktemp("hall")):
-        # a policy notice the manager published, for the kiosk's 政策宣传 and the board's ticker
-        manager = h.login("9001", "hall-8888")
-        status, body = h.api("POST", "/api/manage/notices", {
-            "title": "城乡居民医保2027年度参保缴费开始", "kind": "policy",
-            "body": "2027年度城乡居民基本医疗保险集中缴费期为即日起至12月31日，"
-                    "可在窗口、手机或村代办员处缴费。"}, manager)
-        assert status == 201, body
-        yield h
+def _policy_notice(h: Hall, _folder: Path) -> None:
+    # a policy notice the manager published, for the kiosk's 政策宣传 and the board's ticker
+    manager = h.login("9001", "hall-8888")
+    status, body = h.api("POST", "/api/manage/notices", {
+        "title": "城乡居民医保2027年度参保缴费开始", "kind": "policy",
+        "body": "2027年度城乡居民基本医疗保险集中缴费期为即日起至12月31日，"
+                "可在窗口、手机或村代办员处缴费。"}, manager)
+    assert status == 201, body
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-class Pages(BrowserPages):
-    """Opens pages with the speech stub and remembers console errors and staff requests."""
-
-    def __init__(self, browser: Any, hall: Hall) -> None:
-        super().__init__(browser, hall, speech=True)
-
-    def open(self, path: str, viewport: dict[str, int] = LANDSCAPE, *, name: str = "") -> Any:
-        return self.open_in(self.context(viewport), path, name or path)
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
-    yield from pages_for_test(Pages(browser, hall))
-
-
-def spoken(page: Any) -> list[str]:
-    return [text for kind, text, _ in page.evaluate("window.__speech.log") if kind == "start"]
+hall, browser, pages = browser_hall("screens", prepare=_policy_notice, pages=Pages)
 
 
 def printer_texts(hall: Hall) -> list[str]:

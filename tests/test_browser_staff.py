@@ -1,6 +1,6 @@
 """The manager's and the technician's pages in a real Chromium against a real hall service.
 
-One browser and one hall for the module (the shared `serve_hall`, `Pages` from the screens' tests).
+One browser and one hall for the module (`browser_hall`, with the screens' tests' `Pages`).
 The hall is set up like a working morning: clerks on windows 2–4, tickets served, one 差评 with its
 rectification task, a service log with a caller's phone number in it (to see it masked).
 Windows: 2 (paused), 3 (live figures), 4 (the 差评); the technician uses the printer and eval-w1.
@@ -16,21 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hall.logsetup import RedactFilter
 
-from tests import test_browser_screens as screens
-from tests.browser_support import Hall, chromium_available, serve_hall, shot
-from tests.test_browser_screens import Pages
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
 
-# the screens' tests' browser (one Chromium per module) and pages (console errors fail the test)
-browser = screens.browser
-pages = screens.pages
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = "13912345678"
 
@@ -43,45 +33,39 @@ def _serve_one(hall: Hall, token: str, window: int, category: str) -> str:
     return number
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    tmp = tmp_path_factory.mktemp("staffhall")
-    for h in serve_hall(tmp):
-        # the service log, as `kiosk serve` writes it (the filter masks; the page masks again)
-        log_file = tmp / "logs" / "hall.log"
-        log_file.parent.mkdir()
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-        handler.addFilter(RedactFilter())
-        logging.getLogger("hall.test").addHandler(handler)
-        logging.getLogger("hall.test").setLevel(logging.INFO)
-        logging.getLogger("hall.test").info("service started for the staff pages test")
-        logging.getLogger("hall.test").warning("printer paper near end")
-        handler.flush()
-        with log_file.open("a", encoding="utf-8") as f:     # a line that slipped past the filter
-            f.write(f"2026-11-25 09:00:00 ERROR   hall.test: callback to {PHONE} failed\n")
-        h.services.log_file = log_file
+def _working_morning(h: Hall, tmp: Path) -> Iterator[None]:
+    # the service log, as `kiosk serve` writes it (the filter masks; the page masks again)
+    log_file = tmp / "logs" / "hall.log"
+    log_file.parent.mkdir()
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactFilter())
+    logging.getLogger("hall.test").addHandler(handler)
+    logging.getLogger("hall.test").setLevel(logging.INFO)
+    logging.getLogger("hall.test").info("service started for the staff pages test")
+    logging.getLogger("hall.test").warning("printer paper near end")
+    handler.flush()
+    with log_file.open("a", encoding="utf-8") as f:     # a line that slipped past the filter
+        f.write(f"2026-11-25 09:00:00 ERROR   hall.test: callback to {PHONE} failed\n")
+    h.services.log_file = log_file
 
-        # a working morning: a paused window, a served ticket and a 差评 at window 4
-        w2 = h.login("1002", window=2)
-        assert h.api("POST", "/api/windows/2/pause", {"reason": "午间休息"}, w2)[0] == 200
-        w4 = h.login("1003", window=4)
-        _serve_one(h, w4, 4, "D")
-        status, prompt = h.api("POST", "/api/windows/4/rate-prompt", {}, w4)
-        assert status == 201, prompt
-        tablet = {"X-Hall-Device": h.pair(window=4)}     # only window 4's paired tablet may rate there
-        status, body = h.api("POST", "/api/evaluator/4/rating", {"level": "不满意", "reasons": ["R04"],
-                                                                  "comment": "排队太久，希望多开窗口"}, headers=tablet)
-        assert status == 201, body
-        yield h
-        logging.getLogger("hall.test").removeHandler(handler)
-        handler.close()
+    # a working morning: a paused window, a served ticket and a 差评 at window 4
+    w2 = h.login("1002", window=2)
+    assert h.api("POST", "/api/windows/2/pause", {"reason": "午间休息"}, w2)[0] == 200
+    w4 = h.login("1003", window=4)
+    _serve_one(h, w4, 4, "D")
+    status, prompt = h.api("POST", "/api/windows/4/rate-prompt", {}, w4)
+    assert status == 201, prompt
+    tablet = {"X-Hall-Device": h.pair(window=4)}     # only window 4's paired tablet may rate there
+    status, body = h.api("POST", "/api/evaluator/4/rating", {"level": "不满意", "reasons": ["R04"],
+                                                              "comment": "排队太久，希望多开窗口"}, headers=tablet)
+    assert status == 201, body
+    yield
+    logging.getLogger("hall.test").removeHandler(handler)
+    handler.close()
 
 
-def sign_in(page: Any, staff_id: str, pin: str) -> None:
-    page.get_by_test_id("staff-id").fill(staff_id)
-    page.get_by_test_id("pin").fill(pin)
-    page.get_by_test_id("login").click()
+hall, browser, pages = browser_hall("staffhall", prepare=_working_morning, pages=Pages)
 
 
 def kpi(page: Any, name: str) -> str:

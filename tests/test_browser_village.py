@@ -11,27 +11,21 @@ township's village page go to test-output/screenshots/.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = {"width": 375, "height": 812}
 PC = {"width": 1366, "height": 768}
@@ -39,53 +33,45 @@ MEDIATION = "人民调解申请"
 ID_A, ID_B = "430224198001011237", "430224197811083318"
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    for h in serve_hall(tmp_path_factory.mktemp("village-hall")):
-        m = h.login("9001", "hall-8888")
-        for body in (
-            {
-                "name": "青石村",
-                "address": "青石村村部一楼",
-                "phone": "0731-5201234",
-                "hours": "工作日 8:30–12:00，14:00–17:30",
-            },
-            {"name": "红星村"},
-        ):
-            status, answer = h.api("POST", "/api/village/villages", body, m)
-            assert status == 201, answer
-        for body in (
-            {
-                "village_id": 1,
-                "login": "qs01",
-                "name": "李春花",
-                "duty": "村委委员",
-                "phone": "13812345678",
-                "cert_no": ID_A,
-                "pin": "246810",
-            },
-            {
-                "village_id": 1,
-                "login": "qs02",
-                "name": "王建国",
-                "duty": "村支书",
-                "phone": "13907311234",
-                "cert_no": ID_B,
-                "pin": "246810",
-            },
-        ):
-            status, answer = h.api("POST", "/api/village/agents", body, m)
-            assert status == 201, answer
-        today = h.services.clock.today()
-        if h.services.calendar.is_workday(today):
-            agent = h.api("POST", "/api/village/session", {"login": "qs02", "pin": "246810"})[1]["token"]
-            h.api("PUT", "/api/village/roster", {"day": today.isoformat(), "agent_id": 2}, agent)
-        yield h
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
+def _villages_and_agents(h: Hall, _folder: Path) -> None:
+    m = h.login("9001", "hall-8888")
+    for body in (
+        {
+            "name": "青石村",
+            "address": "青石村村部一楼",
+            "phone": "0731-5201234",
+            "hours": "工作日 8:30–12:00，14:00–17:30",
+        },
+        {"name": "红星村"},
+    ):
+        status, answer = h.api("POST", "/api/village/villages", body, m)
+        assert status == 201, answer
+    for body in (
+        {
+            "village_id": 1,
+            "login": "qs01",
+            "name": "李春花",
+            "duty": "村委委员",
+            "phone": "13812345678",
+            "cert_no": ID_A,
+            "pin": "246810",
+        },
+        {
+            "village_id": 1,
+            "login": "qs02",
+            "name": "王建国",
+            "duty": "村支书",
+            "phone": "13907311234",
+            "cert_no": ID_B,
+            "pin": "246810",
+        },
+    ):
+        status, answer = h.api("POST", "/api/village/agents", body, m)
+        assert status == 201, answer
+    today = h.services.clock.today()
+    if h.services.calendar.is_workday(today):
+        agent = h.api("POST", "/api/village/session", {"login": "qs02", "pin": "246810"})[1]["token"]
+        h.api("PUT", "/api/village/roster", {"day": today.isoformat(), "agent_id": 2}, agent)
 
 
 class Pages(BrowserPages):
@@ -95,9 +81,7 @@ class Pages(BrowserPages):
         return self.open_in(ctx, path, name)
 
 
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[Pages]:
-    yield from pages_for_test(Pages(browser, hall))
+hall, browser, pages = browser_hall("village-hall", prepare=_villages_and_agents, pages=Pages)
 
 
 def _jpeg(color: tuple[int, int, int] = (190, 170, 120)) -> dict[str, Any]:

@@ -7,45 +7,25 @@ One server and one browser for the module; each test opens its own page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.browser_support import (
+    BROWSER_MARKS,
     LANDSCAPE,
     BrowserPages,
     Hall,
-    chromium_available,
-    chromium_browser,
-    pages_for_test,
-    serve_hall,
+    browser_hall,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(), reason="system Chromium (/usr/bin/chromium) not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 SENTENCE = "窗口人员态度很好"
 # How a citizen would go at it: one word at a time, with its pinyin (what the test "knows").
 WORDS = [("窗口", "chuang kou"), ("人员", "ren yuan"), ("态度", "tai du"), ("很", "hen"), ("好", "hao")]
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    yield from serve_hall(tmp_path_factory.mktemp("hall"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium_browser()
-
-
-@pytest.fixture
-def pages(browser: Any, hall: Hall) -> Iterator[BrowserPages]:
-    yield from pages_for_test(BrowserPages(browser, hall))
+hall, browser, pages = browser_hall("pinyin")
 
 
 def open_kiosk(pages: BrowserPages, viewport: dict[str, int] = LANDSCAPE, name: str = "kiosk") -> Any:
