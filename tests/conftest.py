@@ -56,14 +56,33 @@ def client(services: Services) -> Any:
     return app.test_client()
 
 
-def login(client: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1) -> str:
+@pytest.fixture
+def api(client: Any) -> Any:
+    """A client that keeps no cookies: each request says who it is (or nobody: the kiosk)."""
+    return client.application.test_client(use_cookies=False)
+
+
+def login(client: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1,
+          env: dict[str, str] | None = None, *, post: str | None = None,
+          headers: dict[str, str] | None = None) -> str:
+    """Sign a member of staff in (from the PC `env` describes, on `post`); returns the session token."""
     body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
     if window is not None:
         body["window"] = window
-    r = client.post("/api/session", json=body)
+    if post is not None:
+        body["post"] = post
+    r = client.post("/api/session", json=body, headers=headers or {}, environ_base=env or {})
     assert r.status_code == 201, r.get_json()
     token: str = r.get_json()["token"]
     return token
+
+
+def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1,
+         env: dict[str, str] | None = None, *, post: str | None = None,
+         headers: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of a signed-in staff request: the Bearer token, plus `headers` (e.g. an Origin)."""
+    token = login(api, staff_id, pin, window, env, post=post, headers=headers)
+    return {"Authorization": f"Bearer {token}", **(headers or {})}
 
 
 def pair_device(client: Any, *, window: int | None = None, kiosk: str | None = None) -> dict[str, str]:

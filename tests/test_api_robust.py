@@ -9,31 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
 from hall.web.util import INT64_MAX, MAX_JSON_DEPTH, json_depth_exceeds
+
+from tests import records_support
+from tests.conftest import auth
 
 ORIGIN = {"Origin": "http://localhost"}
 HUGE = "99999999999999999999"          # > 2**63: SQLite cannot hold it
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    assert svc.village is not None
-    svc.village.seed_demo()
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
+services = records_support.services_with_villages
 
 
 @pytest.fixture
@@ -44,12 +32,7 @@ def errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.Log
 
 
 def _auth(api: Any, staff_id: str, pin: str, window: int | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
-    if window is not None:
-        body["window"] = window
-    r = api.post("/api/session", json=body, headers=ORIGIN)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}", **ORIGIN}
+    return auth(api, staff_id, pin, window, headers=ORIGIN)
 
 
 def _error(r: Any, status: int) -> dict[str, Any]:

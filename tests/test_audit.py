@@ -6,40 +6,25 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hall.cli import main
-from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
 from hall.store.audit_chain import prune_audit, verify_audit
+
+from tests import records_support
+from tests.conftest import auth as _auth
 
 ID = "11010519491231002X"
 PHONE = "13812345678"
 CLERK_PC = {"REMOTE_ADDR": "10.0.0.31", "HTTP_USER_AGENT": "Chromium clerk-pc-3"}
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
-
-
-def _auth(api: Any, staff_id: str, pin: str, window: int | None, env: dict[str, str] | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin, **({"window": window} if window else {})}
-    r = api.post("/api/session", json=body, environ_base=env or {})
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+services = records_support.services
 
 
 def _rows(services: Services, where: str = "1 = 1", args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hall.cardreads import age_band, age_on
-from hall.config.schema import HallConfig
 from hall.drivers.idcard.record import CardRecord, id_check_char, id_hash
 from hall.events import Event
 from hall.pairing import PairedDevice
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
 from hall.web.api_events import _event, _for_stream
 
-from tests.conftest import login, pair_device
+from tests import records_support
+from tests.conftest import auth, login, pair_device
 
 PHONE = "13812345678"
 
@@ -48,16 +45,7 @@ class FakeReader:
         return self.cards.pop(hash_hex, None)
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
+services = records_support.services
 
 
 @pytest.fixture
@@ -84,15 +72,6 @@ def place(services: Services, reader: FakeReader, rec: CardRecord, device: str =
     services.hub.publish("idcard.read", {"device": device, "window": None, "read_at": 0.0, **rec.public(key)})
     assert seen, "no card.read event"
     return seen[-1]
-
-
-def auth(api: Any, staff_id: str = "1001", window: int | None = 1, pin: str = "123456") -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
-    if window is not None:
-        body["window"] = window
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
 def db_text(services: Services) -> str:
@@ -158,7 +137,7 @@ def test_daily_limit_per_person_and_category(api: Any, services: Services, reade
 
 def test_booking_under_the_id_number_is_checked_in_by_card(api: Any, services: Services, reader: FakeReader,
         k1: dict[str, str]) -> None:
-    m = auth(api, "9001", None, "hall-8888")
+    m = auth(api, "9001", "hall-8888", None)
     body = {"category": "B", "slot_start": "2026-11-25T09:00:00+08:00", "slot_end": "2026-11-25T09:30:00+08:00",
             "name": "张桂英", "phone": PHONE, "id_number": OLD.id_number}
     r = api.post("/api/appointments", headers=m, json=body)
@@ -229,7 +208,7 @@ def test_a_windows_own_reader_prefills_that_windows_registration(api: Any, servi
         assert c.execute("SELECT cert_no FROM cases").fetchone()[0] == YOUNG.id_number
     assert api.get("/api/windows/1/card", headers=h).get_json()["prefill"] is None
     # another window's clerk gets nothing from window 1's reader
-    assert api.post("/api/cases", headers=auth(api, "1002", 2), json=body).status_code == 409
+    assert api.post("/api/cases", headers=auth(api, "1002", window=2), json=body).status_code == 409
 
 
 def test_phone_progress_by_qr_token(api: Any, services: Services) -> None:
@@ -240,7 +219,7 @@ def test_phone_progress_by_qr_token(api: Any, services: Services) -> None:
     p = api.get(f"/api/progress/{token}").get_json()
     assert p["ahead"] == 1 and p["near"] is True and p["headline"] == "还有1位，请回到大厅等候"
     assert p["poll_seconds"] == services.config.citizen.phone_poll_seconds
-    h = auth(api, "1003", 3)
+    h = auth(api, "1003", window=3)
     assert api.post("/api/windows/3/call", headers=h).get_json()["ticket"]["id"] == first
     assert api.get(f"/api/progress/{token}").get_json()["ahead"] == 0
     assert api.post("/api/windows/3/start", headers=h).status_code == 200

@@ -6,14 +6,11 @@ itself (backups, support bundles) must not hold a typed ID or phone number in a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
+
+from tests import records_support
 
 ORIGIN = {"Origin": "http://localhost"}
 ID = "430224195001011233"
@@ -22,13 +19,7 @@ NOTE = f"家属身份证 {ID}，电话 {PHONE}"
 MEDIATION = "11430224MB0DEMO00X20101000100001"
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    assert svc.village is not None
-    svc.village.seed_demo()
-    yield svc
-    svc.stop()
+services = records_support.services_with_villages
 
 
 def _sign_in(client: Any, route: str, body: dict[str, Any]) -> dict[str, str]:

@@ -5,37 +5,14 @@ pending ones; the county gets the rating again with the real reasons."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
 
-from tests.conftest import pair_device
+from tests import records_support
+from tests.conftest import auth, pair_device
 
-
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
-
-
-def auth(api: Any, staff_id: str = "1001", window: int | None = 1, pin: str = "123456") -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
-    if window is not None:
-        body["window"] = window
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+services = records_support.services
 
 
 def keypad_bad_rating(api: Any, services: Services, h: dict[str, str]) -> tuple[int, str]:
@@ -57,7 +34,7 @@ def reason_codes(api: Any) -> list[str]:
 
 def test_keypad_bad_rating_is_pending_and_completed_by_qr_token(api: Any, services: Services) -> None:
     h = auth(api)
-    m = auth(api, "9001", None, "hall-8888")
+    m = auth(api, "9001", "hall-8888", None)
     _, token = keypad_bad_rating(api, services, h)
     rects = api.get("/api/rectifications", headers=m).get_json()
     assert rects["reason_pending"] == 1 and rects["rectifications"][0]["rating"]["reason_pending"] is True

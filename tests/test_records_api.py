@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
 
-from tests.conftest import pair_device
+from tests import records_support
+from tests.conftest import auth, pair_device
 
 ID = "11010519491231002X"
 PHONE = "13812345678"
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    """A client that keeps no cookies: each request says who it is (or nobody: the kiosk)."""
-    return client.application.test_client(use_cookies=False)
-
-
-def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
-    if window is not None:
-        body["window"] = window
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+services = records_support.services
 
 
 def manager(api: Any) -> dict[str, str]:

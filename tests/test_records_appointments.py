@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.records.models import AppointmentIn
 from hall.records.util import Actor, RecordError
-from hall.services import Services, build_services
+from hall.services import Services
+
+from tests import records_support
 
 MANAGER = Actor("9001", "manager")
 KIOSK = Actor("kiosk", "citizen")
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def rec(services: Services) -> Any:
-    assert services.records is not None
-    return services.records
+services = records_support.services
+rec = records_support.records_fixture()
 
 
 def booking(start: str = "2026-11-25T10:00:00+08:00", end: str = "2026-11-25T10:30:00+08:00",

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.records.base import ItemInfo
 from hall.records.models import TRANSITIONS, CaseIn, Material, id_number_valid
 from hall.records.util import Actor, RecordError
-from hall.services import Services, build_services
+from hall.services import Services
 from pydantic import ValidationError
+
+from tests import records_support
 
 CLERK = Actor("1001", "clerk", "10.0.0.5")
 ITEMS = {
@@ -36,20 +35,8 @@ ID1 = make_id("43022419560312002")
 ID_AGENT = make_id("43022419800101123")
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    """The conftest hall without devices: records never need them, and it is faster."""
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def rec(services: Services) -> Any:
-    r = services.records
-    assert r is not None
-    r.ctx.items = ITEMS.get
-    return r
+services = records_support.services
+rec = records_support.records_fixture(ITEMS)
 
 
 def serve(services: Services, window: int = 2, clerk: str = "1002", category: str = "B") -> int:

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.records.base import ItemInfo
 from hall.records.models import AppointmentIn, CaseIn, ComplaintIn, RatingIn
 from hall.records.util import Actor
-from hall.services import Services, build_services
+from hall.services import Services
+
+from tests import records_support
 
 CITIZEN = Actor("phone", "citizen")
-ITEM = ItemInfo("430224100DB01", "最低生活保障申请", "A", 15, "工作日", "承诺件")
+ITEM = records_support.DEMO_ITEM
 ID = "11010519491231002X"   # valid check digit (GB 11643)
 PHONE = "13812345678"
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def rec(services: Services) -> Any:
-    r = services.records
-    assert r is not None
-    r.ctx.items = {ITEM.impl_code: ITEM}.get
-    return r
+services = records_support.services
+rec = records_support.records_fixture({ITEM.impl_code: ITEM})
 
 
 def serve_and_finish(services: Services, window: int, clerk: str, category: str) -> int:

@@ -4,7 +4,6 @@ rectification with working-day due dates, QR tokens, and the evaluator sink."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,30 +11,20 @@ from typing import Any
 import pytest
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
-from hall.records.base import ItemInfo
 from hall.records.models import CaseIn, RatingIn
 from hall.records.util import Actor, RecordError
 from hall.services import Services, build_services
 
+from tests import records_support
+
 CLERK = Actor("1001", "clerk")
 MANAGER = Actor("9001", "manager")
 CITIZEN = Actor("phone", "citizen")
-ITEM = ItemInfo("430224100DB01", "最低生活保障申请", "A", 15, "工作日", "承诺件")
+ITEM = records_support.DEMO_ITEM
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def rec(services: Services) -> Any:
-    r = services.records
-    assert r is not None
-    r.ctx.items = {ITEM.impl_code: ITEM}.get
-    return r
+services = records_support.services
+rec = records_support.records_fixture({ITEM.impl_code: ITEM})
 
 
 def served_ticket(services: Services, *, finish: bool = False, window: int = 1, clerk: str = "1001") -> int:

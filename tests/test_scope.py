@@ -8,42 +8,23 @@ manager, the technician, a village agent and nobody. Agents' village scope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import Services, build_services
+from hall.services import Services
+
+from tests import records_support
+from tests.conftest import auth
 
 ID = "11010519491231002X"
 
 
-@pytest.fixture
-def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    assert svc.village is not None
-    svc.village.seed_demo()
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
+services = records_support.services_with_villages
 
 
 def _sign_in(api: Any, staff_id: str, pin: str = "123456", window: int | None = None,
              post: str | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": pin}
-    if window is not None:
-        body["window"] = window
-    if post is not None:
-        body["post"] = post
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+    return auth(api, staff_id, pin, window, post=post)
 
 
 def _agent(api: Any) -> dict[str, str]:

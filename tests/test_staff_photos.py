@@ -10,21 +10,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.conftest import auth
+
 GPS_IFD = 0x8825
 
 
 def _auth(api: Any, staff_id: str, secret: str, window: int | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": secret}
-    if window is not None:
-        body["window"] = window
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
-
-
-@pytest.fixture
-def api(client: Any) -> Any:
-    return client.application.test_client(use_cookies=False)
+    return auth(api, staff_id, secret, window)
 
 
 @pytest.fixture
