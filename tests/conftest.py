@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 from hall.config.loader import demo_config_path, load_config
 from hall.config.schema import HallConfig
+from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.emulators.voice import VirtualSpeaker
+from hall.drivers.voice.device import VoiceDevice
+from hall.events import EventHub
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
@@ -60,6 +65,21 @@ def client(services: Services) -> Any:
 def api(client: Any) -> Any:
     """A client that keeps no cookies: each request says who it is (or nobody: the kiosk)."""
     return client.application.test_client(use_cookies=False)
+
+
+@pytest.fixture
+def voice(tmp_path: Path) -> Iterator[tuple[VoiceDevice, VirtualSpeaker, EventHub]]:
+    """The voice device on the virtual speaker (espeak-ng renders), fed by its own event hub."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    speaker = VirtualSpeaker(realtime=0.02)
+    dev = VoiceDevice("voice", cache_dir=tmp_path / "voice", url="emulator://", speaker=speaker, emulated=True)
+    hub = EventHub()
+    hub.add_listener(dev.on_event)
+    dev.start()
+    assert wait_until(lambda: dev.state == DeviceState.READY, 10)
+    yield dev, speaker, hub
+    dev.stop()
 
 
 def login(client: Any, staff_id: str = "1001", pin: str = "123456", window: int | None = 1,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 from hall.config.schema import HallConfig
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import wait_until
 from hall.drivers.emulators.led import LedEmulator
 from hall.drivers.emulators.voice import VirtualSpeaker
 from hall.drivers.led import protocol as p
@@ -258,20 +257,6 @@ def test_led_shows_an_unexpired_broadcast_after_a_restart(tmp_path: Path, config
 
 
 # ===================================================================== voice
-@pytest.fixture
-def voice(tmp_path: Path) -> Iterator[tuple[VoiceDevice, VirtualSpeaker, EventHub]]:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    speaker = VirtualSpeaker(realtime=0.02)
-    dev = VoiceDevice("voice", cache_dir=tmp_path / "voice", url="emulator://", speaker=speaker, emulated=True)
-    hub = EventHub()
-    hub.add_listener(dev.on_event)
-    dev.start()
-    assert wait_until(lambda: dev.state == DeviceState.READY, 10)
-    yield dev, speaker, hub
-    dev.stop()
-
-
 def _call(number: str, window: int) -> dict[str, Any]:
     return {"number": number, "window": window, "text": f"请{number}号到{window}号窗口办理"}
 

@@ -10,13 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    BrowserPages,
-    Hall,
-    browser_hall,
-    shot,
-)
+from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot
 
 pytestmark = BROWSER_MARKS
 WAIT = 10000

@@ -6,14 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    LANDSCAPE,
-    BrowserPages,
-    Hall,
-    browser_hall,
-    shot,
-)
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
 
 pytestmark = BROWSER_MARKS
 

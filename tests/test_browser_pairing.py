@@ -13,13 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    BrowserPages,
-    Hall,
-    browser_hall,
-    shot,
-)
+from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot
 
 pytestmark = BROWSER_MARKS
 

@@ -11,14 +11,7 @@ import re
 
 from hall.drivers.idcard.record import id_check_char
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    LANDSCAPE,
-    BrowserPages,
-    Hall,
-    browser_hall,
-    shot,
-)
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
 
 pytestmark = BROWSER_MARKS
 

@@ -14,17 +14,7 @@ from typing import Any
 import pytest
 from hall.drivers.base import wait_until
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    LANDSCAPE,
-    PORTRAIT,
-    Hall,
-    Pages,
-    browser_hall,
-    hotkey,
-    shot,
-    spoken,
-)
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, PORTRAIT, Hall, Pages, browser_hall, hotkey, shot, spoken
 
 pytestmark = BROWSER_MARKS
 

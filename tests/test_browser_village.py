@@ -16,14 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.browser_support import (
-    BROWSER_MARKS,
-    LANDSCAPE,
-    BrowserPages,
-    Hall,
-    browser_hall,
-    shot,
-)
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
 
 pytestmark = BROWSER_MARKS
 

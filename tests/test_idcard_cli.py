@@ -2,68 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
 import re
-import subprocess
-import sys
-import threading
 
 from hall.drivers.base import DeviceState, wait_until
 from hall.drivers.idcard.device import IdCardReader
 from hall.drivers.transport import open_transport
 
+from tests.cli_support import emulator_cli
+
 
 def test_emulate_idcard_serves_the_driver_and_takes_a_card_from_stdin() -> None:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hall.cli", "emulate", "idcard", "--port", "0", "--duration", "30"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        encoding="utf-8", env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
-    seen: list[str] = []
-
-    def wait_for(pattern: str) -> str:
-        while True:
-            try:
-                line = lines.get(timeout=10)
-            except queue.Empty:
-                raise AssertionError(f"no {pattern!r} in output:\n{''.join(seen)}") from None
-            seen.append(line)
-            if re.search(pattern, line):
-                return line
-
-    def send(cmd: str) -> None:
-        assert proc.stdin is not None
-        proc.stdin.write(cmd + "\n")
-        proc.stdin.flush()
-
     events: list[dict[str, object]] = []
-    reader = None
-    try:
-        m = re.search(r'url = "(socket://127\.0\.0\.1:\d+)"', wait_for(r'kind = "idcard"'))
-        assert m is not None, seen
-        reader = IdCardReader("cli", open_transport(m.group(1)), publish=lambda k, d: events.append(d),
-                              hash_key=b"k" * 32, poll_every=0.05)
-        reader.start()
-        assert wait_until(lambda: reader is not None and reader.state == DeviceState.READY, 10)
-        send("place 王五 男 19491231 11010519491231002X")
-        wait_for(r"已放卡：王\* 110\*{11}002X")
-        assert wait_until(lambda: len(events) == 1, 10)
-        wait_for(r"已读")
-        assert events[0]["name"] == "王*"
-    finally:
-        if reader is not None:
-            reader.stop()
-        with contextlib.suppress(OSError):
-            send("quit")
+    with emulator_cli("idcard", "--port", "0", "--duration", "30") as cli:
+        wait_for, send, seen = cli.wait_for, cli.send, cli.seen
+        reader = None
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0
+            m = re.search(r'url = "(socket://127\.0\.0\.1:\d+)"', wait_for(r'kind = "idcard"'))
+            assert m is not None, seen
+            reader = IdCardReader("cli", open_transport(m.group(1)), publish=lambda k, d: events.append(d),
+                                  hash_key=b"k" * 32, poll_every=0.05)
+            reader.start()
+            assert wait_until(lambda: reader is not None and reader.state == DeviceState.READY, 10)
+            send("place 王五 男 19491231 11010519491231002X")
+            wait_for(r"已放卡：王\* 110\*{11}002X")
+            assert wait_until(lambda: len(events) == 1, 10)
+            wait_for(r"已读")
+            assert events[0]["name"] == "王*"
+        finally:
+            if reader is not None:
+                reader.stop()
+    assert cli.proc.returncode == 0
     assert "11010519491231002X" not in "".join(seen) and "王五" not in "".join(seen)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
 import re
 import socket
-import subprocess
-import sys
-import threading
 
 from hall.drivers.printer.ticket import TicketLayout
 from hall.security import redact_text
+
+from tests.cli_support import emulator_cli
 
 PAYLOAD = {
     "ticket": {"id": 3}, "number": "A003", "category": "A", "category_name": "司法信访、应急、城管",
@@ -22,27 +18,8 @@ PAYLOAD = {
 
 
 def test_emulate_printer_prints_tickets_and_takes_fault_commands() -> None:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hall.cli", "emulate", "printer", "--port", "0", "--duration", "20"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        encoding="utf-8", env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
-
-    def wait_for(pattern: str) -> str:
-        seen = []
-        while True:
-            try:
-                line = lines.get(timeout=10)
-            except queue.Empty:
-                raise AssertionError(f"no {pattern!r} in output:\n{''.join(seen)}") from None
-            seen.append(line)
-            if re.search(pattern, line):
-                return line
-
-    try:
+    with emulator_cli("printer", "--port", "0", "--duration", "20") as cli:
+        wait_for = cli.wait_for
         m = re.search(r"tcp://127\.0\.0\.1:(\d+)", wait_for(r"tcp://"))
         assert m is not None
         port = int(m.group(1))
@@ -52,20 +29,8 @@ def test_emulate_printer_prints_tickets_and_takes_fault_commands() -> None:
             s.sendall(data)
             wait_for(r"A003")
             wait_for(r"您前面还有 1 人等候")
-            assert proc.stdin is not None
-            proc.stdin.write("paper out\n")
-            proc.stdin.flush()
+            cli.send("paper out")
             wait_for(r"缺纸")
             s.sendall(b"\x10\x04\x04")
             assert s.recv(1) == b"\x7e"
-    finally:
-        with contextlib.suppress(OSError):
-            if proc.stdin:
-                proc.stdin.write("quit\n")
-                proc.stdin.flush()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0
+    assert cli.proc.returncode == 0

@@ -11,7 +11,6 @@ import shutil
 import sys
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,20 +76,6 @@ def test_missing_engine_or_voice_is_a_clear_error(tmp_path: Path) -> None:
 def called(number: str, window: int, recall: bool = False) -> dict[str, Any]:
     text = f"请{number}号到{window}号窗口办理" + ("（重呼）" if recall else "")
     return {"number": number, "window": window, "recall": recall, "text": text}
-
-
-@pytest.fixture
-def voice(tmp_path: Path) -> Iterator[tuple[VoiceDevice, VirtualSpeaker, EventHub]]:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    speaker = VirtualSpeaker(realtime=0.02)
-    dev = VoiceDevice("voice", cache_dir=tmp_path / "voice", url="emulator://", speaker=speaker, emulated=True)
-    hub = EventHub()
-    hub.add_listener(dev.on_event)
-    dev.start()
-    assert wait_until(lambda: dev.state == DeviceState.READY, 10)
-    yield dev, speaker, hub
-    dev.stop()
 
 
 def test_calls_are_spoken_in_order_and_never_overlap(voice: tuple[VoiceDevice, VirtualSpeaker, EventHub]) -> None:
