@@ -1,10 +1,11 @@
 """The real channels the byte-stream emulators sit behind: a TCP server on 127.0.0.1, or a pty.
 
-`StreamEmulator` is the plumbing the LED and printer emulators share: it
-listens on TCP (one thread per client, every client tracked so `unplug` can
-cut it), or serves a pty, and pulls and plugs the "cable" again. A subclass
-keeps its protocol to itself: it reads bytes in `_serve_tcp(conn)` and
-`_pty_loop(master)`.
+`StreamEmulator` is the plumbing the LED, printer and ID-card emulators
+share: it listens on TCP (one thread per client, every client tracked so
+`unplug` can cut it), or serves a pty, reads each line until it goes or the
+emulator stops, and pulls and plugs the "cable" again. A subclass keeps its
+protocol to itself: `_session(chunks, send)` gets the bytes of one TCP client
+or of the pty as they arrive, and the function that writes the answers back.
 
 `PtyEndpoint` is one pty (POSIX only), optionally behind a stable symlink;
 the evaluator keypad emulator uses it too.
@@ -18,11 +19,15 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hall.drivers.transport import SerialTransport, TcpTransport, Transport
+
+#: an idle TCP client's read wakes this often to look at the stop flag (stop and unplug shut the
+#: socket down, which wakes it at once anyway)
+IDLE_WAKE = 1.0
 
 
 def require_pty() -> None:
@@ -107,14 +112,16 @@ class PtyEndpoint:
 class StreamEmulator:
     """TCP/pty plumbing for an emulator of a device on a byte stream (see the module doc).
 
-    Subclasses call `super().__init__()` first, implement `_serve_tcp` and
-    `_pty_loop`, and may set `thread_name` and `pty_unplugs` (a pty behind a
-    stable link can be pulled out and plugged in again; a bare pty cannot).
+    Subclasses call `super().__init__()` first, implement `_session`, and may
+    set `thread_name`, `pty_unplugs` (a pty behind a stable link can be pulled
+    out and plugged in again; a bare pty cannot), `pty_wake` (how often an idle
+    pty read looks whether it is still current) and `read_size()`.
     """
 
     kind = "device"
     thread_name = "emu"
     pty_unplugs = False
+    pty_wake = 0.2
 
     def __init__(self) -> None:
         self.connections = 0
@@ -131,15 +138,15 @@ class StreamEmulator:
         self._pty_thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- for subclasses
-    def _serve_tcp(self, conn: socket.socket) -> None:
-        """Read and answer one TCP client until it goes or the emulator stops (its own thread);
-        end with `_forget_client(conn)`."""
+    def _session(self, chunks: Iterator[bytes], send: Callable[[bytes], None]) -> None:
+        """Serve one line (a TCP client, or the pty) in its own thread: read `chunks` until they end
+        (the client went, the pty was unplugged or replaced, the emulator stops) and answer with
+        `send`, which raises OSError when the line is gone."""
         raise NotImplementedError
 
-    def _pty_loop(self, master: int) -> None:
-        """Read and answer the pty (its own thread) until the emulator stops or `_pty_current(master)`
-        no longer holds."""
-        raise NotImplementedError
+    def read_size(self) -> int:
+        """How many bytes one read may take (a slow or paced emulator takes fewer)."""
+        return 4096
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -270,11 +277,52 @@ class StreamEmulator:
                 self.connections += 1
             self._spawn(self._serve_tcp, conn, name=f"{self.thread_name}-conn").start()
 
+    def _serve_tcp(self, conn: socket.socket) -> None:
+        try:
+            self._session(self._tcp_chunks(conn), conn.sendall)
+        finally:
+            self._forget_client(conn)
+
+    def _tcp_chunks(self, conn: socket.socket) -> Iterator[bytes]:
+        conn.settimeout(IDLE_WAKE)
+        while not self._stop.is_set():
+            try:
+                data = conn.recv(self.read_size())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            yield data
+
     def _forget_client(self, conn: socket.socket) -> None:
         with self._lock:
             self._clients.discard(conn)
         with contextlib.suppress(OSError):
             conn.close()
+
+    def _pty_loop(self, master: int) -> None:
+        with self._lock:
+            self.connections += 1
+        self._session(self._pty_chunks(master), lambda data: write_all(master, data))
+
+    def _pty_chunks(self, master: int) -> Iterator[bytes]:
+        import select
+
+        while self._pty_current(master):
+            try:
+                ready, _, _ = select.select([master], [], [], self.pty_wake)
+                if not ready:
+                    continue
+                data = os.read(master, self.read_size())
+            except OSError:
+                if not self._pty_current(master):
+                    return
+                time.sleep(0.05)
+                continue
+            if data:
+                yield data
 
     def _open_pty(self) -> None:
         assert self._pty is not None

@@ -37,19 +37,17 @@ or the technician API (`fault(command)`):
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hall.drivers.emulators.channel import StreamEmulator, require_pty, write_all
+from hall.drivers.emulators.channel import StreamEmulator, require_pty
 from hall.drivers.led import protocol as p
 
 log = logging.getLogger(__name__)
@@ -59,10 +57,6 @@ FAULT_HELP = (
     "slow CHUNK DELAY_MS|off · baud N|off · clear · status"
 )
 AREA_CAPACITY = 1024       # bytes of text per dynamic area (6K; the 5K holds 512)
-
-
-#: an idle emulator wakes this often to look at its stop flag (it is woken at once by a shutdown anyway)
-IDLE_WAKE = 1.0
 
 
 @dataclass(frozen=True)
@@ -154,42 +148,10 @@ class LedEmulator(StreamEmulator):
             self._pty_dir.cleanup()
             self._pty_dir = None
 
-    def _serve_tcp(self, conn: socket.socket) -> None:
-        link = _Link(lambda data: self._write(conn.sendall, data))
-        conn.settimeout(IDLE_WAKE)   # stop and unplug shut the socket down, which wakes recv at once
-        try:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                self._receive(link, data)
-        finally:
-            self._forget_client(conn)
-
-    def _pty_loop(self, master: int) -> None:
-        import select
-
-        link = _Link(lambda data: self._write(lambda d: write_all(master, d), data))
-        with self._lock:
-            self.connections += 1
-        while self._pty_current(master):
-            try:
-                ready, _, _ = select.select([master], [], [], 0.2)
-                if not ready:
-                    continue
-                data = os.read(master, 4096)
-            except OSError:
-                if not self._pty_current(master):
-                    return
-                time.sleep(0.05)
-                continue
-            if data:
-                self._receive(link, data)
+    def _session(self, chunks: Iterator[bytes], send: Callable[[bytes], None]) -> None:
+        link = _Link(lambda data: self._write(send, data))
+        for data in chunks:
+            self._receive(link, data)
 
     def _write(self, send: Callable[[bytes], Any], data: bytes) -> None:
         try:

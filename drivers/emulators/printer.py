@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hall.drivers.emulators.channel import StreamEmulator
@@ -45,10 +43,6 @@ FAULT_HELP = (
     "paper ok|near|out|N · cover open|close · silence on|off · unplug · replug · "
     "slow CHUNK DELAY_MS|off · baud N|off · clear · status"
 )
-
-
-#: an idle emulator wakes this often to look at its stop flag (it is woken at once by a shutdown anyway)
-IDLE_WAKE = 1.0
 
 
 class PrinterEmulator(StreamEmulator):
@@ -74,20 +68,11 @@ class PrinterEmulator(StreamEmulator):
         self._jobs_changed = threading.Condition(self._lock)
 
     # ------------------------------------------------------------------ channels
-    def _serve_tcp(self, conn: socket.socket) -> None:
+    def _session(self, chunks: Iterator[bytes], send: Callable[[bytes], None]) -> None:
         reader = self._new_reader()
-        conn.settimeout(IDLE_WAKE)   # stop and unplug shut the socket down, which wakes recv at once
         line = 0.0
         try:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(self._chunk())
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
+            for data in chunks:
                 for piece in self._pieces(data):
                     if self.unplugged or self._stop.is_set():
                         break                  # pulled out: what was still in the read buffer is lost
@@ -95,45 +80,19 @@ class PrinterEmulator(StreamEmulator):
                     replies = self._receive(reader, piece)
                     if replies:
                         with contextlib.suppress(OSError):
-                            conn.sendall(replies)
+                            send(replies)
                     self._pace()
         finally:
             self._finish(reader)
-            self._forget_client(conn)
-
-    def _pty_loop(self, master: int) -> None:
-        import select
-
-        reader = self._new_reader()
-        line = 0.0
-        while self._pty_current(master):
-            try:
-                ready, _, _ = select.select([master], [], [], 0.2)
-                if not ready:
-                    continue
-                data = os.read(master, self._chunk())
-            except OSError:
-                time.sleep(0.05)
-                continue
-            if not data:
-                continue
-            for piece in self._pieces(data):
-                line = self._line_time(len(piece), line)
-                replies = self._receive(reader, piece)
-                if replies:
-                    with contextlib.suppress(OSError):
-                        os.write(master, replies)
-                self._pace()
-        self._finish(reader)
 
     def _pieces(self, data: bytes) -> list[bytes]:
         """Take what arrived a few bytes at a time when told to be slow (also what a read already held)."""
-        step = self._chunk()
+        step = self.read_size()
         if len(data) <= step:
             return [data]
         return [data[i:i + step] for i in range(0, len(data), step)]
 
-    def _chunk(self) -> int:
+    def read_size(self) -> int:
         # At a set baud rate, take ~20 ms of line time at once, so arrival times are realistic.
         return min(self.read_chunk, max(1, self.baud // 500)) if self.baud else self.read_chunk
 
