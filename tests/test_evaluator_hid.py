@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hall.drivers.base import DeviceState, wait_until
-from hall.drivers.emulators.evaluator import HidKeypadEmulator
+from hall.drivers.emulators.evaluator_hid import HidKeypadEmulator
 from hall.drivers.evaluator.base import CHANNEL
 from hall.drivers.evaluator.hid_keypad import (
     DEFAULT_KEYMAP,

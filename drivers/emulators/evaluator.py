@@ -1,4 +1,4 @@
-"""Evaluator keypad emulators: a serial keypad behind a real channel, and a HID keypad.
+"""The serial evaluator keypad emulator: the keypad of the protocol as a state machine behind a real line.
 
 `EvaluatorEmulator` is the keypad of docs/evaluator-protocol.md as a state
 machine (待机 → 请评价 → 提交中 → 谢谢 → 待机) behind a pty (POSIX; the driver
@@ -9,27 +9,24 @@ sends KEY frames for its virtual keys (`press`), retransmits an unacknowledged
 KEY with the same SEQ, records what it received, and injects faults on command:
 line noise, partial frames, bad checksums, silence, unplug and replug.
 
-`HidKeypadEmulator` writes Linux `input_event` records into a FIFO, which the
-HID driver reads exactly as it reads `/dev/input/event*`.
-
-Both have `view()` for the technician page; `fault(text)` serves `kiosk emulate evaluator`.
+The keypad's lines (pty, TCP) are in `keypad_link.py`; the HID keypad emulator,
+in `evaluator_hid.py`. Both emulators have `view()` for the technician page;
+`fault(text)` serves `kiosk emulate evaluator`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import random
 import select
-import socket
 import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from hall.drivers.emulators.channel import PtyEndpoint, write_all
+from hall.drivers.emulators.faults import FaultCommands, cable, switch
+from hall.drivers.emulators.keypad_link import PtyLink, TcpLink, default_channel
 from hall.drivers.evaluator import protocol as P
 
 log = logging.getLogger(__name__)
@@ -43,113 +40,10 @@ KEY_RESULT_LABELS = {
 }
 
 
-def default_channel() -> str:
-    return "pty" if hasattr(os, "openpty") and os.name == "posix" else "tcp"
-
-
-class _PtyLink(PtyEndpoint):
-    """A pty whose slave the driver opens through a stable symlink; unplug removes both."""
-
-    def __init__(self, link: Path) -> None:
-        super().__init__(link)
-
-    @property
-    def url(self) -> str:
-        return self.path
-
-    def plug(self) -> None:
-        self.open()
-
-    def unplug(self) -> None:
-        self.close()
-
-    def readable(self) -> list[Any]:
-        return [self.master] if self.master is not None else []
-
-    def on_readable(self, obj: Any) -> bytes:
-        try:
-            return os.read(obj, 4096)
-        except OSError:
-            return b""
-
-    @property
-    def connected(self) -> bool:
-        return self.master is not None
-
-    def write(self, data: bytes) -> None:
-        if self.master is None:
-            return
-        with contextlib.suppress(OSError):
-            write_all(self.master, data)
-
-
-class _TcpLink:
-    """A TCP server on 127.0.0.1; one client at a time (a new one replaces the old)."""
-
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
-        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind((host, port))
-        self.host = host
-        self.server.listen(4)
-        self.port = self.server.getsockname()[1]
-        self.client: socket.socket | None = None
-        self.plugged = False
-
-    @property
-    def url(self) -> str:
-        return f"socket://{self.host}:{self.port}"
-
-    def plug(self) -> None:
-        self.plugged = True
-
-    def unplug(self) -> None:
-        self.plugged = False
-        self._drop_client()
-
-    def close(self) -> None:
-        self.unplug()
-        with contextlib.suppress(OSError):
-            self.server.close()
-
-    def _drop_client(self) -> None:
-        if self.client is not None:
-            with contextlib.suppress(OSError):
-                self.client.close()
-        self.client = None
-
-    def readable(self) -> list[Any]:
-        return [self.server] + ([self.client] if self.client is not None else [])
-
-    def on_readable(self, obj: Any) -> bytes:
-        if obj is self.server:
-            conn, _ = self.server.accept()
-            if not self.plugged:
-                conn.close()            # unplugged: the connection opens and drops at once
-                return b""
-            self._drop_client()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.client = conn
-            return b""
-        try:
-            data = obj.recv(4096)
-        except OSError:
-            data = b""
-        if not data:
-            self._drop_client()
-        return data
-
-    @property
-    def connected(self) -> bool:
-        return self.client is not None
-
-    def write(self, data: bytes) -> None:
-        if self.client is None:
-            return
-        try:
-            self.client.sendall(data)
-        except OSError:
-            self._drop_client()
+def key_level(word: str) -> str | None:
+    """The rating level a typed word names: 1..5 (1 = 非常满意) or the level's own name; None for another word."""
+    level = P.WIRE_LEVELS[int(word)] if word in {"1", "2", "3", "4", "5"} else word
+    return level if level in P.LEVEL_WIRE else None
 
 
 class EvaluatorEmulator:
@@ -168,9 +62,9 @@ class EvaluatorEmulator:
         if self.channel == "pty":
             if link is None:
                 raise ValueError("a pty keypad needs the path of its symlink")
-            self._link: _PtyLink | _TcpLink = _PtyLink(link)
+            self._link: PtyLink | TcpLink = PtyLink(link)
         elif self.channel == "tcp":
-            self._link = _TcpLink(port)
+            self._link = TcpLink(port)
         else:
             raise ValueError(f"unknown emulator channel {self.channel!r} (pty or tcp)")
         self._rng = random.Random(seed)
@@ -216,9 +110,9 @@ class EvaluatorEmulator:
 
     def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """For `kiosk emulate`: serve on TCP (pyserial URL socket://HOST:PORT); returns the port."""
-        if isinstance(self._link, _TcpLink):
+        if isinstance(self._link, TcpLink):
             self._link.close()
-        self.channel, self._link = "tcp", _TcpLink(port, host)
+        self.channel, self._link = "tcp", TcpLink(port, host)
         self.start()
         return self._link.port
 
@@ -226,48 +120,47 @@ class EvaluatorEmulator:
         """For `kiosk emulate --pty`: serve on a pty; returns the stable path to open."""
         import tempfile
 
-        if isinstance(self._link, _TcpLink):
+        if isinstance(self._link, TcpLink):
             self._link.close()
-        if not isinstance(self._link, _PtyLink):
-            self._link = _PtyLink(Path(tempfile.gettempdir()) / f"hall-{self.name}.tty")
+        if not isinstance(self._link, PtyLink):
+            self._link = PtyLink(Path(tempfile.gettempdir()) / f"hall-{self.name}.tty")
         self.channel = "pty"
         self.start()
         return self.url
 
     def fault(self, command: str) -> str:
         """Text commands for `kiosk emulate evaluator` and the technician page."""
-        words = command.strip().split()
-        if not words:
+        commands = FaultCommands({
+            "press": lambda args: self.fault(args[0]) if args else FAULT_HELP,
+            "noise": lambda _args: "线路噪声 / noise: " + P.describe(self.inject_noise()),
+            "partial": lambda _args: "半帧 / partial frame: " + P.describe(self.send_partial()),
+            **dict.fromkeys(("badcrc", "bad-checksum", "checksum"), self._fault_badcrc),
+            "silent": self._fault_silent, "silence": self._fault_silent, **cable(self),
+            "reboot": self._fault_reboot, "ignore": self._fault_ignore,
+        }, FAULT_HELP, otherwise=self._fault_key)
+        return commands(command)
+
+    def _fault_key(self, word: str, _args: list[str]) -> str:
+        level = key_level(word)
+        if level is None:
             return FAULT_HELP
-        cmd, arg = words[0].lower(), (words[1] if len(words) > 1 else "")
-        if cmd == "press":
-            cmd = arg
-        level = P.WIRE_LEVELS[int(cmd)] if cmd in {"1", "2", "3", "4", "5"} else cmd
-        if level in P.LEVEL_WIRE:
-            seq = self.press(level)
-            return f"已按下 {level}（KEY seq={seq}）"
-        if cmd == "noise":
-            return "线路噪声 / noise: " + P.describe(self.inject_noise())
-        if cmd == "partial":
-            return "半帧 / partial frame: " + P.describe(self.send_partial())
-        if cmd in {"badcrc", "bad-checksum", "checksum"}:
-            return "校验错 / bad checksum: " + P.describe(self.send_bad_checksum())
-        if cmd in {"silent", "silence"}:
-            self.set_silent(arg.lower() not in {"off", "0", "false", "no"})
-            return f"静默 / silent = {self.silent}"
-        if cmd == "unplug":
-            self.unplug()
-            return "已拔出 / unplugged"
-        if cmd == "replug":
-            self.replug()
-            return "已插回 / replugged"
-        if cmd == "reboot":
-            self.reboot()
-            return "已重启 / rebooted"
-        if cmd == "ignore":
-            self.ignore_next(int(arg) if arg.isdigit() else 1)
-            return "将不应答下一帧 / the next host frame goes unanswered"
-        return FAULT_HELP
+        seq = self.press(level)
+        return f"已按下 {level}（KEY seq={seq}）"
+
+    def _fault_badcrc(self, _args: list[str]) -> str:
+        return "校验错 / bad checksum: " + P.describe(self.send_bad_checksum())
+
+    def _fault_silent(self, args: list[str]) -> str:
+        self.set_silent(switch(args))
+        return f"静默 / silent = {self.silent}"
+
+    def _fault_reboot(self, _args: list[str]) -> str:
+        self.reboot()
+        return "已重启 / rebooted"
+
+    def _fault_ignore(self, args: list[str]) -> str:
+        self.ignore_next(int(args[0]) if args and args[0].isdigit() else 1)
+        return "将不应答下一帧 / the next host frame goes unanswered"
 
     def display(self) -> str:
         """One line: what the keypad's display shows now."""
@@ -285,7 +178,7 @@ class EvaluatorEmulator:
             self._thread.join(2.0)
         self._thread = None
         with self._lock:
-            if isinstance(self._link, _TcpLink):
+            if isinstance(self._link, TcpLink):
                 self._link.close()
             else:
                 self._link.unplug()
@@ -518,128 +411,6 @@ class EvaluatorEmulator:
         else:
             self._reply(frame.seq, P.Ack(frame.cmd, P.ST_UNKNOWN_COMMAND, self.mode))
 
-
-# ----------------------------------------------------------------------- HID
-class HidKeypadEmulator:
-    """A keyboard-style keypad: Linux `input_event` records written into a FIFO (POSIX only).
-
-    The emulator holds the FIFO open read-write, so the driver never sees an end
-    of file while it is "plugged"; `unplug` closes and removes the FIFO (the
-    driver reads EOF, goes offline), `replug` creates it again.
-    """
-
-    kind = "evaluator"
-
-    def __init__(self, path: Path, *, name: str = "evaluator", keymap: dict[int, str] | None = None) -> None:
-        from hall.drivers.evaluator.hid_keypad import DEFAULT_KEYMAP
-
-        if not hasattr(os, "mkfifo"):
-            raise OSError("HID 评价器模拟需要 POSIX（mkfifo）/ the HID keypad emulator needs POSIX")
-        self.name = name
-        self.path = path
-        self.keymap = dict(keymap or DEFAULT_KEYMAP)
-        self._fd: int | None = None
-        self._lock = threading.Lock()
-        self.plugged = False
-        self.keys_sent = 0
-        self.faults = {"noise_events": 0, "unplugs": 0}
-        self.sent: deque[dict[str, Any]] = deque(maxlen=50)
-
-    @property
-    def url(self) -> str:
-        return str(self.path)
-
-    def start(self) -> HidKeypadEmulator:
-        self.replug()
-        return self
-
-    def stop(self) -> None:
-        self.unplug()
-
-    def replug(self) -> None:
-        with self._lock:
-            if self.plugged:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-            os.mkfifo(self.path)  # posix-only: __init__ refuses without mkfifo
-            self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)  # posix-only: as above
-            self.plugged = True
-
-    def unplug(self) -> None:
-        with self._lock:
-            if not self.plugged:
-                return
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-            if self._fd is not None:
-                os.close(self._fd)
-            self._fd = None
-            self.plugged = False
-            self.faults["unplugs"] += 1
-
-    def _write(self, events: list[tuple[int, int, int]]) -> None:
-        from hall.drivers.evaluator.hid_keypad import pack_event
-
-        with self._lock:
-            if self._fd is None:
-                return
-            now = time.time()
-            os.write(self._fd, b"".join(pack_event(t, c, v, now) for t, c, v in events))
-
-    def press_code(self, code: int) -> None:
-        from hall.drivers.evaluator.hid_keypad import EV_KEY, EV_MSC, EV_SYN, MSC_SCAN
-
-        self._write([(EV_MSC, MSC_SCAN, 0x70000 + code), (EV_KEY, code, 1), (EV_SYN, 0, 0),
-                     (EV_KEY, code, 0), (EV_SYN, 0, 0)])
-        self.keys_sent += 1
-        self.sent.append({"code": code, "level": self.keymap.get(code), "at": round(time.time(), 3)})
-
-    def press(self, level: str) -> int:
-        for code, name in self.keymap.items():
-            if name == level:
-                self.press_code(code)
-                return code
-        raise ValueError(f"未知的评价等级：{level}")
-
-    def inject_noise(self) -> None:
-        """Events a keyboard sends that are not ratings: an unmapped key, auto-repeat, scan codes."""
-        from hall.drivers.evaluator.hid_keypad import EV_KEY, EV_MSC, EV_SYN, MSC_SCAN
-
-        unmapped = next(c for c in range(30, 200) if c not in self.keymap)
-        mapped = next(iter(self.keymap))
-        self._write([(EV_MSC, MSC_SCAN, 0x70004), (EV_KEY, unmapped, 1), (EV_SYN, 0, 0),
-                     (EV_KEY, unmapped, 0), (EV_SYN, 0, 0), (EV_KEY, mapped, 2), (EV_SYN, 0, 0)])
-        self.faults["noise_events"] += 1
-
-    def fault(self, command: str) -> str:
-        """Text commands for the technician page: 1..5 or a level name, noise, unplug, replug."""
-        words = command.strip().split()
-        if not words:
-            return "命令：1..5（或等级名称）按键、noise 干扰按键、unplug 拔出、replug 插回"
-        cmd = words[1] if words[0].lower() == "press" and len(words) > 1 else words[0].lower()
-        level = P.WIRE_LEVELS[int(cmd)] if cmd in {"1", "2", "3", "4", "5"} else cmd
-        if level in P.LEVEL_WIRE:
-            return f"已按下 {level}（键码 {self.press(level)}）"
-        if cmd == "noise":
-            self.inject_noise()
-            return "已发送非评价按键（未映射键、自动重复）"
-        if cmd == "unplug":
-            self.unplug()
-            return "已拔出 / unplugged"
-        if cmd == "replug":
-            self.replug()
-            return "已插回 / replugged"
-        return self.fault("")
-
-    def view(self) -> dict[str, Any]:
-        levels = {name: code for code, name in reversed(list(self.keymap.items()))}
-        return {
-            "name": self.name, "kind": self.kind, "type": "hid", "url": self.url, "plugged": self.plugged,
-            "keys": [{"level": name, "code": levels[name]} for name in P.LEVEL_WIRE if name in levels],
-            "keys_sent": self.keys_sent, "sent": list(self.sent)[-10:], "faults": dict(self.faults),
-        }
 
 
 # ----------------------------------------------------------------------- CLI

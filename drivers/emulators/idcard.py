@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hall.drivers.emulators.channel import StreamEmulator
+from hall.drivers.emulators.faults import FaultCommands, cable, switch
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.record import CardRecord, encode_text, id_number_valid, mask_id, mask_name
 
@@ -89,40 +90,44 @@ class IdCardEmulator(StreamEmulator):
             self.card, self.card_read = None, False
 
     def fault(self, command: str) -> str:
-        words = command.strip().split()
-        if not words:
-            return FAULT_HELP
-        cmd, args = words[0].lower(), words[1:]
-        if cmd == "place":
-            if len(args) != 4:
-                raise ValueError("放卡需要：姓名 性别 出生日期 身份证号")
-            card = make_card(*args)
-            self.place(card)
-            note = "" if id_number_valid(card.id_number) else "（校验位不符，仍按卡上内容读出）"
-            return f"已放卡：{mask_name(card.name)} {mask_id(card.id_number)}{note}"
-        if cmd == "remove":
-            self.remove()
-            return "已取走卡片"
-        if cmd in ("nosam", "silent"):
-            on = not args or args[0].lower() in ("on", "1", "true")
-            setattr(self, cmd, on)
-            return f"{'安全模块故障' if cmd == 'nosam' else '不应答'}：{'开' if on else '关'}"
-        if cmd == "badsum":
-            self.badsum_next += 1
-            return "下一应答的校验和将出错"
-        if cmd == "pull":
-            self.pull_next = True
-            return "下次读卡时中途拿走卡片"
-        if cmd == "noise":
-            self.noise_next = True
-            return "下一应答前将插入线路噪声"
-        if cmd == "unplug":
-            self.unplug()
-            return "已拔出 / unplugged"
-        if cmd == "replug":
-            self.replug()
-            return "已插回 / replugged"
-        return FAULT_HELP
+        commands = FaultCommands({
+            "place": self._fault_place, "remove": self._fault_remove,
+            "nosam": self._fault_nosam, "silent": self._fault_silent, "badsum": self._fault_badsum,
+            "pull": self._fault_pull, "noise": self._fault_noise, **cable(self),
+        }, FAULT_HELP)
+        return commands(command)
+
+    def _fault_place(self, args: list[str]) -> str:
+        if len(args) != 4:
+            raise ValueError("放卡需要：姓名 性别 出生日期 身份证号")
+        card = make_card(*args)
+        self.place(card)
+        note = "" if id_number_valid(card.id_number) else "（校验位不符，仍按卡上内容读出）"
+        return f"已放卡：{mask_name(card.name)} {mask_id(card.id_number)}{note}"
+
+    def _fault_remove(self, _args: list[str]) -> str:
+        self.remove()
+        return "已取走卡片"
+
+    def _fault_nosam(self, args: list[str]) -> str:
+        self.nosam = switch(args)
+        return f"安全模块故障：{'开' if self.nosam else '关'}"
+
+    def _fault_silent(self, args: list[str]) -> str:
+        self.silent = switch(args)
+        return f"不应答：{'开' if self.silent else '关'}"
+
+    def _fault_badsum(self, _args: list[str]) -> str:
+        self.badsum_next += 1
+        return "下一应答的校验和将出错"
+
+    def _fault_pull(self, _args: list[str]) -> str:
+        self.pull_next = True
+        return "下次读卡时中途拿走卡片"
+
+    def _fault_noise(self, _args: list[str]) -> str:
+        self.noise_next = True
+        return "下一应答前将插入线路噪声"
 
     def audit_text(self, command: str) -> str:
         """The fault command as the audit trail keeps it: a placed card's name and number masked."""

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.drivers.emulators.channel import StreamEmulator, require_pty
+from hall.drivers.emulators.faults import FaultCommands, baud, cable, switch, unknown_word
 from hall.drivers.led import protocol as p
 
 log = logging.getLogger(__name__)
@@ -290,57 +291,53 @@ class LedEmulator(StreamEmulator):
 
     def fault(self, command: str) -> str:
         """Apply a text fault command (see the module doc); returns what happened, in Chinese."""
-        words = command.strip().lower().split()
-        if not words:
-            return FAULT_HELP
-        head, args = words[0], words[1:]
+        commands = FaultCommands({
+            "nack": self._fault_nack, "silence": self._fault_silence, "silent": self._fault_silence,
+            **cable(self, "已断开（拔线）", "已重新接上"), "noise": self._fault_noise, "garble": self._fault_garble,
+            "corrupt": self._fault_corrupt, "slow": self._fault_slow, **baud(self),
+            "clear": self._fault_clear, "status": lambda _args: str(self.status()),
+        }, FAULT_HELP, lower=True, otherwise=unknown_word(FAULT_HELP), bad_args=f"参数有误；可用：{FAULT_HELP}")
+        return commands(command)
+
+    def _fault_nack(self, args: list[str]) -> str:
         arg = args[0] if args else ""
-        try:
-            if head == "nack":
-                if arg == "off":
-                    self.nack_code = self.nack_left = None
-                    return "恢复正常应答"
-                self.nack_code = int(arg, 0) if arg else p.ERR_BUSY
-                self.nack_left = int(args[1]) if len(args) > 1 else None
-                times = f"接下来 {self.nack_left} 帧" if self.nack_left is not None else "所有帧"
-                return f"{times}回复 NACK（{p.ERROR_NAMES.get(self.nack_code, self.nack_code)}）"
-            if head in ("silence", "silent"):
-                self.silent = arg != "off"
-                return "不再应答（控制卡死机）" if self.silent else "恢复应答"
-            if head == "unplug":
-                self.unplug()
-                return "已断开（拔线）"
-            if head == "replug":
-                self.replug()
-                return "已重新接上"
-            if head == "noise":
-                n = int(arg) if arg else 16
-                self.send_noise(n)
-                return f"已向线路发送 {n} 个干扰字节"
-            if head == "garble":
-                self.garble = arg != "off"
-                return "每个应答前夹带干扰和半帧" if self.garble else "应答恢复干净"
-            if head == "corrupt":
-                self.corrupt_left = int(arg) if arg else 1
-                return f"接下来 {self.corrupt_left} 个应答 CRC 错误"
-            if head == "slow":
-                if arg in ("off", ""):
-                    self.write_chunk, self.write_delay = 0, 0.0
-                    return "应答恢复整帧发送"
-                self.write_chunk = max(1, int(arg))
-                self.write_delay = float(args[1]) / 1000 if len(args) > 1 else 0.01
-                return f"应答每次只发 {self.write_chunk} 字节，间隔 {self.write_delay * 1000:.0f} ms"
-            if head == "baud":
-                self.baud = None if arg in ("off", "") else int(arg)
-                return f"按 {self.baud} 波特率接收" if self.baud else "不限速"
-            if head == "clear":
-                self.clear()
-                return "已清空记录和屏幕"
-            if head == "status":
-                return str(self.status())
-        except ValueError:
-            return f"参数有误；可用：{FAULT_HELP}"
-        return f"不认识的命令 {head!r}；可用：{FAULT_HELP}"
+        if arg == "off":
+            self.nack_code = self.nack_left = None
+            return "恢复正常应答"
+        self.nack_code = int(arg, 0) if arg else p.ERR_BUSY
+        self.nack_left = int(args[1]) if len(args) > 1 else None
+        times = f"接下来 {self.nack_left} 帧" if self.nack_left is not None else "所有帧"
+        return f"{times}回复 NACK（{p.ERROR_NAMES.get(self.nack_code, self.nack_code)}）"
+
+    def _fault_silence(self, args: list[str]) -> str:
+        self.silent = switch(args)
+        return "不再应答（控制卡死机）" if self.silent else "恢复应答"
+
+    def _fault_noise(self, args: list[str]) -> str:
+        n = int(args[0]) if args else 16
+        self.send_noise(n)
+        return f"已向线路发送 {n} 个干扰字节"
+
+    def _fault_garble(self, args: list[str]) -> str:
+        self.garble = switch(args)
+        return "每个应答前夹带干扰和半帧" if self.garble else "应答恢复干净"
+
+    def _fault_corrupt(self, args: list[str]) -> str:
+        self.corrupt_left = int(args[0]) if args else 1
+        return f"接下来 {self.corrupt_left} 个应答 CRC 错误"
+
+    def _fault_slow(self, args: list[str]) -> str:
+        arg = args[0] if args else ""
+        if arg in ("off", ""):
+            self.write_chunk, self.write_delay = 0, 0.0
+            return "应答恢复整帧发送"
+        self.write_chunk = max(1, int(arg))
+        self.write_delay = float(args[1]) / 1000 if len(args) > 1 else 0.01
+        return f"应答每次只发 {self.write_chunk} 字节，间隔 {self.write_delay * 1000:.0f} ms"
+
+    def _fault_clear(self, _args: list[str]) -> str:
+        self.clear()
+        return "已清空记录和屏幕"
 
     # ================================================================ observation
     def areas(self) -> dict[int, dict[str, Any]]:

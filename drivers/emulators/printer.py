@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hall.drivers.emulators.channel import StreamEmulator
+from hall.drivers.emulators.faults import FaultCommands, baud, cable, switch, unknown_word
 from hall.drivers.printer.render import EscposReader, Job
 from hall.drivers.printer.status import (
     Paper,
@@ -181,54 +182,51 @@ class PrinterEmulator(StreamEmulator):
 
     def fault(self, command: str) -> str:
         """Apply a text fault command (see the module doc); returns what happened, in Chinese."""
-        words = command.strip().lower().split()
-        if not words:
-            return FAULT_HELP
-        head, args = words[0], words[1:]
+        commands = FaultCommands({
+            "paper": self._fault_paper, "cover": self._fault_cover,
+            "silence": self._fault_silence, "silent": self._fault_silence,
+            **cable(self, "已断开（拒绝连接）", "已重新连接"), "slow": self._fault_slow, **baud(self),
+            "clear": self._fault_clear, "status": lambda _args: str(self.status()),
+        }, FAULT_HELP, lower=True, otherwise=unknown_word(FAULT_HELP))
+        return commands(command)
+
+    def _fault_paper(self, args: list[str]) -> str:
         arg = args[0] if args else ""
-        if head == "paper":
-            if arg.isdigit():
-                n = int(arg)
-                self.set_paper(Paper.OUT if n == 0 else Paper.NEAR_END if n <= 3 else Paper.OK, left=n)
-                return f"纸卷剩余 {n} 张"
-            names = {"ok": Paper.OK, "near": Paper.NEAR_END, "near_end": Paper.NEAR_END, "out": Paper.OUT}
-            paper = names.get(arg)
-            if paper is None:
-                return "用法：paper ok|near|out|N"
-            self.set_paper(paper)
-            return {Paper.OK: "纸张正常", Paper.NEAR_END: "纸将尽", Paper.OUT: "缺纸"}[paper]
-        if head == "cover":
-            self.cover_open = arg == "open"
-            return "纸仓盖已打开（脱机）" if self.cover_open else "纸仓盖已合上"
-        if head in ("silence", "silent"):
-            self.silent = arg != "off"
-            return "不再应答状态查询" if self.silent else "恢复应答"
-        if head == "unplug":
-            self.unplug()
-            return "已断开（拒绝连接）"
-        if head == "replug":
-            self.replug()
-            return "已重新连接"
-        if head == "slow":
-            if arg in ("off", ""):
-                self.read_chunk, self.read_delay = 4096, 0.0
-                return "恢复正常接收"
-            try:
-                self.read_chunk = max(1, int(arg))
-                self.read_delay = float(args[1]) / 1000 if len(args) > 1 else 0.01
-            except ValueError:
-                return "用法：slow CHUNK DELAY_MS | slow off"
-            return f"每次只收 {self.read_chunk} 字节，间隔 {self.read_delay * 1000:.0f} ms"
-        if head == "baud":
-            self.baud = None if arg in ("off", "") else int(arg)
-            return f"按 {self.baud} 波特率接收" if self.baud else "不限速"
-        if head == "clear":
-            with self._lock:
-                self.jobs.clear()
-            return "已清空记录"
-        if head == "status":
-            return str(self.status())
-        return f"不认识的命令 {head!r}；可用：{FAULT_HELP}"
+        if arg.isdigit():
+            n = int(arg)
+            self.set_paper(Paper.OUT if n == 0 else Paper.NEAR_END if n <= 3 else Paper.OK, left=n)
+            return f"纸卷剩余 {n} 张"
+        names = {"ok": Paper.OK, "near": Paper.NEAR_END, "near_end": Paper.NEAR_END, "out": Paper.OUT}
+        paper = names.get(arg)
+        if paper is None:
+            return "用法：paper ok|near|out|N"
+        self.set_paper(paper)
+        return {Paper.OK: "纸张正常", Paper.NEAR_END: "纸将尽", Paper.OUT: "缺纸"}[paper]
+
+    def _fault_cover(self, args: list[str]) -> str:
+        self.cover_open = bool(args) and args[0] == "open"
+        return "纸仓盖已打开（脱机）" if self.cover_open else "纸仓盖已合上"
+
+    def _fault_silence(self, args: list[str]) -> str:
+        self.silent = switch(args)
+        return "不再应答状态查询" if self.silent else "恢复应答"
+
+    def _fault_slow(self, args: list[str]) -> str:
+        arg = args[0] if args else ""
+        if arg in ("off", ""):
+            self.read_chunk, self.read_delay = 4096, 0.0
+            return "恢复正常接收"
+        try:
+            self.read_chunk = max(1, int(arg))
+            self.read_delay = float(args[1]) / 1000 if len(args) > 1 else 0.01
+        except ValueError:
+            return "用法：slow CHUNK DELAY_MS | slow off"
+        return f"每次只收 {self.read_chunk} 字节，间隔 {self.read_delay * 1000:.0f} ms"
+
+    def _fault_clear(self, _args: list[str]) -> str:
+        with self._lock:
+            self.jobs.clear()
+        return "已清空记录"
 
     # ------------------------------------------------------------------ observation
     def last_jobs(self, n: int = 10) -> list[dict[str, Any]]:

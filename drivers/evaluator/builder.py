@@ -74,7 +74,7 @@ def build_evaluator(spec: Device, ctx: DeviceContext) -> ManagedDevice:
         keymap = parse_keymap(str(opts["keymap"]) if "keymap" in opts else None)
         url = spec.url
         if emulated:
-            from hall.drivers.emulators.evaluator import HidKeypadEmulator
+            from hall.drivers.emulators.evaluator_hid import HidKeypadEmulator
 
             hid = HidKeypadEmulator(emu_dir / f"{spec.name}.evdev", name=spec.name, keymap=keymap)
             hid.start()
