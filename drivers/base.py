@@ -20,10 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hall.drivers.transport import Transport, TransportError
 
+# dup-ok: a worker's states and names, like drivers/camera/device.py's; the camera is no DeviceWorker
 if TYPE_CHECKING:
     from hall.drivers.contracts import EventListener, EventSource
 
@@ -49,6 +51,14 @@ STATE_NAMES = {
 }
 
 Command = Callable[[Transport], Any]
+
+
+def outcome_within(future: Future[dict[str, Any]], timeout: float, late: str) -> dict[str, Any]:
+    """A device test's outcome, waiting no longer than `timeout` (CLI diagnostics); `late` says why not."""
+    try:
+        return future.result(timeout)
+    except FutureTimeout:
+        return {"ok": False, "message": late}
 
 
 class DeviceWorker:

@@ -59,6 +59,7 @@ class Redactor(Protocol):
     def __call__(self, text: str, /) -> str: ...
 
 
+# dup-ok: mirrors queue/clock.py Clock on purpose: drivers may not import hall.queue (tests/test_driver_imports.py)
 class ZoneClock:
     """The wall clock in one zone: the default for a worker built without the hall's clock (tools, tests).
 

@@ -65,6 +65,7 @@ class SerialTransport:
         except (serial.SerialException, ValueError) as exc:
             raise TransportError(f"串口 {self.url} 打开失败 / cannot open: {exc}") from exc
 
+    # dup-ok: like the other transports' and kiosk/relay/client.py's close: each wraps its own handle, errors
     def close(self) -> None:
         if self._port is not None:
             try:
@@ -124,6 +125,7 @@ class TcpTransport:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = s
 
+    # dup-ok: like the other transports' close/is_open/write: each wraps its own handle and its own errors
     def close(self) -> None:
         if self._sock is not None:
             try:
@@ -208,6 +210,7 @@ class UsbTransport:
                     self.in_ep = ep.bEndpointAddress
         self._dev = dev
 
+    # dup-ok: like the other transports' close/is_open/write: each wraps its own handle and its own errors
     def close(self) -> None:
         if self._dev is not None:
             try:
@@ -259,6 +262,7 @@ class FileTransport:
         except OSError as exc:
             raise TransportError(f"{self.path} 打开失败 / cannot open: {exc.strerror}") from exc
 
+    # dup-ok: like the other transports' close/is_open/write: each wraps its own handle and its own errors
     def close(self) -> None:
         if self._fh is not None:
             try:

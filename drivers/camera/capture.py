@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 STILL_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
+# dup-ok: lazy import under a lock, as kiosk/ime/candidates.py lexicon() does; another object
 _cv2: Any = None
 _cv2_lock = threading.Lock()
 

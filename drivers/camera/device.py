@@ -37,6 +37,7 @@ from hall.drivers.camera.capture import Capture, CaptureError, parse_source
 from hall.drivers.contracts import Redactor
 from hall.drivers.options import float_option
 
+# dup-ok: the camera's states and names, like drivers/base.py's; a camera holds no link, its states differ
 if TYPE_CHECKING:
     import numpy as np
     from hall.config.schema import Device

@@ -14,6 +14,7 @@ the evaluator keypad emulator uses it too.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -21,9 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hall.drivers.transport import SerialTransport, TcpTransport, Transport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: an idle TCP client's read wakes this often to look at the stop flag (stop and unplug shut the
 #: socket down, which wakes it at once anyway)
@@ -46,6 +50,16 @@ def write_all(fd: int, data: bytes) -> None:
             time.sleep(0.001)
             continue
         view = view[n:]
+
+
+def notify(observer: Callable[[T], None] | None, item: T, what: str) -> None:
+    """Tell a test's or bench's observer about a frame or job; its failure is logged, the emulator goes on."""
+    if observer is None:
+        return
+    try:
+        observer(item)
+    except Exception:
+        log.exception("%s callback failed", what)
 
 
 def driver_transport(emu: StreamEmulator, url: str, *, baudrate: int) -> Transport:

@@ -56,10 +56,9 @@ class PtyLink(PtyEndpoint):
         return self.master is not None
 
     def write(self, data: bytes) -> None:
-        if self.master is None:
-            return
-        with contextlib.suppress(OSError):
-            write_all(self.master, data)
+        if self.master is not None:
+            with contextlib.suppress(OSError):
+                write_all(self.master, data)
 
 
 class TcpLink:

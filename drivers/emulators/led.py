@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hall.drivers.emulators.channel import StreamEmulator, require_pty
+from hall.drivers.emulators.channel import StreamEmulator, notify, require_pty
 from hall.drivers.emulators.faults import FaultCommands, baud, cable, switch, unknown_word
 from hall.drivers.led import protocol as p
 
@@ -182,11 +182,7 @@ class LedEmulator(StreamEmulator):
         self.frames.append(frame)
         self.frame_count += 1
         self._changed.notify_all()
-        if self.on_frame is not None:
-            try:
-                self.on_frame(frame)
-            except Exception:
-                log.exception("LED emulator on_frame callback failed")
+        notify(self.on_frame, frame, "LED emulator on_frame")
 
     def _handle(self, item: p.Packet | p.FrameError, now: float) -> bytes:
         """Act on one decoded frame; returns the reply bytes (or b"")."""

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hall.drivers.emulators.channel import StreamEmulator
+from hall.drivers.emulators.channel import StreamEmulator, notify
 from hall.drivers.emulators.faults import FaultCommands, baud, cable, switch, unknown_word
 from hall.drivers.printer.render import EscposReader, Job
 from hall.drivers.printer.status import (
@@ -152,11 +152,7 @@ class PrinterEmulator(StreamEmulator):
             self.paper = Paper.NEAR_END if self.paper_left <= 3 else Paper.OK
         self.jobs.append(job)
         self._jobs_changed.notify_all()
-        if self.on_job is not None:
-            try:
-                self.on_job(job)
-            except Exception:
-                log.exception("printer emulator on_job callback failed")
+        notify(self.on_job, job, "printer emulator on_job")
 
     def _finish(self, reader: EscposReader) -> None:
         with self._lock:

@@ -108,22 +108,19 @@ class PromptGate:
 
     def close(self, prompt_id: int | None = None) -> OpenPrompt | None:
         """End the prompt (only if it is `prompt_id`, when given); returns what was closed."""
-        with self._lock:
-            p = self._current
-            if p is None or (prompt_id is not None and p.prompt_id != prompt_id):
-                return None
-            self._current = None
-            self.counters["closed"] += 1
-            return p
+        return self._end(lambda p: prompt_id is None or p.prompt_id == prompt_id, "closed")
 
     def expire(self, now: float | None = None) -> OpenPrompt | None:
-        now = time.monotonic() if now is None else now
+        at = time.monotonic() if now is None else now
+        return self._end(lambda p: at >= p.deadline, "expired")
+
+    def _end(self, ends: Callable[[OpenPrompt], bool], counter: str) -> OpenPrompt | None:
         with self._lock:
             p = self._current
-            if p is None or now < p.deadline:
+            if p is None or not ends(p):
                 return None
             self._current = None
-            self.counters["expired"] += 1
+            self.counters[counter] += 1
             return p
 
     def current(self, now: float | None = None) -> OpenPrompt | None:
@@ -251,6 +248,32 @@ def event_prompt(data: dict[str, Any], now: datetime, default_timeout: float) ->
     timeout = prompt_timeout(data.get("expires_at"), now, default_timeout)
     ticket = data.get("ticket_id")
     return prompt_id, timeout, str(data.get("clerk_name") or ""), int(ticket) if ticket is not None else None
+
+
+def apply_events(device: str, inbox: EventInbox, gate: PromptGate, now: datetime,
+                 default_timeout: float) -> list[OpenPrompt]:
+    """Open and close `gate`'s prompt as the queued rating events say, then time it out.
+
+    Both keypads run this on their worker thread; returns the prompts closed because they
+    were rated (the serial keypad thanks the citizen for those).
+    """
+    rated: list[OpenPrompt] = []
+    for kind, data in inbox.drain():
+        try:
+            if kind == "rating.prompt":
+                prompt_id, timeout, clerk, ticket = event_prompt(data, now, default_timeout)
+                gate.open(prompt_id, timeout=timeout, clerk_name=clerk, ticket_id=ticket)
+                log.info("evaluator %s: prompt %s open for %.0f s", device, prompt_id, timeout)
+            elif kind == "rating.closed":
+                closed = gate.close(int(data["prompt_id"]))
+                if closed is not None and data.get("reason") == "rated":
+                    rated.append(closed)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("evaluator %s: malformed %s event %r: %s", device, kind, data, exc)
+    expired = gate.expire()
+    if expired is not None:
+        log.info("evaluator %s: prompt %s timed out", device, expired.prompt_id)
+    return rated
 
 
 def option_float(options: dict[str, Any], key: str, default: float) -> float:

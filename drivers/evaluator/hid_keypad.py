@@ -49,7 +49,7 @@ from hall.drivers.evaluator.base import (
     PromptGate,
     SinkCaller,
     SinkProvider,
-    event_prompt,
+    apply_events,
 )
 from hall.drivers.options import bool_option
 from hall.drivers.transport import TransportError
@@ -299,17 +299,7 @@ class HidEvaluatorDevice(DeviceWorker):
             log.exception("evaluator %s: poll failed", self.name)
 
     def _work(self) -> None:
-        now_dt = self.clock.now()
-        for kind, data in self.inbox.drain():
-            try:
-                if kind == "rating.prompt":
-                    prompt_id, timeout, clerk, ticket = event_prompt(data, now_dt, self.default_timeout)
-                    self.gate.open(prompt_id, timeout=timeout, clerk_name=clerk, ticket_id=ticket)
-                elif kind == "rating.closed":
-                    self.gate.close(int(data["prompt_id"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.error("evaluator %s: malformed %s event %r: %s", self.name, kind, data, exc)
-        self.gate.expire()
+        apply_events(self.name, self.inbox, self.gate, self.clock.now(), self.default_timeout)
 
     def _on_keys(self, events: Iterable[KeyEvent]) -> None:
         for ev in events:

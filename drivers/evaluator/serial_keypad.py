@@ -41,7 +41,7 @@ from hall.drivers.evaluator.base import (
     PromptGate,
     SinkCaller,
     SinkProvider,
-    event_prompt,
+    apply_events,
 )
 from hall.drivers.transport import Transport, TransportError
 
@@ -199,22 +199,8 @@ class EvaluatorDevice(DeviceWorker):
 
     def _work(self, transport: Transport) -> None:
         """Apply queued rating events, time out the prompt, and make the keypad show the truth."""
-        now_dt = self.clock.now()
-        for kind, data in self.inbox.drain():
-            try:
-                if kind == "rating.prompt":
-                    prompt_id, timeout, clerk, ticket = event_prompt(data, now_dt, self.default_timeout)
-                    self.gate.open(prompt_id, timeout=timeout, clerk_name=clerk, ticket_id=ticket)
-                    log.info("evaluator %s: prompt %s open for %.0f s", self.name, prompt_id, timeout)
-                elif kind == "rating.closed":
-                    closed = self.gate.close(int(data["prompt_id"]))
-                    if closed is not None and data.get("reason") == "rated":
-                        self._thanks.append(closed.token)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.error("evaluator %s: malformed %s event %r: %s", self.name, kind, data, exc)
-        expired = self.gate.expire()
-        if expired is not None:
-            log.info("evaluator %s: prompt %s timed out", self.name, expired.prompt_id)
+        rated = apply_events(self.name, self.inbox, self.gate, self.clock.now(), self.default_timeout)
+        self._thanks.extend(p.token for p in rated)
         self._sync(transport)
 
     def _sync(self, transport: Transport) -> None:

@@ -165,6 +165,7 @@ def base_info_data(text: bytes, photo: bytes) -> bytes:
     return len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big") + text + photo
 
 
+# dup-ok: a counter dataclass, the shape of kiosk/relay/county_sim.py Stats and sender.py BatchOutcome; other counters
 @dataclass
 class ParserStats:
     frames: int = 0

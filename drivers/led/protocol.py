@@ -9,14 +9,8 @@ registering it in `PROTOCOLS`; the worker, the event handling and the
 diagnostics stay as they are.
 
 The one protocol shipped is Onbon's BX-5K/6K font-card protocol
-("BX-5K/6K通讯协议用户版本", onbon-docs/docs/zh/k/potocol.md):
-
-    frame  = A5 ×8 | escape(header ‖ data ‖ crc) | 5A
-    header = dst(2) src(2) reserved(3) barcode(1) check(1) display(1) type(1) version(1) len(2)   (LE)
-    data   = group(1) cmd(1) response(1) reserved(2) payload
-    crc    = CRC-16/ARC (poly 0xA001 reflected, init 0), LE, over header ‖ data before escaping
-    escape : A5→A6 02, A6→A6 01, 5A→5B 02, 5B→5B 01
-    reply  : A0 00 err 00 00 (ACK) or A0 01 err 00 00 (NACK)
+("BX-5K/6K通讯协议用户版本", onbon-docs/docs/zh/k/potocol.md); its wire
+layout is drawn at the top of `frame.py`.
 
 Text goes to dynamic areas (`A3 06`), which live in RAM: they can be
 rewritten on every call without wearing the controller's flash. Text is

@@ -244,6 +244,7 @@ class EscposReader:
         self.unknown += 1
         return 1
 
+    # dup-ok: ESC and GS (_gs below) are two ESC/POS command families read the same way; their commands differ
     def _esc(self) -> int:
         b = self._buf
         if not self._need(2):
@@ -318,6 +319,7 @@ class EscposReader:
         self.unknown += 1
         return 2
 
+    # dup-ok: GS and ESC (_esc above) are two ESC/POS command families read the same way; their commands differ
     def _gs(self) -> int:
         b = self._buf
         if not self._need(2):
