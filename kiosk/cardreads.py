@@ -109,6 +109,7 @@ class CardReads:
         self._windows: dict[int, CardRead] = {}
         self._held: OrderedDict[int, tuple[str, Any]] = OrderedDict()   # ticket id → (service day, record)
         self._kiosk_of = {k.idcard: k.id for k in config.kiosks if k.idcard}
+        self.unbound_reads: dict[str, int] = {}   # reader name → reads dropped (shown on /tech)
 
     @property
     def policy(self) -> Any:
@@ -134,6 +135,9 @@ class CardReads:
         record = device.take_card(id_hash) if device is not None and hasattr(device, "take_card") else None
         window = data.get("window")
         kiosk = self._kiosk_of.get(name)
+        if kiosk is None and not isinstance(window, int):
+            self._unbound(name)
+            return
         today = self.clock.today()
         read = CardRead(
             read_id=secrets.token_urlsafe(12), device=name, kiosk=kiosk,
@@ -157,6 +161,22 @@ class CardReads:
         else:
             self.publish(READ_EVENT, read.public(self.policy.priority_age))
 
+    def _unbound(self, name: str) -> None:
+        """A reader bound to no kiosk and no window: its read goes to no kiosk.
+
+        WHY no fallback (not even "the only paired kiosk"): where a read goes must follow from the
+        config alone, not from which pages happen to be paired at the moment; a reader that is really
+        at a window would otherwise put a citizen's card on a kiosk screen. `kiosk config check`,
+        `kiosk diag` and /tech name the missing line (hall.cli.config_cmd.card_reader_warnings).
+        """
+        with self._lock:
+            first = name not in self.unbound_reads
+            self.unbound_reads[name] = self.unbound_reads.get(name, 0) + 1
+        if first:
+            log.warning("card reader %s is bound to no kiosk or window: its reads go to no kiosk "
+                        "(set idcard = \"%s\" in that kiosk's [[kiosks]] entry, or window = N on the device)",
+                        name, name)
+
     def _expire(self) -> None:
         now = time.monotonic()
         for rid in [rid for rid, r in self._reads.items() if r.expires < now]:
@@ -166,14 +186,14 @@ class CardReads:
 
     # ------------------------------------------------------------------ the kiosk takes a number
     def claim(self, read_id: str, kiosk: str | None) -> CardRead:
-        """The read a ticket request names, handed out once, only to the (paired) kiosk it was read at.
-        A reader bound to no kiosk serves whichever paired kiosk asks (the plain /kiosk page)."""
+        """The read a ticket request names, handed out once, only to the (paired) kiosk it was read at
+        (a reader bound to no kiosk makes no reads a kiosk could claim: `_unbound`)."""
         with self._lock:
             self._expire()
             read = self._reads.get(read_id)
             if read is None:
                 raise CardReadError("card_read_gone", "身份证信息已失效，请重新放置身份证后再取号", 410)
-            if read.kiosk is not None and read.kiosk != kiosk:
+            if read.kiosk is None or read.kiosk != kiosk:
                 raise CardReadError("card_other_kiosk",
                                     "此身份证不是在本机读取的，请将身份证放在本机读卡区后再取号", 403)
             del self._reads[read_id]

@@ -90,11 +90,16 @@ def _fits(kind: str, window: int | None, kiosk: str | None, expect: tuple[str, i
 
 
 def redeem(db: Database, clock: Clock, code: str, remote: str,
-           expect: tuple[str, int | None, str | None] | None = None) -> tuple[str, PairedDevice]:
+           expect: tuple[str, int | None, str | None] | None = None
+           ) -> tuple[str, PairedDevice, list[tuple[int, str]]]:
     """Trade a code for a device token (returned once). Raises PairingError on any refusal.
 
     `expect` (kind, window, kiosk) is the page the code is typed on: a code made for another
     window or kiosk is refused and stays usable, so a slip of the technician costs no new code.
+
+    One device per window tablet and per kiosk: the new pairing revokes the older ones of the same
+    window/kiosk in the same transaction (returned as (id, name) for the audit trail), so a tablet
+    that was replaced, lost or taken home stops working the moment its successor is paired.
     """
     now = time.time()
     with db.write() as c:
@@ -120,13 +125,18 @@ def redeem(db: Database, clock: Clock, code: str, remote: str,
             token = secrets.token_urlsafe(32)
             c.execute("UPDATE device_pairings SET code_hash = NULL, code_expires = NULL, token_hash = ?,"
                       " paired_at = ?, last_seen = ? WHERE id = ?", (_hash(token), iso(clock.now()), now, row[0]))
+            replaced = [(r[0], r[1]) for r in c.execute(
+                "SELECT id, name FROM device_pairings WHERE id != ? AND kind = ? AND window_no IS ? AND kiosk_id IS ?"
+                " AND token_hash IS NOT NULL AND revoked_at IS NULL", (row[0], row[1], row[2], row[3]))]
+            c.executemany("UPDATE device_pairings SET revoked_at = ? WHERE id = ?",
+                          [(iso(clock.now()), pid) for pid, _ in replaced])
             c.execute("INSERT INTO pairing_attempts (remote, at, ok) VALUES (?, ?, 1)", (remote, now))
     if failed:   # raised after the commit: the counted guess must not roll back with the error
         expired = row is not None
         raise PairingError("pairing_code_expired" if expired else "pairing_code_wrong",
                            "配对码已过期，请技术员重新生成" if expired else "配对码不正确，请核对技术员页面上的配对码",
                            410 if expired else 403)
-    return token, PairedDevice(row[0], row[1], row[2], row[3], row[4])
+    return token, PairedDevice(row[0], row[1], row[2], row[3], row[4]), replaced
 
 
 def device_for_token(db: Database, token: str) -> PairedDevice | None:

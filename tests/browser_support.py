@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,6 +79,7 @@ BROWSER_MARKS = [
 class Hall:
     url: str
     services: Any
+    tokens: dict[tuple[int | None, str | None], str] = field(default_factory=dict)   # live device tokens
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None,
             token: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -107,8 +108,14 @@ class Hall:
     def pair(self, *, window: int | None = None, kiosk: str | None = None) -> str:
         """Pair a window tablet or a kiosk the way a technician does (code on /tech → POST /api/pairing).
 
-        Returns the device token the paired page keeps in localStorage.
+        Returns the device token the paired page keeps in localStorage. One device per window/kiosk:
+        a new pairing revokes the older one, so a second page of the same device reuses the live token
+        (as a second tab on the same tablet would) and pages already open stay paired.
         """
+        key = (window, kiosk)
+        known = self.tokens.get(key)
+        if known and self.api("GET", "/api/pairing/me", headers={"X-Hall-Device": known})[1].get("paired"):
+            return known
         tech = self.login("9101", "tech-6666")
         spec: dict[str, Any] = ({"kind": "evaluator", "window": window} if kiosk is None
                                 else {"kind": "kiosk", "kiosk": kiosk})
@@ -117,6 +124,7 @@ class Hall:
         status, paired = self.api("POST", "/api/pairing", {"code": made["code"]})
         assert status == 201, paired
         token: str = paired["token"]
+        self.tokens[key] = token
         return token
 
 

@@ -240,8 +240,11 @@ def test_stream_scoping_and_no_hash_on_streams() -> None:
     assert not _for_stream(read, "kiosk:k1", None) and not _for_stream(read, "kiosk:k1", k2)
     assert not _for_stream(read, "kiosk:k1", tablet) and not _for_stream(read, "kiosk:k2", k1)
     assert not _for_stream(read, "", k1)
+    # the plain /kiosk page paired as k1 gets k1's reads; a read of no kiosk (a reader bound to none,
+    # which hall.cardreads no longer publishes) goes to no stream at all (tests/test_lan_followups.py)
+    assert _for_stream(read, "kiosk", k1) and not _for_stream(read, "kiosk", k2)
     default = Event(2, "card.read", {"kiosk": None}, 0.0)
-    assert _for_stream(default, "kiosk", k1) and not _for_stream(default, "kiosk", None)
+    assert not _for_stream(default, "kiosk", k1) and not _for_stream(default, "kiosk", None)
     assert not _for_stream(default, "kiosk:k1", k1)
     assert _for_stream(Event(3, "ticket.issued", {}, 0.0), "kiosk:k1", None)
     raw = Event(4, "idcard.read", {"device": "idcard-w1", "id_hash": "abc", "name": "张*"}, 0.0)

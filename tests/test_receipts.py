@@ -16,7 +16,7 @@ from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
-from tests.conftest import T0
+from tests.conftest import T0, pair_device
 
 DEMO = demo_config_path().read_text(encoding="utf-8")
 FAST = "probe_interval = 0.05, status_timeout = 0.4, reconnect_max = 0.2"
@@ -142,7 +142,7 @@ def test_notice_slip_prints_the_materials_on_that_kiosks_printer(hall: Services,
     assert item is not None
     emu, other = hall.devices.emulators["printer-2"], hall.devices.emulators["printer"]
     before, before_other = len(emu.jobs), len(other.jobs)
-    r = api.post(f"/api/catalog/items/{ITEM}/notice/print", json={"kiosk": "k2"})
+    r = api.post(f"/api/catalog/items/{ITEM}/notice/print", json={"kiosk": "k2"}, headers=pair_device(api, kiosk="k2"))
     assert r.status_code == 202, r.get_json()
     assert r.get_json()["printer"]["name"] == "printer-2"
     assert emu.wait_for_jobs(before + 1, 5)
@@ -162,7 +162,8 @@ def test_notice_slip_prints_the_materials_on_that_kiosks_printer(hall: Services,
 
 
 def test_notice_print_refuses_unknown_items_and_kiosks(api: Any) -> None:
-    r = api.post("/api/catalog/items/NOPE12345678/notice/print", json={})
+    k1 = pair_device(api, kiosk="k1")          # a paired kiosk asks (unpaired: tests/test_lan_followups.py)
+    r = api.post("/api/catalog/items/NOPE12345678/notice/print", json={}, headers=k1)
     assert r.status_code == 404 and "未找到该事项" in r.get_json()["error"]["message"]
     assert api.post(f"/api/catalog/items/{ITEM}/notice/print", json={"kiosk": "k9"}).status_code == 404
 

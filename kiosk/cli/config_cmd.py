@@ -52,7 +52,18 @@ def config_warnings(cfg: HallConfig) -> list[str]:
     Each area has its own helper so owners can add theirs without touching the others.
     """
     return [*_address_warnings(cfg), *_printer_warnings(cfg), *_backup_clock_warnings(cfg),
-            *_security_warnings(cfg)]
+            *_security_warnings(cfg), *card_reader_warnings(cfg)]
+
+
+def card_reader_warnings(cfg: HallConfig) -> list[str]:
+    """An ID-card reader bound to no kiosk and no window reads for nobody (hall.cardreads says why)."""
+    bound = {k.idcard for k in cfg.kiosks if k.idcard}
+    return [
+        f'devices.{d.name}: 身份证阅读器「{d.name}」未绑定自助终端或窗口，刷卡不会送到任何自助终端；请在该终端的 '
+        f'[[kiosks]] 中写 idcard = "{d.name}"，或在该设备下写 window = 窗口号 / ID-card reader bound to no kiosk '
+        "or window: its reads go to no kiosk"
+        for d in cfg.devices if d.kind == "idcard" and d.window is None and d.name not in bound
+    ]
 
 
 def _real_devices(cfg: HallConfig) -> list[str]:

@@ -180,6 +180,13 @@ def diag_cmd(args: argparse.Namespace) -> int:
 
 
 def _report(services: Any, args: argparse.Namespace) -> int:
+    from hall.cli.config_cmd import config_warnings
+
+    warnings = config_warnings(services.config)   # what the hall would get wrong with these devices
+    if warnings:
+        print(f"== 配置提醒 / config warnings ({len(warnings)}) ==")
+        for w in warnings:
+            print(f"  WARN  {w}")
     states = services.devices.states()
     print(f"== 设备 / devices ({len(states)}) ==")
     if services.devices.emulators_active:

@@ -105,14 +105,15 @@ def _event(ev: Event) -> str:
 
 def _for_stream(ev: Event, scope: str, device: PairedDevice | None, staff: bool = False) -> bool:
     """A card read goes only to the paired kiosk whose reader read it (the read id lets that kiosk take a
-    number): anyone on the LAN can open a stream, so the scope alone proves nothing. A reader bound to no
-    [[kiosks]] entry (the plain /kiosk page) needs a paired kiosk all the same. The reader's own event
-    (张*, sex, masked number) goes only to a technician's or manager's stream (/tech)."""
+    number): anyone on the LAN can open a stream, so the scope alone proves nothing. The plain /kiosk
+    page (scope "kiosk") gets the reads of the kiosk it is paired as; a reader bound to no kiosk sends
+    none (hall.cardreads). The reader's own event (张*, sex, masked number) goes only to a technician's
+    or manager's stream (/tech)."""
     if ev.kind == "idcard.read":
         return staff
     if ev.kind != "card.read":
         return True
     kiosk = ev.data.get("kiosk")
-    if device is None or device.kind != "kiosk" or (kiosk and device.kiosk != kiosk):
+    if not kiosk or device is None or device.kind != "kiosk" or device.kiosk != kiosk:
         return False
-    return scope == (f"kiosk:{kiosk}" if kiosk else "kiosk")
+    return scope in ("kiosk", f"kiosk:{kiosk}")

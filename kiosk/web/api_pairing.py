@@ -146,11 +146,15 @@ def pair_device() -> tuple[Response, int]:
     try:
         expect = (req.kind, req.window if req.kind == "evaluator" else None,
                   req.kiosk if req.kind == "kiosk" else None) if req.kind else None
-        token, dev = pairing.redeem(svc.db, svc.clock, req.code, request.remote_addr or "", expect)
+        token, dev, replaced = pairing.redeem(svc.db, svc.clock, req.code, request.remote_addr or "", expect)
     except pairing.PairingError as e:
         raise ApiError(e.code, e.message, e.status) from None
     g.hall_device = dev.name
     update_context(device=dev.name)    # the audit row names the device just paired, not its browser
     record(svc.db, svc.clock, "device", "anonymous", "pairing.paired", dev.name, {"step": "paired", "id": dev.id})
+    for old_id, old_name in replaced:  # one device per window/kiosk: the one it replaces stops at once
+        record(svc.db, svc.clock, "device", "anonymous", "pairing.replaced", old_name,
+               {"step": "replaced", "id": old_id, "by": dev.id})
+        svc.hub.publish("device.revoked", {"id": old_id, "name": old_name, "replaced_by": dev.id})
     return jsonify({"token": token, "kind": dev.kind, "window": dev.window, "kiosk": dev.kiosk,
                     "name": dev.name, "header": HEADER}), 201

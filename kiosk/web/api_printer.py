@@ -43,6 +43,16 @@ def known_kiosk(svc: Any, kiosk: str | None) -> str | None:
     return kiosk
 
 
+def asking_kiosk(svc: Any, kiosk: str | None) -> str | None:
+    """The kiosk a request names, else the paired kiosk sending it: the plain /kiosk page names no
+    terminal, but once paired its tickets are that kiosk's (its printer, its self-service reprint)."""
+    named = known_kiosk(svc, kiosk)
+    if named is not None:
+        return named
+    dev = paired_device()
+    return dev.kiosk if dev is not None and dev.kind == "kiosk" else None
+
+
 def ticket_printer(svc: Any, kiosk: str | None = None) -> Any | None:
     """The printer for tickets taken at `kiosk` (its own), or without a kiosk (the hall's default)."""
     name = svc.config.ticket_printer_for(kiosk)
@@ -100,8 +110,10 @@ def reprint(ticket_id: int) -> tuple[Response, int]:
     if not staff:
         dev_asking = paired_device()
         if dev_asking is None or dev_asking.kind != "kiosk":
-            raise ApiError("device_not_paired", "本机未配对，不能自助补打小票；请到窗口请工作人员补打"
-                           "（技术员可在运维页面为本机配对）", 403)
+            raise ApiError("device_not_paired", "本机尚未配对，不能自助补打小票。请到窗口请工作人员补打；"
+                           "如需在本机补打，请技术员在运维页面为本机生成配对码并在本机输入", 403)
+        if ticket.get("terminal") is None:
+            raise ApiError("not_issuing_kiosk", "此号取号时本机尚未配对，不能自助补打，请到窗口请工作人员补打", 403)
         if dev_asking.kiosk != ticket.get("terminal"):
             raise ApiError("not_issuing_kiosk", "只能在取号的那台自助终端上补打小票，请到窗口请工作人员补打", 403)
         minutes = svc.config.security.reprint_minutes

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
 from hall.web.api_cards import READ_ID, issue_with_card
-from hall.web.api_printer import KIOSK_ID, known_kiosk, printer_summary
+from hall.web.api_printer import KIOSK_ID, asking_kiosk, printer_summary
 from hall.web.auth import on_post, require_role
 from hall.web.util import body, services
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,7 +51,7 @@ class CancelRequest(BaseModel):
 def issue_ticket() -> tuple[Response, int]:
     req = body(IssueRequest)
     svc = services()
-    kiosk = known_kiosk(svc, req.kiosk)
+    kiosk = asking_kiosk(svc, req.kiosk)     # a paired plain /kiosk page: its own terminal
     if req.card_read is not None:
         card_result, status = issue_with_card(svc, req.category, req.lane, req.card_read, kiosk)
         return jsonify({**card_result, "print_status": card_result["ticket"]["print_status"],
