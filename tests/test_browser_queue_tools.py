@@ -7,6 +7,7 @@ checked for what a citizen sees and hears.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hall.drivers.base import wait_until
@@ -115,3 +116,34 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     board.wait_for_function("document.querySelector('[data-testid=window-1]').textContent.includes('会议')")
     assert wait_until(lambda: "暂停服务：会议" in _led_w1(hall), 10), _led_w1(hall)
     shot(board, "board-parked-paused")
+
+
+def test_hot_key_pressed_while_an_action_is_in_flight_is_announced_not_lost(pages: Pages, hall: Hall) -> None:
+    """A key pressed while the previous request is still on its way is not done, and the clerk is told so
+    (it used to vanish): the call is held at the network until the console has answered the second key."""
+    issued = hall.api("POST", "/api/tickets", {"category": "C"})[1]
+    first = issued["number"]
+    clerk = pages.open("/clerk", CONSOLE, name="clerk-busy")
+    clerk.get_by_test_id("staff-id").fill("1003")
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id("win-3").click()
+    clerk.get_by_test_id("login").click()
+    clerk.get_by_test_id("act-call").wait_for()
+    held: list[Any] = []
+    clerk.route("**/api/windows/3/call", lambda route: held.append(route))   # released below
+    hotkey(clerk, "F1", "call")
+    clerk.wait_for_function("document.querySelector('[data-testid=act-finish]').disabled")
+    clerk.keyboard.press("F5")                                 # 办结, while the call is in flight
+    toast = clerk.get_by_test_id("toast")
+    toast.wait_for()
+    text = toast.inner_text()
+    assert "上一操作进行中" in text and "F5" in text and "办结" in text and "未执行" in text, text
+    shot(clerk, "clerk-hotkey-while-busy")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        clerk.wait_for_timeout(20)                             # lets Playwright deliver the held route
+    assert held, "the call never reached the network"
+    held[0].continue_()
+    _current_is(clerk, first)
+    status, view = hall.api("GET", f"/api/tickets/{issued['ticket']['id']}")
+    assert status == 200 and view["ticket"]["state"] == "called", view   # F5 did nothing behind the clerk's back

@@ -66,6 +66,7 @@ export default {
     cancelled: "已取消评价邀请",
   },
   rateUnavailable: "评价功能暂不可用（评价服务尚未开通）",
+  busyKey: (key, label) => `上一操作进行中，${key}「${label}」未执行，请稍候再按`,
 
   waitingTitle: "等候情况",
   waitingRow: (n, m) => (n > 0 ? `${n} 人等候 · 约 ${m} 分钟` : "无人等候"),

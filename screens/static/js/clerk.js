@@ -411,7 +411,11 @@ document.addEventListener("keydown", (e) => {
   if (document.querySelector(".modal-back")) return;
   e.preventDefault();
   const entry = ACTIONS.find(([, f]) => f === e.key);
-  if (entry) act(entry[0]);
+  if (!entry) return;
+  // A key pressed while the previous action's request is in flight is not queued (the next state is
+  // not known yet, so a queued 叫号 could call a second citizen): the clerk is told it was not done.
+  if (state.busy) toast(T.busyKey(entry[1], T.actions[entry[0]]), "warn", 5000);
+  else act(entry[0]);
 });
 // Browsers open help on F1 even after keydown.preventDefault in some builds; stop that too.
 window.addEventListener("help", (e) => e.preventDefault());
