@@ -29,6 +29,16 @@ def _current_is(page: Any, number: str) -> None:
     page.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{number}'")
 
 
+def _console(pages: Pages, staff_id: str, window: int, name: str) -> Any:
+    """A clerk console signed in at `window` (demo PIN)."""
+    clerk = pages.open("/clerk", CONSOLE, name=name)
+    clerk.get_by_test_id("staff-id").fill(staff_id)
+    clerk.get_by_test_id("pin").fill("123456")
+    clerk.get_by_test_id(f"win-{window}").click()
+    clerk.get_by_test_id("login").click()
+    return clerk
+
+
 def _led_w1(hall: Hall) -> str:
     return " / ".join(hall.services.devices.emulators["led-w1"].lines())
 
@@ -38,11 +48,7 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     first, second, third, _fourth = numbers
     board = pages.open("/board", name="board")
     board.get_by_test_id("hero").wait_for()
-    clerk = pages.open("/clerk", CONSOLE, name="clerk")
-    clerk.get_by_test_id("staff-id").fill("1001")
-    clerk.get_by_test_id("pin").fill("123456")
-    clerk.get_by_test_id("win-1").click()
-    clerk.get_by_test_id("login").click()
+    clerk = _console(pages, "1001", 1, "clerk")
     clerk.get_by_test_id("queue-tools").wait_for()
     clerk.locator(f"[data-testid=waiting-tickets] [data-number={third}]").wait_for()
 
@@ -123,11 +129,7 @@ def test_hot_key_pressed_while_an_action_is_in_flight_is_announced_not_lost(page
     (it used to vanish): the call is held at the network until the console has answered the second key."""
     issued = hall.api("POST", "/api/tickets", {"category": "C"})[1]
     first = issued["number"]
-    clerk = pages.open("/clerk", CONSOLE, name="clerk-busy")
-    clerk.get_by_test_id("staff-id").fill("1003")
-    clerk.get_by_test_id("pin").fill("123456")
-    clerk.get_by_test_id("win-3").click()
-    clerk.get_by_test_id("login").click()
+    clerk = _console(pages, "1003", 3, "clerk-busy")
     clerk.get_by_test_id("act-call").wait_for()
     held: list[Any] = []
     clerk.route("**/api/windows/3/call", lambda route: held.append(route))   # released below
