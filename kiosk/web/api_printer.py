@@ -110,7 +110,7 @@ def reprint(ticket_id: int) -> tuple[Response, int]:
     if not staff:
         dev_asking = paired_device()
         if dev_asking is None or dev_asking.kind != "kiosk":
-            raise ApiError("device_not_paired", "本机尚未配对，不能自助补打小票。请到窗口请工作人员补打；"
+            raise ApiError("device_not_paired", "本机未配对，不能自助补打小票。请到窗口请工作人员补打；"
                            "如需在本机补打，请技术员在运维页面为本机生成配对码并在本机输入", 403)
         if ticket.get("terminal") is None:
             raise ApiError("not_issuing_kiosk", "此号取号时本机尚未配对，不能自助补打，请到窗口请工作人员补打", 403)
