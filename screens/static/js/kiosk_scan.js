@@ -1,8 +1,36 @@
-// The kiosk's 材料扫描 result: the pick-up code (取件码) drawn like the ticket, so it stays on screen
-// until the citizen leaves (返回首页 or the idle reset) instead of vanishing with a toast.
+// The kiosk's 材料扫描 screen: a page shot under the document camera, and the pick-up code (取件码) drawn
+// like the ticket, so it stays on screen until the citizen leaves (返回首页 or the idle reset) instead of
+// vanishing with a toast.
+import C from "../i18n/common.js";
 import T from "../i18n/kiosk.js";
+import { api } from "./api.js";
 import { icon } from "./icons.js";
-import { button, h } from "./ui.js";
+import { screen, title, unavailablePanel } from "./kiosk_parts.js";
+import { VIEWS, goHome, reader, toggles } from "./kiosk_shell.js";
+import { busyAction, button, clear, h, toast } from "./ui.js";
+
+VIEWS.scan = () => {
+  const body = h("div", { class: "scan-body" }, h("div", { class: "empty", text: C.loading }));
+  const node = screen(title("scan", T.scanTitle, T.scanSub), body);
+  let card = null;
+  const ask = () => clear(body, card);
+  (async () => {
+    let ok = false;
+    try { ok = (await fetch("/api/camera/capture", { method: "OPTIONS" })).ok; } catch { ok = false; }
+    if (!ok) { clear(body, unavailablePanel(T.scanUnavailable)); return; }
+    const shoot = button(T.shoot, { icon: "scan", cls: "btn primary main", attrs: { "data-testid": "shoot" },
+      onClick: () => busyAction(shoot, async () => {
+        const r = await api.post("/api/camera/capture", {}, { timeout: 20000 });
+        if (!r || !r.code) { toast(r && r.message ? r.message : T.scanSaved, "ok"); return; }
+        clear(body, scanResult(r, { again: ask, done: () => goHome() }));
+        if (toggles.voice) reader.read(T.scanDoneSpeak(spellCode(r.code)));
+      }) });
+    card = h("div", { class: "card scan-card" }, icon("scan", "icon way-icon"), h("p", { text: T.scanSub }), shoot,
+      h("p", { class: "muted", text: T.scanHint }));
+    ask();
+  })();
+  return { node, speak: T.scanSpeak };
+};
 
 /** The result card for a capture answer `{code, message}`; `again` scans another page, `done` goes home. */
 export function scanResult(r, { again, done }) {
