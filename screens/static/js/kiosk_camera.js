@@ -1,7 +1,11 @@
+// A code a citizen brings (受理回执, 预约码, a ticket's rating QR): read under the document camera, or typed
+// on the letter keyboard beside one button that sends it (办件进度 and 预约签到 share that form).
 import T from "../i18n/kiosk.js";
 import { ApiError, api } from "./api.js";
+import { letterKeyboard } from "./keypad.js";
+import { inputBox } from "./kiosk_parts.js";
 import { settings } from "./kiosk_shell.js";
-import { busyAction, button, toast } from "./ui.js";
+import { busyAction, button, h, toast } from "./ui.js";
 
 // ------------------------------------------------------------------ document camera (QR)
 // Whether the service offers QR scanning through the kiosk's document camera: an
@@ -33,4 +37,23 @@ export function cameraButton(label, onCode) {
     if (code) onCode(String(code).trim()); else toast(T.scanFailed, "bad");
   }));
   return b;
+}
+
+/**
+ * The code form: an input over the letter keyboard, and beside it the button, the camera button, `notes` and
+ * the result box. `send(code, { input, result })` runs while the button is busy (typed or scanned code alike).
+ */
+export function codeEntry({ field: f, action, notes = [], send }) {
+  const { field, input } = inputBox({ ...f, upper: true });
+  const result = h("div", { class: "entry-result" });
+  const btn = button(action.label, { icon: action.icon, cls: "btn primary main", attrs: { "data-testid": action.testid },
+    onClick: () => run() });
+  async function run(code = input.value.trim()) {
+    if (!code) return;
+    await busyAction(btn, () => send(code, { input, result }));
+  }
+  setTimeout(() => input.focus(), 0);
+  return h("div", { class: "entry-split" },
+    h("div", { class: "entry-left" }, field, letterKeyboard(input, { lower: false })),
+    h("div", { class: "entry-right" }, btn, cameraButton(T.scanQr, (c) => run(c)), ...notes, result));
 }

@@ -3,22 +3,19 @@
 import T from "../i18n/kiosk.js";
 import { ApiError, api, qs } from "./api.js";
 import { icon } from "./icons.js";
-import { letterKeyboard } from "./keypad.js";
-import { cameraButton } from "./kiosk_camera.js";
+import { codeEntry } from "./kiosk_camera.js";
 import { flowDiagram } from "./kiosk_catalog.js";
-import { errorNote, inputBox, screen, title, unavailablePanel, when } from "./kiosk_parts.js";
+import { errorNote, screen, title, unavailablePanel, when } from "./kiosk_parts.js";
 import { VIEWS, go } from "./kiosk_shell.js";
-import { busyAction, button, clear, h } from "./ui.js";
+import { clear, h } from "./ui.js";
 
 // ------------------------------------------------------------------ progress query
 VIEWS.progress = () => {
-  const { field, input } = inputBox({ label: T.progressLabel, testid: "progress-input", maxLength: 32, upper: true });
-  const result = h("div", { class: "entry-result" });
-  const queryBtn = button(T.query, { icon: "search", cls: "btn primary main", attrs: { "data-testid": "query" },
-    onClick: () => run() });
-  async function run(code = input.value.trim()) {
-    if (!code) return;
-    await busyAction(queryBtn, async () => {
+  const node = screen(title("progress", T.progressTitle, T.progressSub), codeEntry({
+    field: { label: T.progressLabel, testid: "progress-input", maxLength: 32 },
+    action: { label: T.query, icon: "search", testid: "query" },
+    notes: [h("p", { class: "muted", text: T.progressHelp })],
+    send: async (code, { input, result }) => {
       let data;
       try {
         data = await api.get(`/api/cases/progress${qs({ q: code })}`);
@@ -29,14 +26,8 @@ VIEWS.progress = () => {
       }
       input.value = "";
       go("caseResult", { data: data.case || data }, { replace: true });
-    });
-  }
-  const node = screen(title("progress", T.progressTitle, T.progressSub),
-    h("div", { class: "entry-split" },
-      h("div", { class: "entry-left" }, field, letterKeyboard(input, { lower: false })),
-      h("div", { class: "entry-right" }, queryBtn, cameraButton(T.scanQr, (c) => run(c)),
-        h("p", { class: "muted", text: T.progressHelp }), result)));
-  setTimeout(() => input.focus(), 0);
+    },
+  }));
   return { node, speak: T.progressSpeak };
 };
 
