@@ -13,7 +13,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
-from hall.records.catalog import BlankForm, FormField, ServiceItem
+from hall.records.catalog_model import BlankForm, FormField, ServiceItem
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall.records.cases import RECEIPT_PATH
-from hall.records.catalog import ServiceItem
+from hall.records.catalog_model import ServiceItem
 
 
 def receipt_path(receipt_no: str) -> str:
