@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from hall.queue.engine import QueueEngine
+    from hall.queue.engine_core import EngineCore
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def resume_parked(eng: QueueEngine, window: int, clerk: str, ticket_id: int) -> 
     return t
 
 
-def parked_at(eng: QueueEngine, c: sqlite3.Connection, window: int) -> list[Ticket]:
+def parked_at(eng: EngineCore, c: sqlite3.Connection, window: int) -> list[Ticket]:
     rows = c.execute("SELECT * FROM tickets WHERE state = 'parked' AND window = ? ORDER BY parked_at, id",
                      (window,)).fetchall()
     return [Ticket.from_row(r) for r in rows]
@@ -174,7 +175,7 @@ def cancel_waiting(eng: QueueEngine, window: int, clerk: str, ticket_id: int, re
 
 
 # ---------------------------------------------------------------------- coded pauses
-def pause_text(eng: QueueEngine, code: str, text: str) -> str:
+def pause_text(eng: EngineCore, code: str, text: str) -> str:
     """The words screens show: the reason's label, with the clerk's text for a reason that needs it."""
     r = eng.policy.pause_reason(code)
     if r is None:
@@ -185,14 +186,14 @@ def pause_text(eng: QueueEngine, code: str, text: str) -> str:
     return f"{r.label}：{text}"[:100] if text else r.label
 
 
-def open_pause(eng: QueueEngine, c: sqlite3.Connection, window: int, clerk: str, code: str, text: str) -> None:
+def open_pause(eng: EngineCore, c: sqlite3.Connection, window: int, clerk: str, code: str, text: str) -> None:
     now = iso(eng.clock.now())
     close_pause(eng, c, window, clerk)
     c.execute("INSERT INTO window_pauses (window, clerk, code, text, started_at) VALUES (?, ?, ?, ?, ?)",
               (window, clerk, code, text.strip()[:100] or None, now))
 
 
-def close_pause(eng: QueueEngine, c: sqlite3.Connection, window: int, clerk: str) -> None:
+def close_pause(eng: EngineCore, c: sqlite3.Connection, window: int, clerk: str) -> None:
     c.execute("UPDATE window_pauses SET ended_at = ?, ended_by = ? WHERE window = ? AND ended_at IS NULL",
               (iso(eng.clock.now()), clerk, window))
 
