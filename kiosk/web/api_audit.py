@@ -7,7 +7,6 @@ it, the row says from where (the seal trigger reads the context).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -15,7 +14,7 @@ from hall.manage.audit_log import ACTION_GROUPS, AuditFilter, actors, record, se
 from hall.store.audit_chain import reset_context, set_context, verify_audit
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import services
+from hall.web.util import date_arg, services
 
 bp = Blueprint("audit", __name__)
 
@@ -56,14 +55,6 @@ def audit_staff_action(action: str, target: str = "", detail: dict[str, Any] | s
            detail)
 
 
-def _date(name: str) -> date | None:
-    raw = request.args.get(name) or ""
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError("invalid", f"参数 {name} 须为日期 YYYY-MM-DD", 400) from None
 
 
 def _filter() -> AuditFilter:
@@ -72,7 +63,7 @@ def _filter() -> AuditFilter:
         raise ApiError("invalid", "参数 before_id 须为正整数", 400)
     text = {k: (request.args.get(k) or "").strip()[:64] or None for k in ("actor", "action", "role")}
     return AuditFilter(actor=text["actor"], action=text["action"], role=text["role"],
-                       date_from=_date("date_from"), date_to=_date("date_to"),
+                       date_from=date_arg("date_from"), date_to=date_arg("date_to"),
                        before_id=int(before) if before else None)
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify
 from hall.manage.broadcast import MAX_HOURS, MAX_VOICE_EVERY, MAX_VOICE_TIMES, TARGETS, Broadcasts
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import body, services
+from hall.web.util import body, enabled, services
 from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("broadcast", __name__)
@@ -32,10 +32,7 @@ class BroadcastRequest(BaseModel):
 
 
 def _broadcasts() -> Broadcasts:
-    b = services().broadcasts
-    if b is None:
-        raise ApiError("unavailable", "大厅广播未启用", 503)
-    return b
+    return enabled(services().broadcasts, "大厅广播")
 
 
 def _actor() -> str:

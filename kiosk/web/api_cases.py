@@ -13,7 +13,7 @@ from hall.records.service import Records
 from hall.records.util import Actor, RecordError
 from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
-from hall.web.util import INT64_MAX, body, int_arg, services
+from hall.web.util import body, enabled, int_arg, services
 
 bp = Blueprint("cases", __name__)
 
@@ -50,10 +50,7 @@ lookup_throttle = FailureThrottle()
 
 
 def records() -> Records:
-    rec = services().records
-    if rec is None:
-        raise ApiError("unavailable", "办件与评价服务未启用", 503)
-    return rec
+    return enabled(services().records, "办件与评价服务")
 
 
 def staff_actor() -> Actor:
@@ -65,9 +62,6 @@ def staff_actor() -> Actor:
 def citizen_actor(channel: str) -> Actor:
     return Actor(channel, "citizen", request.remote_addr or "")
 
-
-def _int_arg(name: str, *, lo: int = -INT64_MAX, hi: int = INT64_MAX) -> int | None:
-    return int_arg(name, lo=lo, hi=hi)
 
 
 def _case_in_scope(case_id: int, *, change: bool) -> dict[str, Any]:
@@ -112,9 +106,9 @@ def list_cases() -> Response:
     assert s is not None
     clerk = s.staff_id if s.role == "clerk" else request.args.get("clerk") or None
     status = request.args.get("status") or None
-    cases = records().cases.search(status=status, clerk=clerk, window=_int_arg("window", lo=1),
+    cases = records().cases.search(status=status, clerk=clerk, window=int_arg("window", lo=1),
                                    flagged=request.args.get("flagged") in ("1", "true"),
-                                   limit=_int_arg("limit", lo=1, hi=1000) or 200)
+                                   limit=int_arg("limit", lo=1, hi=1000) or 200)
     return jsonify({"cases": cases})
 
 

@@ -22,7 +22,7 @@ from hall.services import Services
 from hall.web.api_audit import audit_staff_action
 from hall.web.auth import current_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import body, services
+from hall.web.util import body, date_arg, services
 from pydantic import BaseModel, ConfigDict, Field
 
 bp = Blueprint("manage", __name__)
@@ -36,14 +36,6 @@ def _workday_fn(svc: Services) -> Callable[[date], bool]:
     return lambda d: d.isoweekday() <= 5
 
 
-def _date_arg(name: str, default: date) -> date:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError("invalid", f"参数 {name} 须为日期 YYYY-MM-DD", 400) from None
 
 
 def _range() -> tuple[date, date]:
@@ -55,7 +47,7 @@ def _range() -> tuple[date, date]:
             raise ApiError("invalid", "参数 month 须为 YYYY-MM", 400)
         return month_bounds(int(m.group(1)), int(m.group(2)))
     today = svc.clock.today()
-    start, end = _date_arg("start", today), _date_arg("end", today)
+    start, end = date_arg("start", today), date_arg("end", today)
     if end < start or (end - start).days > 400:
         raise ApiError("invalid", "日期范围无效（最长 400 天）", 400)
     return start, end
@@ -151,7 +143,7 @@ def monthly_report() -> Response:
 def get_attendance() -> Response:
     svc = services()
     today = svc.clock.today()
-    start, end = _date_arg("start", today - timedelta(days=today.day - 1)), _date_arg("end", today)
+    start, end = date_arg("start", today - timedelta(days=today.day - 1)), date_arg("end", today)
     if end < start or (end - start).days > 62:
         raise ApiError("invalid", "日期范围无效（最长 62 天）", 400)
     rows = attendance(svc.db, svc.config, start, end, svc.clock.now(), _workday_fn(svc))
@@ -178,7 +170,7 @@ class RotateRequest(BaseModel):
 def get_roster() -> Response:
     svc = services()
     today = svc.clock.today()
-    start, end = _date_arg("start", today), _date_arg("end", today + timedelta(days=60))
+    start, end = date_arg("start", today), date_arg("end", today + timedelta(days=60))
     return jsonify({"entries": svc.roster.range(start, end)})
 
 
@@ -193,7 +185,7 @@ def add_roster() -> tuple[Response, int]:
 @require_role("manager")
 def delete_roster() -> Response:
     svc = services()
-    day = _date_arg("day", svc.clock.today())
+    day = date_arg("day", svc.clock.today())
     staff_id = request.args.get("staff_id", "")
     svc.roster.remove(day, staff_id)
     return jsonify({"ok": True})

@@ -12,13 +12,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template_string, request
 from hall.records.models import RatingIn
 from hall.records.util import RecordError
-from hall.web.api_cases import _int_arg, citizen_actor, records, staff_actor
+from hall.web.api_cases import citizen_actor, records, staff_actor
 from hall.web.api_pairing import require_tablet_of
 from hall.web.api_phone import progress
 from hall.web.auth import current_session, on_post, require_role
 from hall.web.errors import ApiError
 from hall.web.field_errors import validation_error
-from hall.web.util import body, services
+from hall.web.util import body, int_arg, services
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 bp = Blueprint("ratings", __name__)
@@ -149,7 +149,7 @@ def list_ratings() -> Response:
     rec = records()
     _, _, _, start, end = rec.figures.period(request.args.get("period") or None)
     bad = {"1": True, "true": True, "0": False, "false": False}.get(request.args.get("bad", ""))
-    return jsonify({"ratings": rec.ratings.search(start=start, end=end, bad=bad, window=_int_arg("window", lo=1),
+    return jsonify({"ratings": rec.ratings.search(start=start, end=end, bad=bad, window=int_arg("window", lo=1),
                                                   clerk=request.args.get("clerk") or None)})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 from hall.store.audit_chain import update_context
-from hall.web.auth import COOKIE, current_session, token_from_request
+from hall.web.auth import COOKIE, current_session, open_session, token_from_request
 from hall.web.errors import ApiError
 from hall.web.util import body, services
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,12 +33,7 @@ def login() -> tuple[Response, int]:
         svc.engine.login(window, staff.id, req.post)
     else:
         window = None
-    token = svc.sessions.create(staff, window)
-    session = svc.sessions.get(token)
-    assert session is not None
-    resp = jsonify({"token": token, "session": session.public()})
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
-    return resp, 201
+    return open_session(staff, window)
 
 
 @bp.get("/api/session")

@@ -12,7 +12,7 @@ Who may do what:
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
@@ -38,10 +38,9 @@ from hall.village.models import (
 from hall.village.photos import MAX_UPLOAD_BYTES
 from hall.village.service import VillageService
 from hall.web.api_audit import audit_staff_action
-from hall.web.api_cases import _int_arg
-from hall.web.auth import COOKIE, current_session, require_role
+from hall.web.auth import current_session, open_session, require_role
 from hall.web.errors import ApiError
-from hall.web.util import body, services
+from hall.web.util import body, date_arg, enabled, int_arg, services
 
 bp = Blueprint("village", __name__)
 
@@ -50,10 +49,7 @@ _KEY_RE = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
 
 
 def village() -> VillageService:
-    svc = services().village
-    if svc is None:
-        raise ApiError("unavailable", "村便民服务站功能未启用", 503)
-    return svc
+    return enabled(services().village, "村便民服务站功能")
 
 
 def who() -> Who:
@@ -71,14 +67,6 @@ def who() -> Who:
     )
 
 
-def _date_arg(name: str, default: date | None = None) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError("invalid", f"参数 {name} 须为日期 YYYY-MM-DD", 400) from None
 
 
 def _month_arg() -> str | None:
@@ -102,12 +90,7 @@ def agent_login() -> tuple[Response, int]:
     svc = services()
     agent = village().login(svc.sessions, req.login, req.pin, request.remote_addr or "")
     update_context(role="agent")
-    token = svc.sessions.create(agent, None)
-    session = svc.sessions.get(token)
-    assert session is not None
-    resp = jsonify({"token": token, "session": session.public()})
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
-    return resp, 201
+    return open_session(agent, None)
 
 
 @bp.get("/api/village/me")
@@ -156,7 +139,7 @@ def update_village(village_id: int) -> Response:
 @bp.get("/api/village/agents")
 @require_role("manager")
 def list_agents() -> Response:
-    return jsonify({"agents": village().directory.agents(_int_arg("village_id", lo=1))})
+    return jsonify({"agents": village().directory.agents(int_arg("village_id", lo=1))})
 
 
 @bp.post("/api/village/agents")
@@ -188,11 +171,11 @@ def put_settings() -> Response:
 # ---------------------------------------------------------------------- the ledger
 def _filters() -> dict[str, Any]:
     return {
-        "village_id": _int_arg("village_id", lo=1),
+        "village_id": int_arg("village_id", lo=1),
         "state": request.args.get("state") or None,
         "kind": request.args.get("kind") or None,
-        "start": _date_arg("start"),
-        "end": _date_arg("end"),
+        "start": date_arg("start"),
+        "end": date_arg("end"),
         "overdue": request.args.get("overdue") in ("1", "true"),
     }
 
@@ -201,7 +184,7 @@ def _filters() -> dict[str, Any]:
 @require_role("agent", *STAFF)
 def list_records() -> Response:
     """An agent's own village (always); staff any village (?village_id) or all."""
-    limit = _int_arg("limit", lo=1, hi=1000) or 200
+    limit = int_arg("limit", lo=1, hi=1000) or 200
     return jsonify({"records": village().ledger.search(who(), limit=limit, **_filters())})
 
 
@@ -312,9 +295,9 @@ def make_case(record_id: int) -> tuple[Response, int]:
 @require_role("agent", *STAFF)
 def roster() -> Response:
     today = services().clock.today()
-    start = _date_arg("start", today) or today
-    end = _date_arg("end", start + timedelta(days=13)) or start
-    return jsonify({"days": village().roster.days(who(), _int_arg("village_id", lo=1), start, end)})
+    start = date_arg("start", today) or today
+    end = date_arg("end", start + timedelta(days=13)) or start
+    return jsonify({"days": village().roster.days(who(), int_arg("village_id", lo=1), start, end)})
 
 
 @bp.put("/api/village/roster")
@@ -342,8 +325,8 @@ def rotate_duty() -> Response:
 def duty_gaps() -> Response:
     """Working days without anyone on duty, per village (default: 1st of this month to 2 weeks ahead)."""
     today = services().clock.today()
-    start = _date_arg("start", today.replace(day=1)) or today
-    end = _date_arg("end", today + timedelta(days=14)) or today
+    start = date_arg("start", today.replace(day=1)) or today
+    end = date_arg("end", today + timedelta(days=14)) or today
     return jsonify(
         {"start": start.isoformat(), "end": end.isoformat(), "villages": village().roster.gaps(start, end)}
     )

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
-from hall.sessions import Session
+from flask import Response, current_app, g, jsonify, request
+from hall.config.schema import Staff
+from hall.sessions import Principal, Session
 from hall.web.errors import ApiError
 
 COOKIE = "hall_session"
@@ -19,6 +20,18 @@ def token_from_request() -> str | None:
     if header.startswith("Bearer "):
         return header[7:].strip() or None
     return request.cookies.get(COOKIE)
+
+
+def open_session(who: Staff | Principal, window: int | None) -> tuple[Response, int]:
+    """A sign-in's answer: the token in the body (tablet apps send it back as a Bearer token) and as the
+    browser's HttpOnly cookie, so staff and agent sign-in hand out sessions the same way."""
+    sessions = current_app.extensions["hall"].sessions
+    token = sessions.create(who, window)
+    session = sessions.get(token)
+    assert session is not None
+    resp = jsonify({"token": token, "session": session.public()})
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
+    return resp, 201
 
 
 def current_session() -> Session | None:

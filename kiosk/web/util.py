@@ -9,7 +9,8 @@ recursion), so bad input gets a 400/404 that names the cause.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any, TypeVar, overload
 
 from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: SQLite stores integers as signed 64-bit; nothing larger can name a row.
 INT64_MAX = 2**63 - 1
@@ -53,6 +55,28 @@ def int_arg(name: str, *, lo: int = -INT64_MAX, hi: int = INT64_MAX) -> int | No
     if not lo <= value <= hi:
         raise ApiError("invalid", f"参数 {name} 须在 {lo} 到 {hi} 之间", 400)
     return value
+
+
+@overload
+def date_arg(name: str) -> date | None: ...
+@overload
+def date_arg(name: str, default: date) -> date: ...
+def date_arg(name: str, default: date | None = None) -> date | None:
+    """An optional date query argument (YYYY-MM-DD): absent -> `default`, a bad one -> 400 naming the argument."""
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError("invalid", f"参数 {name} 须为日期 YYYY-MM-DD", 400) from None
+
+
+def enabled(part: T | None, what: str) -> T:
+    """A part of the service this hall's configuration may leave off: absent -> 503 naming it, never a 500."""
+    if part is None:
+        raise ApiError("unavailable", f"{what}未启用", 503)
+    return part
 
 
 class Int64Converter(IntegerConverter):
