@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hall.config.schema import HallConfig
 
 COMMANDS = [
     "hall.cli.serve",
@@ -35,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def load_config_reported(path: str | Path) -> HallConfig | None:
+    """The config for a technician's command, or None once the cause is printed (bilingual) to stderr:
+    every command answers a broken config the same way, then returns its own exit code."""
+    from hall.config.loader import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hall.cli import load_config_reported
 from hall.config.loader import ConfigError, load_config
 from hall.config.schema import HallConfig
 
@@ -41,12 +42,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="数据目录 / data folder")
 
 
-def _load(args: argparse.Namespace) -> tuple[HallConfig | None, Path | None, Path]:
-    """(config or None, its path, data folder); raises ConfigError for a broken config."""
+def _load(args: argparse.Namespace) -> tuple[HallConfig | None, Path | None, Path] | None:
+    """(config or None, its path, data folder); None, the cause printed, for a broken config."""
     from hall.paths import data_dir
 
     path = Path(args.config) if args.config else None
-    config = load_config(path) if path is not None else None
+    config = load_config_reported(path) if path is not None else None
+    if path is not None and config is None:
+        return None
     ddir = data_dir(args.data_dir or (config.server.data_dir if config is not None else ""))
     return config, path, ddir
 
@@ -55,11 +58,10 @@ def backup_cmd(args: argparse.Namespace) -> int:
     from hall.backup.archive import BackupError
     from hall.backup.take import backup_hall
 
-    try:
-        config, path, ddir = _load(args)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    loaded = _load(args)
+    if loaded is None:
         return 2
+    config, path, ddir = loaded
     if config is None:
         print("注意：未指定 --config，备份中不含配置文件 / note: no --config given, the config is not in the backup",
               file=sys.stderr)
@@ -122,11 +124,10 @@ def restore_cmd(args: argparse.Namespace) -> int:
 def migrate_cmd(args: argparse.Namespace) -> int:
     from hall.store.db import Database, StoreError
 
-    try:
-        _, _, ddir = _load(args)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    loaded = _load(args)
+    if loaded is None:
         return 1
+    ddir = loaded[2]
     db_path = ddir / "hall.db"
     try:
         db = Database(db_path)

@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hall.cli import load_config_reported
 from hall.config.loader import ConfigError, demo_config_path, load_config
 from hall.security import redact_text
 
@@ -165,10 +166,8 @@ def diag_cmd(args: argparse.Namespace) -> int:
     if path is None:
         print("（未指定配置：用 --config FILE 或 --demo 检查设备 / give --config or --demo to check devices）")
         return 0
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    config = load_config_reported(path)
+    if config is None:
         return 2
     with tempfile.TemporaryDirectory(prefix="hall-diag-") as tmp:
         ddir = Path(args.data_dir) if args.data_dir else Path(tmp)

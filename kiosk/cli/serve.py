@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hall.config.loader import ConfigError, demo_config_path, load_config
+from hall.cli import load_config_reported
+from hall.config.loader import demo_config_path
 from hall.config.schema import HallConfig
 
 log = logging.getLogger("kiosk.serve")
@@ -57,10 +58,8 @@ def serve_cmd(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         print("请用 --config 指定配置文件，或用 --demo 启动演示大厅 / give --config FILE or --demo",
               file=sys.stderr)
         return 2
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    config = load_config_reported(path)
+    if config is None:
         return 2
     if args.demo and not config.server.demo:
         config = config.model_copy(update={"server": config.server.model_copy(update={"demo": True})})
