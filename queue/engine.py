@@ -233,9 +233,7 @@ class QueueEngine(EngineViews):
         self._window(window)
         with self.db.write() as c:
             self._require_open_window(c, window)
-            t = self._current(c, window)
-            if t is None or t.state != "called":
-                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            t = self._called(c, window)
             if t.call_count >= self.policy.recall_limit:
                 raise QueueError(
                     "recall_limit", f"{t.number} 已呼叫 {t.call_count} 次，达到上限，请标记过号", 409
@@ -251,9 +249,7 @@ class QueueEngine(EngineViews):
         """Mark the called ticket absent: void it, or re-queue it K places back, by policy."""
         self._window(window)
         with self.db.write() as c:
-            t = self._current(c, window)
-            if t is None or t.state != "called":
-                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            t = self._called(c, window)
             requeue = self.policy.no_show == "requeue" and t.requeue_count < self.policy.max_requeues
             if requeue:
                 others = sorted(
@@ -288,9 +284,7 @@ class QueueEngine(EngineViews):
     def start(self, window: int, clerk: str) -> Ticket:
         self._window(window)
         with self.db.write() as c:
-            t = self._current(c, window)
-            if t is None or t.state != "called":
-                raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+            t = self._called(c, window)
             c.execute("UPDATE tickets SET state = 'serving', serving_at = ? WHERE id = ?",
                       (iso(self.clock.now()), t.id))
             self._event(c, t.id, "start", window, clerk)

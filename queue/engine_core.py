@@ -103,6 +103,13 @@ class EngineCore:
         ).fetchone()
         return Ticket.from_row(row) if row else None
 
+    def _called(self, c: sqlite3.Connection, window: int) -> Ticket:
+        """The window's ticket that was called and is awaited: recall, no-show and start act only on it."""
+        t = self._current(c, window)
+        if t is None or t.state != "called":
+            raise QueueError("nothing_called", "当前没有已叫号待到的号", 409)
+        return t
+
     def _event(self, c: sqlite3.Connection, ticket_id: int, action: str, window: int | None,
                clerk: str | None, detail: dict[str, Any] | None = None) -> None:
         c.execute(

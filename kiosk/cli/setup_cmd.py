@@ -107,24 +107,21 @@ def collect(args: argparse.Namespace, ask: Callable[[str], str] | None) -> Answe
 
     name = need(args.name, "大厅名称（如 青石镇便民服务中心）: ", "--name")
     region = need(args.region_code, "行政区划代码（6、9 或 12 位数字）: ", "--region-code")
-    window_specs = list(args.window)
-    if not window_specs:
-        if ask is None:
-            raise SetupError("缺少 --window / at least one --window N=CATS is required")
-        while True:
-            spec = ask('窗口（如 1=A,B；空行结束）: ').strip()
-            if not spec:
-                break
-            window_specs.append(spec)
-    staff_specs = list(args.staff)
-    if not staff_specs:
-        if ask is None:
-            raise SetupError("缺少 --staff / at least one --staff is required")
-        while True:
-            spec = ask("人员 工号:姓名:角色(clerk/manager/technician):PIN或密码[:窗口[:岗]]（空行结束）: ").strip()
-            if not spec:
-                break
-            staff_specs.append(spec)
+    def need_list(values: list[str], prompt: str, missing: str) -> list[str]:
+        """Repeated flags, or lines asked for until an empty one."""
+        specs = list(values)
+        if not specs:
+            if ask is None:
+                raise SetupError(missing)
+            while spec := ask(prompt).strip():
+                specs.append(spec)
+        return specs
+
+    window_specs = need_list(args.window, '窗口（如 1=A,B；空行结束）: ',
+                             "缺少 --window / at least one --window N=CATS is required")
+    staff_specs = need_list(args.staff,
+                            "人员 工号:姓名:角色(clerk/manager/technician):PIN或密码[:窗口[:岗]]（空行结束）: ",
+                            "缺少 --staff / at least one --staff is required")
     return Answers(
         name=name, region_code=region,
         windows=parse_windows(window_specs), staff=[parse_staff(s) for s in staff_specs],

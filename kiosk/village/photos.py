@@ -10,12 +10,11 @@ villager's home a phone writes into its photos never reaches the ledger.
 from __future__ import annotations
 
 import io
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hall.records.util import atomic_write_bytes
 from hall.village.base import VillageError
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # a phone's original photo; the agent page sends ~0.3 MB
@@ -86,17 +85,7 @@ def store(data_dir: Path, village_id: int, record_id: int, data: bytes) -> Store
     jpeg, width, height = clean_image(data)
     rel = Path("village") / str(village_id) / str(record_id) / f"{secrets.token_hex(8)}.jpg"
     target = data_dir / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".photo.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(jpeg)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, jpeg)
     return StoredPhoto(rel.as_posix(), len(jpeg), width, height)
 
 
