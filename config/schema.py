@@ -206,6 +206,7 @@ class County(Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
+# dup-ok: config sections are alike in shape (bounded Field defaults); Retention below is another section
 class Records(Strict):
     """Case and rating rules the hall (or the county's rules) may tune."""
 
@@ -279,6 +280,7 @@ class Backup(Strict):
     keep_monthly: int = Field(default=12, ge=0, le=120)
 
 
+# dup-ok: a config section shaped like Records above; the settings differ
 class Retention(Strict):
     """How long records are kept before the daily pruning removes them."""
 

@@ -38,6 +38,7 @@ PROBE_TARGETS = ("10.255.255.255", "172.31.255.255", "192.168.255.255", "100.64.
 Source = Literal["configured", "bind", "discovered", "loopback"]
 
 
+# dup-ok: a frozen result record, shaped like records/catalog.py ApplyResult only
 @dataclass(frozen=True)
 class PublicAddress:
     """The resolved base URL (no trailing slash) and how it was found, for the start-up log."""

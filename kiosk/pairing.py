@@ -36,6 +36,7 @@ SEEN_EVERY_S = 60.0
 class PairingError(Exception):
     """A refusal with a user-facing (Chinese) message and the HTTP status it maps to."""
 
+    # dup-ok: coded errors (code, message, status) like manage/staff_photos.py PhotoError, for another API
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status

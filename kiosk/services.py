@@ -79,6 +79,7 @@ class Services:
 
     def start(self) -> None:
         """Start background work: devices and the midnight roll-over."""
+        # dup-ok: optional parts start here and stop in stop() in their own order; each `if part is not None` names one
         self.engine.roll_over()
         self.devices.start()
         if self.broadcasts is not None:
@@ -143,6 +144,7 @@ class Services:
             return self.relay.status()
         return outbox_status(self.db) | {"state": "not_configured", "running": False}
 
+    # dup-ok: optional parts stop in the reverse of start()'s order; each `if part is not None` names one
     def stop(self) -> None:
         self._stop.set()
         if self.pruner is not None:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
+# dup-ok: drivers/contracts.py has its own clock: drivers may not import hall.queue (test_driver_imports)
 class Clock:
     def __init__(self, tz: str = "Asia/Shanghai") -> None:
         self.tz = ZoneInfo(tz)

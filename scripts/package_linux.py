@@ -135,6 +135,7 @@ def hall_wheel(version: str, extra_migration: Path | None, out: Path) -> Path:
     return found[0]
 
 
+# dup-ok: package_windows.py fills its installer template alike; each build script runs alone on its own build host
 def render(template: Path, **values: str) -> str:
     text = template.read_text(encoding="utf-8")
     for key, value in values.items():

@@ -157,6 +157,7 @@ def vi_version(version: str) -> str:
     return ".".join(str(n) for n in [*nums, 0, 0, 0, 0][:4])
 
 
+# dup-ok: package_linux.py fills its templates alike; each build script runs alone on its own build host
 def render_nsi(template: str, *, version: str, port: int, stage: Path, example: Path, outfile: Path) -> str:
     values = {"VERSION": version, "VIVERSION": vi_version(version), "SERVICE": SERVICE, "PORT": str(port),
               "STAGE": stage.as_posix(), "EXAMPLE": example.as_posix(), "OUTFILE": outfile.as_posix()}

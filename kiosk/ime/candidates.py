@@ -164,6 +164,7 @@ class Lexicon:
         return page, offset + limit < len(found)
 
 
+# dup-ok: the same lazy once-only opening as drivers/camera/capture.py cv2_module, for another object
 _lexicon: Lexicon | None = None
 _lock = threading.Lock()
 

@@ -168,6 +168,7 @@ class Broadcasts:
             "SELECT * FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))]
 
     # ------------------------------------------------------------------ expiry thread
+    # dup-ok: the same start/stop of one daemon thread as records/service.py; the loop and events are this service's
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="broadcast-expiry", daemon=True)

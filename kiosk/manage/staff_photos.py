@@ -24,6 +24,7 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 class PhotoError(ValueError):
+    # dup-ok: coded errors (code, message, status) like pairing.py PairingError, for another API
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status

@@ -78,6 +78,7 @@ class AppointmentService:
         return str(row[0]) if row else None
 
     # ------------------------------------------------------------------ helpers
+    # dup-ok: row-or-404 naming its own table and noun, like cases.py _row
     def _row(self, c: sqlite3.Connection, appt_id: int) -> sqlite3.Row:
         row = c.execute("SELECT * FROM appointments WHERE id = ?", (appt_id,)).fetchone()
         if row is None:

@@ -25,6 +25,7 @@ Publish = Callable[[str, dict[str, Any]], Any]
 CaseKind = Literal["即办件", "承诺件"]
 
 
+# dup-ok: a frozen record of optional fields, shaped like relay/wire.py Result only
 @dataclass(frozen=True)
 class ItemInfo:
     """What the records need to know about a service item (事项) from the catalog."""
@@ -116,6 +117,7 @@ class RecordContext:
         row = c.execute("SELECT value FROM records_settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
+    # dup-ok: village/ledger_core.py counts in its own village_settings table; each room owns its settings
     def next_seq(self, c: sqlite3.Connection, name: str) -> int:
         """A per-name counter (inside the caller's transaction)."""
         c.execute(

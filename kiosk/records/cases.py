@@ -69,6 +69,7 @@ class CaseService:
         self.data_dir = data_dir.resolve()
 
     # ------------------------------------------------------------------ helpers
+    # dup-ok: row-or-404 naming its own table and noun, like appointments.py _row
     def _row(self, c: sqlite3.Connection, case_id: int) -> sqlite3.Row:
         row = c.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
         if row is None:
@@ -396,6 +397,7 @@ class CaseService:
     def search(self, *, status: str | None = None, clerk: str | None = None, window: int | None = None,
              flagged: bool = False, limit: int = 200, since: date | None = None) -> list[dict[str, Any]]:
         """Cases for the clerk (own) or manager; `flagged` keeps only near/overdue open cases."""
+        # dup-ok: each search builds its WHERE from its own filters (complaints.py, village/ledger_views.py alike)
         sql = "SELECT * FROM cases WHERE 1=1"
         args: list[Any] = []
         if status:

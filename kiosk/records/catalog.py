@@ -182,6 +182,7 @@ def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
 ApplyStatus = Literal["applied", "unchanged", "rejected", "failed"]
 
 
+# dup-ok: a frozen result record, shaped like netaddr.py PublicAddress only
 @dataclass(frozen=True)
 class ApplyResult:
     """What became of one catalog version offered by the county sync."""

@@ -87,6 +87,7 @@ class ComplaintService:
 
     def search(self, *, start: str | None = None, end: str | None = None, open_only: bool = False,
                limit: int = 500) -> list[dict[str, Any]]:
+        # dup-ok: each search builds its WHERE from its own filters (cases.py, village/ledger_views.py alike)
         sql = "SELECT * FROM complaints WHERE 1=1"
         args: list[Any] = []
         if start:

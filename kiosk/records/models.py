@@ -78,6 +78,7 @@ def normalise_phone(phone: str) -> str:
     return re.sub(r"[\s\-]", "", phone)
 
 
+# dup-ok: village/models.py checks phones alike but drops all whitespace (agents' phones); here spaces only
 def _phone(v: str | None) -> str | None:
     if v is None or v.strip() == "":
         return None

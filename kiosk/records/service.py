@@ -171,6 +171,7 @@ class Records:
             self._wake.wait(wait)
             self._wake.clear()
 
+    # dup-ok: the same start/stop of one daemon thread as manage/broadcast.py; the loop and events are this service's
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="records", daemon=True)

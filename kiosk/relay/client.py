@@ -171,6 +171,7 @@ class CountyClient:
             raise RelayConfigError("county.hall_id 未配置")
         if signature_method not in wire.SIGNATURE_METHODS:
             raise RelayConfigError(f"不支持的签名方式 {signature_method}")
+        # dup-ok: plain attribute set-up, shaped like drivers/printer/device.py's
         self.endpoint = endpoint
         self.scheme, self.host, self.port, self.base_path = check_endpoint(endpoint)
         self.hall_id = hall_id
@@ -196,6 +197,7 @@ class CountyClient:
         with self._lock:
             self._drop()
 
+    # dup-ok: closing a connection that may already be broken, like drivers/transport.py close
     def _drop(self) -> None:
         if self._conn is not None:
             try:

@@ -63,6 +63,7 @@ def _check(level: str) -> str:
     return level
 
 
+# dup-ok: two code systems (provincial 1-5, GB/T 39046 A.8) each with its to/from pair, below
 def to_provincial(level: str) -> int:
     """The provincial 好差评 code of a level name (非常满意 → 5)."""
     return PROVINCIAL[_check(level)]
@@ -75,6 +76,7 @@ def from_provincial(code: int) -> str:
     return _FROM_PROVINCIAL[code]
 
 
+# dup-ok: GB/T 39046 A.8's to/from pair, shaped like the provincial pair above
 def to_gbt39046(level: str) -> int:
     """The GB/T 39046 A.8 number of a level name (非常满意 → 1)."""
     return GBT39046[_check(level)]

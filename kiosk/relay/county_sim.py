@@ -123,6 +123,7 @@ class Fault:
         return self.match(msg) if self.match else True
 
 
+# dup-ok: counters of the simulator, shaped like sender.BatchOutcome and idcard ParserStats but counting other things
 @dataclass
 class Stats:
     requests: int = 0

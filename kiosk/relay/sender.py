@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 HALL_ACTIVE_SECONDS = 3.0  # a hall event this recent means people are being served: drain gently
 
 
+# dup-ok: one batch's counts, shaped like county_sim.Stats (the county's side) but counting the hall's
 @dataclass
 class BatchOutcome:
     sent: int = 0

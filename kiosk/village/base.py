@@ -23,6 +23,7 @@ def agent_id_of(principal_id: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+# dup-ok: records/util.py has the same helpers for RecordError; each room raises its own error type
 class VillageError(QueueError):
     """A village rule was broken: stable code, Chinese message, HTTP-like status."""
 

@@ -38,6 +38,7 @@ class Directory:
         return iso(self.clock.now())
 
     # ------------------------------------------------------------------ villages
+    # dup-ok: row-or-404 and a view per table; _agent_row/agent_view below (and ledger_views) are alike
     def _village_row(self, c: sqlite3.Connection, village_id: int) -> sqlite3.Row:
         row = c.execute("SELECT * FROM villages WHERE id = ?", (village_id,)).fetchone()
         if row is None:
@@ -101,6 +102,7 @@ class Directory:
             return self._village_view(self._village_row(c, village_id))
 
     # ------------------------------------------------------------------ agents
+    # dup-ok: row-or-404 and a view per table, like _village_row above
     def _agent_row(self, c: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
         row = c.execute("SELECT * FROM village_agents WHERE id = ?", (agent_id,)).fetchone()
         if row is None:

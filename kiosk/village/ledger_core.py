@@ -30,6 +30,7 @@ Publish = Callable[[str, dict[str, Any]], Any]
 class LedgerCore:
     """The services every ledger part needs, and the helpers that keep scope, history and audit in one place."""
 
+    # dup-ok: the ledger takes the same collaborators as village/service.py, which builds it
     def __init__(
         self,
         db: Database,
@@ -154,6 +155,7 @@ class LedgerCore:
             raise forbidden("只有村代办员可以登记代办")
         return aid
 
+    # dup-ok: records/base.py next_seq counts in records_settings; each room owns its settings
     def _next_seq(self, c: sqlite3.Connection, name: str) -> int:
         c.execute(
             "INSERT INTO village_settings (name, value) VALUES (?, '1') "

@@ -46,6 +46,7 @@ class LedgerViews(LedgerCases):
             ]
         )
 
+    # dup-ok: a row's view, shaped like directory.py agent_view; the fields differ
     @staticmethod
     def _photo_view(p: sqlite3.Row) -> dict[str, Any]:
         return {
@@ -204,6 +205,7 @@ class LedgerViews(LedgerCases):
         """The ledger: an agent's own village always; township staff any village or all."""
         self.follow_cases()
         scope = who.scope if who.is_agent else village_id
+        # dup-ok: each search builds its WHERE from its own filters (records/cases.py, complaints.py alike)
         sql = "SELECT * FROM village_records WHERE 1=1"
         args: list[Any] = []
         if scope is not None:

@@ -43,6 +43,7 @@ _PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 _KEY_RE = r"^[0-9A-Za-z_-]{8,64}$"
 
 
+# dup-ok: like records/models.py _phone, but drops all whitespace (agents' phones), there spaces only
 def _phone(v: str | None) -> str | None:
     if v is None or v.strip() == "":
         return None

@@ -25,6 +25,7 @@ from hall.village.roster import VillageRoster
 
 
 class VillageService:
+    # dup-ok: takes the collaborators it hands on to ledger_core.py, hence the same parameters
     def __init__(
         self,
         config: HallConfig,

@@ -213,6 +213,7 @@ def public_notices() -> Response:
     return jsonify({"notices": services().notices.active()})
 
 
+# dup-ok: a manager CRUD route, shaped like api_village.py villages/agents
 @bp.get("/api/manage/notices")
 @require_role("manager")
 def all_notices() -> Response:

@@ -118,6 +118,7 @@ def station(village_id: int) -> Response:
 
 
 # ---------------------------------------------------------------------- manager: villages and agents
+# dup-ok: list/add/update routes of villages, agents (and api_manage.py notices): one per URL
 @bp.get("/api/village/villages")
 @require_role("manager")
 def list_villages() -> Response:
@@ -142,6 +143,7 @@ def list_agents() -> Response:
     return jsonify({"agents": village().directory.agents(int_arg("village_id", lo=1))})
 
 
+# dup-ok: add/update agent, shaped like add/update village above
 @bp.post("/api/village/agents")
 @require_role("manager")
 def add_agent() -> tuple[Response, int]:

@@ -56,6 +56,17 @@ OWNER_LABELS: dict[str, str] = {"applicant": "申请人", "agent": "代办员"}
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
+#: A bound broken (length, count, value): pydantic's error kind -> (the ctx key holding the bound, message).
+_BOUNDS: dict[str, tuple[str, str]] = {
+    "string_too_long": ("max_length", "{label}过长（最多 {n} 个字）"),
+    "too_short": ("min_length", "{label}至少 {n} 项"),
+    "too_long": ("max_length", "{label}最多 {n} 项"),
+    "greater_than_equal": ("ge", "{label}不能小于 {n}"),
+    "greater_than": ("gt", "{label}须大于 {n}"),
+    "less_than_equal": ("le", "{label}不能大于 {n}"),
+    "less_than": ("lt", "{label}须小于 {n}"),
+}
+
 
 def _label(loc: Sequence[int | str]) -> str:
     """The Chinese name of a location: owners first, then the field; list positions count from 1."""
@@ -102,22 +113,11 @@ def describe(err: ErrorDetails) -> str:
         return f"请填写{label}"
     if kind == "string_too_short":
         return f"请填写{label}" if ctx.get("min_length", 1) <= 1 else f"{label}至少 {ctx['min_length']} 个字"
-    if kind == "string_too_long":
-        return f"{label}过长（最多 {ctx.get('max_length')} 个字）"
-    if kind == "too_short":
-        return f"{label}至少 {ctx.get('min_length')} 项"
-    if kind == "too_long":
-        return f"{label}最多 {ctx.get('max_length')} 项"
+    if kind in _BOUNDS:
+        key, text = _BOUNDS[kind]
+        return text.format(label=label, n=ctx.get(key))
     if kind in ("literal_error", "enum"):
         return f"{label}须为 {_choices(str(ctx.get('expected', '')))} 之一"
-    if kind == "greater_than_equal":
-        return f"{label}不能小于 {ctx.get('ge')}"
-    if kind == "greater_than":
-        return f"{label}须大于 {ctx.get('gt')}"
-    if kind == "less_than_equal":
-        return f"{label}不能大于 {ctx.get('le')}"
-    if kind == "less_than":
-        return f"{label}须小于 {ctx.get('lt')}"
     if kind == "extra_forbidden":
         return f"不支持的填写项{_label(loc[-1:])}" if loc else "含有不支持的填写项"
     simple = {

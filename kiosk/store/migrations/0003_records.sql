@@ -44,6 +44,7 @@ CREATE INDEX cases_status ON cases (status, promised_finish_at);
 CREATE INDEX cases_ticket ON cases (ticket_id);
 CREATE INDEX cases_accepted ON cases (accepted_at);
 
+-- dup-ok: migrations are immutable history; 0007_village.sql's history and photo tables follow this shape
 CREATE TABLE case_history (
     id          INTEGER PRIMARY KEY,
     case_id     INTEGER NOT NULL REFERENCES cases(id),

@@ -71,6 +71,7 @@ CREATE INDEX village_records_village ON village_records (village_id, registered_
 CREATE INDEX village_records_state ON village_records (state, village_id);
 CREATE INDEX village_records_case ON village_records (case_id);
 
+-- dup-ok: migrations are immutable history; shaped like 0003_records.sql's case history and materials
 CREATE TABLE village_record_history (
     id          INTEGER PRIMARY KEY,
     record_id   INTEGER NOT NULL REFERENCES village_records(id),
