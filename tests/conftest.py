@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -103,6 +105,25 @@ def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | No
     """The headers of a signed-in staff request: the Bearer token, plus `headers` (e.g. an Origin)."""
     token = login(api, staff_id, pin, window, env, post=post, headers=headers)
     return {"Authorization": f"Bearer {token}", **(headers or {})}
+
+
+def serve_ticket(svc: Services, clock: FixedClock, cat: str, window: int, clerk: str, wait: int,
+                 service: int) -> None:
+    """A ticket of `cat` served start to finish at `window`: `wait` minutes in the queue, `service` at the window."""
+    svc.engine.issue(cat)
+    clock.advance(minutes=wait)
+    svc.engine.call_next(window, clerk)
+    svc.engine.start(window, clerk)
+    clock.advance(minutes=service)
+    svc.engine.finish(window, clerk)
+
+
+def page_data(html: str) -> dict[str, Any]:
+    """The JSON a screen's page carries for its script (`<script id="page-data">`)."""
+    m = re.search(r'<script id="page-data" type="application/json">(.*?)</script>', html, re.S)
+    assert m, "page data missing"
+    data: dict[str, Any] = json.loads(m.group(1))
+    return data
 
 
 def pair_device(client: Any, *, window: int | None = None, kiosk: str | None = None) -> dict[str, str]:

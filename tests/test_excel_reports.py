@@ -22,6 +22,8 @@ from hall.services import Services, build_services
 from hall.web.app import create_app
 from openpyxl import load_workbook
 
+from tests.conftest import serve_ticket as _serve
+
 MONTH = "2026-11"
 PHONE = "13812345678"
 ID = "11010519491231002X"
@@ -40,15 +42,6 @@ def services(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[
     _a_month(svc, clock)
     yield svc
     svc.stop()
-
-
-def _serve(svc: Services, clock: FixedClock, cat: str, window: int, clerk: str, wait: int, service: int) -> None:
-    svc.engine.issue(cat)
-    clock.advance(minutes=wait)
-    svc.engine.call_next(window, clerk)
-    svc.engine.start(window, clerk)
-    clock.advance(minutes=service)
-    svc.engine.finish(window, clerk)
 
 
 def _a_month(svc: Services, clock: FixedClock) -> None:

@@ -11,6 +11,8 @@ from hall.manage.figures import month_bounds, period_figures
 from hall.queue.clock import FixedClock
 from hall.services import Services
 
+from tests.conftest import serve_ticket
+
 
 def _manager(client: Any) -> dict[str, str]:
     r = client.post("/api/session", json={"staff_id": "9001", "pin": "hall-8888"})
@@ -18,12 +20,7 @@ def _manager(client: Any) -> dict[str, str]:
 
 
 def _serve_one(services: Services, clock: FixedClock, cat: str, window: int, clerk: str, minutes: int) -> None:
-    services.engine.issue(cat)
-    clock.advance(minutes=2)
-    services.engine.call_next(window, clerk)
-    services.engine.start(window, clerk)
-    clock.advance(minutes=minutes)
-    services.engine.finish(window, clerk)
+    serve_ticket(services, clock, cat, window, clerk, 2, minutes)
 
 
 def test_period_figures_per_window_and_clerk(services: Services, clock: FixedClock) -> None:

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import build_services
-
+from tests import records_support
 from tests.conftest import login
+from tests.conftest import page_data as _page_data
 
-
-@pytest.fixture
-def client(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Any]:
-    """The pages need no devices: a client on a service without device workers (fast)."""
-    from hall.web.app import create_app
-
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield create_app(svc, {"TESTING": True}).test_client()
-    svc.stop()
-
-
-def _page_data(html: str) -> dict[str, Any]:
-    m = re.search(r'<script id="page-data" type="application/json">(.*?)</script>', html, re.S)
-    assert m, "page data missing"
-    data: dict[str, Any] = json.loads(m.group(1))
-    return data
+# the pages need no devices: the conftest client on a service without device workers (fast)
+services = records_support.services
 
 
 def test_every_screen_is_served(client: Any) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.config.schema import HallConfig
-from hall.queue.clock import FixedClock
-from hall.services import build_services
+
+from tests import records_support
+from tests.conftest import page_data as _page_data
 
 STATIC = Path(__file__).resolve().parents[1] / "screens" / "static"
 OWN_ASSETS = ["js/staff.js", "js/charts.js", "js/manager.js", "js/manager_admin.js", "js/manager_report.js",
@@ -19,20 +18,8 @@ OWN_ASSETS = ["js/staff.js", "js/charts.js", "js/manager.js", "js/manager_admin.
               "css/tech.css", "css/report.css", "js/manager_report_pauses.js", "i18n/manager_pauses.js"]
 
 
-@pytest.fixture
-def client(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Any]:
-    from hall.web.app import create_app
-
-    svc = build_services(config, tmp_path, clock=clock, with_devices=False)
-    yield create_app(svc, {"TESTING": True}).test_client()
-    svc.stop()
-
-
-def _page_data(html: str) -> dict[str, Any]:
-    m = re.search(r'<script id="page-data" type="application/json">(.*?)</script>', html, re.S)
-    assert m, "page data missing"
-    data: dict[str, Any] = json.loads(m.group(1))
-    return data
+# the pages need no devices: the conftest client on a service without device workers (fast)
+services = records_support.services
 
 
 @pytest.mark.parametrize("path,screen", [("/manager", "manager"), ("/tech", "tech"),

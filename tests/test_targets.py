@@ -14,6 +14,8 @@ from hall.queue.clock import FixedClock
 from hall.services import Services
 from pydantic import ValidationError
 
+from tests.conftest import serve_ticket as _serve
+
 
 @pytest.fixture
 def config(config: HallConfig) -> HallConfig:
@@ -30,15 +32,6 @@ def test_targets_default_to_the_halls_numbers(config: HallConfig) -> None:
     assert a.service_minutes == config.queue.target_service_minutes
     with pytest.raises(ValidationError):
         config.categories[0].model_validate({"prefix": "A", "name": "x", "target_wait_minutes": 0})
-
-
-def _serve(svc: Services, clock: FixedClock, cat: str, window: int, clerk: str, wait: int, service: int) -> None:
-    svc.engine.issue(cat)
-    clock.advance(minutes=wait)
-    svc.engine.call_next(window, clerk)
-    svc.engine.start(window, clerk)
-    clock.advance(minutes=service)
-    svc.engine.finish(window, clerk)
 
 
 def test_figures_show_the_share_within_each_categorys_target(services: Services, clock: FixedClock) -> None:
