@@ -24,6 +24,7 @@ from hall.relay.county_sim import CountySimulator
 from hall.relay.outbox import enqueue
 from hall.services import Services, build_services
 
+from tests import relay_support
 from tests.conftest import login
 
 SECRET = "service-test-secret-0123456789"
@@ -38,23 +39,17 @@ def make_id(body17: str) -> str:
     return body17 + "10X98765432"[total % 11]
 
 
-@pytest.fixture
-def sim() -> Iterator[CountySimulator]:
-    with CountySimulator(secrets={"430224100-BMFW": SECRET.encode()}) as s:
-        yield s
+sim = relay_support.county_sim(SECRET)
 
 
 @pytest.fixture
 def relay_services(tmp_path: Path, config: HallConfig, clock: FixedClock, sim: CountySimulator,
                    monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    monkeypatch.setenv("HALL_COUNTY_SECRET", SECRET)
-    county = config.county.model_copy(update={"endpoint": sim.url, "timeout_seconds": 2.0})
-    svc = build_services(config.model_copy(update={"county": county}), tmp_path, clock=clock, with_devices=False)
-    assert svc.relay is not None
-    svc.relay.poll_seconds = 0.05
-    svc.relay.backoff_base, svc.relay.backoff_cap = 0.02, 0.2
-    yield svc
-    svc.stop()
+    for svc in relay_support.hall_on_county(tmp_path, config, clock, sim, monkeypatch, SECRET):
+        assert svc.relay is not None
+        svc.relay.poll_seconds = 0.05
+        svc.relay.backoff_base, svc.relay.backoff_cap = 0.02, 0.2
+        yield svc
 
 
 def wait_until(pred: Any, timeout: float = 10.0) -> bool:
@@ -211,7 +206,6 @@ def test_demo_county_emulator_relays_for_real(tmp_path: Path) -> None:
     """`endpoint = "emulator://"` (the demo) starts a simulator on loopback and the relay drains to it."""
     from hall.config.loader import demo_config_path, load_config
     from hall.drivers.base import wait_until
-    from hall.services import build_services
 
     cfg = load_config(demo_config_path())
     assert cfg.county.endpoint == "emulator://"

@@ -11,26 +11,20 @@ import pytest
 from hall.config.schema import HallConfig
 from hall.queue.clock import FixedClock
 from hall.relay.county_sim import CountySimulator
-from hall.services import Services, build_services
+from hall.services import Services
+
+from tests import relay_support
 
 SECRET = "sync-test-secret-0123456789"
-HALL = "430224100-BMFW"
 
 
-@pytest.fixture
-def sim() -> Iterator[CountySimulator]:
-    with CountySimulator(secrets={HALL: SECRET.encode()}) as s:
-        yield s
+sim = relay_support.county_sim(SECRET)
 
 
 @pytest.fixture
 def svc(tmp_path: Path, config: HallConfig, clock: FixedClock, sim: CountySimulator,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    monkeypatch.setenv("HALL_COUNTY_SECRET", SECRET)
-    county = config.county.model_copy(update={"endpoint": sim.url, "timeout_seconds": 2.0})
-    s = build_services(config.model_copy(update={"county": county}), tmp_path, clock=clock, with_devices=False)
-    yield s
-    s.stop()
+    yield from relay_support.hall_on_county(tmp_path, config, clock, sim, monkeypatch, SECRET)
 
 
 def job(svc: Services, name: str) -> object:
