@@ -348,11 +348,17 @@ def test_a_wrong_package_is_refused_before_anything_stops(hall: Hall, tmp_path: 
     assert hall.wait_healthy()["version"] == hall.versions["base"]
 
 
-def test_an_update_whose_migration_fails_rolls_back_with_the_data_unchanged(hall: Hall) -> None:
+def _timed_update(hall: Hall, deb: str, figure: str) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """The data before, then `hall-update deb` run and its time kept as `figure` in the run's figures."""
     before = hall.db_rows()
     t0 = time.monotonic()
-    proc = chroot(hall.root, "hall-update", "/tmp/bad.deb", check=False, timeout=600)
-    hall.figures["failed_update_and_rollback_seconds"] = round(time.monotonic() - t0, 1)
+    proc = chroot(hall.root, "hall-update", deb, check=False, timeout=600)
+    hall.figures[figure] = round(time.monotonic() - t0, 1)
+    return before, proc
+
+
+def test_an_update_whose_migration_fails_rolls_back_with_the_data_unchanged(hall: Hall) -> None:
+    before, proc = _timed_update(hall, "/tmp/bad.deb", "failed_update_and_rollback_seconds")
     assert proc.returncode == 1, proc.stdout + proc.stderr + hall.console()
     assert "0901_broken_probe.sql" in proc.stdout and "rolled back" in proc.stdout
     assert os.readlink(hall.root / "opt/hall/current") == f"/opt/hall/releases/{hall.versions['base']}"
@@ -363,10 +369,7 @@ def test_an_update_whose_migration_fails_rolls_back_with_the_data_unchanged(hall
 
 
 def test_an_update_with_one_more_migration_succeeds(hall: Hall) -> None:
-    before = hall.db_rows()
-    t0 = time.monotonic()
-    proc = chroot(hall.root, "hall-update", "/tmp/good.deb", check=False, timeout=600)
-    hall.figures["update_seconds"] = round(time.monotonic() - t0, 1)
+    before, proc = _timed_update(hall, "/tmp/good.deb", "update_seconds")
     assert proc.returncode == 0, proc.stdout + proc.stderr + hall.console()
     assert hall.wait_healthy()["version"] == hall.versions["good"]
     assert chroot(hall.root, "kiosk", "version").stdout.strip() == hall.versions["good"]
