@@ -105,6 +105,15 @@ class Hall:
         return token
 
 
+    def serve(self, token: str, window: int, category: str) -> dict[str, Any]:
+        """A new `category` ticket called and started at `window` by the clerk signed in with `token`."""
+        self.api("POST", "/api/tickets", {"category": category})
+        status, body = self.api("POST", f"/api/windows/{window}/call", {}, token)
+        assert status == 200, body
+        assert self.api("POST", f"/api/windows/{window}/start", {}, token)[0] == 200
+        ticket: dict[str, Any] = body["ticket"]
+        return ticket
+
     def pair(self, *, window: int | None = None, kiosk: str | None = None) -> str:
         """Pair a window tablet or a kiosk the way a technician does (code on /tech → POST /api/pairing).
 
@@ -304,6 +313,16 @@ def browser_hall(name: str, *, prepare: Callable[[Hall, Path], Iterator[None] | 
         yield from pages_for_test(pages(browser, hall))
 
     return hall_fixture, browser_fixture, pages_fixture
+
+
+def take_ticket(page: Any, category: str) -> str:
+    """Take a `category` ticket on an open kiosk's 取号 screen; the number it shows."""
+    page.get_by_test_id("tile-take").click()
+    page.get_by_test_id(f"cat-{category}").click()
+    number = page.get_by_test_id("ticket-number")
+    number.wait_for()
+    text: str = number.inner_text()
+    return text
 
 
 def sign_in(page: Any, staff_id: str, pin: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot, take_ticket
 
 pytestmark = BROWSER_MARKS
 
@@ -67,11 +67,7 @@ def test_kiosk_printer_unplugged_shows_offline(pages: BrowserPages, hall: Hall) 
 def test_a_ticket_taken_at_k2_prints_on_k2s_printer(pages: BrowserPages, hall: Hall) -> None:
     k2 = _open(pages, "/kiosk/k2")
     default_before = len(_emu(hall, "printer").jobs)
-    k2.get_by_test_id("tile-take").click()
-    k2.get_by_test_id("cat-E").click()
-    number = k2.get_by_test_id("ticket-number")
-    number.wait_for()
-    text = number.inner_text()
+    text = take_ticket(k2, "E")
     assert re.fullmatch(r"E\d{3}", text)
     k2.wait_for_selector("[data-testid=print-status][data-state=ok]", timeout=10000)
     assert any(text in j["text"] for j in _emu(hall, "printer-2").last_jobs(20))

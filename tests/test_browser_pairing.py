@@ -60,11 +60,7 @@ def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: Brow
 
     # the clerk at window 5 asks for a rating: the paired tablet's answer is accepted
     clerk = hall.login("1001", window=5)
-    hall.api("POST", "/api/tickets", {"category": "E"})
-    status, body = hall.api("POST", "/api/windows/5/call", {}, clerk)
-    assert status == 200, body
-    ticket = body["ticket"]
-    assert hall.api("POST", "/api/windows/5/start", {}, clerk)[0] == 200
+    ticket = hall.serve(clerk, 5, "E")
     assert hall.api("POST", "/api/windows/5/rate-prompt", {}, clerk)[0] == 201
     tablet.get_by_test_id("level-good").click()
     tablet.get_by_test_id("thanks").wait_for()
@@ -73,7 +69,7 @@ def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: Brow
     assert [tuple(r) for r in rows] == [("满意", "平板", 5)]
 
     # /tech lists the tablet as paired; revoking it sends the tablet back to the pad at once
-    status, listed = hall.api("GET", "/api/tech/pairings", None, tech)
+    _status, listed = hall.api("GET", "/api/tech/pairings", None, tech)
     row = next(p for p in listed["pairings"] if p["id"] == made["id"])
     assert row["state"] == "paired" and row["created_by"] == "9101" and row["last_seen"]
     assert hall.api("POST", f"/api/tech/pairings/{made['id']}/revoke", {}, tech)[0] == 200

@@ -14,7 +14,18 @@ from typing import Any
 import pytest
 from hall.drivers.base import wait_until
 
-from tests.browser_support import BROWSER_MARKS, LANDSCAPE, PORTRAIT, Hall, Pages, browser_hall, hotkey, shot, spoken
+from tests.browser_support import (
+    BROWSER_MARKS,
+    LANDSCAPE,
+    PORTRAIT,
+    Hall,
+    Pages,
+    browser_hall,
+    hotkey,
+    shot,
+    spoken,
+    take_ticket,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -42,11 +53,7 @@ def printer_texts(hall: Hall) -> list[str]:
 def test_citizen_takes_a_number_and_the_printer_prints_it(pages: Pages, hall: Hall) -> None:
     page = pages.open("/kiosk", name="kiosk")
     page.get_by_test_id("demo-banner").wait_for()            # emulated devices are never a silent stand-in
-    page.get_by_test_id("tile-take").click()
-    page.get_by_test_id("cat-F").click()
-    number = page.get_by_test_id("ticket-number")
-    number.wait_for()
-    text = number.inner_text()
+    text = take_ticket(page, "F")
     assert re.fullmatch(r"F\d{3}", text)
     # the on-screen ticket turns to "printed" once the printer worker reports it
     page.wait_for_selector("[data-testid=print-status][data-state=ok]", timeout=10000)
@@ -141,11 +148,7 @@ def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) 
     if hall.services.records is None:
         pytest.skip("records (ratings) service not enabled")
     jar = hall.login("1004", window=4)
-    hall.api("POST", "/api/tickets", {"category": "D"})
-    status, body = hall.api("POST", "/api/windows/4/call", {}, jar)
-    assert status == 200, body
-    ticket = body["ticket"]
-    assert hall.api("POST", "/api/windows/4/start", {}, jar)[0] == 200
+    ticket = hall.serve(jar, 4, "D")
 
     tablet = pages.open("/evaluator/4", {"width": 1280, "height": 800}, name="evaluator")
     tablet.get_by_test_id("clerk-name").wait_for()
