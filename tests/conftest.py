@@ -55,12 +55,16 @@ def events(services: Services) -> list[tuple[str, dict[str, Any]]]:
     return seen
 
 
-@pytest.fixture
-def client(services: Services) -> Any:
+def app_client(svc: Services, *, use_cookies: bool = True) -> Any:
+    """A Flask test client on the app over `svc`."""
     from hall.web.app import create_app
 
-    app = create_app(services, {"TESTING": True})
-    return app.test_client()
+    return create_app(svc, {"TESTING": True}).test_client(use_cookies=use_cookies)
+
+
+@pytest.fixture
+def client(services: Services) -> Any:
+    return app_client(services)
 
 
 @pytest.fixture
@@ -105,6 +109,13 @@ def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | No
     """The headers of a signed-in staff request: the Bearer token, plus `headers` (e.g. an Origin)."""
     token = login(api, staff_id, pin, window, env, post=post, headers=headers)
     return {"Authorization": f"Bearer {token}", **(headers or {})}
+
+
+def write_config(folder: Path, text: str) -> Path:
+    """`text` as the hall's config file `hall.toml` in `folder`."""
+    p = folder / "hall.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
 
 
 def serve_ticket(svc: Services, clock: FixedClock, cat: str, window: int, clerk: str, wait: int,

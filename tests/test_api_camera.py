@@ -11,6 +11,8 @@ from hall.config.schema import Device, HallConfig
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
+from tests.conftest import app_client
+
 
 @pytest.fixture
 def hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
@@ -24,9 +26,7 @@ def hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Serv
 
 @pytest.fixture
 def api(hall: Services) -> Any:
-    from hall.web.app import create_app
-
-    return create_app(hall, {"TESTING": True}).test_client()
+    return app_client(hall)
 
 
 def test_scan_reads_the_qr_under_the_camera(hall: Services, api: Any) -> None:

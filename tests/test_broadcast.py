@@ -25,6 +25,8 @@ from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 from hall.web.app import create_app
 
+from tests.conftest import app_client, auth
+
 FAST = {"probe_interval": 0.1, "ack_timeout": 0.3, "retries": 2, "backoff_min": 0.05, "backoff_max": 0.2}
 MSG = "系统维护，请稍候"
 
@@ -154,14 +156,11 @@ def test_the_expiry_thread_tells_the_screens(tmp_path: Path, config: HallConfig)
 # ===================================================================== routes
 @pytest.fixture
 def api(bare: Services) -> Any:
-    return create_app(bare, {"TESTING": True}).test_client(use_cookies=False)
+    return app_client(bare, use_cookies=False)
 
 
 def _token(api: Any, staff_id: str, secret: str, window: int | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": secret, **({"window": window} if window else {})}
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+    return auth(api, staff_id, secret, window)
 
 
 def test_routes_manager_only_and_public_read(api: Any, bare: Services) -> None:

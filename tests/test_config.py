@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 from hall.config.loader import ConfigError, demo_config_path, load_config
 
+from tests.conftest import write_config as write
+
 DEMO = demo_config_path().read_text(encoding="utf-8")
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    p = tmp_path / "hall.toml"
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def test_demo_config_is_valid_and_has_the_six_categories() -> None:

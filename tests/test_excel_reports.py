@@ -19,9 +19,9 @@ from hall.queue.clock import FixedClock
 from hall.records.models import CaseIn, RatingIn
 from hall.records.util import Actor
 from hall.services import Services, build_services
-from hall.web.app import create_app
 from openpyxl import load_workbook
 
+from tests.conftest import auth
 from tests.conftest import serve_ticket as _serve
 
 MONTH = "2026-11"
@@ -66,16 +66,8 @@ def _a_month(svc: Services, clock: FixedClock) -> None:
     svc.engine.no_show(3, "1003")
 
 
-@pytest.fixture
-def api(services: Services) -> Any:
-    return create_app(services, {"TESTING": True}).test_client(use_cookies=False)
-
-
 def _token(api: Any, staff_id: str, secret: str, window: int | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"staff_id": staff_id, "pin": secret, **({"window": window} if window else {})}
-    r = api.post("/api/session", json=body)
-    assert r.status_code == 201, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+    return auth(api, staff_id, secret, window)
 
 
 def _table(ws: Any) -> list[dict[str, Any]]:

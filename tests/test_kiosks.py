@@ -16,16 +16,11 @@ from hall.records.models import AppointmentIn
 from hall.records.util import Actor
 from hall.services import Services, build_services
 
-from tests.conftest import login, pair_device
+from tests.conftest import app_client, login, pair_device
+from tests.conftest import write_config as _write
 
 DEMO = demo_config_path().read_text(encoding="utf-8")
 FAST = "probe_interval = 0.05, status_timeout = 0.4, reconnect_max = 0.2"
-
-
-def _write(tmp: Path, text: str) -> Path:
-    p = tmp / "hall.toml"
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 # ------------------------------------------------------------------ config
@@ -82,9 +77,7 @@ def hall(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
 
 @pytest.fixture
 def api(hall: Services) -> Any:
-    from hall.web.app import create_app
-
-    return create_app(hall, {"TESTING": True}).test_client()
+    return app_client(hall)
 
 
 def _emu(svc: Services, name: str) -> Any:
