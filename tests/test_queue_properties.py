@@ -66,6 +66,8 @@ class QueueMachine(RuleBasedStateMachine):
         if t.lane == "normal" and any(r["lane"] == "priority" for r in before):
             self.violations.append(f"priority skipped when calling {t.number}")
 
+    # dup-ok: one hypothesis rule per clerk action (recall, no_show, start, finish below): each must be its own rule
+    # so hypothesis chooses and shrinks the actions apart; their bodies look alike because each may be refused
     @rule(window=st.sampled_from(WINDOWS))
     def recall(self, window: int) -> None:
         try:
@@ -80,6 +82,7 @@ class QueueMachine(RuleBasedStateMachine):
         except QueueError:
             pass
 
+    # dup-ok: one hypothesis rule per clerk action, like recall and no_show above
     @rule(window=st.sampled_from(WINDOWS))
     def start(self, window: int) -> None:
         try:

@@ -267,6 +267,7 @@ def test_an_agent_cannot_reach_another_village_through_any_route(world: World) -
         )
 
     refused = {403, 404}
+    # dup-ok: one entry per village route, read route by route against the url map; the entries look alike
     # (method, rule) -> (request made by agent B, check on the response)
     cases: dict[tuple[str, str], tuple[Any, Any]] = {
         ("POST", "/api/village/session"): (
