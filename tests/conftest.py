@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,18 @@ def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | No
     """The headers of a signed-in staff request: the Bearer token, plus `headers` (e.g. an Origin)."""
     token = login(api, staff_id, pin, window, env, post=post, headers=headers)
     return {"Authorization": f"Bearer {token}", **(headers or {})}
+
+
+def running_hall(config: HallConfig, folder: Path, clock: FixedClock, *,
+                 ready: Callable[[Services], bool] | None = None) -> Iterator[Services]:
+    """The hall of `config` with its (emulated) devices started, once `ready(svc)` holds (5 s at most);
+    for a fixture to `yield from`."""
+    svc = build_services(config, folder, clock=clock)
+    svc.start()
+    if ready is not None:
+        assert wait_until(lambda: ready(svc), 5)
+    yield svc
+    svc.stop()
 
 
 def write_config(folder: Path, text: str) -> Path:

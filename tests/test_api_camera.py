@@ -11,17 +11,14 @@ from hall.config.schema import Device, HallConfig
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
-from tests.conftest import app_client
+from tests.conftest import app_client, running_hall
 
 
 @pytest.fixture
 def hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
     cam = Device(name="camera", kind="camera", url="emulator://",
                  options={"emulator_width": 1280, "emulator_height": 720, "idle_timeout": 2})
-    svc = build_services(config.model_copy(update={"devices": [cam]}), tmp_path, clock=clock)
-    svc.start()
-    yield svc
-    svc.stop()
+    yield from running_hall(config.model_copy(update={"devices": [cam]}), tmp_path, clock)
 
 
 @pytest.fixture

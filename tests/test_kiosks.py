@@ -14,9 +14,9 @@ from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.records.models import AppointmentIn
 from hall.records.util import Actor
-from hall.services import Services, build_services
+from hall.services import Services
 
-from tests.conftest import app_client, login, pair_device
+from tests.conftest import app_client, login, pair_device, running_hall
 from tests.conftest import write_config as _write
 
 DEMO = demo_config_path().read_text(encoding="utf-8")
@@ -68,11 +68,8 @@ def hall(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
              f'\n[[devices]]\nname = "printer-2"\nkind = "printer"\nurl = "emulator://"\n'
              f'options = {{ profile = "POS-5890", cut = true, {FAST} }}\n')
     config: HallConfig = load_config(_write(tmp_path, text))
-    svc = build_services(config, tmp_path, clock=clock)
-    svc.start()
-    assert wait_until(lambda: all(d.state == "ready" for d in svc.devices.by_kind("printer")), 5)
-    yield svc
-    svc.stop()
+    yield from running_hall(config, tmp_path, clock,
+                            ready=lambda svc: all(d.state == "ready" for d in svc.devices.by_kind("printer")))
 
 
 @pytest.fixture
