@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from hall.drivers.emulators.faults import FaultCommands, Handler
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -236,28 +238,33 @@ class CameraEmulator:
 
     def fault(self, command: str) -> str:
         """A text command, as typed in `kiosk emulate camera`; returns what happened, in Chinese."""
-        words = command.strip().split(maxsplit=1)
-        if not words:
-            return FAULT_HELP
-        head, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
-        if head in ("none", "clear", "ok", "replug"):
-            self.set_fault(None)
-            return "恢复正常画面"
-        if head in FAULTS:
-            self.set_fault(head)
-            return FAULT_NAMES[head]
-        if head == "payload":
-            text, _, charset = rest.partition(" @")
-            charset = charset.strip() or "utf-8"
-            try:
-                text.encode(charset)
-            except (LookupError, UnicodeEncodeError) as exc:
-                return f"无法按 {charset} 编码：{exc}"
-            if not text:
-                return "用法：payload 文本 [@gb18030]"
-            self.set_payloads([(text, charset)])
-            return f"页面上的二维码改为（{charset}）：{text}"
-        return f"未知命令：{head}\n{FAULT_HELP}"
+        commands = FaultCommands({
+            **dict.fromkeys(("none", "clear", "ok", "replug"), self._fault_none),
+            **{name: self._fault_picture(name) for name in FAULTS}, "payload": self._fault_payload,
+        }, FAULT_HELP, whole_rest=True, otherwise=lambda head, _args: f"未知命令：{head}\n{FAULT_HELP}")
+        return commands(command)
+
+    def _fault_none(self, _args: list[str]) -> str:
+        self.set_fault(None)
+        return "恢复正常画面"
+
+    def _fault_picture(self, name: str) -> Handler:
+        def run(_args: list[str]) -> str:
+            self.set_fault(name)
+            return FAULT_NAMES[name]
+        return run
+
+    def _fault_payload(self, args: list[str]) -> str:
+        text, _, charset = (args[0] if args else "").partition(" @")
+        charset = charset.strip() or "utf-8"
+        try:
+            text.encode(charset)
+        except (LookupError, UnicodeEncodeError) as exc:
+            return f"无法按 {charset} 编码：{exc}"
+        if not text:
+            return "用法：payload 文本 [@gb18030]"
+        self.set_payloads([(text, charset)])
+        return f"页面上的二维码改为（{charset}）：{text}"
 
     def unplug(self) -> None:
         self.set_fault("unplug")

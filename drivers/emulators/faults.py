@@ -48,22 +48,27 @@ class FaultCommands:
     """One emulator's command table: `commands(text)` runs a line and returns the answer.
 
     `lower` lowercases the whole line (arguments too) for emulators whose arguments are
-    all keywords; an emulator that takes names keeps them as typed. A word not in the
+    all keywords; an emulator that takes names keeps them as typed. With `whole_rest`,
+    a handler gets the rest of the line as one argument, blanks kept (a text to show,
+    not words to read). A word not in the
     table goes to `otherwise(word, args)` (default: the help). With `bad_args`, a
     ValueError from a handler (an argument that is not a number) answers that text
     instead of reaching the caller.
     """
 
     def __init__(self, table: Mapping[str, Handler], help_text: str, *, lower: bool = False,
-                 otherwise: Callable[[str, list[str]], str] | None = None, bad_args: str | None = None) -> None:
+                 otherwise: Callable[[str, list[str]], str] | None = None, bad_args: str | None = None,
+                 whole_rest: bool = False) -> None:
         self.table = dict(table)
+        self.whole_rest = whole_rest
         self.help_text = help_text
         self.lower = lower
         self.otherwise = otherwise
         self.bad_args = bad_args
 
     def __call__(self, command: str) -> str:
-        words = (command.strip().lower() if self.lower else command.strip()).split()
+        line = command.strip().lower() if self.lower else command.strip()
+        words = line.split(maxsplit=1 if self.whole_rest else -1)
         if not words:
             return self.help_text
         head, args = words[0].lower(), words[1:]

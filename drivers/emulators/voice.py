@@ -14,6 +14,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from hall.drivers.emulators.faults import FaultCommands
+
+FAULT_HELP = "命令：fail [N]  让接下来 N 次播报失败"
+
 
 class SpeakerFault(RuntimeError):
     pass
@@ -55,12 +59,12 @@ class VirtualSpeaker:
 
     def fault(self, command: str) -> str:
         """`fail [N]`: the next N announcements fail like a broken sound card."""
-        words = command.strip().split()
-        if words and words[0].lower() == "fail":
-            n = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
-            self.fail_next(n)
-            return f"接下来 {n} 次播报将失败（模拟声卡故障）"
-        return "命令：fail [N]  让接下来 N 次播报失败"
+        return FaultCommands({"fail": self._fault_fail}, FAULT_HELP)(command)
+
+    def _fault_fail(self, args: list[str]) -> str:
+        n = int(args[0]) if args and args[0].isdigit() else 1
+        self.fail_next(n)
+        return f"接下来 {n} 次播报将失败（模拟声卡故障）"
 
     def view(self) -> dict[str, Any]:
         with self._lock:
