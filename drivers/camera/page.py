@@ -289,7 +289,7 @@ def pdf_bytes(jpegs: Sequence[bytes]) -> bytes:
             im.close()
 
 
-# dup-ok: the fsync-then-replace write of kiosk/village/photos.py store(); drivers keep their own
+# dup-ok: kiosk/records/util.py atomic_write_bytes; drivers import nothing from the records room
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder, fsync, then replace: never a half-written file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
