@@ -1,6 +1,6 @@
 """A clerk's queue tools beyond call-next: call a chosen number, park and resume, cancel, coded pauses.
 
-Kept out of engine.py (already long) but part of the engine: each function
+Kept out of the engine's class (see engine_core.py for its layers) but part of the engine: each function
 takes the QueueEngine and works through its store, helpers and events, with
 the same rules — one write transaction per action, events only after commit,
 every staff action in the audit trail.
