@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from hall.queue.clock import Clock, iso, parse_iso
 from hall.queue.errors import QueueError, invalid
 from hall.security import redact_text
 from hall.store.db import Database
+from hall.timer_thread import TimerThread
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,14 @@ RECHECK_SECONDS = 60.0
 Publish = Callable[[str, dict[str, Any]], object]
 
 
-class Broadcasts:
+class Broadcasts(TimerThread):
+    thread_name = "broadcast-expiry"
+
     def __init__(self, db: Database, clock: Clock, publish: Publish | None = None) -> None:
         self.db = db
         self.clock = clock
         self.publish: Publish = publish or (lambda kind, data: None)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_thread()
         # What was last published: device workers read this copy, so they never open a connection of their own.
         self._published: list[dict[str, Any]] = self.active()
 
@@ -168,18 +168,6 @@ class Broadcasts:
             "SELECT * FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))]
 
     # ------------------------------------------------------------------ expiry thread
-    # dup-ok: the same start/stop of one daemon thread as records/service.py; the loop and events are this service's
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="broadcast-expiry", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _next_wait(self) -> float:
         times = [parse_iso(t) for r in self.db.conn.execute(

@@ -31,6 +31,7 @@ from hall.records.util import Actor
 from hall.records.workdays import FILE_NAME as HOLIDAYS_FILE
 from hall.records.workdays import WorkCalendar
 from hall.store.db import Database
+from hall.timer_thread import TimerThread
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,9 @@ def _token_key(db: Database, name: str = "rating_token_key") -> bytes:
     return bytes.fromhex(key)
 
 
-class Records:
+class Records(TimerThread):
+    thread_name = "records"
+
     def __init__(self, config: HallConfig, data_dir: Path, db: Database, engine: QueueEngine, clock: Clock,
                  publish: Publish, items: ItemLookup | None = None) -> None:
         self.calendar = WorkCalendar(data_dir / HOLIDAYS_FILE)
@@ -127,9 +130,7 @@ class Records:
         self.id_key = _token_key(db, "id_hash_key")
         self.appointments = AppointmentService(self.ctx, engine, self.id_key)
         self.figures = Figures(self.ctx)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_thread()
         self.ratings.register_for_urls()
         self.ratings.on_prompt = self.poke
 
@@ -158,7 +159,7 @@ class Records:
         self.appointments.mark_no_shows()
         self.cases.adopt_county_refs(Actor("county", "county"))
 
-    def _run(self) -> None:
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.tick()
@@ -171,15 +172,3 @@ class Records:
             self._wake.wait(wait)
             self._wake.clear()
 
-    # dup-ok: the same start/stop of one daemon thread as manage/broadcast.py; the loop and events are this service's
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="records", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
