@@ -87,6 +87,7 @@ def test_emulators_answer_in_their_own_words() -> None:
         assert printer.fault("unplug") == "已断开（拒绝连接）" and printer.unplugged
         assert printer.fault("replug") == "已重新连接" and not printer.unplugged
         assert printer.fault("cover open") == "纸仓盖已打开（脱机）" and printer.cover_open
+        assert printer.fault("baud fast").startswith("参数有误")       # words, not a Python error
         assert idcard.fault("nosam on") == "安全模块故障：开" and idcard.nosam
         assert idcard.fault("nosam off") == "安全模块故障：关" and not idcard.nosam
         assert idcard.fault("unplug") == "已拔出 / unplugged" and idcard.unplugged

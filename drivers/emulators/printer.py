@@ -183,7 +183,7 @@ class PrinterEmulator(StreamEmulator):
             "silence": self._fault_silence, "silent": self._fault_silence,
             **cable(self, "已断开（拒绝连接）", "已重新连接"), "slow": self._fault_slow, **baud(self),
             "clear": self._fault_clear, "status": lambda _args: str(self.status()),
-        }, FAULT_HELP, lower=True, otherwise=unknown_word(FAULT_HELP))
+        }, FAULT_HELP, lower=True, otherwise=unknown_word(FAULT_HELP), bad_args=f"参数有误；可用：{FAULT_HELP}")
         return commands(command)
 
     def _fault_paper(self, args: list[str]) -> str:
