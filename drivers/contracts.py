@@ -59,7 +59,6 @@ class Redactor(Protocol):
     def __call__(self, text: str, /) -> str: ...
 
 
-# dup-ok: mirrors queue/clock.py Clock on purpose: drivers may not import hall.queue (tests/test_driver_imports.py)
 class ZoneClock:
     """The wall clock in one zone: the default for a worker built without the hall's clock (tools, tests).
 
@@ -67,6 +66,7 @@ class ZoneClock:
     an event means the same thing with or without the injected clock.
     """
 
+    # dup-ok: mirrors queue/clock.py Clock on purpose: drivers may not import hall.queue (test_driver_imports)
     def __init__(self, tz: str = "Asia/Shanghai") -> None:
         self.tz = ZoneInfo(tz)
 
