@@ -149,6 +149,8 @@ class Services:
         self._stop.set()
         if self.pruner is not None:
             self.pruner.stop()
+        if self.monthly_report is not None:
+            self.monthly_report.stop()   # ends a workbook child still running, before housekeeping is joined
         if self.housekeeping is not None:
             self.housekeeping.stop()
         if self.relay is not None:

@@ -23,6 +23,8 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from datetime import date, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -49,6 +51,11 @@ class MonthlyReportWriter:
         self.configured_folder = bool(config.backup.folder)
         self.last_written: Path | None = None
         self.last_error = ""
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """The service is stopping: a child still building is ended (the month is tried again at the next start)."""
+        self._stopping.set()
 
     def path_for(self, month: str) -> Path:
         return self.folder / f"月度通报-{month}.xlsx"
@@ -67,7 +74,7 @@ class MonthlyReportWriter:
             if not self.folder.is_dir():
                 self._failed(f"备份目录 {self.folder} 不存在，{month} 月度通报暂未写出")
                 return None
-            _run_child(self.config, self.data_dir, self.db_path, month, now, target)
+            _run_child(self.config, self.data_dir, self.db_path, month, now, target, self._stopping)
         except Exception as exc:   # a full disk, a pulled USB stick, a dead child: logged, retried at the next check
             self._failed(f"{month} 月度通报写出失败：{exc}")
             return None
@@ -90,7 +97,8 @@ def _spawn_context() -> multiprocessing.context.SpawnContext:
     return ctx
 
 
-def _run_child(config: HallConfig, data_dir: Path, db_path: str, month: str, now: datetime, target: Path) -> None:
+def _run_child(config: HallConfig, data_dir: Path, db_path: str, month: str, now: datetime, target: Path,
+               stopping: threading.Event) -> None:
     """Build and write the workbook in a child process; raises with the child's reason when it did not."""
     ctx = _spawn_context()
     receive, send = ctx.Pipe(duplex=False)
@@ -99,9 +107,12 @@ def _run_child(config: HallConfig, data_dir: Path, db_path: str, month: str, now
     child.start()
     send.close()                     # ours; the child holds its own copy, closed when it exits
     try:
-        if not receive.poll(CHILD_SECONDS):
-            child.kill()
-            raise RuntimeError(f"生成进程 {CHILD_SECONDS:.0f} 秒未完成，已结束")
+        deadline = time.monotonic() + CHILD_SECONDS
+        while not receive.poll(0.5):     # in slices, so a stopping service does not wait for the child
+            if stopping.is_set() or time.monotonic() > deadline:
+                child.kill()
+                raise RuntimeError("服务正在停止，生成进程已结束" if stopping.is_set()
+                                   else f"生成进程 {CHILD_SECONDS:.0f} 秒未完成，已结束")
         try:
             error = receive.recv()
         except EOFError:             # the child died before it could answer
