@@ -68,10 +68,14 @@ def hall_facts(config: HallConfig) -> dict[str, Any]:
     }
 
 
-def _page(template: str, screen: str, **settings: Any) -> str:
-    facts = hall_facts(services().config)
+def render_page(template: str, screen: str, facts: dict[str, Any], settings: dict[str, Any]) -> str:
+    """The page shell with its facts in the page-data block; the facts given are all a page may read."""
     page = {**facts, "screen": screen, "settings": settings}
     return render_template(template, page=page, screen=screen, hall=facts["hall"])
+
+
+def _page(template: str, screen: str, **settings: Any) -> str:
+    return render_page(template, screen, hall_facts(services().config), settings)
 
 
 @bp.get("/")

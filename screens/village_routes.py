@@ -14,23 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template
-from hall.screens.routes import hall_facts
+from flask import Blueprint, abort
+from hall.screens.routes import hall_facts, render_page
 from hall.web.util import services
 
 bp = Blueprint("village_screens", __name__)
 
+# A village device reads only these hall facts: no staff list, windows or queue settings leave the hall.
+VILLAGE_FACTS = ("hall", "timezone", "demo")
+
 
 def _page(template: str, screen: str, **settings: Any) -> str:
     facts = hall_facts(services().config)
-    page = {
-        "hall": facts["hall"],
-        "timezone": facts["timezone"],
-        "demo": facts["demo"],
-        "screen": screen,
-        "settings": settings,
-    }
-    return render_template(template, page=page, screen=screen, hall=facts["hall"])
+    return render_page(template, screen, {key: facts[key] for key in VILLAGE_FACTS}, settings)
 
 
 @bp.get("/agent")

@@ -54,7 +54,10 @@ def test_staff_scripts_hold_no_chinese_words() -> None:
     """Words live in i18n/<screen>.js; the scripts only compare with the server's own state names."""
     allowed = {"待整改", "已回复", "已核实", "已关闭", "已处理", "投诉"}
     for name in ("staff.js", "charts.js", "manager.js", "manager_admin.js", "manager_report.js", "tech.js",
-                 "manager_report_pauses.js", "clerk_queue_tools.js", "tech_pairing.js"):
+                 "manager_report_pauses.js", "clerk_queue_tools.js", "tech_pairing.js", "tech_panel.js",
+                 "tech_devices.js", "tech_emulators.js", "tech_led_matrix.js", "tech_relay.js", "tech_config.js",
+                 "tech_logs.js", "manager_admin_kit.js", "manager_attendance.js", "manager_roster.js",
+                 "manager_notices.js", "manager_rectify.js", "manager_appointments.js", "manager_cases.js"):
         code = "\n".join(line for line in (STATIC / "js" / name).read_text("utf-8").splitlines()
                          if not line.lstrip().startswith(("//", "*", "/*")))
         words = set(re.findall(r"[\u4e00-\u9fff]+", code)) - allowed

@@ -22,7 +22,7 @@ import {
 import { drawRoster } from "./agent_roster.js";
 import { ApiError, api } from "./api.js";
 import { icon } from "./icons.js";
-import { button, clear, h, masthead, modal, toast } from "./ui.js";
+import { button, clear, h, masthead, modal, showProblem, submitSignIn, toast } from "./ui.js";
 
 screen.showLogin = showLogin;
 screen.show = show;
@@ -44,22 +44,12 @@ function showLogin() {
   async function go() {
     err.hidden = true;
     if (!login.value.trim() || !pin.value) {
-      clear(err, icon("alert"), T.needAll);
-      err.hidden = false;
+      showProblem(err, T.needAll);
       return;
     }
-    submit.disabled = true;
-    try {
-      const r = await call(() => api.post("/api/village/session", { login: login.value.trim(), pin: pin.value }));
-      pin.value = "";
-      await start(r.session);
-    } catch (e) {
-      pin.value = "";
-      clear(err, icon("alert"), e.message);
-      err.hidden = false;
-    } finally {
-      submit.disabled = false;
-    }
+    await submitSignIn({ submit, pin, err },
+      () => call(() => api.post("/api/village/session", { login: login.value.trim(), pin: pin.value })),
+      (r) => start(r.session));
   }
   clear(stage, h("div", { class: "agent-login" },
     h("div", { class: "card" },

@@ -4,7 +4,7 @@ import T from "../i18n/agent.js";
 import C from "../i18n/common.js";
 import { guide, searchItems } from "./agent_catalog.js";
 import { newKey, shrinkPhoto } from "./agent_drafts.js";
-import { blobUrl, camera, content, drawStatus, state, store } from "./agent_page.js";
+import { blobUrl, content, drawStatus, state, store } from "./agent_page.js";
 import { checkMarks, icon } from "./icons.js";
 import { button, clear, h, modal, toast } from "./ui.js";
 
@@ -158,7 +158,7 @@ function materialRow(d, m) {
     drawForm();
   });
   const shoot = h("label", { class: "btn photo-btn", "data-testid": m.other ? "shoot-other" : "shoot" },
-    camera(), h("span", { text: T.takePhoto }), input);
+    icon("camera"), h("span", { text: T.takePhoto }), input);
   const thumbs = h("div", { class: "thumbs" }, mine.map((p) => h("span", { class: "thumb" },
     h("img", { src: blobUrl(p.blob), alt: m.name || T.otherPhoto }),
     h("button", { type: "button", class: "thumb-x", "aria-label": T.photoRemove, onclick: async () => {

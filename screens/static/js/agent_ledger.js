@@ -3,7 +3,7 @@
 import T from "../i18n/agent.js";
 import C from "../i18n/common.js";
 import { newKey, shrinkPhoto } from "./agent_drafts.js";
-import { call, camera, content, state, store } from "./agent_page.js";
+import { call, content, state, store } from "./agent_page.js";
 import { api, qs, request } from "./api.js";
 import { icon } from "./icons.js";
 import { button, clear, h, modal, toast } from "./ui.js";
@@ -103,7 +103,7 @@ async function openRecord(id, box, wrap) {
     if (outcome !== "sent") toast(T.savedLocal, "", 6000);
     openRecord(id, box, wrap);
   });
-  const addPhoto = editable ? h("label", { class: "btn photo-btn" }, camera(), h("span", { text: T.addPhoto }), shooter) : null;
+  const addPhoto = editable ? h("label", { class: "btn photo-btn" }, icon("camera"), h("span", { text: T.addPhoto }), shooter) : null;
   const steps = h("div", { class: "form-actions" }, r.next.map((s) => button(T.actions[s] || s, {
     cls: s === "已送乡镇" || s === "办结" ? "btn primary" : "btn", attrs: { "data-testid": `move-${s}` },
     onClick: () => move(r, s, box, wrap) })));

@@ -17,16 +17,6 @@ masthead(head, { hall: page.hall, subtitle: T.subtitle });
 /** Where the page's shell (agent.js) plugs in the sign-in and the tabs, so the parts can reach them. */
 export const screen = { showLogin: () => {}, show: () => {} };
 
-/** A camera (the shared icon set has none). */
-export function camera() {
-  const tpl = document.createElement("template");
-  tpl.innerHTML = `<svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.9"
-    stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">
-    <path d="M3 8.5A1.5 1.5 0 0 1 4.5 7h3l1.6-2.2h5.8L16.5 7h3A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z"/>
-    <circle cx="12" cy="12.8" r="3.6"/></svg>`;
-  return tpl.content.firstElementChild;
-}
-
 export const store = new DraftStore();
 export const state = {
   session: null, me: null, tab: "form", draft: null, sender: null, online: navigator.onLine,

@@ -6,7 +6,9 @@ import { ApiError, api, getOptional } from "./api.js";
 import { checkMarks, icon } from "./icons.js";
 import { numericKeypad } from "./keypad.js";
 import { LiveStream } from "./live.js";
-import { button, clear, h, hallTime, masthead, modal, offlineBanner, pageData, toast, watchHealth } from "./ui.js";
+import {
+  button, clear, h, hallTime, masthead, modal, offlineBanner, pageData, showProblem, submitSignIn, toast, watchHealth,
+} from "./ui.js";
 import { mountCasePanel } from "./clerk_cases.js";
 import { mountCardBox } from "./clerk_idcard.js";
 import { queueTools } from "./clerk_queue_tools.js";
@@ -65,24 +67,12 @@ function showLogin() {
   async function doLogin() {
     err.hidden = true;
     if (!staff.value.trim() || !pin.value || !win) {
-      clear(err, icon("alert"), T.needAll);
-      err.hidden = false;
+      showProblem(err, T.needAll);
       return;
     }
-    submit.disabled = true;
-    try {
-      const body = { staff_id: staff.value.trim(), pin: pin.value, window: win };
-      if (post) body.post = post;
-      const r = await api.post("/api/session", body);
-      pin.value = "";
-      start(r.session);
-    } catch (e) {
-      pin.value = "";
-      clear(err, icon("alert"), e.message);
-      err.hidden = false;
-    } finally {
-      submit.disabled = false;
-    }
+    const body = { staff_id: staff.value.trim(), pin: pin.value, window: win };
+    if (post) body.post = post;
+    await submitSignIn({ submit, pin, err }, () => api.post("/api/session", body), (r) => { start(r.session); });
   }
 
   clear(stage, h("div", { class: "login" },

@@ -105,41 +105,42 @@ export function queueTools({ page, run, say, getWindow, isBusy }) {
     };
   }
 
-  function choose(t, dueAhead) {
-    const pick = reasonPicker(T.chooseReasons, "choose-reason");
-    const warn = dueAhead.length ? h("div", { class: "note bad", "data-testid": "choose-warning" },
-      icon("alert"), T.willPassOver(dueAhead)) : null;
-    modal({ title: T.chooseTitle(t.number), testid: "choose-dialog",
-      body: [h("p", { class: "muted", text: T.chooseHint }), warn, ...pick.nodes],
-      actions: [{ label: C.cancel, cls: "btn" }, { label: T.choose, cls: "btn primary", testid: "choose-confirm",
+  /**
+   * A dialog that asks why (a reason chip, words, or both) and, once the answer is complete, closes and
+   * runs `act(answer)`; `name` makes its test ids (`${name}-dialog`, `${name}-reason-…`, `${name}-confirm`).
+   */
+  function askReason({ name, title, hint, warn = null, options, confirm, act }) {
+    const pick = reasonPicker(options, `${name}-reason`);
+    modal({ title, testid: `${name}-dialog`, body: [h("p", { class: "muted", text: hint }), warn, ...pick.nodes],
+      actions: [{ label: C.cancel, cls: "btn" }, { label: confirm, cls: "btn primary", testid: `${name}-confirm`,
         onClick: () => {
           const r = pick.value();
           if (!r) return false;
-          const reason = r.text ? (r.label ? `${r.label}：${r.text}` : r.text) : r.label;
-          run(async () => {
-            const res = await api.post(`/api/windows/${win()}/call-chosen`, { ticket_id: t.id, reason });
-            const passed = (res.passed_over || []).map((p) => p.number);
-            say(passed.length ? T.chosenPassed(t.number, passed) : T.chosen(t.number), passed.length ? "bad" : "ok");
-          });
+          run(() => act(r));
           return true;
         } }] });
   }
 
+  /** The reason as one line for the ticket's history: "label：words", or either alone. */
+  const reasonLine = (r) => (r.text ? (r.label ? `${r.label}：${r.text}` : r.text) : r.label);
+
+  function choose(t, dueAhead) {
+    const warn = dueAhead.length ? h("div", { class: "note bad", "data-testid": "choose-warning" },
+      icon("alert"), T.willPassOver(dueAhead)) : null;
+    askReason({ name: "choose", title: T.chooseTitle(t.number), hint: T.chooseHint, warn, options: T.chooseReasons,
+      confirm: T.choose, act: async (r) => {
+        const res = await api.post(`/api/windows/${win()}/call-chosen`, { ticket_id: t.id, reason: reasonLine(r) });
+        const passed = (res.passed_over || []).map((p) => p.number);
+        say(passed.length ? T.chosenPassed(t.number, passed) : T.chosen(t.number), passed.length ? "bad" : "ok");
+      } });
+  }
+
   function cancel(t) {
-    const pick = reasonPicker(T.cancelReasons, "cancel-reason");
-    modal({ title: T.cancelTitle(t.number), testid: "cancel-dialog",
-      body: [h("p", { class: "muted", text: T.cancelHint }), ...pick.nodes],
-      actions: [{ label: C.cancel, cls: "btn" }, { label: T.cancelConfirm, cls: "btn primary", testid: "cancel-confirm",
-        onClick: () => {
-          const r = pick.value();
-          if (!r) return false;
-          const reason = r.text ? (r.label ? `${r.label}：${r.text}` : r.text) : r.label;
-          run(async () => {
-            await api.post(`/api/windows/${win()}/tickets/${t.id}/cancel`, { reason });
-            say(T.cancelled(t.number), "ok");
-          });
-          return true;
-        } }] });
+    askReason({ name: "cancel", title: T.cancelTitle(t.number), hint: T.cancelHint, options: T.cancelReasons,
+      confirm: T.cancelConfirm, act: async (r) => {
+        await api.post(`/api/windows/${win()}/tickets/${t.id}/cancel`, { reason: reasonLine(r) });
+        say(T.cancelled(t.number), "ok");
+      } });
   }
 
   function park() {
@@ -160,18 +161,11 @@ export function queueTools({ page, run, say, getWindow, isBusy }) {
   }
 
   function choosePause() {
-    const pick = reasonPicker(page.pause_reasons || [], "pause-reason");
-    modal({ title: T.pauseTitle, testid: "pause-dialog", body: [h("p", { class: "muted", text: T.pauseHint }), ...pick.nodes],
-      actions: [{ label: C.cancel, cls: "btn" }, { label: T.pauseConfirm, cls: "btn primary", testid: "pause-confirm",
-        onClick: () => {
-          const r = pick.value();
-          if (!r) return false;
-          run(async () => {
-            await api.post(`/api/windows/${win()}/pause`, r.code ? { code: r.code, reason: r.text } : { reason: r.text });
-            say(T.paused, "ok");
-          });
-          return true;
-        } }] });
+    askReason({ name: "pause", title: T.pauseTitle, hint: T.pauseHint, options: page.pause_reasons || [],
+      confirm: T.pauseConfirm, act: async (r) => {
+        await api.post(`/api/windows/${win()}/pause`, r.code ? { code: r.code, reason: r.text } : { reason: r.text });
+        say(T.paused, "ok");
+      } });
   }
 
   return { box, draw, choosePause, reload: load };

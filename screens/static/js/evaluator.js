@@ -4,8 +4,8 @@
 // A press outside a prompt records nothing: there is simply no button to press.
 import T from "../i18n/evaluator.js";
 import { ApiError, api, getOptional } from "./api.js";
-import { checkMarks, face, icon } from "./icons.js";
-import { offerPendingReason } from "./evaluator_reason.js";
+import { face, icon } from "./icons.js";
+import { offerPendingReason, reasonChips } from "./evaluator_reason.js";
 import { face as staffFace, loadFaces } from "./hall_faces.js";
 import { LiveStream } from "./live.js";
 import { DevicePairing } from "./pairing_pad.js";
@@ -128,13 +128,7 @@ function choose(key) {
 function showReasons(key) {
   state.mode = "reasons";
   const chosen = new Set();
-  const chips = h("div", { class: "chips", "data-testid": "reasons" }, state.reasons.map((r) => h("button", {
-    type: "button", class: "chip", "aria-pressed": "false", "data-reason": r.code, onclick: (e) => {
-      const on = !chosen.has(r.code);
-      if (on) chosen.add(r.code); else chosen.delete(r.code);
-      e.currentTarget.setAttribute("aria-pressed", String(on));
-      send.disabled = chosen.size === 0;
-    } }, checkMarks(), r.text)));
+  const chips = reasonChips(state.reasons, chosen, "reasons", () => { send.disabled = chosen.size === 0; });
   const send = h("button", { type: "button", class: "btn primary main", "data-testid": "submit", disabled: true,
     onclick: () => (chosen.size ? submit(key, [...chosen]) : toast(T.needReason, "bad")) }, icon("check"), T.submit);
   clear(stage, h("div", { class: "prompt" },

@@ -6,6 +6,20 @@ import { checkMarks, icon } from "./icons.js";
 import { clear, h, toast } from "./ui.js";
 
 /**
+ * The reason chips of a 差评 (right after the rating, or later when the keypad's reason is pending):
+ * pressing one toggles its code in `chosen`, then `onChange()` runs.
+ */
+export function reasonChips(reasons, chosen, testid, onChange) {
+  return h("div", { class: "chips", "data-testid": testid }, reasons.map((r) => h("button", {
+    type: "button", class: "chip", "aria-pressed": "false", "data-reason": r.code, onclick: (e) => {
+      const on = !chosen.has(r.code);
+      if (on) chosen.add(r.code); else chosen.delete(r.code);
+      e.currentTarget.setAttribute("aria-pressed", String(on));
+      onChange();
+    } }, checkMarks(), r.text)));
+}
+
+/**
  * Ask for a pending reason and show the picker when there is one; `done()` returns the tablet to idle.
  * @returns {Promise<boolean>} whether the picker is shown
  */
@@ -28,13 +42,7 @@ export async function offerPendingReason({ windowNo, stage, reasons, speak, done
         send.disabled = false;
       }
     } }, icon("check"), T.pendingSubmit);
-  const chips = h("div", { class: "chips", "data-testid": "pending-reasons" }, reasons.map((r) => h("button", {
-    type: "button", class: "chip", "aria-pressed": "false", "data-reason": r.code, onclick: (e) => {
-      const on = !chosen.has(r.code);
-      if (on) chosen.add(r.code); else chosen.delete(r.code);
-      e.currentTarget.setAttribute("aria-pressed", String(on));
-      send.disabled = chosen.size === 0;
-    } }, checkMarks(), r.text)));
+  const chips = reasonChips(reasons, chosen, "pending-reasons", () => { send.disabled = chosen.size === 0; });
   document.body.dataset.mode = "reason";
   clear(stage, h("div", { class: "prompt", "data-testid": "pending-reason" },
     h("h1", { text: T.pendingTitle(pending.level) }), chips,

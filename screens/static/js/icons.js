@@ -46,15 +46,21 @@ const P = {
   map: '<path d="M3 6.5 9 4l6 2.5L21 4v13.5L15 20l-6-2.5L3 20z"/><path d="M9 4v13.5M15 6.5V20"/>',
   rules: '<path d="M6 3h12v18H6z"/><path d="M9 7.5h6M9 11h6M9 14.5h3.5"/>',
   people: '<circle cx="8.5" cy="8.5" r="3.2"/><circle cx="16.5" cy="9.5" r="2.6"/><path d="M2.5 20a6 6 0 0 1 12 0M14 15.2a5 5 0 0 1 7.5 4.3"/>',
+  camera: '<path d="M3 8.5A1.5 1.5 0 0 1 4.5 7h3l1.6-2.2h5.8L16.5 7h3A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z"/><circle cx="12" cy="12.8" r="3.6"/>',
   wifiOff: '<path d="M3 3l18 18"/><path d="M8.5 16.5a5 5 0 0 1 7 0M5 12.8a10 10 0 0 1 5-2.6M19 12.8a10 10 0 0 0-3-2M2 9.2a14.5 14.5 0 0 1 4.2-2.6M22 9.2A14.5 14.5 0 0 0 11 5.6"/><path d="M12 20v.2"/>',
 };
 
+/** An inline 24×24 SVG element stroked in the text's colour, hidden from screen readers (the label speaks). */
+function svg(className, strokeWidth, inner) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = `<svg class="${className}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="${strokeWidth}"
+    stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">${inner}</svg>`;
+  return tpl.content.firstElementChild;
+}
+
 /** An inline SVG icon element. */
 export function icon(name, className = "icon") {
-  const tpl = document.createElement("template");
-  tpl.innerHTML = `<svg class="${className}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.9"
-    stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">${P[name] || P.info}</svg>`;
-  return tpl.content.firstElementChild;
+  return svg(className, "1.9", P[name] || P.info);
 }
 
 // Faces for the five rating levels: mouth curve and brows differ, so they read without colour.
@@ -67,12 +73,8 @@ const MOUTHS = {
 };
 
 export function face(level, className = "face") {
-  const tpl = document.createElement("template");
-  tpl.innerHTML = `<svg class="${className}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6"
-    stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">
-    <circle cx="12" cy="12" r="10"/><circle cx="8.7" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>
-    <circle cx="15.3" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>${MOUTHS[level] || MOUTHS.fair}</svg>`;
-  return tpl.content.firstElementChild;
+  return svg(className, "1.6", `<circle cx="12" cy="12" r="10"/><circle cx="8.7" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>
+    <circle cx="15.3" cy="10.4" r="1.1" fill="currentColor" stroke="none"/>${MOUTHS[level] || MOUTHS.fair}`);
 }
 
 /** The marks of a multi-choice chip: an empty box, or a ticked box when chosen (not colour alone). */

@@ -45,11 +45,7 @@ export class LiveStream {
    * @param {(state: "open"|"down") => void} [o.onStatus]
    */
   constructor({ url = "/api/events", kinds = [], onSnapshot, onEvent, onStatus = () => {} }) {
-    this.url = url;
-    this.kinds = kinds;
-    this.onSnapshot = onSnapshot;
-    this.onEvent = onEvent;
-    this.onStatus = onStatus;
+    Object.assign(this, { url, kinds, onSnapshot, onEvent, onStatus });
     this.lastId = null;
     this.source = null;
     this.listening = new Set();   // kinds the current connection delivers

@@ -13,7 +13,7 @@ import { broadcastPanel, overTargetBadge, targetsCard } from "./manager_broadcas
 import { excelLinks } from "./manager_excel.js";
 import { facesPanel } from "./manager_photos.js";
 import {
-  StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, kpi, monthDays, monthOf, tabs,
+  StaffPage, addMonths, badge, card, coalesce, dataTable, every, fmt, guardedLoader, kpi, monthDays, monthOf, tabs,
 } from "./staff.js";
 import { button, clear, h, hallTime, toast } from "./ui.js";
 
@@ -48,11 +48,8 @@ function showAlerts(list) {
     h("span", { class: "alert-text", text: list.map((a) => a.message).join("；") }));
 }
 
-function stamp() {
-  const t = hallTime();
-  const p = (n) => String(n).padStart(2, "0");
-  clear(status, liveDot, h("span", { text: T.updated(`${p(t.hour)}:${p(t.minute)}:${p(new Date().getSeconds())}`) }));
-}
+/** Loads a panel's data, shows failures as a toast, stamps the footer after the live dot. */
+const guarded = guardedLoader(T, status, liveDot);
 
 function start(session) {
   ctx.session = session;
@@ -101,17 +98,6 @@ function monthBar(onChange, { extra = [] } = {}) {
       onClick: () => go(addMonths(ctx.month, 1)) }),
     button(T.thisMonth, { cls: "btn small", onClick: () => go(monthOf(hallTime())) }),
     h("span", { class: "grow" }), ...extra);
-}
-
-/** Loads a panel's data, shows failures in the panel, stamps the footer. */
-async function guarded(fn) {
-  try {
-    await fn();
-    stamp();
-  } catch (err) {
-    if (err && err.status === 401) return;
-    toast(T.loadFailed(err.message), "bad", 6000);
-  }
 }
 
 // ---------------------------------------------------------------------- live overview
@@ -239,29 +225,15 @@ function livePanel() {
 }
 
 // ---------------------------------------------------------------------- month view + report
-function monthPanel() {
+/**
+ * A tab of one month's figures (queue and records) under the month picker. It loads when shown for
+ * another month than the one it holds, and on live events only while it holds the current month.
+ */
+function monthFiguresPanel(id, iconName, content, render) {
   let shown = null;
-  const kpis = h("div", { class: "kpis kpis-month", "data-testid": "month-kpis" });
-  const cDay = h("div", { class: "chart-box wide" });
-  const cHour = h("div", { class: "chart-box" });
-  const cWait = h("div", { class: "chart-box" });
-  const cSat = h("div", { class: "chart-box" });
-  const reportLinks = h("div", { class: "report-links" });
-  const defs = h("dl", { class: "defs" });
-  const targetsBox = h("div", { "data-testid": "month-targets" });
   const panel = {
-    id: "month", icon: "list", loaded: false,
-    mount(node) {
-      node.append(monthBar(() => panel.load()), kpis,
-        h("div", { class: "month-grid" },
-          card(T.perDayTitle, "list", { cls: "span2" }, cDay),
-          card(T.reportTitle, "rules", { testid: "report-card" }, h("p", { class: "muted", text: T.reportHint }),
-            reportLinks, defs)),
-        h("div", { class: "charts-row" },
-          card(T.monthPerHourTitle, "clock", {}, cHour),
-          card(T.waitDistTitle, "clock", {}, cWait),
-          card(T.satTitle, "star", {}, cSat)), targetsBox);
-    },
+    id, icon: iconName, loaded: false,
+    mount(node) { node.append(monthBar(() => panel.load()), ...content()); },
     show() { if (shown !== ctx.month) panel.load(); },
     onLive() { if (!panel.hidden && shown === monthOf(hallTime())) panel.load(); },
     async load() {
@@ -275,6 +247,27 @@ function monthPanel() {
       });
     },
   };
+  return panel;
+}
+
+function monthPanel() {
+  const kpis = h("div", { class: "kpis kpis-month", "data-testid": "month-kpis" });
+  const cDay = h("div", { class: "chart-box wide" });
+  const cHour = h("div", { class: "chart-box" });
+  const cWait = h("div", { class: "chart-box" });
+  const cSat = h("div", { class: "chart-box" });
+  const reportLinks = h("div", { class: "report-links" });
+  const defs = h("dl", { class: "defs" });
+  const targetsBox = h("div", { "data-testid": "month-targets" });
+  const panel = monthFiguresPanel("month", "list", () => [kpis,
+    h("div", { class: "month-grid" },
+      card(T.perDayTitle, "list", { cls: "span2" }, cDay),
+      card(T.reportTitle, "rules", { testid: "report-card" }, h("p", { class: "muted", text: T.reportHint }),
+        reportLinks, defs)),
+    h("div", { class: "charts-row" },
+      card(T.monthPerHourTitle, "clock", {}, cHour),
+      card(T.waitDistTitle, "clock", {}, cWait),
+      card(T.satTitle, "star", {}, cSat)), targetsBox], render);
 
   function render(m, f, rec) {
     const t = f.total;
@@ -323,29 +316,11 @@ function monthPanel() {
 
 // ---------------------------------------------------------------------- performance (绩效)
 function perfPanel() {
-  let shown = null;
   const wins = h("div", { "data-testid": "perf-windows" });
   const clerks = h("div", { "data-testid": "perf-clerks" });
   const C = T.col;
-  const panel = {
-    id: "perf", icon: "people", loaded: false,
-    mount(node) {
-      node.append(monthBar(() => panel.load()),
-        card(T.perfWindows, "board", {}, wins), card(T.perfClerks, "user", {}, clerks));
-    },
-    show() { if (shown !== ctx.month) panel.load(); },
-    onLive() { if (!panel.hidden && shown === monthOf(hallTime())) panel.load(); },
-    async load() {
-      const m = ctx.month;
-      await guarded(async () => {
-        const [f, rec] = await Promise.all([ctx.api.get(`/api/manage/figures?month=${m}`),
-          ctx.api.get(`/api/records/figures?period=${m}`).catch(() => null)]);
-        panel.loaded = true;
-        shown = m;
-        render(f, rec);
-      });
-    },
-  };
+  const panel = monthFiguresPanel("perf", "people", () => [
+    card(T.perfWindows, "board", {}, wins), card(T.perfClerks, "user", {}, clerks)], (m, f, rec) => render(f, rec));
   const servedBar = (n, most) => h("span", { class: "cell-bar" },
     h("span", { class: "fill", style: { width: `${most ? (n / most) * 100 : 0}%` } }), h("span", { text: n }));
   const ratingCols = [

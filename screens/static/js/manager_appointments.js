@@ -3,7 +3,7 @@
 import T from "../i18n/manager.js";
 import { icon } from "./icons.js";
 import { addDays, confirm, hallOffset, pad, todayIso } from "./manager_admin_kit.js";
-import { badge, card, dataTable, field, fmt, select } from "./staff.js";
+import { badge, card, dataTable, field, fmt, select, tabPanel } from "./staff.js";
 import { busyAction, button, clear, dateInput, h, hallTime } from "./ui.js";
 
 /** Half-hour slots of a day; for today only those that have not ended. */
@@ -27,8 +27,8 @@ export function appointmentsPanel(ctx) {
   const day = dateInput({ value: todayIso(), testid: "appt-day",
     onchange: () => panel.load() });
   const A = T.apptCols;
-  const panel = {
-    id: "appointments", icon: "phone", loaded: false,
+  const panel = tabPanel({
+    id: "appointments", icon: "phone", guarded: ctx.guarded,
     mount(node) {
       const cat = select(ctx.page.categories.map((c) => [c.prefix, `${c.prefix} ${c.name}`]), { testid: "appt-category" });
       const item = select([["", T.apptItemNone]], { testid: "appt-item" });
@@ -83,30 +83,26 @@ export function appointmentsPanel(ctx) {
           field(T.apptDate, date), field(T.apptSlot, slot), field(T.apptName, name), field(T.apptPhone, phone)),
         go, result)));
     },
-    show() { panel.load(); },
-    onLive() { if (panel.visible) panel.load(); },
-    async load() {
-      await ctx.guarded(async () => {
-        const r = await ctx.api.get(`/api/appointments?day=${day.value || todayIso()}`);
-        panel.loaded = true;
-        clear(list, dataTable([
-          { label: A.slot, get: (x) => `${fmt.hhmm(x.slot_start)}–${fmt.hhmm(x.slot_end)}` },
-          { label: A.code, get: (x) => h("code", { text: x.code }) },
-          { label: A.category, get: (x) => `${x.category} ${x.category_name}` },
-          { label: A.item, get: (x) => x.item_name || "—" },
-          { label: A.name, get: (x) => x.name },
-          { label: A.phone, get: (x) => x.phone },
-          { label: A.source, get: (x) => T.apptSources[x.source] || x.source },
-          { label: A.state, get: (x) => badge(x.state_name, x.state === "checked_in" ? "ok" : x.state === "booked" ? "" : "warn") },
-          { label: "", get: (x) => (x.state === "booked" ? button(T.apptCancel, { cls: "btn small danger",
-            onClick: () => confirm(T.apptCancel, T.apptCancelConfirm(x.code), T.apptCancel, async () => {
-              await ctx.api.post(`/api/appointments/${x.id}/cancel`, {});
-              ctx.toast(T.apptCancelled, "ok");
-              await panel.load();
-            }) }) : "") },
-        ], r.appointments, { empty: T.apptNone, testid: "appt-table" }));
-      });
+    live: true,
+    fetch: () => ctx.api.get(`/api/appointments?day=${day.value || todayIso()}`),
+    render: async (r) => {
+      clear(list, dataTable([
+        { label: A.slot, get: (x) => `${fmt.hhmm(x.slot_start)}–${fmt.hhmm(x.slot_end)}` },
+        { label: A.code, get: (x) => h("code", { text: x.code }) },
+        { label: A.category, get: (x) => `${x.category} ${x.category_name}` },
+        { label: A.item, get: (x) => x.item_name || "—" },
+        { label: A.name, get: (x) => x.name },
+        { label: A.phone, get: (x) => x.phone },
+        { label: A.source, get: (x) => T.apptSources[x.source] || x.source },
+        { label: A.state, get: (x) => badge(x.state_name, x.state === "checked_in" ? "ok" : x.state === "booked" ? "" : "warn") },
+        { label: "", get: (x) => (x.state === "booked" ? button(T.apptCancel, { cls: "btn small danger",
+          onClick: () => confirm(T.apptCancel, T.apptCancelConfirm(x.code), T.apptCancel, async () => {
+            await ctx.api.post(`/api/appointments/${x.id}/cancel`, {});
+            ctx.toast(T.apptCancelled, "ok");
+            await panel.load();
+          }) }) : "") },
+      ], r.appointments, { empty: T.apptNone, testid: "appt-table" }));
     },
-  };
+  });
   return panel;
 }

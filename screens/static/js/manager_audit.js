@@ -2,7 +2,7 @@
 // device; filter by person, action and dates, page back, export CSV, and check the hash chain.
 // Rows arrive masked from the server; words: i18n/manager.js (T.audit).
 import T from "../i18n/manager.js";
-import { badge, card, dataTable, field, select } from "./staff.js";
+import { badge, card, dataTable, field, select, tabPanel } from "./staff.js";
 import { button, clear, dateInput, h, hallTime } from "./ui.js";
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -66,8 +66,8 @@ export function auditPanel(ctx) {
       ...(v.ok ? [] : v.problems.slice(0, 5).map((p) => h("div", { class: "bad-text small", text: p }))));
   }
 
-  const panel = {
-    id: "audit", icon: "rules", loaded: false,
+  const panel = tabPanel({
+    id: "audit", icon: "rules", guarded: ctx.guarded,
     mount(node) {
       from.value = todayIso();
       to.value = todayIso();
@@ -82,16 +82,12 @@ export function auditPanel(ctx) {
         h("div", { class: "form-grid" }, field(A.actor, actor), field(A.action, action), field(A.from, from),
           field(A.to, to)), apply, chain, table, more));
     },
-    show() { panel.load(); },
-    onLive() {},
-    async load() {
-      await ctx.guarded(async () => {
-        rows = await fetchPage(null);
-        panel.loaded = true;
-        render();
-        await checkChain();
-      });
+    fetch: () => fetchPage(null),
+    render: async (page) => {
+      rows = page;
+      render();
+      await checkChain();
     },
-  };
+  });
   return panel;
 }

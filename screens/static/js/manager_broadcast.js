@@ -3,7 +3,7 @@
 // live and month tabs show. The service audits every send and withdrawal; words: i18n/manager.js.
 import T from "../i18n/manager.js";
 import { icon } from "./icons.js";
-import { badge, card, dataTable, field, fmt, select } from "./staff.js";
+import { badge, card, dataTable, field, fmt, select, tabPanel } from "./staff.js";
 import { busyAction, button, clear, h } from "./ui.js";
 
 const B = T.broadcast;
@@ -11,8 +11,8 @@ const B = T.broadcast;
 export function broadcastPanel(ctx) {
   const active = h("div", { class: "notice-list", "data-testid": "broadcasts-active" });
   const recent = h("div", { "data-testid": "broadcasts-recent" });
-  const panel = {
-    id: "broadcast", icon: "voice", loaded: false,
+  const panel = tabPanel({
+    id: "broadcast", icon: "voice", guarded: ctx.guarded,
     mount(node) {
       const message = h("textarea", { rows: 3, maxlength: 200, "data-testid": "broadcast-message" });
       const boxes = Object.entries(B.targets).map(([value, label]) => {
@@ -43,16 +43,10 @@ export function broadcastPanel(ctx) {
           field(B.to, h("div", { class: "row" }, boxes.map((b) => b.node))),
           field(B.duration, minutes), field(B.voiceTimes, times), field(B.voiceEvery, every)), send)));
     },
-    show() { panel.load(); },
-    onLive() { if (panel.visible) panel.load(); },
-    async load() {
-      await ctx.guarded(async () => {
-        const r = await ctx.api.get("/api/manage/broadcasts");
-        panel.loaded = true;
-        render(r);
-      });
-    },
-  };
+    live: true,
+    fetch: () => ctx.api.get("/api/manage/broadcasts"),
+    render: (r) => render(r),
+  });
   const where = (b) => b.targets.map((t) => B.targets[t] || t).join("、");
   function render(r) {
     clear(active, r.active.length ? r.active.map((b) => h("div", { class: "notice-item st-active",

@@ -1,13 +1,13 @@
 // The manager's 公告 tab: notices for the kiosk and board, published with an optional expiry and withdrawn.
 import T from "../i18n/manager.js";
 import { confirm, todayIso } from "./manager_admin_kit.js";
-import { badge, card, field, fmt, select } from "./staff.js";
+import { badge, card, field, fmt, select, tabPanel } from "./staff.js";
 import { busyAction, button, clear, dateInput, h } from "./ui.js";
 
 export function noticesPanel(ctx) {
   const list = h("div", { class: "notice-list", "data-testid": "notices" });
-  const panel = {
-    id: "notices", icon: "info", loaded: false,
+  const panel = tabPanel({
+    id: "notices", icon: "info", guarded: ctx.guarded,
     mount(node) {
       const title = h("input", { type: "text", maxlength: 100, "data-testid": "notice-title" });
       const body = h("textarea", { rows: 6, maxlength: 4000, "data-testid": "notice-body" });
@@ -31,16 +31,10 @@ export function noticesPanel(ctx) {
           field(T.noticeTitle, title), field(T.noticeKind, kind), field(T.noticeBody, body),
           field(T.noticeExpires, exp)), pub)));
     },
-    show() { panel.load(); },
-    onLive() { if (panel.visible) panel.load(); },
-    async load() {
-      await ctx.guarded(async () => {
-        const r = await ctx.api.get("/api/manage/notices");
-        panel.loaded = true;
-        render(r.notices);
-      });
-    },
-  };
+    live: true,
+    fetch: () => ctx.api.get("/api/manage/notices"),
+    render: (r) => render(r.notices),
+  });
   function render(notices) {
     const today = todayIso();
     if (!notices.length) { clear(list, h("div", { class: "empty", text: T.noticeNone })); return; }

@@ -4,7 +4,7 @@
 import T from "../i18n/manager.js";
 import { ApiError, api } from "./api.js";
 import { loadFaces } from "./hall_faces.js";
-import { card, field } from "./staff.js";
+import { card, field, tabPanel } from "./staff.js";
 import { busyAction, button, clear, h } from "./ui.js";
 
 const F = T.faces;
@@ -25,8 +25,8 @@ async function upload(staffId, file) {
 export function facesPanel(ctx) {
   const grid = h("div", { class: "faces-grid", "data-testid": "faces" });
   const rules = h("textarea", { rows: 8, maxlength: 4000, "data-testid": "rules-text" });
-  const panel = {
-    id: "faces", icon: "people", loaded: false,
+  const panel = tabPanel({
+    id: "faces", icon: "people", guarded: ctx.guarded,
     mount(node) {
       const save = button(F.saveRules, { icon: "check", cls: "btn primary", attrs: { "data-testid": "rules-save" },
         onClick: () => busyAction(save, async () => {
@@ -38,17 +38,12 @@ export function facesPanel(ctx) {
         card(F.rulesTitle, "rules", { cls: "side-col" },
           field(F.rulesLabel, rules, { hint: F.rulesHint }), save)));
     },
-    show() { panel.load(); },
-    onLive() {},
-    async load() {
-      await ctx.guarded(async () => {
-        const [photos, r] = await Promise.all([loadFaces(), ctx.api.get("/api/hall/rules")]);
-        panel.loaded = true;
-        if (r.text !== null && r.text !== undefined && document.activeElement !== rules) rules.value = r.text;
-        render(photos);
-      });
+    fetch: () => Promise.all([loadFaces(), ctx.api.get("/api/hall/rules")]),
+    render: ([photos, r]) => {
+      if (r.text !== null && r.text !== undefined && document.activeElement !== rules) rules.value = r.text;
+      render(photos);
     },
-  };
+  });
   function render(photos) {
     const clerks = (ctx.page.staff || []);
     clear(grid, clerks.map((s) => {

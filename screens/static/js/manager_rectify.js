@@ -1,6 +1,6 @@
 // The manager's 整改 tab: 差评 rectification step by step (reply, verify, close) and the complaint box.
 import T from "../i18n/manager.js";
-import { badge, card, fmt } from "./staff.js";
+import { badge, card, fmt, tabPanel } from "./staff.js";
 import { busyAction, button, clear, h } from "./ui.js";
 
 export function rectifyPanel(ctx) {
@@ -8,8 +8,8 @@ export function rectifyPanel(ctx) {
   const list = h("div", { class: "rect-list", "data-testid": "rectifications" });
   const complaints = h("div", { class: "complaint-list", "data-testid": "complaints" });
   const filter = h("div", { class: "chips" });
-  const panel = {
-    id: "rectify", icon: "alert", loaded: false,
+  const panel = tabPanel({
+    id: "rectify", icon: "alert", guarded: ctx.guarded,
     mount(node) {
       const draw = () => clear(filter, [[true, T.rectOpenOnly], [false, T.rectAll]].map(([v, label]) =>
         h("button", { type: "button", class: "chip", "aria-pressed": String(openOnly === v), onclick: () => {
@@ -22,18 +22,14 @@ export function rectifyPanel(ctx) {
         card(T.rectTitle, "alert", { tools: [filter] }, h("p", { class: "muted", text: T.rectHint }), list),
         card(T.complaintsTitle, "suggest", { cls: "side-col" }, complaints)));
     },
-    show() { panel.load(); },
-    onLive() { if (panel.visible) panel.load(); },
-    async load() {
-      await ctx.guarded(async () => {
-        const [r, c] = await Promise.all([ctx.api.get(`/api/rectifications${openOnly ? "?open=1" : ""}`),
-          ctx.api.get("/api/complaints")]);
-        panel.loaded = true;
-        render(r.rectifications, r.reason_pending || 0);
-        renderComplaints(c.complaints);
-      });
+    live: true,
+    fetch: () => Promise.all([ctx.api.get(`/api/rectifications${openOnly ? "?open=1" : ""}`),
+      ctx.api.get("/api/complaints")]),
+    render: ([r, c]) => {
+      render(r.rectifications, r.reason_pending || 0);
+      renderComplaints(c.complaints);
     },
-  };
+  });
   const step = (id, path, bodyOf, done, btn) => busyAction(btn, async () => {
     const body = bodyOf();
     if (body === null) { ctx.toast(T.rectNeedText, "bad"); return; }

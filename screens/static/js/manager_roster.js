@@ -2,7 +2,7 @@
 import T from "../i18n/manager.js";
 import { icon } from "./icons.js";
 import { addDays, confirm, todayIso, weekday } from "./manager_admin_kit.js";
-import { card, field, select } from "./staff.js";
+import { card, field, select, tabPanel } from "./staff.js";
 import { busyAction, button, clear, dateInput, h } from "./ui.js";
 
 export function rosterPanel(ctx) {
@@ -12,8 +12,8 @@ export function rosterPanel(ctx) {
     if (ctx.session && !out.some(([id]) => id === ctx.session.staff_id)) out.push([ctx.session.staff_id, ctx.session.name]);
     return out;
   };
-  const panel = {
-    id: "roster", icon: "appointment", loaded: false,
+  const panel = tabPanel({
+    id: "roster", icon: "appointment", guarded: ctx.guarded,
     mount(node) {
       const today = todayIso();
       // add one
@@ -59,16 +59,9 @@ export function rosterPanel(ctx) {
             field(T.rotateStart, rs), field(T.rotateEnd, re), field(T.rotatePerDay, perDay),
             field(T.rotateStaff, chips, { wide: true })), go))));
     },
-    show() { panel.load(); },
-    onLive() {},
-    async load() {
-      await ctx.guarded(async () => {
-        const r = await ctx.api.get("/api/manage/roster");
-        panel.loaded = true;
-        render(r.entries);
-      });
-    },
-  };
+    fetch: () => ctx.api.get("/api/manage/roster"),
+    render: (r) => render(r.entries),
+  });
   function render(entries) {
     if (!entries.length) { clear(list, h("div", { class: "empty", text: T.rosterNone })); return; }
     const byDay = new Map();

@@ -190,6 +190,28 @@ export function tabs(stage, panels, { footer = null } = {}) {
 }
 
 // ---------------------------------------------------------------------- building blocks
+/**
+ * A tab that loads each time it is shown and, with `live`, again on the page's live events while it
+ * is on screen: `fetch()` gets its data and `render(data)` draws it, both behind `guarded` (which shows
+ * a failure and stamps the footer). `loaded` tells the page it has drawn once.
+ */
+export function tabPanel({ id, icon: iconName, guarded, mount, fetch, render, live = false }) {
+  const panel = {
+    id, icon: iconName, loaded: false,
+    mount,
+    show() { panel.load(); },
+    onLive() { if (live && panel.visible) panel.load(); },
+    async load() {
+      await guarded(async () => {
+        const data = await fetch();
+        panel.loaded = true;
+        await render(data);
+      });
+    },
+  };
+  return panel;
+}
+
 /** A card with a heading (icon + title), optional tools on the right, and content. */
 export function card(title, iconName, { tools = [], cls = "", testid } = {}, ...content) {
   return h("div", { class: `card staff-card ${cls}`, "data-testid": testid },
@@ -235,6 +257,28 @@ export function select(options, { value = "", testid, name } = {}) {
 /** A state word with an icon: colour is never the only cue. kind: ok | warn | bad | "" */
 export function badge(text, kind = "", iconName = null) {
   return h("span", { class: `badge ${kind}` }, iconName ? icon(iconName) : null, text);
+}
+
+/**
+ * Loads a tab's data through `fn`: on success stamps the footer's `status` line with the time (after
+ * `lead`, e.g. the live-stream dot), on failure shows the reason as a toast. A 401 is left to the
+ * sign-in (the page goes back to it). Returns guarded(fn).
+ */
+export function guardedLoader(T, status, lead = null) {
+  const stamp = () => {
+    const t = hallTime();
+    const p = (n) => String(n).padStart(2, "0");
+    clear(status, lead, h("span", { text: T.updated(`${p(t.hour)}:${p(t.minute)}:${p(new Date().getSeconds())}`) }));
+  };
+  return async (fn) => {
+    try {
+      await fn();
+      stamp();
+    } catch (err) {
+      if (err && err.status === 401) return;
+      toast(T.loadFailed(err.message), "bad", 6000);
+    }
+  };
 }
 
 /**

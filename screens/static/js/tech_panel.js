@@ -1,26 +1,13 @@
 // What every tab of the technician's page shares: the footer's "updated at" line, load errors
 // shown as a toast (a 401 is the sign-in's business), and a panel that polls while it is on screen.
 import T from "../i18n/tech.js";
-import { every } from "./staff.js";
-import { clear, h, hallTime, toast } from "./ui.js";
+import { every, guardedLoader } from "./staff.js";
+import { h } from "./ui.js";
 
 export const status = h("div", { class: "status-line", role: "status", "data-testid": "status" });
 
-function stamp() {
-  const t = hallTime();
-  const p = (n) => String(n).padStart(2, "0");
-  clear(status, h("span", { text: T.updated(`${p(t.hour)}:${p(t.minute)}:${p(new Date().getSeconds())}`) }));
-}
-
-export async function guarded(fn) {
-  try {
-    await fn();
-    stamp();
-  } catch (err) {
-    if (err && err.status === 401) return;
-    toast(T.loadFailed(err.message), "bad", 6000);
-  }
-}
+/** Loads a tab's data, shows failures as a toast, stamps the footer. */
+export const guarded = guardedLoader(T, status);
 
 /** A panel that polls while it is on screen. */
 export function polled(id, iconName, ms, load, mount) {

@@ -191,10 +191,7 @@ export class Toggles {
  */
 export class IdleTimer {
   constructor({ seconds, onTimeout, onTick = () => {}, busy = () => false }) {
-    this.seconds = seconds;
-    this.onTimeout = onTimeout;
-    this.onTick = onTick;
-    this.busy = busy;
+    Object.assign(this, { seconds, onTimeout, onTick, busy });
     this.armed = false;
     this.remaining = seconds;
     this.asking = null;
@@ -316,6 +313,31 @@ export async function busyAction(btn, fn) {
     return undefined;
   } finally {
     if (btn) btn.disabled = false;
+  }
+}
+
+/** Shows a form's problem in its alert box (hidden until there is one). */
+export function showProblem(box, message) {
+  clear(box, icon("alert"), message);
+  box.hidden = false;
+}
+
+/**
+ * Sends a PIN sign-in (clerk console, village agent): the button is off while it runs, the PIN leaves
+ * its field whatever the answer, and a refusal shows the server's reason in `err`. `then(answer)` runs
+ * inside, so a failure to open the signed-in page shows there too.
+ */
+export async function submitSignIn({ submit, pin, err }, send, then) {
+  submit.disabled = true;
+  try {
+    const r = await send();
+    pin.value = "";
+    await then(r);
+  } catch (e) {
+    pin.value = "";
+    showProblem(err, e.message);
+  } finally {
+    submit.disabled = false;
   }
 }
 
