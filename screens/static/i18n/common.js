@@ -37,4 +37,9 @@ export default {
   soundBlocked: "点按屏幕任意位置以启用语音播报",
   broadcast: "大厅广播：",
   broadcastSep: "　　",
+  /** Certificate types by their national code (the value sent to the server). */
+  certTypes: {
+    "111": "居民身份证", "113": "户口簿", "112": "临时居民身份证", "414": "普通护照", "516": "港澳居民来往内地通行证",
+    "511": "台湾居民来往大陆通行证", "001": "统一社会信用代码", "990": "其他证件",
+  },
 };

@@ -98,8 +98,7 @@ export function drawForm() {
     return el;
   };
   const certType = h("select", { "data-testid": "cert-type", "aria-label": T.certType },
-    [["111", "居民身份证"], ["113", "户口簿"], ["990", "其他证件"]].map(([v, l]) =>
-      h("option", { value: v, text: l, selected: a.cert_type === v })));
+    ["111", "113", "990"].map((v) => h("option", { value: v, text: C.certTypes[v], selected: a.cert_type === v })));
   certType.addEventListener("change", () => { a.cert_type = certType.value; autosave(); });
   const note = h("textarea", { rows: 2, maxlength: 500, placeholder: T.notePlaceholder, "data-testid": "note",
     "aria-label": T.note });

@@ -2,14 +2,15 @@
 // deadlines (限时办结). Personal data typed here is sent once and the form is
 // cleared; lists show only what the API returns (masked names and numbers).
 import T from "../i18n/clerk.js";
+import C from "../i18n/common.js";
 import { ApiError, api, qs } from "./api.js";
 import { icon } from "./icons.js";
 import { cardUsed, usingCard } from "./clerk_idcard.js";
 import { noticeLink, receiptLink } from "./clerk_receipt.js";
 import { clear, h } from "./ui.js";
 
-const CERT_TYPES = [["111", "居民身份证"], ["113", "户口簿"], ["112", "临时居民身份证"], ["414", "普通护照"],
-  ["516", "港澳居民来往内地通行证"], ["511", "台湾居民来往大陆通行证"], ["001", "统一社会信用代码"], ["990", "其他证件"]];
+/** The certificate types a clerk may register, in the order offered (names: i18n/common.js). */
+const CERT_TYPES = ["111", "113", "112", "414", "516", "511", "001", "990"].map((code) => [code, C.certTypes[code]]);
 
 let fieldSeq = 0;
 
