@@ -31,7 +31,7 @@ function start() {
   state.tabs = tabs(staffPage.stage, state.panels);
   clear(staffPage.footbar, status);
   // a printed ticket, a call on the LED, a relay change: refresh what is on screen at once
-  const poke = coalesce(() => { for (const p of state.panels) if (p.visible) p.refresh?.(); }, 300);
+  const poke = coalesce(ctx.refresh, 300);
   state.live = new LiveStream({
     kinds: ["ticket.print", "ticket.called", "ticket.issued", "printer.status", "window.updated", "rating.prompt",
       "rating.closed", "relay.state", "relay.dead_letter", "idcard.read"],
@@ -46,6 +46,5 @@ function stop() {
   if (state.live) state.live.stop();
   state.live = null;
 }
-
 
 staffPage.boot();
