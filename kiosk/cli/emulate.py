@@ -70,8 +70,14 @@ def serve_emulator(emu: Emulator, args: argparse.Namespace, *, title: str, show:
             if cmd in ("quit", "exit"):
                 stop.set()
                 return
-            if cmd:
+            if not cmd:
+                continue
+            try:
                 print(emu.fault("" if cmd == "help" else cmd), flush=True)
+            except ValueError as exc:
+                # A mistyped argument (e.g. a bad ID number to `place`) must not end the technician's
+                # command input for the rest of the session.
+                print(f"命令有误 / bad command: {exc}", flush=True)
 
     threading.Thread(target=read_stdin, name="emulate-stdin", daemon=True).start()
     deadline = time.monotonic() + args.duration if args.duration > 0 else None
