@@ -31,3 +31,26 @@ def test_pypinyin_is_let_go_once_the_guide_index_is_built(tmp_path: Path) -> Non
     result = json.loads(out.strip().splitlines()[-1])
     assert result["after_index"] == []                                  # its ~10 MB table is not kept
     assert result["found"] == ["最低生活保障申请", "最低生活保障申请"]     # the readings are: pinyin still finds 低保
+
+
+_HALL_WITHOUT_COUNTY = """
+import json, sys
+from pathlib import Path
+from hall.config.loader import demo_config_path, load_config
+from hall.services import build_services
+from hall.web.app import create_app
+
+cfg = load_config(demo_config_path())
+cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"endpoint": ""})})
+svc = build_services(cfg, Path(sys.argv[1]), with_devices=False)
+client = create_app(svc, {"TESTING": True}).test_client()
+status = client.post("/api/tickets", json={"category": "A"}, headers={"Origin": "http://localhost"}).status_code
+svc.stop()
+print(json.dumps({"status": status, "jsonschema": "jsonschema" in sys.modules}))
+"""
+
+
+def test_a_hall_without_a_county_link_does_not_load_the_wire_validator(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", _HALL_WITHOUT_COUNTY, str(tmp_path)], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {"status": 201, "jsonschema": False}

@@ -53,14 +53,17 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from hall.relay import codes
 from hall.relay.wire_signature import *  # noqa: F403  (re-exported: wire.py is where callers find the whole wire format)
 from hall.security import redact_text
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -163,24 +166,30 @@ def _is_integer(_checker: Any, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_Validator: Final = validators.extend(
-    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
-
-# Our own format checks: jsonschema's date-time check silently does nothing
-# unless an optional package is installed, and the county wants an offset.
-_FORMATS: Final = FormatChecker(formats=())
-
-
-@_FORMATS.checks("date-time", raises=ValueError)
 def _date_time(value: object) -> bool:
     return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
 
 
-@_FORMATS.checks("date", raises=ValueError)
 def _date(value: object) -> bool:
     if isinstance(value, str):
         date.fromisoformat(value)
     return True
+
+
+@cache
+def _jsonschema() -> tuple[Any, Any]:
+    """(validator class, format checker), made on the first validation: jsonschema and its
+    dependencies hold ~3 MB, and a hall without a county link never validates anything."""
+    from jsonschema import Draft202012Validator, FormatChecker, validators
+
+    validator = validators.extend(
+        Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+    # Our own format checks: jsonschema's date-time check silently does nothing
+    # unless an optional package is installed, and the county wants an offset.
+    formats = FormatChecker(formats=())
+    formats.checks("date-time", raises=ValueError)(_date_time)
+    formats.checks("date", raises=ValueError)(_date)
+    return validator, formats
 
 
 def _inline(node: Any, seen: tuple[str, ...] = ()) -> Any:
@@ -208,13 +217,14 @@ _named_lock = threading.Lock()
 
 def _validator(schema: dict[str, Any] | str) -> Any:
     """A validator for a named schema (built once) or for a schema that may `$ref` the named ones."""
+    validator, formats = _jsonschema()
     if isinstance(schema, str):
         with _named_lock:
             v = _NAMED.get(schema)
             if v is None:
-                v = _NAMED[schema] = _Validator(_inline(SCHEMAS[schema]), format_checker=_FORMATS)
+                v = _NAMED[schema] = validator(_inline(SCHEMAS[schema]), format_checker=formats)
             return v
-    return _Validator(_inline(schema), format_checker=_FORMATS)
+    return validator(_inline(schema), format_checker=formats)
 
 
 def _describe(error: ValidationError, path: str) -> list[str]:
