@@ -26,6 +26,7 @@ def doc() -> dict[str, Any]:
     return loaded
 
 
+# dup-ok: the same stripping as kiosk/relay/wire.py's _strip, written again on purpose: the test checks that one
 def _strip(node: Any) -> Any:
     """A schema without its prose (description, example), for comparison."""
     if isinstance(node, dict):
