@@ -1,5 +1,8 @@
 """Shared pieces for the browser tests: a real hall service on a random port and the system Chromium.
 
+A browser test module starts with `pytestmark = BROWSER_MARKS` and `hall, browser, pages = browser_hall("name")`
+(one hall and one Chromium for the module, fresh pages per test; see `browser_hall` for set-up and page kinds).
+
 `playwright install` cannot download here, so Playwright drives /usr/bin/chromium
 (apt package `chromium`). Headless Chromium has no speech voices, so pages get a
 stub `speechSynthesis` that records what they ask to say, in order, and finishes
