@@ -1,5 +1,6 @@
 // Layout fit measured from the live DOM (used by tests/test_screen_fit.py).
-// Argument: { bodyMin, secondaryMin, secondary (selector), targetMin, scrollHint (selector) }.
+// Argument: { bodyMin, secondaryMin, secondary (selector), targetMin, scrollHint (selector), frameEdge (bool:
+// a line cut where a scroll box meets the frame's header/footer counts, not only fixed/sticky bars) }.
 // Returns the problems found and the smallest font / touch target on the page, so the test can
 // name the element, the numbers and the case in its message:
 //   hscroll   – the page scrolls sideways
@@ -7,6 +8,9 @@
 //   offscreen – an interactive element outside the viewport (or its scroll box's view) where no
 //               visible scrollbar or scroll hint says that the box scrolls
 //   overlaps  – two interactive elements on top of each other; covered – one hidden under another element
+//   underChrome – text or a control partly hidden under the page's pinned chrome: a fixed or sticky bar, or
+//               the frame's header/footer where a scroll box ends at its edge (a line cut in half there is
+//               cut, even though the box scrolls: the citizen sees half a line and no reason to scroll)
 //   smallText / smallTargets – below the screen's minima
 (opts) => {
   const INTERACTIVE = "button, a[href], input:not([type=hidden]), select, textarea, [role=button], [role=tab], "
@@ -60,8 +64,45 @@
   const area = (r) => Math.max(0, r.right - r.left) * Math.max(0, r.bottom - r.top);
   const viewport = { left: 0, top: 0, right: vw, bottom: vh };
 
-  const out = { hscroll: null, clipped: [], offscreen: [], overlaps: [], covered: [], smallText: [], smallTargets: [],
-    minFont: null, minTarget: null, counts: { text: 0, targets: 0 } };
+  const out = { hscroll: null, clipped: [], offscreen: [], overlaps: [], covered: [], underChrome: [], smallText: [],
+    smallTargets: [], minFont: null, minTarget: null, counts: { text: 0, targets: 0 } };
+
+  // ------------------------------------------------------------------ pinned chrome
+  // What stays put while content scrolls: the frame's header and footer, and fixed or sticky bars (not a
+  // dialog's backdrop, which covers the page on purpose, nor a passing toast).
+  const chrome = [...document.querySelectorAll("body *")].filter((e) => {
+    if (!visible(e) || e.closest(".toast")) return false;
+    const pos = getComputedStyle(e).position;
+    const pinned = pos === "fixed" || pos === "sticky";
+    if (!pinned && !e.matches("header, footer, [role=banner], [role=contentinfo]")) return false;
+    const r = e.getBoundingClientRect();
+    return !pinned || area(intersect(r, viewport)) < 0.4 * vw * vh;
+  }).filter((e, _, all) => !all.some((o) => o !== e && o.contains(e)));
+  // the part of `r` a citizen sees: the viewport and every box that cuts off what is outside it
+  const seen = (el, r) => {
+    let v = intersect(r, viewport);
+    for (const c of clippers(el)) v = intersect(v, c.getBoundingClientRect());
+    return v;
+  };
+  // `r` (a text line or a control of `el`) is partly hidden under a pinned bar: the bar paints over it
+  // (fixed/sticky), or the scroll box that holds it ends at the bar's edge and cuts it there
+  const underChrome = (el, r, slack = 2) => {
+    const v = seen(el, r);
+    if (area(v) <= 0) return null;      // wholly out of view: the offscreen check speaks for controls
+    for (const p of chrome) {
+      if (p.contains(el) || el.contains(p)) continue;
+      const pr = p.getBoundingClientRect();
+      if (pr.right <= r.left + 1 || pr.left >= r.right - 1) continue;
+      const pos = getComputedStyle(p).position;
+      if ((pos === "fixed" || pos === "sticky") && area(intersect(r, pr)) > 4) return p;
+      if (!opts.frameEdge) continue;
+      if (r.bottom > v.bottom + slack && Math.abs(v.bottom - pr.top) <= 2) return p;   // cut at a footer's top edge
+      if (r.top < v.top - slack && Math.abs(v.top - pr.bottom) <= 2) return p;        // cut at a header's bottom edge
+    }
+    return null;
+  };
+  const chromeNote = (el, r, p) => `${label(el)}: ${r1(r.left)},${r1(r.top)}–${r1(r.right)},${r1(r.bottom)} is cut `
+    + `by ${label(p).split(" ")[0]} (${r1(p.getBoundingClientRect().top)}–${r1(p.getBoundingClientRect().bottom)})`;
 
   const se = document.scrollingElement || document.documentElement;
   if (se.scrollWidth > vw + 1 || document.body.scrollWidth > vw + 1) {
@@ -143,6 +184,11 @@
             + `(line bottom ${r1(tr.bottom)}, box bottom ${r1(cut.getBoundingClientRect().bottom)})`);
           break;
         }
+        const bar = !modal || modal.contains(el) ? underChrome(el, tr, slackY) : null;
+        if (bar) {
+          out.underChrome.push(chromeNote(el, tr, bar));
+          break;
+        }
       }
     }
   }
@@ -179,6 +225,8 @@
         + " with no visible sign that it scrolls");
     }
     if (area(vis) > 0) shown.set(el, vis);
+    const bar = hiddenBy ? null : underChrome(el, r);
+    if (bar) out.underChrome.push(chromeNote(el, r, bar));
   }
   const list = [...shown.entries()];
   for (let i = 0; i < list.length; i += 1) {

@@ -3,7 +3,9 @@
 One data table (`ROWS`): a row is one screen state — which page, how to bring it there, the sizes and
 modes, and the screen's minima for type and touch targets. Each (row, size, mode) is one test case; it
 fails on text cut off or spilling out of its box, an interactive element out of view where nothing shows
-that its box scrolls, sideways page scrolling, interactive elements overlapping or covered, text or targets
+that its box scrolls, sideways page scrolling, interactive elements overlapping or covered, text or a control
+cut under a fixed/sticky bar or where the screen's scroll box meets the frame's footer/header (a visible
+scrollbar does not excuse half a line at the footer: see `Row.frame_edge`), text or targets
 below the screen's minima, and any critical or serious axe-core violation (tests/vendor/axe.min.js,
 injected offline). The message names screen, state, size, mode, element (selector + text) and numbers.
 
@@ -14,8 +16,9 @@ Speed: one server and one browser for the module, one page per screen reused acr
 only changes the viewport and the mode and moves the page to its state.
 
 To add a screen: write a `setup(page, ctx)` that brings an open page to the state (waiting on state, never a
-sleep), and append `Row(...)` lines. `Minima` holds the screen's rules; `axe_skip` lists axe rules the
-screen is allowed to break (the kiosk locks zoom: it has its own 长辈模式).
+sleep), or use a factory (`_kiosk_view`, `_agent_tab`, `_tab`), and append `Row(...)` lines. `Minima` holds
+the screen's rules; `axe_skip` lists axe rules the screen is allowed to break (the kiosk locks zoom: it has
+its own 长辈模式).
 """
 
 from __future__ import annotations
@@ -104,6 +107,10 @@ class Row:
     # sizes axe runs at (None: all). axe reads the DOM, not the layout: for a desk page whose DOM is the
     # same at every size, once is enough (it costs ~1 s a run; the layout checks still run at every size)
     axe_sizes: tuple[Size, ...] | None = None
+    # a line or control cut where the page's scroll box meets the frame's footer/header fails the case: a touch
+    # screen (kiosk, board, evaluator, station) must fit what it shows. Off for pages that scroll like a document
+    # at a desk or on a phone (clerk, manager, technician, agent), where fixed/sticky bars are still checked
+    frame_edge: bool = True
 
 
 # ------------------------------------------------------------------ kiosk states
@@ -116,14 +123,14 @@ def _wait(page: Any, selector: str) -> None:
     page.wait_for_selector(selector, state="visible", timeout=STATE_MS)
 
 
-def k_home(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "home")
-    _wait(page, "[data-testid=tile-take]")
 
 
-def k_take(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "take")
-    _wait(page, "[data-testid=cat-A]")
+def _kiosk_view(view: str, ready: str) -> Setup:
+    """A kiosk screen opened through its router; the state is there when `ready` shows."""
+    def setup(page: Any, ctx: Ctx) -> None:
+        _kiosk_go(page, view)
+        _wait(page, ready)
+    return setup
 
 
 def k_ticket(page: Any, ctx: Ctx) -> None:
@@ -131,10 +138,6 @@ def k_ticket(page: Any, ctx: Ctx) -> None:
     _kiosk_go(page, "ticket", {"result": result})
     _wait(page, "[data-testid=ticket-number]")
 
-
-def k_guide(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "guide")
-    _wait(page, "[data-testid=item-list] .item-row")
 
 
 def _first_item(ctx: Ctx) -> str:
@@ -153,19 +156,7 @@ def k_item(page: Any, ctx: Ctx) -> None:
     _wait(page, "[data-testid=item-title]")
 
 
-def k_progress(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "progress")
-    _wait(page, "[data-testid=progress-input]")
 
-
-def k_appointment(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "appointment")
-    _wait(page, "[data-testid=appt-input]")
-
-
-def k_rate(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "rate")
-    _wait(page, ".rate-ways")
 
 
 def k_suggest(page: Any, ctx: Ctx) -> None:
@@ -183,10 +174,6 @@ def k_pinyin(page: Any, ctx: Ctx) -> None:
     _wait(page, ".suggest-keys [data-testid=ime-cands][data-q=ts] .ime-cand")
 
 
-def k_scan(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "scan")
-    _wait(page, ".scan-card")
-
 
 def k_scan_code(page: Any, ctx: Ctx) -> None:
     """The pick-up code after a page was shot under the (emulated) document camera.
@@ -200,10 +187,6 @@ def k_scan_code(page: Any, ctx: Ctx) -> None:
     page.wait_for_selector("[data-testid=scan-code]", state="visible", timeout=3 * STATE_MS)
 
 
-def k_board(page: Any, ctx: Ctx) -> None:
-    _kiosk_go(page, "board")
-    _wait(page, "[data-testid=staff-grid]")
-
 
 def k_idle(page: Any, ctx: Ctx) -> None:
     """The 您还在办理吗？ dialog over a half-filled complaint form."""
@@ -214,47 +197,57 @@ def k_idle(page: Any, ctx: Ctx) -> None:
     _wait(page, "[data-testid=still-there] .modal")
 
 
+def k_pairing_pad(page: Any, ctx: Ctx) -> None:
+    """The pairing pad opened from the footer's 本机未配对 (this kiosk is not paired; js/pairing_pad.js)."""
+    _kiosk_go(page, "home")
+    page.get_by_test_id("pairing-status").click()
+    _wait(page, "[data-testid=pairing-lock] [data-testid=pairing-code]")
+
+
 KIOSK_STATES: list[tuple[str, Setup]] = [
-    ("home", k_home), ("take", k_take), ("ticket", k_ticket), ("guide", k_guide), ("item", k_item),
-    ("progress", k_progress), ("appointment", k_appointment), ("rate", k_rate), ("suggest-keyboard", k_suggest),
-    ("suggest-pinyin", k_pinyin), ("scan", k_scan), ("scan-code", k_scan_code), ("board", k_board),
+    ("home", _kiosk_view("home", "[data-testid=tile-take]")),
+    ("take", _kiosk_view("take", "[data-testid=cat-A]")),
+    ("ticket", k_ticket),
+    ("guide", _kiosk_view("guide", "[data-testid=item-list] .item-row")),
+    ("item", k_item),
+    ("progress", _kiosk_view("progress", "[data-testid=progress-input]")),
+    ("appointment", _kiosk_view("appointment", "[data-testid=appt-input]")),
+    ("rate", _kiosk_view("rate", ".rate-ways")),
+    ("suggest-keyboard", k_suggest),
+    ("suggest-pinyin", k_pinyin),
+    ("scan", _kiosk_view("scan", ".scan-card")),
+    ("scan-code", k_scan_code),
+    ("board", _kiosk_view("board", "[data-testid=staff-grid]")),
     ("idle-dialog", k_idle),
+    ("pairing-pad", k_pairing_pad),
 ]
 
 
 # ------------------------------------------------------------------ agent (village) and station
-def _agent_signed_in(page: Any) -> None:
-    if page.locator("[data-testid=agent-form], .agent-shell").count():
+def _sign_in(page: Any, *, done: str, form: str, fill: dict[str, str], press: tuple[str, ...]) -> None:
+    """Signs in through the page's own form (test ids `fill` and `press`) unless `done` already shows."""
+    if page.locator(done).count():
         return
-    _wait(page, "[data-testid=agent-login]")
-    page.get_by_test_id("agent-login").fill("qs01")
-    page.get_by_test_id("agent-pin").fill("246810")
-    page.get_by_test_id("agent-signin").click()
-    _wait(page, "[data-testid=agent-form]")
+    _wait(page, form)
+    for testid, value in fill.items():
+        page.get_by_test_id(testid).fill(value)
+    for testid in press:
+        page.get_by_test_id(testid).click()
+    _wait(page, done)
 
 
-def a_form(page: Any, ctx: Ctx) -> None:
-    _agent_signed_in(page)
-    page.get_by_test_id("tab-form").click()
-    _wait(page, "[data-testid=agent-form]")
+def _agent_signed_in(page: Any) -> None:
+    _sign_in(page, done="[data-testid=agent-form], .agent-shell", form="[data-testid=agent-login]",
+             fill={"agent-login": "qs01", "agent-pin": "246810"}, press=("agent-signin",))
 
 
-def a_ledger(page: Any, ctx: Ctx) -> None:
-    _agent_signed_in(page)
-    page.get_by_test_id("tab-ledger").click()
-    _wait(page, "[data-testid=tab-ledger][aria-selected=true]")
-
-
-def a_roster(page: Any, ctx: Ctx) -> None:
-    _agent_signed_in(page)
-    page.get_by_test_id("tab-roster").click()
-    _wait(page, "[data-testid=tab-roster][aria-selected=true]")
-
-
-def a_drafts(page: Any, ctx: Ctx) -> None:
-    _agent_signed_in(page)
-    page.get_by_test_id("tab-drafts").click()
-    _wait(page, "[data-testid=tab-drafts][aria-selected=true]")
+def _agent_tab(tab: str, ready: str = "") -> Setup:
+    """The signed-in agent page on one of its tabs; the state is there when `ready` (default: the tab chosen) shows."""
+    def setup(page: Any, ctx: Ctx) -> None:
+        _agent_signed_in(page)
+        page.get_by_test_id(f"tab-{tab}").click()
+        _wait(page, ready or f"[data-testid=tab-{tab}][aria-selected=true]")
+    return setup
 
 
 def s_station(page: Any, ctx: Ctx) -> None:
@@ -276,14 +269,8 @@ BAD_CHECK_ID = "110105194912310021"     # right length, wrong GB 11643 check dig
 
 
 def _clerk_signed_in(page: Any) -> None:
-    if page.locator("[data-testid=act-call]").count():
-        return
-    _wait(page, "[data-testid=staff-id]")
-    page.get_by_test_id("staff-id").fill("1001")
-    page.get_by_test_id("pin").fill("123456")
-    page.get_by_test_id("win-1").click()
-    page.get_by_test_id("login").click()
-    _wait(page, "[data-testid=act-call]")
+    _sign_in(page, done="[data-testid=act-call]", form="[data-testid=staff-id]",
+             fill={"staff-id": "1001", "pin": "123456"}, press=("win-1", "login"))
 
 
 def _clerk_drawer(page: Any, open_: bool) -> None:
@@ -395,13 +382,8 @@ def e_prompt(page: Any, ctx: Ctx) -> None:
 
 
 def _staff_signed_in(page: Any, staff_id: str, pin: str) -> None:
-    if page.locator("[role=tablist]").count():
-        return
-    _wait(page, "[data-testid=staff-id]")
-    page.get_by_test_id("staff-id").fill(staff_id)
-    page.get_by_test_id("pin").fill(pin)
-    page.get_by_test_id("login").click()
-    _wait(page, "[role=tablist]")
+    _sign_in(page, done="[role=tablist]", form="[data-testid=staff-id]", fill={"staff-id": staff_id, "pin": pin},
+             press=("login",))
 
 
 def _tab(staff_id: str, pin: str, tab: str) -> Setup:
@@ -415,7 +397,7 @@ def _tab(staff_id: str, pin: str, tab: str) -> Setup:
 
 
 MANAGER_TABS = ["live", "month", "perf", "attendance", "roster", "notices", "rectify", "appointments", "cases",
-                "broadcast", "audit"]
+                "broadcast", "faces", "audit"]
 TECH_TABS = ["devices", "emulators", "relay", "config", "logs"]
 CLERK_STATES: list[tuple[str, Setup]] = [("idle", c_idle), ("serving", c_serving), ("case-open", c_case),
                                          ("validation-error", c_case_error)]
@@ -423,19 +405,20 @@ CLERK_STATES: list[tuple[str, Setup]] = [("idle", c_idle), ("serving", c_serving
 ROWS: list[Row] = [
     *[Row("kiosk", state, "/kiosk", setup, KIOSK_SIZES, KIOSK_MINIMA, axe_skip=("meta-viewport",))
       for state, setup in KIOSK_STATES],
-    Row("agent", "form", "/agent", a_form, AGENT_SIZES, PHONE_MINIMA),
-    Row("agent", "ledger", "/agent", a_ledger, AGENT_SIZES, PHONE_MINIMA),
-    Row("agent", "roster", "/agent", a_roster, AGENT_SIZES, PHONE_MINIMA),
-    Row("agent", "drafts", "/agent", a_drafts, AGENT_SIZES, PHONE_MINIMA),
+    Row("agent", "form", "/agent", _agent_tab("form", "[data-testid=agent-form]"), AGENT_SIZES, PHONE_MINIMA,
+        frame_edge=False),
+    *[Row("agent", tab, "/agent", _agent_tab(tab), AGENT_SIZES, PHONE_MINIMA, frame_edge=False)
+      for tab in ("ledger", "roster", "drafts")],
     Row("station", "home", "/station/1", s_station, [*PHONE_SIZES, (1280, 720)], PHONE_MINIMA),
-    *[Row("clerk", state, "/clerk?window=1", setup, STAFF_SIZES, STAFF_MINIMA) for state, setup in CLERK_STATES],
+    *[Row("clerk", state, "/clerk?window=1", setup, STAFF_SIZES, STAFF_MINIMA, frame_edge=False)
+      for state, setup in CLERK_STATES],
     Row("board", "busy-hall", "/board?chime=0", b_busy, [(1920, 1080), (1280, 720)], BOARD_MINIMA),
     Row("evaluator", "idle", "/evaluator/4", e_idle, [(1280, 800), (800, 1280)], TABLET_IDLE),
     Row("evaluator", "prompt", "/evaluator/4", e_prompt, [(1280, 800), (800, 1280)], TABLET_MINIMA),
     *[Row("manager", tab, "/manager", _tab("9001", "hall-8888", tab), STAFF_SIZES, STAFF_MINIMA,
-          axe_sizes=(STAFF_SIZES[0],)) for tab in MANAGER_TABS],
-    *[Row("tech", tab, "/tech", _tab("9101", "tech-6666", tab), STAFF_SIZES, STAFF_MINIMA, axe_sizes=(STAFF_SIZES[0],))
-      for tab in TECH_TABS],
+          axe_sizes=(STAFF_SIZES[0],), frame_edge=False) for tab in MANAGER_TABS],
+    *[Row("tech", tab, "/tech", _tab("9101", "tech-6666", tab), STAFF_SIZES, STAFF_MINIMA, axe_sizes=(STAFF_SIZES[0],),
+          frame_edge=False) for tab in TECH_TABS],
 ]
 
 
@@ -572,14 +555,15 @@ def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     errors_before = len(screens.errors)
     page = screens.page(row, case.size)
     if row.screen == "kiosk":
-        # a dialog from the previous case must not hide the toggles
-        page.evaluate("window.hallKiosk && window.hallKiosk.idle.poke()")
+        # a dialog (idle question, pairing pad) from the previous case must not hide the toggles
+        page.evaluate("window.hallKiosk && window.hallKiosk.idle.poke();"
+                      "document.querySelector('[data-testid=pairing-close]')?.click()")
     _set_mode(page, row, case.mode)
     row.setup(page, ctx)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     found = page.evaluate(MEASURE, {"bodyMin": minima.body, "secondaryMin": minima.secondary,
                                     "secondary": minima.secondary_selector, "targetMin": minima.target,
-                                    "scrollHint": SCROLL_HINT})
+                                    "scrollHint": SCROLL_HINT, "frameEdge": row.frame_edge})
     FIT_SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(FIT_SHOTS / f"{case.name}.png"))
     screens.keep(case, found)
@@ -587,7 +571,8 @@ def test_screen_fits(case: Case, screens: ScreenPages, ctx: Ctx) -> None:
     if found["hscroll"]:
         problems.append(f"horizontal scrolling: {found['hscroll']}")
     for key, what in [("clipped", "text clipped"), ("offscreen", "out of view"), ("overlaps", "overlap"),
-                      ("covered", "covered"), ("smallText", "text too small"), ("smallTargets", "target too small")]:
+                      ("covered", "covered"), ("underChrome", "under the footer/header"),
+                      ("smallText", "text too small"), ("smallTargets", "target too small")]:
         problems += [f"{what}: {p}" for p in found[key]]
     # axe: every rule at a state's first size (or its axe_sizes), the layout-dependent rules at the others
     # unless the row limits axe to its axe_sizes

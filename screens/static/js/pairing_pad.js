@@ -106,7 +106,7 @@ export class DevicePairing {
     this.closePad();
     const lead = this.name ? T.lead(this.name) : T.leadAnyKiosk;
     this.cells = Array.from({ length: CODE_LENGTH }, (_, i) =>
-      h("span", { class: "pairing-cell", "aria-label": T.digit(i + 1) }));
+      h("span", { class: "pairing-cell", role: "img", "aria-label": T.digit(i + 1) }));
     this.msg = h("p", { class: "pairing-msg", role: "status", "data-testid": "pairing-msg" },
       revoked ? T.revoked : "");
     const keys = h("div", { class: "pairing-keys", role: "group" });
