@@ -374,10 +374,14 @@ def build(spec: Device, ctx: Any) -> CameraDevice:
         ctx.manager.add_emulator(spec.name, emu)
         url = emu.url
     sharp = opts.get("sharpness_min")
+    # The emulator shares the service's CPU (a real camera is its own hardware): on a busy PC, opening its
+    # 1080p MJPEG stream can take longer than a real camera's 3 s, so its default timeouts are longer.
+    default_timeout = 8.0 if emulated else 3.0
     return CameraDevice(
         spec.name, url, redact=ctx.redact, emulated=emulated, window=spec.window,
         width=int(_num(opts, "width", 0)), height=int(_num(opts, "height", 0)),
-        open_timeout=_num(opts, "open_timeout", 3.0), read_timeout=_num(opts, "read_timeout", 3.0),
+        open_timeout=_num(opts, "open_timeout", default_timeout),
+        read_timeout=_num(opts, "read_timeout", default_timeout),
         warmup=int(_num(opts, "warmup", 2)), idle_timeout=_num(opts, "idle_timeout", 20.0),
         sharpness_min=None if sharp is None else _num(opts, "sharpness_min", 0.0),
     )
