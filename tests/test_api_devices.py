@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hall.drivers.base import wait_until
 from hall.services import Services
 
 from tests.conftest import login
+from tests.waiting import wait_until
 
 ROUTES = [
     ("get", "/api/devices"),
@@ -19,7 +19,7 @@ ROUTES = [
 
 def _started(services: Services) -> None:
     services.devices.start()
-    assert wait_until(lambda: services.devices.get("led-board").status()["state"] == "ready", 10)  # type: ignore[union-attr]
+    assert wait_until(lambda: services.devices.get("led-board").status()["state"] == "ready")  # type: ignore[union-attr]
 
 
 def _tech(client: Any) -> dict[str, str]:

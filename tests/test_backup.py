@@ -24,6 +24,7 @@ from hall.runlock import RunLock, is_running
 from hall.services import build_services
 
 from tests.conftest import T0
+from tests.waiting import wait_until
 
 SECRET = "backup-test-secret-0123456789"
 
@@ -53,8 +54,7 @@ def test_backup_while_writing_is_a_consistent_prefix(tmp_path: Path, config: Hal
         t = threading.Thread(target=writer)
         t.start()
         try:
-            while len(issued) < 20:  # the writer is really running when the snapshot starts
-                threading.Event().wait(0.005)
+            assert wait_until(lambda: len(issued) >= 20)  # the writer is really running when the snapshot starts
             result = backup_hall(config, tmp_path / "data", dest=tmp_path / "bk")
         finally:
             stop.set()

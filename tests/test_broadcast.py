@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from hall.config.schema import HallConfig
-from hall.drivers.base import wait_until
 from hall.drivers.emulators.led import LedEmulator
 from hall.drivers.emulators.voice import VirtualSpeaker
 from hall.drivers.led import protocol as p
@@ -26,6 +25,7 @@ from hall.services import Services, build_services
 from hall.web.app import create_app
 
 from tests.conftest import app_client, auth
+from tests.waiting import WAIT_SECONDS, wait_until
 
 FAST = {"probe_interval": 0.1, "ack_timeout": 0.3, "retries": 2, "backoff_min": 0.05, "backoff_max": 0.2}
 MSG = "系统维护，请稍候"
@@ -199,7 +199,7 @@ def led_hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[
                if d.kind == "led" and d.options.get("role", "board") == "board"]
     svc = build_services(config.model_copy(update={"devices": devices}), tmp_path, clock=clock)
     svc.devices.start()
-    assert wait_until(lambda: all(d.status()["state"] == "ready" for d in svc.devices.devices.values()), 10)
+    assert wait_until(lambda: all(d.status()["state"] == "ready" for d in svc.devices.devices.values()))
     yield svc
     svc.stop()
 
@@ -217,7 +217,7 @@ def test_led_scrolls_the_broadcast_in_a_ram_area_and_drops_it_when_withdrawn(
     b = led_hall.broadcasts
     assert b is not None
     item = b.send(MSG, ["led", "board"], clock.now() + timedelta(minutes=20), "9001")
-    assert emu.wait_for(lambda e: e.lines()[-1] == MSG, 10)
+    assert emu.wait_for(lambda e: e.lines()[-1] == MSG, WAIT_SECONDS)
     assert emu.lines()[:-1] == rows_before[:-1]                       # the call rows are untouched
     # what went down the line, decoded with the protocol's own decoders: one A3 06 dynamic-area frame
     # (RAM only: the card's flash is never written) that sets the bottom row to scroll the message
@@ -233,7 +233,7 @@ def test_led_scrolls_the_broadcast_in_a_ram_area_and_drops_it_when_withdrawn(
     # the emulator, decoding the same bytes independently, lights it scrolling
     assert emu.areas()[bottom]["scroll"] is True
     b.withdraw(item["id"], "9001")
-    assert emu.wait_for(lambda e: e.lines() == rows_before, 10)
+    assert emu.wait_for(lambda e: e.lines() == rows_before, WAIT_SECONDS)
     assert dev.status()["broadcast"] == ""
 
 
@@ -250,7 +250,7 @@ def test_led_shows_an_unexpired_broadcast_after_a_restart(tmp_path: Path, config
         svc.devices.start()
         (name,) = svc.devices.emulators
         emu: LedEmulator = svc.devices.emulators[name]
-        assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == MSG, 10)
+        assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == MSG, WAIT_SECONDS)
     finally:
         svc.stop()
 

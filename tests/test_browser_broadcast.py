@@ -14,6 +14,7 @@ from typing import Any
 from hall.queue.clock import iso
 
 from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
+from tests.waiting import WAIT_SECONDS
 
 pytestmark = BROWSER_MARKS
 
@@ -49,7 +50,7 @@ def test_manager_sends_a_broadcast_board_kiosk_and_led_show_it_until_withdrawn(p
     banner_shows(board, msg)
     banner_shows(kiosk, msg)
     emu = hall.services.devices.emulators["led-board"]
-    assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == msg, 10)
+    assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1] == msg, WAIT_SECONDS)
     shot(board, "board-broadcast")
     shot(kiosk, "kiosk-broadcast")
     shot(page, "manager-broadcast")
@@ -60,7 +61,7 @@ def test_manager_sends_a_broadcast_board_kiosk_and_led_show_it_until_withdrawn(p
     page.get_by_test_id(f"broadcast-withdraw-{bid}").click()
     banner_gone(board)
     banner_gone(kiosk)
-    assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1].startswith("等候"), 10)
+    assert emu.wait_for(lambda e: bool(e.lines()) and e.lines()[-1].startswith("等候"), WAIT_SECONDS)
     page.get_by_test_id("broadcasts-table").get_by_text("已撤回").wait_for()
 
 

@@ -127,7 +127,7 @@ def test_card_reads_need_the_paired_kiosk_and_pairing_at_the_pad_brings_them(pag
                                                                              hall: Hall) -> None:
     """The reported gap, in the browser: an unpaired /kiosk/k1 page is not sent the read and says why;
     paired through its own pad (the technician's code), the same page gets the next card."""
-    from hall.drivers.base import wait_until
+    from tests.waiting import wait_until
 
     svc = hall.services
     reads: list[dict[str, Any]] = []
@@ -148,7 +148,7 @@ def test_card_reads_need_the_paired_kiosk_and_pairing_at_the_pad_brings_them(pag
                                   {"command": f"place {name} 男 {_birth_75(hall)} {first + id_check_char(first)}"},
                                   token=tech)
         assert status == 200, answer
-        assert wait_until(lambda: len(reads) > before, 15), "the reader published no card.read"
+        assert wait_until(lambda: len(reads) > before), "the reader published no card.read"
 
     place("王建国", "011")
     # a ticket issued after the read travels the same stream: once the page shows it, the read would have too
@@ -204,8 +204,9 @@ def test_phone_position_changes_live_until_called(pages: BrowserPages, hall: Hal
 
 
 def test_window_tablet_offers_a_keypad_bad_ratings_missing_reason(pages: BrowserPages, hall: Hall) -> None:
-    from hall.drivers.base import wait_until
     from hall.drivers.evaluator import protocol as EP
+
+    from tests.waiting import wait_until
 
     svc = hall.services
     clerk = hall.login("1001", window=1)
@@ -216,7 +217,7 @@ def test_window_tablet_offers_a_keypad_bad_ratings_missing_reason(pages: Browser
     tablet.wait_for_selector("[data-testid=idle]")
     assert hall.api("POST", "/api/windows/1/rate-prompt", {}, clerk)[0] == 201
     keypad = svc.devices.emulators["eval-w1"]
-    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT, 10)
+    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT)
     keypad.press("非常不满意")          # the keypad has no reason keys
     tablet.wait_for_selector("[data-testid=pending-reason]", timeout=LIVE_MS)
     shot(tablet, "citizen-tablet-pending-reason")
@@ -230,8 +231,9 @@ def test_window_tablet_offers_a_keypad_bad_ratings_missing_reason(pages: Browser
 
 
 def test_kiosk_rate_screen_completes_a_keypad_bad_ratings_reason(pages: BrowserPages, hall: Hall) -> None:
-    from hall.drivers.base import wait_until
     from hall.drivers.evaluator import protocol as EP
+
+    from tests.waiting import wait_until
 
     svc = hall.services
     clerk = hall.login("1001", window=1)
@@ -240,9 +242,9 @@ def test_kiosk_rate_screen_completes_a_keypad_bad_ratings_reason(pages: BrowserP
     assert hall.api("POST", "/api/windows/1/start", {}, clerk)[0] == 200
     assert hall.api("POST", "/api/windows/1/rate-prompt", {}, clerk)[0] == 201
     keypad = svc.devices.emulators["eval-w1"]
-    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT, 10)
+    assert wait_until(lambda: keypad.mode == EP.MODE_PROMPT)
     keypad.press("不满意")
-    assert wait_until(lambda: hall.api("GET", "/api/evaluator/1/pending-reason")[1]["pending"] is not None, 10)
+    assert wait_until(lambda: hall.api("GET", "/api/evaluator/1/pending-reason")[1]["pending"] is not None)
     # the citizen shows the ticket's QR to the kiosk's document camera
     svc.devices.emulators["camera"].fault(f"payload {hall.url}{svc.records.rating_url(tid)}")
     kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk")

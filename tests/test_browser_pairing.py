@@ -79,7 +79,7 @@ def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: Brow
 
 
 def test_kiosk_serves_unpaired_and_pairs_from_its_footer(pages: BrowserPages, hall: Hall) -> None:
-    from hall.drivers.base import wait_until
+    from tests.waiting import wait_until
 
     tech = hall.login("9101", "tech-6666")
     kiosk = pages.open_in(pages.context(TABLET), "/kiosk/k2", "kiosk", paired=False)

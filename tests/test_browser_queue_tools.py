@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hall.drivers.base import wait_until
-
 from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, hotkey, shot, spoken
+from tests.waiting import wait_until
 
 pytestmark = BROWSER_MARKS
 
@@ -62,7 +61,7 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     _current_is(clerk, "当前没有叫号")
     board.wait_for_function(f"(document.querySelector('[data-testid=parked-1]') || {{}}).textContent"
                             f"?.includes('{first}')")
-    assert wait_until(lambda: "欢迎办理" in _led_w1(hall), 10), _led_w1(hall)
+    assert wait_until(lambda: "欢迎办理" in _led_w1(hall)), _led_w1(hall)
 
     # 选号叫号 the third (a citizen who only needs a stamp), with a reason
     clerk.get_by_test_id(f"choose-{third}").click()
@@ -72,7 +71,7 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.get_by_test_id("choose-confirm").click()
     _current_is(clerk, third)
     board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{third}'")
-    assert wait_until(lambda: f"请{third}号" in _led_w1(hall), 10), _led_w1(hall)
+    assert wait_until(lambda: f"请{third}号" in _led_w1(hall)), _led_w1(hall)
     clerk.wait_for_function(f"!document.querySelector('[data-testid=waiting-tickets] [data-number={third}]')")
 
     # resume the parked one: refused while the third is called, so finish it first
@@ -91,14 +90,14 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     said = spoken(board)
     assert said[-1] == f"请{_spell(first)}号回到1号窗口", said
     assert said[-2] == f"请{_spell(third)}号到1号窗口办理", said
-    assert wait_until(lambda: f"请{first}号" in _led_w1(hall), 10), _led_w1(hall)
+    assert wait_until(lambda: f"请{first}号" in _led_w1(hall)), _led_w1(hall)
     # the hall's speaker (service-side voice) says it too, after the earlier calls, in order
     speaker = hall.services.devices.emulators["voice"]
     assert wait_until(lambda: any(x["text"] == f"请{first}号回到1号窗口" for x in list(speaker.history)), 60)
     texts = [x["text"] for x in list(speaker.history)]
     assert texts.index(f"请{third}号到1号窗口办理") < texts.index(f"请{first}号回到1号窗口"), texts
     led_board = hall.services.devices.emulators["led-board"]
-    assert wait_until(lambda: f"请{first}号回到1号窗口" in led_board.lines(), 10), led_board.lines()
+    assert wait_until(lambda: f"请{first}号回到1号窗口" in led_board.lines()), led_board.lines()
 
     # 作废 the second: the citizen left
     clerk.get_by_test_id(f"cancel-{second}").click()
@@ -120,7 +119,7 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.get_by_test_id("pause-confirm").click()
     clerk.get_by_test_id("paused-note").wait_for()
     board.wait_for_function("document.querySelector('[data-testid=window-1]').textContent.includes('会议')")
-    assert wait_until(lambda: "暂停服务：会议" in _led_w1(hall), 10), _led_w1(hall)
+    assert wait_until(lambda: "暂停服务：会议" in _led_w1(hall)), _led_w1(hall)
     shot(board, "board-parked-paused")
 
 

@@ -12,6 +12,7 @@ import re
 from hall.drivers.idcard.record import id_check_char
 
 from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
+from tests.waiting import WAIT_SECONDS
 
 pytestmark = BROWSER_MARKS
 
@@ -84,7 +85,7 @@ def test_kiosk_guide_prints_the_notice_on_its_own_printer(pages: BrowserPages, h
     kiosk.locator(".guide-side [data-key=B]").click()
     kiosk.get_by_test_id(f"item-{ITEM}").click()
     kiosk.get_by_test_id("print-notice").click()
-    assert emu.wait_for_jobs(before + 1, 10)
+    assert emu.wait_for_jobs(before + 1, WAIT_SECONDS)
     slip = re.sub(r"\s+", "", emu.jobs[-1].text)
     assert "一次性告知单" in slip and "临时救助申请书" in slip and "原件1份" in slip
 

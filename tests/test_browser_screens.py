@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.drivers.base import wait_until
 
 from tests.browser_support import (
     BROWSER_MARKS,
@@ -26,6 +25,7 @@ from tests.browser_support import (
     spoken,
     take_ticket,
 )
+from tests.waiting import wait_until
 
 pytestmark = BROWSER_MARKS
 

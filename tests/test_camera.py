@@ -19,13 +19,14 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
-from hall.drivers.base import wait_until
 from hall.drivers.camera import decode as dec
 from hall.drivers.camera import page as pg
 from hall.drivers.camera.capture import Capture, CaptureError, parse_source
 from hall.drivers.camera.device import CameraDevice, CameraState
 from hall.drivers.emulators.camera import CameraEmulator, qr_image, render_scene
 from hall.security import redact_text
+
+from tests.waiting import WAIT_SECONDS, wait_until
 
 UTF8 = ("预约签到码：YY20261125-0042 示范镇便民服务中心", "utf-8")
 GB = ("办件回执：430224100-2026-000123 最低生活保障申请", "gb18030")
@@ -254,7 +255,7 @@ def test_capture_reads_frames_over_http_from_the_mjpeg_emulator() -> None:
         assert not cap.is_open                     # a stream is reopened per read: no stale frames
         assert texts(dec.decode(frame)) == {UTF8[0], GB[0]}
         assert "/stream.mjpg" in emu.record.requests
-        assert wait_until(lambda: emu.record.frames_sent >= 1, timeout=10)
+        assert wait_until(lambda: emu.record.frames_sent >= 1)
     finally:
         emu.stop()
 
@@ -336,7 +337,7 @@ def test_device_grabs_through_its_own_thread_and_goes_idle(emulator: CameraEmula
     st = dev.status()
     assert st["state"] == "idle" and st["frames"] == 2 and st["frame_size"] == [640, 480]
     assert dev.preview_jpeg and dev.preview_jpeg.startswith(b"\xff\xd8")
-    assert wait_until(lambda: not dev.active, timeout=5)            # idle timeout: thread gone
+    assert wait_until(lambda: not dev.active)            # idle timeout: thread gone
     assert not [t for t in threading.enumerate() if t.name == "camera-camera"]
     assert not dev.status()["capture_open"]
     dev.stop()
@@ -525,13 +526,13 @@ def test_emulator_text_commands_and_http_control() -> None:
         assert emu.payloads == (("办件回执 XYZ", "gb18030"),)
         assert "未知命令" in emu.fault("explode")
         base = emu.url.rsplit("/", 1)[0]
-        with urllib.request.urlopen(f"{base}/control?fault=noise", timeout=2) as r:
+        with urllib.request.urlopen(f"{base}/control?fault=noise", timeout=WAIT_SECONDS) as r:
             assert json.loads(r.read()) == {"fault": "noise"}
         assert emu.active_fault == "noise"
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"{base}/control?fault=explode", timeout=2)
+            urllib.request.urlopen(f"{base}/control?fault=explode", timeout=WAIT_SECONDS)
         assert err.value.code == 400
-        with urllib.request.urlopen(f"{base}/frame.jpg", timeout=5) as r:
+        with urllib.request.urlopen(f"{base}/frame.jpg", timeout=WAIT_SECONDS) as r:
             assert r.headers["Content-Type"] == "image/jpeg" and r.read(2) == b"\xff\xd8"
     finally:
         emu.stop()

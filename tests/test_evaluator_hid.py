@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.emulators.evaluator_hid import HidKeypadEmulator
 from hall.drivers.evaluator.base import CHANNEL
 from hall.drivers.evaluator.hid_keypad import (
@@ -24,6 +24,8 @@ from hall.drivers.evaluator.hid_keypad import (
     parse_keymap,
 )
 from hall.events import EventHub
+
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="evdev/FIFO reader is POSIX-only")
 
@@ -66,7 +68,7 @@ class HidRig:
                                       sink=lambda: self.sink, backoff_min=0.05, backoff_max=0.2)
         self.hub.add_listener(self.dev.on_event)
         self.dev.start()
-        assert wait_until(lambda: self.dev.state == DeviceState.READY, 5)
+        assert wait_until(lambda: self.dev.state == DeviceState.READY)
 
     def prompt(self, pid: int, seconds: float | None = None) -> None:
         data: dict[str, object] = {"window": 2, "prompt_id": pid, "ticket_id": None, "clerk_name": "王芳",
@@ -123,11 +125,11 @@ def test_timeout_and_other_window(hid: HidRig) -> None:
 def test_unplug_and_replug(hid: HidRig) -> None:
     hid.prompt(7)
     hid.emu.unplug()
-    assert wait_until(lambda: hid.dev.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: hid.dev.state == DeviceState.OFFLINE)
     assert "按键设备" in hid.dev.last_error
     assert hid.dev.test()["ok"] is False
     hid.emu.replug()
-    assert wait_until(lambda: hid.dev.state == DeviceState.READY, 5)
+    assert wait_until(lambda: hid.dev.state == DeviceState.READY)
     hid.emu.press("基本满意")
     assert wait_until(lambda: len(hid.sink.calls) == 1)
     assert hid.sink.calls == [(2, "基本满意", CHANNEL, 7)]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.emulators.evaluator import EvaluatorEmulator
 from hall.drivers.evaluator import protocol as P
 from hall.drivers.evaluator.base import CHANNEL, PressOutcome, PromptGate, prompt_timeout
@@ -22,6 +22,8 @@ from hall.drivers.evaluator.serial_keypad import SILENT_DETAIL, EvaluatorDevice
 from hall.drivers.transport import open_transport
 from hall.events import EventHub
 from hall.queue.clock import FixedClock, iso
+
+from tests.waiting import WAIT_SECONDS, wait_until
 
 T0 = datetime(2026, 11, 25, 9, 0, 0)
 CHANNELS = ["pty", "tcp"] if os.name == "posix" else ["tcp"]
@@ -53,17 +55,17 @@ class Rig:
             reply_timeout=0.2)
         self.hub.add_listener(self.dev.on_event)
         self.dev.start()
-        assert wait_until(lambda: self.dev.state == DeviceState.READY, 5), self.dev.status()
+        assert wait_until(lambda: self.dev.state == DeviceState.READY), self.dev.status()
 
     def prompt(self, prompt_id: int = 11, *, seconds: float = 30, window: int = 1) -> None:
         self.hub.publish("rating.prompt", {
             "window": window, "prompt_id": prompt_id, "ticket_id": 5,
             "expires_at": iso(self.clock.now() + timedelta(seconds=seconds)), "clerk_name": "李明"})
 
-    def wait_mode(self, mode: str, timeout: float = 3.0) -> bool:
+    def wait_mode(self, mode: str, timeout: float = WAIT_SECONDS) -> bool:
         return wait_until(lambda: self.emu.view()["mode"] == mode, timeout)
 
-    def wait_key_result(self, seq: int, timeout: float = 3.0) -> int | None:
+    def wait_key_result(self, seq: int, timeout: float = WAIT_SECONDS) -> int | None:
         def done() -> bool:
             return any(r["seq"] == seq for r in self.emu.key_results)
         if not wait_until(done, timeout):
@@ -241,11 +243,11 @@ def test_unplug_and_replug_mid_prompt(rig: Rig) -> None:
     rig.prompt(prompt_id=50)
     assert rig.wait_mode("prompt")
     rig.emu.unplug()
-    assert wait_until(lambda: rig.dev.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: rig.dev.state == DeviceState.OFFLINE)
     assert rig.dev.status()["last_error"]
     assert rig.dev.test()["ok"] is False
     rig.emu.replug()
-    assert wait_until(lambda: rig.dev.state == DeviceState.READY, 5)
+    assert wait_until(lambda: rig.dev.state == DeviceState.READY)
     assert rig.wait_mode("prompt")                  # shown again with the time it has left
     seq = rig.emu.press("非常满意")
     assert rig.wait_key_result(seq) == P.ST_OK
@@ -257,14 +259,14 @@ def test_silence_degrades_then_goes_offline_and_recovers(pty_rig: Rig) -> None:
     assert wait_until(lambda: rig.dev.status()["counters"]["heartbeats"] >= 2)
     assert rig.dev.status()["rtt_ms"] is not None
     rig.emu.set_silent(True)
-    assert wait_until(lambda: rig.dev.state == DeviceState.DEGRADED, 5)
+    assert wait_until(lambda: rig.dev.state == DeviceState.DEGRADED)
     assert rig.dev.status()["detail"] == SILENT_DETAIL
-    assert wait_until(lambda: rig.dev.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: rig.dev.state == DeviceState.OFFLINE)
     seq = rig.emu.press("满意")                     # a silent keypad sends nothing
     rig.emu.set_silent(False)
-    assert wait_until(lambda: rig.dev.state == DeviceState.READY, 5)
+    assert wait_until(lambda: rig.dev.state == DeviceState.READY)
     assert rig.dev.status()["detail"] == ""
-    assert rig.wait_key_result(seq, timeout=0.5) is None
+    assert rig.wait_key_result(seq, timeout=0.5) is None   # short on purpose: no result must come
     assert sink_of(rig).calls == []
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.services import Services
+
+from tests.waiting import wait_until
 
 
 def _login(client: Any, staff_id: str, window: int) -> dict[str, str]:
@@ -29,14 +31,14 @@ def test_call_is_announced_and_a_keypad_press_is_one_rating(services: Services, 
     speaker = services.devices.emulators["voice"]
     evaluator.start()
     voice.start()
-    assert wait_until(lambda: evaluator.status()["state"] == DeviceState.READY, 5), evaluator.status()
-    assert wait_until(lambda: voice.status()["state"] == DeviceState.READY, 10), voice.status()
+    assert wait_until(lambda: evaluator.status()["state"] == DeviceState.READY), evaluator.status()
+    assert wait_until(lambda: voice.status()["state"] == DeviceState.READY), voice.status()
 
     h = _login(client, "1001", 1)
     assert client.post("/api/tickets", json={"category": "A"}).status_code == 201
     r = client.post("/api/windows/1/call", headers=h)
     assert r.status_code == 200, r.get_json()
-    assert wait_until(lambda: speaker.count == 1, 20)
+    assert wait_until(lambda: speaker.count == 1)
     said = speaker.history[-1]
     assert said["text"] == "请A001号到1号窗口办理" and said["spoken"] == "请 A 零零一 号到一号窗口办理"
     assert said["duration_s"] > 1
@@ -45,14 +47,14 @@ def test_call_is_announced_and_a_keypad_press_is_one_rating(services: Services, 
     assert client.post("/api/windows/1/start", headers=h).status_code == 200
     r = client.post("/api/windows/1/rate-prompt", headers=h)
     assert r.status_code == 201, r.get_json()
-    assert wait_until(lambda: keypad.view()["mode"] == "prompt", 5)
+    assert wait_until(lambda: keypad.view()["mode"] == "prompt")
     assert keypad.view()["clerk_name"] == "李明"
     token = keypad.view()["token"]
     seq = keypad.press("满意")
-    assert wait_until(lambda: any(k["seq"] == seq and k["status"] == 0 for k in keypad.key_results), 5)
-    assert wait_until(lambda: keypad.view()["mode"] == "thanks", 5)
+    assert wait_until(lambda: any(k["seq"] == seq and k["status"] == 0 for k in keypad.key_results))
+    assert wait_until(lambda: keypad.view()["mode"] == "thanks")
     keypad.press("非常满意", token=token)           # a second press for the same, now rated, prompt
-    assert wait_until(lambda: evaluator.status()["counters"]["presses"] == 3, 5)
+    assert wait_until(lambda: evaluator.status()["counters"]["presses"] == 3)
     assert _ratings(services) == [("窗口评价器", "满意", 1)]
     state = client.get("/api/windows/1/rate-prompt", headers=h).get_json()
     assert state["prompt"]["state"] == "rated"
@@ -63,17 +65,17 @@ def test_technician_tests_and_virtual_keys_over_the_api(services: Services, clie
         dev = services.devices.get(name)
         assert dev is not None
         dev.start()
-        assert wait_until(lambda d=dev: d.status()["state"] == DeviceState.READY, 10), dev.status()
+        assert wait_until(lambda d=dev: d.status()["state"] == DeviceState.READY), dev.status()
     r = client.post("/api/session", json={"staff_id": "9101", "pin": "tech-6666"})
     assert r.status_code == 201, r.get_json()
     h = {"Authorization": f"Bearer {r.get_json()['token']}"}
     res = client.post("/api/devices/eval-w2/test", headers=h).get_json()
     assert res["ok"] and "评价器应答正常" in res["message"], res
     keypad = services.devices.emulators["eval-w2"]
-    assert wait_until(lambda: keypad.view()["clerk_name"] == "设备测试", 5)
+    assert wait_until(lambda: keypad.view()["clerk_name"] == "设备测试")
     r = client.post("/api/devices/emulators/eval-w2/fault", headers=h, json={"command": "3"})
     assert r.status_code == 200, r.get_json()
-    assert wait_until(lambda: services.devices.get("eval-w2").status()["last_test_key"] == "基本满意", 5)
+    assert wait_until(lambda: services.devices.get("eval-w2").status()["last_test_key"] == "基本满意")
     assert _ratings(services) == []                 # a test key is never a rating
     res = client.post("/api/devices/voice/test", headers=h).get_json()
     assert res["ok"] and "语音合成正常" in res["message"], res

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.idcard.device import IdCardReader
 from hall.drivers.transport import open_transport
 
 from tests.cli_support import emulator_cli
+from tests.waiting import wait_until
 
 
 def test_emulate_idcard_serves_the_driver_and_takes_a_card_from_stdin() -> None:
@@ -22,10 +23,10 @@ def test_emulate_idcard_serves_the_driver_and_takes_a_card_from_stdin() -> None:
             reader = IdCardReader("cli", open_transport(m.group(1)), publish=lambda k, d: events.append(d),
                                   hash_key=b"k" * 32, poll_every=0.05)
             reader.start()
-            assert wait_until(lambda: reader is not None and reader.state == DeviceState.READY, 10)
+            assert wait_until(lambda: reader is not None and reader.state == DeviceState.READY)
             send("place 王五 男 19491231 11010519491231002X")
             wait_for(r"已放卡：王\* 110\*{11}002X")
-            assert wait_until(lambda: len(events) == 1, 10)
+            assert wait_until(lambda: len(events) == 1)
             wait_for(r"已读")
             assert events[0]["name"] == "王*"
         finally:

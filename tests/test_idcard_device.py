@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.emulators.idcard import IdCardEmulator, make_card
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.device import IdCardReader
 from hall.drivers.idcard.record import id_hash
 from hall.drivers.transport import SerialTransport, TcpTransport
+
+from tests.waiting import wait_until
 
 KEY = b"hall-key" * 4
 ZHANG = ("张三", "男", "19491231", "11010519491231002X")
@@ -38,14 +40,14 @@ class Rig:
     def polled_again(self) -> bool:
         """Wait until the emulator has answered several more host frames than now (never a fixed sleep)."""
         start = self.emu.stats.frames
-        return wait_until(lambda: self.emu.stats.frames >= start + 5, 5)
+        return wait_until(lambda: self.emu.stats.frames >= start + 5)
 
 
 @pytest.fixture(params=channels)
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     r = Rig(request.param)
     r.reader.start()
-    assert wait_until(lambda: r.reader.state == DeviceState.READY, 5), r.reader.status()
+    assert wait_until(lambda: r.reader.state == DeviceState.READY), r.reader.status()
     yield r
     r.reader.stop()
     r.emu.stop()
@@ -57,7 +59,7 @@ def reads(rig: Rig) -> list[dict[str, Any]]:
 
 def test_a_placement_is_read_once_and_the_event_is_masked(rig: Rig) -> None:
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
     assert rig.polled_again()               # the card still lies there: no second read
     assert len(reads(rig)) == 1
     ev = reads(rig)[0]
@@ -72,44 +74,44 @@ def test_a_placement_is_read_once_and_the_event_is_masked(rig: Rig) -> None:
 
 def test_lifting_and_placing_again_reads_again(rig: Rig) -> None:
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
     rig.emu.remove()
     rig.emu.place(make_card(*LI))
-    assert wait_until(lambda: len(reads(rig)) == 2, 5)
+    assert wait_until(lambda: len(reads(rig)) == 2)
     assert reads(rig)[1]["name"] == "李*" and reads(rig)[1]["sex"] == "女"
 
 
 def test_same_card_placed_again_at_once_is_not_a_new_read(rig: Rig) -> None:
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
     rig.emu.remove()
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: rig.emu.reads == 2, 5)
-    assert wait_until(lambda: rig.reader.counters["repeats"] == 1, 5)
+    assert wait_until(lambda: rig.emu.reads == 2)
+    assert wait_until(lambda: rig.reader.counters["repeats"] == 1)
     assert len(reads(rig)) == 1
     rig.reader.same_card_quiet = 0.0
     rig.emu.remove()
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 2, 5)
+    assert wait_until(lambda: len(reads(rig)) == 2)
 
 
 def test_card_pulled_mid_read_is_retried_without_error(rig: Rig) -> None:
     rig.emu.fault("pull")
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: rig.reader.counters["interrupted"] >= 1, 5)
+    assert wait_until(lambda: rig.reader.counters["interrupted"] >= 1)
     assert rig.emu.card is None
     assert rig.polled_again()
     assert reads(rig) == []
     assert rig.reader.state == DeviceState.READY and rig.reader.last_error == ""
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
 
 
 @pytest.mark.parametrize("fault", ["badsum", "noise"])
 def test_damaged_answers_are_asked_again(rig: Rig, fault: str) -> None:
     rig.emu.place(make_card(*ZHANG))
     rig.emu.fault(fault)
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
     dropped = rig.reader.status()["dropped"]
     if fault == "badsum":
         assert dropped["bad_checksum"] >= 1 and rig.reader.counters["resent"] >= 1
@@ -121,31 +123,31 @@ def test_damaged_answers_are_asked_again(rig: Rig, fault: str) -> None:
 
 def test_missing_sam_is_a_fault_with_a_chinese_message_and_recovers(rig: Rig) -> None:
     rig.emu.fault("nosam on")
-    assert wait_until(lambda: rig.reader.state == DeviceState.DEGRADED, 5)
+    assert wait_until(lambda: rig.reader.state == DeviceState.DEGRADED)
     st = rig.reader.status()
     assert "安全模块" in st["detail"] and "00 00 60" in st["detail"] and st["sam"] == st["detail"]
     res = rig.reader.test()
     assert res["ok"] is False and "安全模块自检失败" in res["message"]
     rig.emu.fault("nosam off")
-    assert wait_until(lambda: rig.reader.state == DeviceState.READY, 8)
+    assert wait_until(lambda: rig.reader.state == DeviceState.READY)
     assert rig.reader.test()["ok"] is True
     rig.emu.place(make_card(*LI))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
 
 
 def test_a_silent_reader_goes_offline_and_comes_back(rig: Rig) -> None:
     rig.emu.fault("silent on")
-    assert wait_until(lambda: rig.reader.state == DeviceState.OFFLINE, 8)
+    assert wait_until(lambda: rig.reader.state == DeviceState.OFFLINE)
     assert "无应答" in rig.reader.last_error
     rig.emu.fault("silent off")
-    assert wait_until(lambda: rig.reader.state == DeviceState.READY, 8)
+    assert wait_until(lambda: rig.reader.state == DeviceState.READY)
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
 
 
 def test_take_card_hands_out_the_full_record_once_by_hash(rig: Rig) -> None:
     rig.emu.place(make_card(*ZHANG))
-    assert wait_until(lambda: len(reads(rig)) == 1, 5)
+    assert wait_until(lambda: len(reads(rig)) == 1)
     h = reads(rig)[0]["id_hash"]
     assert rig.reader.take_card("0" * 64) is None
     rec = rig.reader.take_card(h)
@@ -181,14 +183,14 @@ def test_demo_reader_on_healthz_tech_api_and_place_card_action(client: Any, serv
     dev = services.devices.get("idcard-w1")
     assert dev is not None and dev.kind == "idcard"
     services.devices.start()
-    assert wait_until(lambda: dev.status()["state"] == "ready", 10), dev.status()
+    assert wait_until(lambda: dev.status()["state"] == "ready"), dev.status()
     hz = client.get("/healthz").get_json()
     assert {d["name"]: d["state"] for d in hz["devices"]}["idcard-w1"] == "ready"
     headers = {"Authorization": f"Bearer {login(client, '9101', 'tech-6666', window=None)}"}
     r = client.post("/api/devices/emulators/idcard-w1/fault", headers=headers,
                     json={"command": "place 张三 男 19491231 11010519491231002X"})
     assert r.status_code == 200 and r.get_json()["view"]["card"]["id_masked"] == "110***********002X"
-    assert wait_until(lambda: any(k == "idcard.read" for k, _ in events), 5)
+    assert wait_until(lambda: any(k == "idcard.read" for k, _ in events))
     (read,) = [d for k, d in events if k == "idcard.read"]
     assert read["window"] == 1 and read["id_hash"] and len(read["id_hash"]) == 64
     # keyed with the hall's own key (records_settings "id_hash_key"), the one bookings and tickets match by

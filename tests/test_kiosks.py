@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from hall.config.loader import ConfigError, demo_config_path, load_config
 from hall.config.schema import HallConfig
-from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.records.models import AppointmentIn
 from hall.records.util import Actor
@@ -18,6 +17,7 @@ from hall.services import Services
 
 from tests.conftest import app_client, login, pair_device, running_hall
 from tests.conftest import write_config as _write
+from tests.waiting import WAIT_SECONDS, wait_until
 
 DEMO = demo_config_path().read_text(encoding="utf-8")
 FAST = "probe_interval = 0.05, status_timeout = 0.4, reconnect_max = 0.2"
@@ -86,7 +86,7 @@ def _numbers(svc: Services, name: str) -> list[str]:
 
 
 def _printed(svc: Services, ticket_id: int) -> bool:
-    return wait_until(lambda: svc.engine.ticket_status(ticket_id)["ticket"]["print_status"] == "printed", 5)
+    return wait_until(lambda: svc.engine.ticket_status(ticket_id)["ticket"]["print_status"] == "printed")
 
 
 def _issue(api: Any, category: str, kiosk: str | None = None) -> dict[str, Any]:
@@ -133,12 +133,12 @@ def test_reprints_come_out_where_the_citizen_stands(hall: Services, api: Any) ->
     staff = {"Authorization": f"Bearer {login(api)}"}
     r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "k1"}, headers=staff)
     assert r.status_code == 202 and r.get_json()["printer"]["name"] == "printer"
-    assert _emu(hall, "printer").wait_for_jobs(before[0] + 1, 5)
+    assert _emu(hall, "printer").wait_for_jobs(before[0] + 1, WAIT_SECONDS)
     assert "补打" in _emu(hall, "printer").jobs[-1].text
     # with no kiosk named (staff at a window): where it was taken
     r = api.post(f"/api/tickets/{t['ticket']['id']}/reprint", headers=staff)
     assert r.status_code == 202 and r.get_json()["printer"]["name"] == "printer-2"
-    assert _emu(hall, "printer-2").wait_for_jobs(before[1] + 1, 5)
+    assert _emu(hall, "printer-2").wait_for_jobs(before[1] + 1, WAIT_SECONDS)
     assert api.post(f"/api/tickets/{t['ticket']['id']}/reprint", json={"kiosk": "zz"}).status_code == 404
 
 
@@ -158,7 +158,7 @@ def test_appointment_slip_prints_at_the_kiosk_that_checked_in(hall: Services, ap
 
 def test_each_kiosk_asks_the_state_of_its_own_printer(hall: Services, api: Any) -> None:
     _emu(hall, "printer-2").fault("paper out")
-    assert wait_until(lambda: api.get("/api/printer?kiosk=k2").get_json()["state"] == "paper_out", 3)
+    assert wait_until(lambda: api.get("/api/printer?kiosk=k2").get_json()["state"] == "paper_out")
     k2 = api.get("/api/printer?kiosk=k2").get_json()
     assert k2["name"] == "printer-2" and k2["ready"] is False and "缺纸" in k2["message"]
     assert api.get("/api/printer?kiosk=k1").get_json()["ready"] is True
@@ -175,7 +175,7 @@ def test_each_kiosk_asks_the_state_of_its_own_printer(hall: Services, api: Any) 
     t = _issue(api, "B", "k2")
     assert t["printer"]["ready"] is False and t["printer"]["state"] == "paper_out"
     _emu(hall, "printer-2").fault("paper ok")
-    assert wait_until(lambda: api.get("/api/printer?kiosk=k2").get_json()["ready"], 3)
+    assert wait_until(lambda: api.get("/api/printer?kiosk=k2").get_json()["ready"])
 
 
 def test_kiosk_pages_know_their_terminal(api: Any) -> None:

@@ -18,13 +18,15 @@ from typing import Any
 
 import pytest
 from hall.config.schema import HallConfig
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.emulators.led import LedEmulator
 from hall.drivers.led import protocol as p
 from hall.drivers.led.device import LedDevice
 from hall.drivers.led.layout import BoardModel, Call, WindowModel, board_rows, window_rows
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
+
+from tests.waiting import WAIT_SECONDS, wait_until
 
 FAST = {"probe_interval": 0.1, "ack_timeout": 0.3, "retries": 2, "backoff_min": 0.05, "backoff_max": 0.2,
         "test_seconds": 0.3}
@@ -41,7 +43,7 @@ def led_hall(config: HallConfig, tmp_path: Path, clock: FixedClock, **overrides:
         devices.append(d.model_copy(update=update))
     svc = build_services(config.model_copy(update={"devices": devices}), tmp_path, clock=clock)
     svc.devices.start()
-    assert wait_until(lambda: all(dev.status()["state"] == "ready" for dev in svc.devices.devices.values()), 5)
+    assert wait_until(lambda: all(dev.status()["state"] == "ready" for dev in svc.devices.devices.values()))
     return svc
 
 
@@ -67,7 +69,7 @@ def barrier(d: LedDevice) -> None:
 
 
 def shows(e: LedEmulator, *lines: str) -> bool:
-    return e.wait_for(lambda em: em.lines() == list(lines), 5)
+    return e.wait_for(lambda em: em.lines() == list(lines), WAIT_SECONDS)
 
 
 def area_ids(e: LedEmulator, since: int) -> list[tuple[int, ...]]:
@@ -172,12 +174,12 @@ def test_persistent_nack_degrades_and_the_rows_follow_later(hall: Services) -> N
     barrier(d)
     w1.fault("nack 5")                       # refuses everything (CRC error) until cleared
     hall.engine.login(1, "1001")
-    assert wait_until(lambda: d.state == DeviceState.DEGRADED, 5)
+    assert wait_until(lambda: d.state == DeviceState.DEGRADED)
     assert "CRC" in d.status()["detail"]
     assert w1.lines() == ["1号窗口", "暂停服务"]
     w1.fault("nack off")
     assert shows(w1, "1号窗口", "欢迎办理")        # the probe sends the pending row
-    assert wait_until(lambda: d.state == DeviceState.READY, 5)
+    assert wait_until(lambda: d.state == DeviceState.READY)
 
 
 def test_a_screen_that_recovers_with_nothing_pending_is_ready_again(hall: Services) -> None:
@@ -185,9 +187,9 @@ def test_a_screen_that_recovers_with_nothing_pending_is_ready_again(hall: Servic
     w1, d = emu(hall, "led-w1"), dev(hall, "led-w1")
     barrier(d)
     w1.fault("nack 5")                       # only the probe's pings meet it: no event, no pending row
-    assert wait_until(lambda: d.state == DeviceState.DEGRADED, 5)
+    assert wait_until(lambda: d.state == DeviceState.DEGRADED)
     w1.fault("nack off")
-    assert wait_until(lambda: d.state == DeviceState.READY, 5)
+    assert wait_until(lambda: d.state == DeviceState.READY)
     assert d.status()["detail"] == ""
 
 
@@ -198,15 +200,15 @@ def test_unplug_and_replug_resends_all_content(hall: Services) -> None:
     eng.issue("A")
     eng.issue("A")
     # let the frames already on their way land first, or one could arrive after the power loss below
-    assert wait_until(lambda: any("等候 A:2" in line for line in board.lines()), 5)
+    assert wait_until(lambda: any("等候 A:2" in line for line in board.lines()))
     board.unplug()
     board.clear()                            # the controller lost power: its RAM areas are gone
-    assert wait_until(lambda: d.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: d.state == DeviceState.OFFLINE)
     eng.call_next(1, "1001")                 # a call while the board is away
     assert d.state == DeviceState.OFFLINE and board.lines() == []
     board.replug()
     assert shows(board, "请A001号到1号窗口", " ", "等候 A:1 B:0 C:0 D:0 E:0 F:0")
-    assert wait_until(lambda: d.state == DeviceState.READY, 5)
+    assert wait_until(lambda: d.state == DeviceState.READY)
     assert board.area_frames()[-1].area_ids == (0, 1, 2)
     assert d.status()["last_error"]
 
@@ -214,12 +216,12 @@ def test_unplug_and_replug_resends_all_content(hall: Services) -> None:
 def test_silent_controller_goes_offline_and_comes_back(hall: Services) -> None:
     w2, d = emu(hall, "led-w2"), dev(hall, "led-w2")
     w2.fault("silence on")
-    assert wait_until(lambda: d.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: d.state == DeviceState.OFFLINE)
     assert "无应答" in d.status()["last_error"]
     hall.engine.login(2, "1002")
     w2.fault("silence off")
     assert shows(w2, "2号窗口", "欢迎办理")
-    assert wait_until(lambda: d.state == DeviceState.READY, 5)
+    assert wait_until(lambda: d.state == DeviceState.READY)
 
 
 def test_noise_garbled_and_partial_replies_are_survived(hall: Services) -> None:
@@ -274,7 +276,7 @@ def test_test_fails_fast_when_offline_or_refused(hall: Services) -> None:
     assert result["ok"] is False and "控制器忙" in result["message"]
     w1.fault("nack off")
     w1.unplug()
-    assert wait_until(lambda: d.state == DeviceState.OFFLINE, 5)
+    assert wait_until(lambda: d.state == DeviceState.OFFLINE)
     result = d.test()
     assert result["ok"] is False and "离线" in result["message"]
 
@@ -303,11 +305,11 @@ def test_serial_screen_over_a_pty_survives_unplug(tmp_path: Path, config: HallCo
         svc.engine.login(1, "1001")
         assert shows(w1, "1号窗口", "欢迎办理")
         w1.unplug()                              # the USB adapter is pulled: the device node disappears
-        assert wait_until(lambda: d.state == DeviceState.OFFLINE, 5)
+        assert wait_until(lambda: d.state == DeviceState.OFFLINE)
         svc.engine.pause(1, "1001", "设备检修")
         w1.replug()
         assert shows(w1, "1号窗口", "暂停服务")
-        assert wait_until(lambda: d.state == DeviceState.READY, 5)
+        assert wait_until(lambda: d.state == DeviceState.READY)
     finally:
         svc.stop()
 
@@ -346,7 +348,7 @@ def _raw_client(e: LedEmulator) -> Any:
     import socket
 
     assert e.port is not None
-    s = socket.create_connection(("127.0.0.1", e.port), timeout=2)
+    s = socket.create_connection(("127.0.0.1", e.port), timeout=WAIT_SECONDS)
     return s
 
 

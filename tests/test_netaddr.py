@@ -22,6 +22,8 @@ from hall.drivers.printer.render import render
 from hall.netaddr import lan_addresses, public_link, resolve, usable_lan_address
 from pydantic import ValidationError
 
+from tests.waiting import WAIT_SECONDS
+
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
 
@@ -116,7 +118,7 @@ def test_ticket_qr_of_a_hall_on_all_interfaces_carries_a_lan_address(tmp_path: P
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
             assert time.monotonic() < deadline, "server did not start"
             try:        # up, and its printer connected (a ticket issued before would not print)
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 c.request("GET", "/api/printer")
                 if json.loads(c.getresponse().read()).get("ready"):
                     break
@@ -126,7 +128,7 @@ def test_ticket_qr_of_a_hall_on_all_interfaces_carries_a_lan_address(tmp_path: P
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         c.request("POST", "/api/tickets", body='{"category": "B"}', headers={"Content-Type": "application/json"})
         assert c.getresponse().status == 201
-        assert emu.wait_for_jobs(1, timeout=15), "nothing printed"
+        assert emu.wait_for_jobs(1, WAIT_SECONDS), "nothing printed"
         raw = bytes(emu.jobs[-1].raw)
         assert b"\x1dv0" in raw                     # an image QR: the text is only in the pixels
         jobs = [j for j in render(raw) if j.qr]     # decode the QR image from the printer's bytes

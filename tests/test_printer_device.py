@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from hall.config.schema import Device, HallConfig
-from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
 from tests.conftest import login, pair_device
+from tests.waiting import WAIT_SECONDS, wait_until
 
 FAST: dict[str, str | int | float | bool] = {
     "qr": "native", "probe_interval": 0.05, "status_timeout": 0.4, "reconnect_max": 0.2,
@@ -34,7 +34,7 @@ def make_hall(tmp_path: Path, config: HallConfig, clock: FixedClock, url: str = 
 @pytest.fixture
 def hall(tmp_path: Path, config: HallConfig, clock: FixedClock) -> Iterator[Services]:
     svc = make_hall(tmp_path, config, clock)
-    assert wait_until(lambda: printer(svc).state == "ready", 5)
+    assert wait_until(lambda: printer(svc).state == "ready")
     yield svc
     svc.stop()
 
@@ -62,7 +62,7 @@ def print_status(svc: Services, ticket_id: int) -> str:
     return status
 
 
-def settled(svc: Services, ticket_id: int, timeout: float = 5.0) -> str:
+def settled(svc: Services, ticket_id: int, timeout: float = WAIT_SECONDS) -> str:
     assert wait_until(lambda: print_status(svc, ticket_id) in ("printed", "failed"), timeout), \
         f"ticket {ticket_id} still {print_status(svc, ticket_id)}"
     return print_status(svc, ticket_id)
@@ -116,7 +116,7 @@ def test_issue_does_not_wait_for_the_printer(hall: Services, api: Any) -> None:
 # ------------------------------------------------------------------ paper
 def test_paper_out_is_known_before_the_citizen_presses(hall: Services, api: Any) -> None:
     emu(hall).fault("paper out")
-    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "paper_out", 3)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "paper_out")
     state = api.get("/api/printer").get_json()
     assert state["ready"] is False and state["message"] == "打印机缺纸" and "号码已保留" in state["hint"]
     health = api.get("/healthz").get_json()
@@ -134,7 +134,7 @@ def test_paper_out_is_known_before_the_citizen_presses(hall: Services, api: Any)
     assert r.status_code == 503 and r.get_json()["error"]["code"] == "printer_not_ready"
 
     emu(hall).fault("paper ok")
-    assert wait_until(lambda: api.get("/api/printer").get_json()["ready"], 15)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["ready"])
     r = api.post(f"/api/tickets/{body['ticket']['id']}/reprint")     # the kiosk, no login
     assert r.status_code == 202 and r.get_json()["print_status"] == "pending"
     assert settled(hall, body["ticket"]["id"]) == "printed"
@@ -156,7 +156,7 @@ def test_near_end_still_prints_and_tells_the_technician(hall: Services, api: Any
     want = {"name": "printer", "ready": True, "state": "near_end", "message": "打印纸即将用完"}
     # wait on the state itself: on a busy machine the driver was still reconnecting after the previous
     # test's paper-out ("offline") when the paper flag had already turned
-    assert wait_until(lambda: api.get("/api/printer").get_json() == want, 15), api.get("/api/printer").get_json()
+    assert wait_until(lambda: api.get("/api/printer").get_json() == want), api.get("/api/printer").get_json()
     body = issue(api, "E")
     assert settled(hall, body["ticket"]["id"]) == "printed"
     assert printer(hall).status()["state"] == "degraded"
@@ -164,7 +164,7 @@ def test_near_end_still_prints_and_tells_the_technician(hall: Services, api: Any
 
 def test_cover_open_is_not_ready(hall: Services, api: Any) -> None:
     emu(hall).fault("cover open")
-    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "not_ready", 3)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "not_ready")
     body = issue(api, "F")
     assert settled(hall, body["ticket"]["id"]) == "failed"
 
@@ -206,14 +206,14 @@ def test_unplug_and_replug_without_restart_and_no_ticket_lost(hall: Services, ap
     assert [settled(hall, t) for t in ids] == ["printed"] * 3
 
     emu(hall).fault("unplug")
-    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "offline", 3)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "offline")
     body = issue(api, "A")
     assert body["printer"]["ready"] is False and body["printer"]["message"] == "打印机未连接或未开机"
     offline_ids = [body["ticket"]["id"], issue(api, "A")["ticket"]["id"]]
     assert [settled(hall, t) for t in offline_ids] == ["failed", "failed"]
 
     emu(hall).fault("replug")               # the same worker reconnects: no restart
-    assert wait_until(lambda: api.get("/api/printer").get_json()["ready"], 5)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["ready"])
     later = [issue(api, "A")["ticket"]["id"] for _ in range(2)]
     assert [settled(hall, t) for t in later] == ["printed"] * 2
 
@@ -232,15 +232,15 @@ def test_unplug_in_the_middle_of_a_ticket(hall: Services, api: Any) -> None:
     e.fault("slow 16 20")
     before = e.received
     body = issue(api, "C")
-    assert wait_until(lambda: e.received > before + 64, 3)     # part of the ticket is across
+    assert wait_until(lambda: e.received > before + 64)     # part of the ticket is across
     e.fault("unplug")
     assert settled(hall, body["ticket"]["id"]) == "failed"
-    assert e.wait_for_jobs(1, 3)                                # flushed when the link dropped
+    assert e.wait_for_jobs(1, WAIT_SECONDS)                                # flushed when the link dropped
     partial = e.last_jobs(1)[0]
     assert not partial["cut"]                                    # the half ticket has no cut
     e.fault("slow off")
     e.fault("replug")
-    assert wait_until(lambda: printer(hall).readiness()["ready"], 5)
+    assert wait_until(lambda: printer(hall).readiness()["ready"])
     assert api.post(f"/api/tickets/{body['ticket']['id']}/reprint").status_code == 202
     assert settled(hall, body["ticket"]["id"]) == "printed"
 
@@ -249,7 +249,7 @@ def test_partial_writes_still_print_the_exact_bytes(hall: Services, api: Any) ->
     e = emu(hall)
     e.fault("slow 7 1")                     # the printer takes 7 bytes at a time
     body = issue(api, "D")
-    assert settled(hall, body["ticket"]["id"], timeout=10) == "printed"
+    assert settled(hall, body["ticket"]["id"]) == "printed"
     expected = printer(hall).layout.ticket(body)
     job = next(j for j in reversed(e.jobs) if "D001" in j.text)
     assert bytes(job.raw).endswith(expected)
@@ -257,12 +257,12 @@ def test_partial_writes_still_print_the_exact_bytes(hall: Services, api: Any) ->
 
 def test_silent_printer_goes_offline_and_comes_back(hall: Services, api: Any) -> None:
     emu(hall).fault("silence on")           # switched off behind a serial line: writes "work", no answers
-    assert wait_until(lambda: printer(hall).state == "offline", 3)
+    assert wait_until(lambda: printer(hall).state == "offline")
     assert "无应答" in printer(hall).last_error
     body = issue(api, "E")
     assert settled(hall, body["ticket"]["id"]) == "failed"
     emu(hall).fault("silence off")
-    assert wait_until(lambda: printer(hall).state == "ready", 5)
+    assert wait_until(lambda: printer(hall).state == "ready")
     assert api.post(f"/api/tickets/{body['ticket']['id']}/reprint").status_code == 202
     assert settled(hall, body["ticket"]["id"]) == "printed"
 
@@ -273,21 +273,21 @@ def test_test_ticket(hall: Services) -> None:
     assert result["ok"] is True and "测试小票已打印" in result["message"]
     assert "测试小票，非有效号码" in emu(hall).last_jobs(1)[0]["text"]
     emu(hall).fault("paper out")
-    assert wait_until(lambda: printer(hall).paper == "out", 3)
+    assert wait_until(lambda: printer(hall).paper == "out")
     result = printer(hall).test()
     assert result == {"ok": False, "message": "测试打印失败：打印机缺纸"}
 
 
 def test_technician_sees_the_emulated_paper_and_injects_faults(hall: Services, api: Any) -> None:
     issue(api, "A")
-    assert emu(hall).wait_for_jobs(1, 3)
+    assert emu(hall).wait_for_jobs(1, WAIT_SECONDS)
     login(api, "9101", "tech-6666", None)
     listing = api.get("/api/devices/emulators").get_json()["emulators"]
     [printer_emu] = [e for e in listing if e["kind"] == "printer"]
     assert "A001" in printer_emu["view"]["jobs"][0]["text"] and printer_emu["faults"]
     r = api.post("/api/devices/emulators/printer/fault", json={"command": "paper out"})
     assert r.status_code == 200 and r.get_json()["message"] == "缺纸"
-    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "paper_out", 3)
+    assert wait_until(lambda: api.get("/api/printer").get_json()["state"] == "paper_out")
     r = api.post("/api/devices/printer/test")          # the technician's test ticket, on the worker
     assert r.status_code == 200 and r.get_json()["ok"] is False and "缺纸" in r.get_json()["message"]
 
@@ -295,7 +295,7 @@ def test_technician_sees_the_emulated_paper_and_injects_faults(hall: Services, a
 def test_stop_fails_what_is_still_queued(tmp_path: Path, config: HallConfig, clock: FixedClock) -> None:
     svc = make_hall(tmp_path, config, clock)
     try:
-        assert wait_until(lambda: printer(svc).state == "ready", 5)
+        assert wait_until(lambda: printer(svc).state == "ready")
         emu(svc).fault("slow 1 50")
         ids = [svc.engine.issue("A").ticket.id for _ in range(3)]
     finally:
@@ -324,7 +324,7 @@ def test_no_printer_configured(tmp_path: Path, config: HallConfig, clock: FixedC
 def test_serial_printer_over_a_pty(tmp_path: Path, config: HallConfig, clock: FixedClock) -> None:
     svc = make_hall(tmp_path, config, clock, url="emulator://pty")
     try:
-        assert wait_until(lambda: printer(svc).state == "ready", 5)
+        assert wait_until(lambda: printer(svc).state == "ready")
         assert printer(svc).transport.url.startswith("/dev/")
         t = svc.engine.issue("F").ticket.id
         assert settled(svc, t) == "printed"
@@ -361,7 +361,8 @@ def test_restarted_printer_prints_each_ticket_once(hall: Services) -> None:
     dev = printer(hall)
     dev.stop()
     dev.start()
-    assert wait_until(lambda: dev.state == "ready", 5)
+    assert wait_until(lambda: dev.state == "ready")
     t = hall.engine.issue("C").ticket.id
     assert settled(hall, t) == "printed"
-    assert emu(hall).wait_for_jobs(1, 3) and not emu(hall).wait_for_jobs(2, 0.3)
+    # the short second wait is the point: a second job must NOT come (nothing printed twice)
+    assert emu(hall).wait_for_jobs(1, WAIT_SECONDS) and not emu(hall).wait_for_jobs(2, 0.3)

@@ -11,6 +11,8 @@ from hall.drivers.printer.render import EscposReader, render
 from hall.drivers.printer.ticket import TicketLayout
 from hall.security import redact_text
 
+from tests.waiting import WAIT_SECONDS
+
 PAYLOAD = {
     "ticket": {"id": 7}, "number": "E012", "category": "E", "category_name": "财政惠农、农村综合",
     "lane": "normal", "ahead": 2, "wait_minutes": 9, "issued_at": "2026-11-25T10:02:00+08:00",
@@ -72,7 +74,7 @@ def emu() -> Iterator[PrinterEmulator]:
     e.stop()
 
 
-def ask(port: int, request: bytes, n: int, timeout: float = 2.0) -> bytes:
+def ask(port: int, request: bytes, n: int, timeout: float = WAIT_SECONDS) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request)
         buf = b""
@@ -103,7 +105,7 @@ def test_records_and_renders_tickets_over_tcp(emu: PrinterEmulator) -> None:
     with socket.create_connection(("127.0.0.1", emu.port)) as s:
         s.sendall(ticket_bytes())
         s.sendall(ticket_bytes())
-        assert emu.wait_for_jobs(2, 3.0)
+        assert emu.wait_for_jobs(2, WAIT_SECONDS)
     last = emu.last_jobs(2)
     assert len(last) == 2 and last[0]["cut"] and "E012" in last[0]["text"]
     assert last[0]["qr"] == ["http://hall/r/7"]
@@ -114,7 +116,7 @@ def test_silence_and_unplug(emu: PrinterEmulator) -> None:
     assert emu.port is not None
     port = emu.port
     emu.fault("silence on")
-    assert ask(port, b"\x10\x04\x04", 1, timeout=0.3) == b""
+    assert ask(port, b"\x10\x04\x04", 1, timeout=0.3) == b""     # short on purpose: a silent printer must not answer
     emu.fault("silence off")
     emu.fault("unplug")
     with pytest.raises(OSError):
@@ -129,11 +131,11 @@ def test_paper_runs_out_after_n_tickets(emu: PrinterEmulator) -> None:
     assert emu.port is not None
     with socket.create_connection(("127.0.0.1", emu.port)) as s:
         s.sendall(ticket_bytes())
-        assert emu.wait_for_jobs(1)
+        assert emu.wait_for_jobs(1, WAIT_SECONDS)
         assert emu.paper == "near_end"
         for _ in range(4):
             s.sendall(ticket_bytes())
-        assert emu.wait_for_jobs(5)
+        assert emu.wait_for_jobs(5, WAIT_SECONDS)
     jobs = emu.last_jobs(5)[::-1]
     assert [j["paper_out"] for j in jobs] == [False, False, False, False, True]
     assert jobs[-1]["text"].startswith("（缺纸：此单未出纸）")
@@ -154,7 +156,7 @@ def test_pty_channel_answers_status_like_a_serial_printer() -> None:
             port.write(b"\x10\x04\x04")
             assert port.read(1) == b"\x12"
             port.write(ticket_bytes())
-            assert e.wait_for_jobs(1, 3.0)
+            assert e.wait_for_jobs(1, WAIT_SECONDS)
         assert "E012" in e.last_jobs(1)[0]["text"]
     finally:
         e.stop()

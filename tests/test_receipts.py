@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from hall.config.loader import demo_config_path, load_config
-from hall.drivers.base import wait_until
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
 from tests.conftest import T0, pair_device
+from tests.waiting import WAIT_SECONDS, wait_until
 
 DEMO = demo_config_path().read_text(encoding="utf-8")
 FAST = "probe_interval = 0.05, status_timeout = 0.4, reconnect_max = 0.2"
@@ -41,7 +41,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     (tmp / "hall.toml").write_text(text, encoding="utf-8")
     svc = build_services(load_config(tmp / "hall.toml"), tmp, clock=FixedClock(T0))
     svc.start()
-    assert wait_until(lambda: all(d.state == "ready" for d in svc.devices.by_kind("printer")), 5)
+    assert wait_until(lambda: all(d.state == "ready" for d in svc.devices.by_kind("printer")))
     yield svc
     svc.stop()
 
@@ -67,7 +67,7 @@ def case(hall: Services, api: Any) -> dict[str, Any]:
     assert t.status_code == 201
     # its ticket is on the default printer's paper before any test counts that printer's jobs
     assert wait_until(lambda: hall.engine.ticket_status(t.get_json()["ticket"]["id"])["ticket"]["print_status"]
-                      == "printed", 5)
+                      == "printed")
     assert api.post("/api/windows/2/call", headers=h).status_code == 200
     assert api.post("/api/windows/2/start", headers=h).status_code == 200
     r = api.post("/api/cases", headers=h, json={
@@ -145,7 +145,7 @@ def test_notice_slip_prints_the_materials_on_that_kiosks_printer(hall: Services,
     r = api.post(f"/api/catalog/items/{ITEM}/notice/print", json={"kiosk": "k2"}, headers=pair_device(api, kiosk="k2"))
     assert r.status_code == 202, r.get_json()
     assert r.get_json()["printer"]["name"] == "printer-2"
-    assert emu.wait_for_jobs(before + 1, 5)
+    assert emu.wait_for_jobs(before + 1, WAIT_SECONDS)
     job = emu.jobs[-1]
     assert b"\x1c\x26" in bytes(job.raw)                # Chinese mode: the text went out as GB18030
     text = _flat(job.text)

@@ -16,6 +16,7 @@ from hall.records.util import Actor, RecordError
 from hall.services import Services, build_services
 
 from tests import records_support
+from tests.waiting import wait_until
 
 CLERK = Actor("1001", "clerk")
 MANAGER = Actor("9001", "manager")
@@ -317,11 +318,7 @@ def test_background_thread_closes_prompts_on_time(services: Services, rec: Any, 
     clock.advance(seconds=200)
     rec.start()
     try:
-        import time
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and ("rating.closed", {"window": 1, "prompt_id": p["prompt_id"],
-                                                                 "reason": "expired"}) not in events:
-            time.sleep(0.02)
+        wait_until(lambda: ("rating.closed", {"window": 1, "prompt_id": p["prompt_id"], "reason": "expired"}) in events)
     finally:
         rec.stop()
     assert ("rating.closed", {"window": 1, "prompt_id": p["prompt_id"], "reason": "expired"}) in events

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,17 +29,10 @@ from hall.relay.outbox import dead_letters, enqueue, outbox_status, retry_dead_l
 from hall.relay.sender import Relay
 from hall.store.db import Database
 
+from tests.waiting import wait_until
+
 SECRET = b"test-secret-0123456789"
 T = "2026-11-25T09:30:00.000+08:00"
-
-
-def wait_until(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 @pytest.fixture
@@ -382,8 +375,8 @@ def test_process_killed_between_send_and_ack_loses_nothing_and_duplicates_nothin
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "hall.db"), sim.url, SECRET.decode()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert wait_until(lambda: sim.count() == 50, timeout=30), proc.stderr.read() if proc.poll() else ""
-        time.sleep(0.1)
+        # held: the county has stored the batch and keeps its answer until release(), so the kill lands in between
+        assert wait_until(lambda: sim.count() == 50), proc.stderr.read() if proc.poll() else ""
         proc.kill()  # the hall dies after the county stored the batch, before it recorded the answer
         proc.wait(10)
     finally:
@@ -532,7 +525,7 @@ def test_https_with_a_private_ca_bundle_and_verification_on(tmp_path: Path, db: 
             untrusting.send_batch()
         assert sim.count() == 0
         trusting = Relay(db, County(endpoint=sim.url, hall_id="H1", ca_bundle=str(ca)),
-                         client=CountyClient(sim.url, "H1", SECRET, ca_bundle=str(ca), timeout=3))
+                         client=CountyClient(sim.url, "H1", SECRET, ca_bundle=str(ca), timeout=10))
         assert trusting.drain(10)
         assert sorted(m["message_id"] for m in sim.messages()) == sorted(ids)
     with pytest.raises(RelayConfigError, match="不存在"):

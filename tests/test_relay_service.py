@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from hall.services import Services, build_services
 
 from tests import relay_support
 from tests.conftest import login
+from tests.waiting import wait_until
 
 SECRET = "service-test-secret-0123456789"
 CLERK = Actor("1002", "clerk", "10.0.0.5")
@@ -50,15 +50,6 @@ def relay_services(tmp_path: Path, config: HallConfig, clock: FixedClock, sim: C
         svc.relay.poll_seconds = 0.05
         svc.relay.backoff_base, svc.relay.backoff_cap = 0.02, 0.2
         yield svc
-
-
-def wait_until(pred: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return bool(pred())
 
 
 def test_records_of_every_kind_reach_the_county_valid_with_only_needed_personal_data(
@@ -122,11 +113,11 @@ def test_service_keeps_issuing_tickets_while_the_county_is_down(relay_services: 
                     payload={"complaint_id": i, "ref_no": f"YJ{i}", "kind": "建议",
                              "created_at": "2026-11-25T09:00:00+08:00"})
     svc.start()
-    assert wait_until(lambda: svc.relay_status()["consecutive_failures"] >= 1, timeout=15)
+    assert wait_until(lambda: svc.relay_status()["consecutive_failures"] >= 1)
     numbers = [svc.engine.issue("A").ticket.number for _ in range(20)]
     assert numbers == [f"A{i:03d}" for i in range(1, 21)]
     sim.clear()
-    assert wait_until(lambda: svc.relay_status()["backlog"] == 0, timeout=15)
+    assert wait_until(lambda: svc.relay_status()["backlog"] == 0)
     assert sim.count() == 50
 
 
@@ -205,7 +196,6 @@ def test_cli_county_sim_runs_on_loopback(tmp_path: Path) -> None:
 def test_demo_county_emulator_relays_for_real(tmp_path: Path) -> None:
     """`endpoint = "emulator://"` (the demo) starts a simulator on loopback and the relay drains to it."""
     from hall.config.loader import demo_config_path, load_config
-    from hall.drivers.base import wait_until
 
     cfg = load_config(demo_config_path())
     assert cfg.county.endpoint == "emulator://"
@@ -218,8 +208,8 @@ def test_demo_county_emulator_relays_for_real(tmp_path: Path) -> None:
         assert svc.records is not None
         svc.records.complaints.submit(ComplaintIn(kind="建议", text="希望增加老花镜"), CITIZEN)
         svc.relay.wake()
-        assert wait_until(lambda: sim.count() == 1, timeout=15)
+        assert wait_until(lambda: sim.count() == 1)
         assert [m["kind"] for m in sim.messages()] == ["complaint"] and sim.rejections() == []
-        assert wait_until(lambda: svc.relay_status()["backlog"] == 0, timeout=15)
+        assert wait_until(lambda: svc.relay_status()["backlog"] == 0)
     finally:
         svc.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from hall.relay.county_sim import CountySimulator
 from hall.services import Services
 
 from tests import relay_support
+from tests.waiting import wait_until
 
 SECRET = "sync-test-secret-0123456789"
 
@@ -120,9 +120,7 @@ def test_the_sync_thread_runs_the_jobs(svc: Services, sim: CountySimulator) -> N
     assert svc.relay is not None
     sim.set_catalog(newer_catalog(sim, "thread-1"))
     svc.relay.sync.start(first_delay=0.0)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and svc.catalog.current.version != "thread-1":
-        time.sleep(0.02)
+    wait_until(lambda: svc.catalog.current.version == "thread-1")
     assert svc.catalog.current.version == "thread-1"
     svc.relay.sync.stop()
 

@@ -43,7 +43,7 @@ def _start(args: list[str], port: int) -> subprocess.Popen[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             c.request("GET", "/healthz")
             if c.getresponse().status == 200:
                 return proc

@@ -22,6 +22,8 @@ from hall.drivers.transport import (
     open_transport,
 )
 
+from tests.waiting import WAIT_SECONDS
+
 
 def test_open_transport_parses_every_kind() -> None:
     t = open_transport("tcp://192.168.1.50:9100")
@@ -52,7 +54,7 @@ def test_tcp_refused_and_peer_close_are_transport_errors() -> None:
     t.write(b"\x10\x04\x01")
     assert conn.recv(3) == b"\x10\x04\x01"
     conn.sendall(b"\x12")
-    assert t.read(1, timeout=2) == b"\x12"
+    assert t.read(1, timeout=WAIT_SECONDS) == b"\x12"
     assert t.read(1, timeout=0.1) == b""        # silence is an empty read, not an error
     conn.close()
     with pytest.raises(TransportError, match="断开"):
@@ -86,7 +88,7 @@ def test_serial_transport_over_a_pty() -> None:
     t.write(b"\xa5\xa5")
     assert os.read(master, 2) == b"\xa5\xa5"
     os.write(master, b"\xa0\x00")
-    assert t.read(2, timeout=2) == b"\xa0\x00"
+    assert t.read(2, timeout=WAIT_SECONDS) == b"\xa0\x00"
     t.close()
     os.close(master)
     os.close(slave)
@@ -170,7 +172,7 @@ def test_usb_bulk_transport_through_pyusb() -> None:
     assert (t.out_ep, t.in_ep) == (0x01, 0x81) and backend.configured == 1
     t.write(b"\x1b@" + "示范镇".encode("gb18030"))
     t.write(b"\x10\x04\x04")
-    assert t.read(1, timeout=1) == b"\x12"
+    assert t.read(1, timeout=WAIT_SECONDS) == b"\x12"
     assert t.read(1, timeout=0.05) == b""          # nothing more: a timeout is silence
     assert bytes(backend.written).startswith(b"\x1b@")
     backend.present = False                          # unplugged

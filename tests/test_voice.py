@@ -9,18 +9,19 @@ from __future__ import annotations
 import itertools
 import shutil
 import sys
-import time
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hall.drivers.base import DeviceState, wait_until
+from hall.drivers.base import DeviceState
 from hall.drivers.emulators.voice import VirtualSpeaker
 from hall.drivers.voice.device import VoiceDevice
 from hall.drivers.voice.text import chinese_number, speech_text, spell_ticket
 from hall.drivers.voice.tts import EspeakRenderer, VoiceError, wav_duration
 from hall.events import EventHub
+
+from tests.waiting import WAIT_SECONDS, wait_until
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 
@@ -116,9 +117,8 @@ def test_a_backlog_older_than_max_delay_is_dropped(tmp_path: Path) -> None:
     dev = VoiceDevice("voice", cache_dir=tmp_path, url="emulator://", speaker=speaker, max_delay=0.0)
     dev.start()
     try:
-        assert wait_until(lambda: dev.state == DeviceState.READY, 10)
-        time.sleep(0.01)
-        assert dev.announce("请A001号到1号窗口办理").result(10) == {
+        assert wait_until(lambda: dev.state == DeviceState.READY)
+        assert dev.announce("请A001号到1号窗口办理").result(WAIT_SECONDS) == {
             "ok": False, "error": "stale", "text": "请A001号到1号窗口办理"}
         assert speaker.count == 0 and dev.status()["counters"]["dropped_stale"] == 1
     finally:
@@ -145,7 +145,7 @@ def test_real_player_subprocess_plays_each_call_to_the_end_in_order(tmp_path: Pa
                       options={"player": f"{sys.executable} {script} {log} {{path}}"})
     dev.start()
     try:
-        assert wait_until(lambda: dev.state == DeviceState.READY, 10), dev.status()
+        assert wait_until(lambda: dev.state == DeviceState.READY), dev.status()
         futs = [dev.announce(c["text"], number=c["number"]) for c in
                 (called("A001", 1), called("B001", 2), called("C001", 3))]
         results = [f.result(30) for f in futs]
@@ -166,7 +166,7 @@ def test_missing_espeak_makes_the_device_offline_with_the_reason(tmp_path: Path)
                       options={"espeak": str(tmp_path / "no-espeak")}, backoff_min=0.2, backoff_max=0.4)
     dev.start()
     try:
-        assert wait_until(lambda: dev.state == DeviceState.OFFLINE, 5)
+        assert wait_until(lambda: dev.state == DeviceState.OFFLINE)
         assert "找不到配置的 espeak-ng" in dev.status()["last_error"]
         assert dev.test()["ok"] is False
         with pytest.raises(Exception, match="离线"):
