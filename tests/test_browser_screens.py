@@ -262,16 +262,16 @@ def test_idle_timeout_returns_home_and_clears_input(pages: Pages) -> None:
     page.wait_for_selector("body[data-view=guide]")
     assert "秒后自动返回首页" in page.get_by_test_id("countdown").inner_text()
     page.get_by_test_id("toggle-large").click()
-    page.wait_for_selector("body[data-view=home]", timeout=8000)
+    page.wait_for_selector("body[data-view=home]")
     assert page.evaluate("document.documentElement.classList.contains('large')") is False   # reset for the next person
 
     # mid-input: never cleared silently; it asks first, then clears
     page.get_by_test_id("tile-progress").click()
     page.locator("[data-testid=keyboard] [data-key='7']").click()
     assert page.get_by_test_id("progress-input").input_value() == "7"
-    page.get_by_test_id("still-there").wait_for(timeout=8000)
+    page.get_by_test_id("still-there").wait_for()
     assert page.evaluate("document.body.dataset.view") == "progress"
-    page.wait_for_selector("body[data-view=home]", timeout=8000)
+    page.wait_for_selector("body[data-view=home]")
     assert page.get_by_test_id("progress-input").count() == 0
 
 
