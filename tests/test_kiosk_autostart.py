@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from hall.cli import main
 
 from tests.browser_support import chromium_available, chromium_browser
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 WRAPPER = ROOT / "packaging" / "linux" / "hall-browser"
@@ -73,11 +73,7 @@ def test_wrapper_restarts_a_browser_that_dies_with_touch_kiosk_flags(tmp_path: P
     proc = subprocess.Popen([str(WRAPPER), "http://192.168.10.5:8080/kiosk"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if log.exists() and len(log.read_text().splitlines()) >= 2:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 2)
         launches = log.read_text().splitlines()
         assert len(launches) >= 2, "the wrapper did not start the browser again"
         flags = launches[0].split()
