@@ -294,9 +294,16 @@ def test_backoff_during_an_outage_then_drain(db: Database, sim: CountySimulator,
     relay = make_relay(db, sim, batch_size=40, timeout=0.3)
     relay.start()
     try:
-        assert wait_until(lambda: relay.status()["consecutive_failures"] >= 3)
-        st = relay.status()
-        assert st["state"] == "backoff" and st["backlog"] == 120 and st["last_error"]
+        # One snapshot for the wait and the asserts: the backoff is 0.02-0.2 s, so a second status() read
+        # on a busy machine caught the relay already sending its next try ("sending" != "backoff").
+        st: dict[str, Any] = {}
+
+        def backing_off() -> bool:
+            st.update(relay.status())
+            return bool(st["consecutive_failures"] >= 3 and st["state"] == "backoff")
+
+        assert wait_until(backing_off), st
+        assert st["backlog"] == 120 and st["last_error"]
         expected_error = {"partition": "超时", "refuse": "连接被拒绝", "http_error": "HTTP 500", "slow": "超时"}
         assert expected_error[fault] in st["last_error"]
         sim.clear()
