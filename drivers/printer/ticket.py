@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from hall.drivers.contracts import Redactor
 from hall.drivers.options import bool_option, int_option
+from hall.drivers.printer import load_escpos
 from hall.drivers.printer.qr_image import qr_image_bytes
 
 CHINESE_ON = b"\x1c\x26"    # FS &: select Chinese (double-byte) character mode
@@ -155,6 +156,7 @@ class PrintOptions:
 
 def print_options(options: Mapping[str, Any]) -> PrintOptions:
     """Validate the printer's options (ValueError with a Chinese message on a bad value)."""
+    load_escpos()
     from escpos.capabilities import get_profile
 
     name = str(options.get("profile", "default"))
@@ -187,6 +189,7 @@ def print_options(options: Mapping[str, Any]) -> PrintOptions:
 
 def qr_profile_warning(options: Mapping[str, Any]) -> str | None:
     """`qr = "native"` on a profile without native QR: what the hall gets instead, for `config check`."""
+    load_escpos()
     from escpos.capabilities import get_profile
 
     name = str(options.get("profile", "default"))
@@ -385,6 +388,7 @@ class _Style:
 
 
 def encode(lines: list[Line], fields: Mapping[str, Any], opts: PrintOptions, redact: Redactor) -> bytes:
+    load_escpos()
     from escpos.constants import QR_ECLEVEL_M
     from escpos.printer import Dummy
 
