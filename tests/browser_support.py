@@ -169,10 +169,10 @@ def serve_hall(data_dir: Path, config_path: Path | None = None) -> Iterator[Hall
     thread = threading.Thread(target=run, name="waitress-test", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60         # a busy 2-core machine can take a while to answer first
     while True:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2):
+            with urllib.request.urlopen(url + "/healthz", timeout=10):
                 break
         except urllib.error.HTTPError:
             break   # answering, even if degraded

@@ -20,6 +20,8 @@ from hall.events import EventHub
 from hall.queue.clock import FixedClock
 from hall.services import Services, build_services
 
+from tests.waiting import WAIT_SECONDS
+
 # A Wednesday morning during opening hours.
 T0 = datetime(2026, 11, 25, 9, 0, 0)
 
@@ -83,7 +85,7 @@ def voice(tmp_path: Path) -> Iterator[tuple[VoiceDevice, VirtualSpeaker, EventHu
     hub = EventHub()
     hub.add_listener(dev.on_event)
     dev.start()
-    assert wait_until(lambda: dev.state == DeviceState.READY, 10)
+    assert wait_until(lambda: dev.state == DeviceState.READY, WAIT_SECONDS)
     yield dev, speaker, hub
     dev.stop()
 
@@ -113,12 +115,12 @@ def auth(api: Any, staff_id: str = "1001", pin: str = "123456", window: int | No
 
 def running_hall(config: HallConfig, folder: Path, clock: FixedClock, *,
                  ready: Callable[[Services], bool] | None = None) -> Iterator[Services]:
-    """The hall of `config` with its (emulated) devices started, once `ready(svc)` holds (5 s at most);
+    """The hall of `config` with its (emulated) devices started, once `ready(svc)` holds (WAIT_SECONDS at most);
     for a fixture to `yield from`."""
     svc = build_services(config, folder, clock=clock)
     svc.start()
     if ready is not None:
-        assert wait_until(lambda: ready(svc), 5)
+        assert wait_until(lambda: ready(svc), WAIT_SECONDS)
     yield svc
     svc.stop()
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 from hall.config.loader import demo_config_path
-from hall.drivers.base import wait_until
 from hall.drivers.idcard.record import id_check_char
 from hall.events import Event
 from hall.print_quota import NOTICE_SLIPS, NOTICE_WINDOW_S
 
 from tests.browser_support import Hall, serve_hall
+from tests.waiting import WAIT_SECONDS, wait_until
 
 ITEM = "11430224MB0DEMO00X05105001000001"       # 临时救助申请 in the demo catalog (category B)
 UNBOUND = "idcard-x"
@@ -87,7 +87,7 @@ def notice(hall: Hall, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 def printers_ready(hall: Hall) -> None:
-    assert wait_until(lambda: all(d.readiness()["ready"] for d in hall.services.devices.by_kind("printer")), 10)
+    assert wait_until(lambda: all(d.readiness()["ready"] for d in hall.services.devices.by_kind("printer")))
 
 
 # ---------------------------------------------------------------------- 1. 告知单 on a kiosk's paper
@@ -104,7 +104,7 @@ def test_notice_print_needs_the_paired_kiosk_and_prints_on_its_own_printer(hall:
     assert {p: jobs(hall, p) for p in before} == before                     # nothing printed anywhere
     status, answer, _ = notice(hall, {}, k2)                                 # no id: its pairing says which
     assert status == 202 and answer["printer"]["name"] == "printer-2", answer
-    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before["printer-2"] + 1, 10)
+    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before["printer-2"] + 1, WAIT_SECONDS)
     assert "一次性告知单" in hall.services.devices.emulators["printer-2"].jobs[-1].text
     assert jobs(hall, "printer") == before["printer"]
 
@@ -120,7 +120,7 @@ def test_notice_prints_per_kiosk_are_limited_and_staff_prints_are_audited(hall: 
     assert answer["error"]["code"] == "notice_print_limit"
     assert f"最多打印 {NOTICE_SLIPS} 张" in message and "分钟后再试" in message and "窗口" in message, message
     assert 0 < int(headers["Retry-After"]) <= NOTICE_WINDOW_S
-    assert hall.services.devices.emulators["printer"].wait_for_jobs(start + NOTICE_SLIPS, 10)
+    assert hall.services.devices.emulators["printer"].wait_for_jobs(start + NOTICE_SLIPS, WAIT_SECONDS)
     assert jobs(hall, "printer") == start + NOTICE_SLIPS                    # the refused ones printed nothing
     # the other kiosk has its own allowance; a clerk at the window may still print on k1's printer
     assert notice(hall, {}, device(hall.pair(kiosk="k2")))[0] == 202
@@ -166,16 +166,16 @@ def test_an_unbound_card_reader_reads_for_no_kiosk_and_the_technician_is_told(ha
                                                                               ) -> None:
     cards = hall.services.cards
     assert cards is not None
-    assert wait_until(lambda: hall.services.devices.get(UNBOUND).state == "ready", 10)
+    assert wait_until(lambda: hall.services.devices.get(UNBOUND).state == "ready")
     seen = len(events)
     _place(hall, UNBOUND, "王建国", "011")
-    assert wait_until(lambda: cards.unbound_reads.get(UNBOUND) == 1, 15), "the reader published no read"
+    assert wait_until(lambda: cards.unbound_reads.get(UNBOUND) == 1), "the reader published no read"
     raw = [e for e in events[seen:] if e.kind == "idcard.read" and e.data["device"] == UNBOUND]
     assert raw, "the read itself happened (technician's stream shows it)"
     assert not [e for e in events[seen:] if e.kind == "card.read"]          # but no kiosk was sent it
     # the bound reader still reads for its kiosk (so the silence above is the binding, not the test)
     _place(hall, "idcard-k1", "赵建国", "031")
-    assert wait_until(lambda: any(e.kind == "card.read" for e in events[seen:]), 15)
+    assert wait_until(lambda: any(e.kind == "card.read" for e in events[seen:]))
     assert [e.data["kiosk"] for e in events[seen:] if e.kind == "card.read"] == ["k1"]
 
     # /tech (config checks) and `kiosk diag` name the reader and the line that binds it
@@ -210,7 +210,7 @@ def test_plain_kiosk_reprint_says_what_to_do_and_a_paired_one_reprints(hall: Hal
     before = jobs(hall, "printer-2")
     status, mine = call(hall, "POST", "/api/tickets", {"category": "B"}, k2)[:2]
     assert status == 201 and mine["ticket"]["terminal"] == "k2" and mine["printer"]["name"] == "printer-2", mine
-    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before + 1, 10)
+    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before + 1, WAIT_SECONDS)
     status, answer, _ = call(hall, "POST", f"/api/tickets/{mine['ticket']['id']}/reprint", {}, k2)
     assert status == 202 and answer["printer"]["name"] == "printer-2", answer
-    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before + 2, 10)
+    assert hall.services.devices.emulators["printer-2"].wait_for_jobs(before + 2, WAIT_SECONDS)

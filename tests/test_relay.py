@@ -565,12 +565,14 @@ def test_a_week_offline_drains_completely_while_the_hall_keeps_serving(tmp_path:
             assert relay.status()["backlog"] == len(expected) and sim.count() == 0
             sim.clear("refuse")  # the link returns; the hall keeps issuing tickets meanwhile
             issued: list[str] = []
+            deadline = time.monotonic() + 600      # a hang guard, not a speed target (scripts/bench_relay.py has those)
             while relay.status()["backlog"] > 0:
+                assert time.monotonic() < deadline, f"backlog still {relay.status()['backlog']} after 10 minutes"
                 result = svc.engine.issue("ABCDEF"[len(issued) % 6]).as_dict()
                 issued.append(result["ticket"]["number"])
                 time.sleep(0.01)
             relay.stop()
-            assert 0 < len(issued) < 1800 and len(set(issued)) == len(issued)
+            assert issued and len(set(issued)) == len(issued)   # tickets kept coming while it drained
             assert_exactly_once(svc.db, sim, expected)
             order = arrival_order_per_key(sim)
             assert all(order[f"case:{i}"] == [f"H1:case:{i}:1", f"H1:case_status:{i}:2", f"H1:case_status:{i}:3"]
