@@ -5,10 +5,20 @@ start, idle CPU over 10 s, ticket issue latency p50/p99 and throughput with 8
 concurrent HTTP clients against a real `kiosk serve` process. Device, camera
 and relay figures come from the scripts/bench_*.py modules when present.
 
+Three ways to run the hall's devices, each measured on the service's process only:
+(a) demo (`demo_idle`): config/demo.toml as shipped, every device an `emulator://` inside the
+    service process, the county simulator too: the demo PC's figure, devices' work included;
+(b) no devices (`core`): no device, kiosk or county configured at all: the service alone;
+(c) devices apart (`devices_apart`, `--devices-apart`): what a hall runs: the service drives
+    the demo's devices over real channels, each device a separate `kiosk emulate` process
+    (the hardware's stand-in, started before and stopped after; see scripts/devices_apart.py),
+    the voice a virtual speaker and the county remote (endpoint "").
+
 Targets on a 2-core machine: p99 ≤ 50 ms, ≥ 300 tickets/s, RSS ≤ 90 MB idle,
 idle CPU ≤ 0.1 % without emulators (core) and ≤ 0.5 % in the demo (demo_idle),
 start-up ≤ 1.5 s. The RSS curve under a compressed hall day is scripts/soak's; `--soak 180` adds it
-(with and without devices: after warm-up ≤ +10 MB, ≤ 2 MB per 1,000 tickets, idle RSS ≤ 90 MB).
+(with and without devices, and with them apart under `--devices-apart`: after warm-up ≤ +10 MB,
+≤ 2 MB per 1,000 tickets, idle RSS ≤ 90 MB).
 """
 
 from __future__ import annotations
@@ -41,13 +51,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_config(tmp: Path, devices: bool) -> Path:
-    """The demo config with caps raised so the load test never hits 今日已满."""
+def bench_config(tmp: Path, devices: bool, apart: dict[str, str] | None = None) -> Path:
+    """The demo config with caps raised so the load test never hits 今日已满.
+
+    `apart` (device name → URL of its separate emulator process) points those devices there
+    instead of at an in-process emulator, and the county is remote (not simulated here)."""
     text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
     text = re.sub(r"daily_cap = \d+", "daily_cap = 999", text)
     if not devices:   # no emulator at all: devices, kiosks and the county simulator go
         text = re.sub(r"\[\[(?:devices|kiosks)\]\][^\[]*", "", text)
         text = text.replace('endpoint = "emulator://"', 'endpoint = ""')
+    elif apart:
+        urls = apart
+
+        def point(m: re.Match[str]) -> str:
+            return m[1] + f'url = "{urls[m[2]]}"' if m[2] in urls else m[0]
+
+        text = re.sub(r'(\[\[devices\]\]\nname = "([^"]+)"\n(?:.*\n)*?)url = "emulator://"', point, text)
+        text = text.replace('endpoint = "emulator://"', 'endpoint = ""')
+        missing = {name for name, url in urls.items() if f'url = "{url}"' not in text}
+        if missing:
+            raise SystemExit(f"bench config: devices not repointed: {missing}")
     path = tmp / "bench.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -227,6 +251,36 @@ def demo_idle(idle_seconds: float) -> dict[str, Any]:
             "rss_idle_mb": round(rss, 1), "idle_seconds": idle_seconds}
 
 
+def devices_apart_idle(idle_seconds: float) -> dict[str, Any]:
+    """Idle CPU and RSS of the service alone while it drives the demo's devices, each in its own process."""
+    from devices_apart import running_apart  # scripts/ is on sys.path: this file's folder
+
+    with tempfile.TemporaryDirectory(prefix="hallbench") as d, running_apart(Path(d)) as apart:
+        tmp = Path(d)
+        proc, port, startup = start_server(tmp, True, config=bench_config(tmp, True, apart.urls))
+        try:
+            p = psutil.Process(proc.pid)
+            states = apart.wait_ready(port)
+            printed = apart.check_print(port)
+            streams = apart.stream_answers()
+            time.sleep(3.0)          # the print's aftermath and the screens' sync settle first
+            cpu0, t0 = p.cpu_times(), time.perf_counter()
+            time.sleep(idle_seconds)
+            cpu1, wall = p.cpu_times(), time.perf_counter() - t0
+            rss = p.memory_info().rss / 1e6
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    return {"idle_cpu_percent": round(((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100, 3),
+            "rss_idle_mb": round(rss, 1), "idle_seconds": idle_seconds, "startup_to_healthz_s": round(startup, 3),
+            "device_states": states, "ticket_printed": printed,
+            "camera_streams": streams, **apart.note()}
+
+
 def extra_modules() -> dict[str, Any]:
     """Figures from scripts/bench_*.py (devices, camera, relay) when they exist."""
     out: dict[str, Any] = {}
@@ -250,6 +304,9 @@ def main() -> int:
     ap.add_argument("--soak", type=float, metavar="SECONDS", default=0.0,
                     help="also run scripts/soak for SECONDS with and without the demo's devices (about SECONDS + 70 s "
                          "each): the RSS curve per 1,000 tickets and idle RSS/CPU after a quiet minute")
+    ap.add_argument("--devices-apart", action="store_true",
+                    help="also measure the service with each demo device in its own `kiosk emulate` process "
+                         "(key devices_apart; with --soak, a third soak run)")
     args = ap.parse_args()
     figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     if args.soak:
@@ -257,8 +314,12 @@ def main() -> int:
 
         figures["soak"] = {name: soak_run(args.soak, idle=60.0, devices=devices)
                            for name, devices in (("demo", True), ("core", False))}
+        if args.devices_apart:
+            figures["soak"]["devices_apart"] = soak_run(args.soak, idle=60.0, devices=True, apart=True)
     figures["core"] = core(2.0 if args.quick else 10.0, 50 if args.quick else 250)   # no emulator at all
     figures["demo_idle"] = demo_idle(2.0 if args.quick else 20.0)
+    if args.devices_apart:
+        figures["devices_apart"] = devices_apart_idle(2.0 if args.quick else 20.0)
     if not args.core_only:
         figures.update(extra_modules())
     print(json.dumps(figures, ensure_ascii=False, indent=2))

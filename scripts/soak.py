@@ -10,6 +10,9 @@ after a quiet minute. Bounded: it stops after `--seconds`, whatever happens.
 
     ./scripts/soak                  # 180 s with the demo's emulated devices
     ./scripts/soak --seconds 60 --no-devices
+    ./scripts/soak --devices-apart  # each demo device its own `kiosk emulate` process (scripts/devices_apart.py)
+Only the service's process is measured: with --devices-apart the emulator processes are started
+before and stopped after (the devices of a real hall are other hardware).
 Targets (issue 10): after warm-up RSS within +10 MB to the end, ≤ 2 MB per
 1,000 tickets, idle RSS ≤ 90 MB.
 """
@@ -17,6 +20,7 @@ Targets (issue 10): after warm-up RSS within +10 MB to the end, ≤ 2 MB per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import random
@@ -32,6 +36,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import bench_config, start_server
+from devices_apart import running_apart
 
 CATS = "ABCDEF"
 CLERKS = {1: "1001", 2: "1002", 3: "1003", 4: "1004"}
@@ -152,21 +157,30 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=6.0, help="tickets per second per kiosk (mean)")
     ap.add_argument("--warmup", type=float, default=0.25, help="share of the run counted as warm-up")
     ap.add_argument("--idle", type=float, default=30.0, help="quiet seconds at the end (idle RSS and CPU)")
-    ap.add_argument("--no-devices", action="store_true", help="without the demo's emulated devices")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--no-devices", action="store_true", help="without the demo's emulated devices")
+    where.add_argument("--devices-apart", action="store_true",
+                       help="the demo's devices each in its own `kiosk emulate` process, not inside the service")
     args = ap.parse_args()
     run(args.seconds, every=args.every, kiosks=args.kiosks, streams=args.streams, rate=args.rate,
-        warmup=args.warmup, idle=args.idle, devices=not args.no_devices, echo=True)
+        warmup=args.warmup, idle=args.idle, devices=not args.no_devices, apart=args.devices_apart, echo=True)
     return 0
 
 
 def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6, rate: float = 6.0,
-        warmup: float = 0.25, idle: float = 30.0, devices: bool = True, echo: bool = False) -> dict[str, Any]:
-    """One compressed day; returns the summary (with the samples under "curve"). Also used by bench --soak."""
+        warmup: float = 0.25, idle: float = 30.0, devices: bool = True, apart: bool = False,
+        echo: bool = False) -> dict[str, Any]:
+    """One compressed day; returns the summary (with the samples under "curve"). Also used by bench --soak.
+
+    `apart`: the devices run as separate emulator processes (ready in /api/devices and one ticket
+    printed there before the day starts); only the service's process is sampled."""
     args = argparse.Namespace(seconds=seconds, every=every, kiosks=kiosks, streams=streams, rate=rate,
                               warmup=warmup, idle=idle, no_devices=not devices)
-    with tempfile.TemporaryDirectory(prefix="hallsoak") as d:
+    checks: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="hallsoak") as d, contextlib.ExitStack() as emulators:
         tmp = Path(d)
-        cfg = bench_config(tmp, devices=not args.no_devices)
+        devs = emulators.enter_context(running_apart(tmp)) if apart and devices else None
+        cfg = bench_config(tmp, devices=not args.no_devices, apart=devs.urls if devs else None)
         proc, port, _ = start_server(tmp, devices=not args.no_devices, config=cfg)
         p = psutil.Process(proc.pid)
         stop = threading.Event()
@@ -178,8 +192,11 @@ def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6
         workers += [threading.Thread(target=clerk, args=(Hall(port, counts, lock), w, stop)) for w in CLERKS]
         workers += [threading.Thread(target=stream, args=(port, stop, counts, lock)) for _ in range(args.streams)]
         samples: list[dict[str, Any]] = []
-        t0 = time.monotonic()
         try:
+            if devs is not None:
+                checks = {"device_states": devs.wait_ready(port), "ticket_printed": devs.check_print(port),
+                          "camera_streams": devs.stream_answers(), **devs.note()}
+            t0 = time.monotonic()
             for w in workers:
                 w.daemon = True
                 w.start()
@@ -210,14 +227,15 @@ def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6
                 proc.wait(10)
     after = [s for s in samples if s["t"] >= args.seconds * args.warmup] or samples
     summary = {
-        "seconds": args.seconds, "devices": not args.no_devices, "tickets": issued[0],
+        "seconds": args.seconds, "devices": not args.no_devices, "devices_apart": devs is not None,
+        "tickets": issued[0],
         "responses": dict(sorted(counts.items())),
         "rss_after_warmup_mb": after[0]["rss_mb"], "rss_end_mb": samples[-1]["rss_mb"],
         "rss_max_after_warmup_mb": max(s["rss_mb"] for s in after),
         "growth_after_warmup_mb": round(max(s["rss_mb"] for s in after) - after[0]["rss_mb"], 1),
         "growth_mb_per_1000_tickets": slope_per_1000(after),
         "idle_rss_mb": round(idle_rss, 1), "idle_cpu_percent": round(idle_cpu, 3), "idle_seconds": args.idle,
-    }
+    } | checks
     if echo:
         print(json.dumps({"summary": summary}, ensure_ascii=False))
     return summary | {"curve": [[x["tickets"], x["rss_mb"]] for x in samples]}
