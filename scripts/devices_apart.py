@@ -161,6 +161,9 @@ def running_apart(tmp: Path, config: Path = ROOT / "config" / "demo.toml") -> It
     devices = tomllib.loads(config.read_text(encoding="utf-8")).get("devices", [])
     apart = Apart()
     outputs: list[IO[bytes]] = []
+    # A `kill` of the bench (SIGTERM) would skip the finally below and leave the emulators, each in its own
+    # session, running: turn it into SystemExit while they live. Ctrl-C already unwinds.
+    previous = signal.signal(signal.SIGTERM, _exit_on_term)
     try:
         for dev in devices:
             if dev.get("url") != "emulator://" or dev["kind"] == "voice":
@@ -189,3 +192,8 @@ def running_apart(tmp: Path, config: Path = ROOT / "config" / "demo.toml") -> It
             _stop(proc)
         for f in outputs:
             f.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
