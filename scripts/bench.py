@@ -229,26 +229,36 @@ def core(idle_seconds: float, per_client: int) -> dict[str, Any]:
     }
 
 
+def measure_idle(proc: subprocess.Popen[bytes], idle_seconds: float) -> dict[str, Any]:
+    """The server process's CPU share over an idle window and its RSS at the end, after 3 s to settle."""
+    p = psutil.Process(proc.pid)
+    time.sleep(3.0)          # devices connect and sync their screens first
+    cpu0, t0 = p.cpu_times(), time.perf_counter()
+    time.sleep(idle_seconds)
+    cpu1, wall = p.cpu_times(), time.perf_counter() - t0
+    rss = p.memory_info().rss / 1e6
+    return {"idle_cpu_percent": round(((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100, 3),
+            "rss_idle_mb": round(rss, 1), "idle_seconds": idle_seconds}
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM first, so the service shuts down as a hall PC's would (streams end, the database closes)."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def demo_idle(idle_seconds: float) -> dict[str, Any]:
     """Idle CPU and RSS of the demo hall: every device emulated in-process, the county simulator too."""
     with tempfile.TemporaryDirectory(prefix="hallbench") as d:
         proc, _, _ = start_server(Path(d), devices=True)
         try:
-            p = psutil.Process(proc.pid)
-            time.sleep(3.0)          # devices connect and sync their screens first
-            cpu0, t0 = p.cpu_times(), time.perf_counter()
-            time.sleep(idle_seconds)
-            cpu1, wall = p.cpu_times(), time.perf_counter() - t0
-            rss = p.memory_info().rss / 1e6
+            return measure_idle(proc, idle_seconds)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-    return {"idle_cpu_percent": round(((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100, 3),
-            "rss_idle_mb": round(rss, 1), "idle_seconds": idle_seconds}
+            stop_server(proc)
 
 
 def devices_apart_idle(idle_seconds: float) -> dict[str, Any]:
@@ -259,26 +269,12 @@ def devices_apart_idle(idle_seconds: float) -> dict[str, Any]:
         tmp = Path(d)
         proc, port, startup = start_server(tmp, True, config=bench_config(tmp, True, apart.urls))
         try:
-            p = psutil.Process(proc.pid)
-            states = apart.wait_ready(port)
-            printed = apart.check_print(port)
-            streams = apart.stream_answers()
-            time.sleep(3.0)          # the print's aftermath and the screens' sync settle first
-            cpu0, t0 = p.cpu_times(), time.perf_counter()
-            time.sleep(idle_seconds)
-            cpu1, wall = p.cpu_times(), time.perf_counter() - t0
-            rss = p.memory_info().rss / 1e6
+            checks = {"device_states": apart.wait_ready(port), "ticket_printed": apart.check_print(port),
+                      "camera_streams": apart.stream_answers()}
+            idle = measure_idle(proc, idle_seconds)   # the print's aftermath and the screens' sync settle first
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-    return {"idle_cpu_percent": round(((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall * 100, 3),
-            "rss_idle_mb": round(rss, 1), "idle_seconds": idle_seconds, "startup_to_healthz_s": round(startup, 3),
-            "device_states": states, "ticket_printed": printed,
-            "camera_streams": streams, **apart.note()}
+            stop_server(proc)
+    return idle | {"startup_to_healthz_s": round(startup, 3)} | checks | apart.note()
 
 
 def extra_modules() -> dict[str, Any]:
