@@ -51,10 +51,13 @@ class Hall:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
         self.token = ""
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             device: str = "") -> tuple[int, Any]:
         headers = dict(HEADERS, Origin=f"http://127.0.0.1:{self.port}")
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if device:
+            headers["X-Hall-Device"] = device      # a paired tablet's token (issue 10 item 4)
         for attempt in (1, 2):
             try:
                 self.conn.request(method, path, body=json.dumps(body or {}), headers=headers)
@@ -87,7 +90,26 @@ def kiosk(h: Hall, stop: threading.Event, issued: list[int], rate: float) -> Non
         stop.wait(random.expovariate(rate))
 
 
+def pair_tablet(h: Hall, window: int) -> str:
+    """The window's tablet paired as a technician does it (code made on /tech, entered on the tablet).
+
+    The evaluator takes a rating only from the window's paired tablet; without this every soak
+    rating was a 403 and the day had no ratings in it."""
+    tech = Hall(h.port, h.counts, h.lock)
+    status, body = tech.call("POST", "/api/session", {"staff_id": "9101", "pin": "tech-6666"})
+    if status != 201:
+        return ""
+    tech.token = body["token"]
+    status, made = tech.call("POST", "/api/tech/pairings", {"kind": "evaluator", "window": window})
+    tech.conn.close()
+    if status != 201:
+        return ""
+    status, paired = h.call("POST", "/api/pairing", {"code": made["code"]})
+    return str(paired["token"]) if status == 201 else ""
+
+
 def clerk(h: Hall, window: int, stop: threading.Event) -> None:
+    device = pair_tablet(h, window)
     status, body = h.call("POST", "/api/session", {"staff_id": CLERKS[window], "pin": "123456", "window": window})
     if status != 201:
         return
@@ -111,7 +133,7 @@ def clerk(h: Hall, window: int, stop: threading.Event) -> None:
             if s == 201 and prompt:
                 tablet = Hall(h.port, h.counts, h.lock)
                 tablet.call("POST", f"/api/evaluator/{window}/rating",
-                            {"level": random.choice(["非常满意", "满意", "基本满意"])})
+                            {"level": random.choice(["非常满意", "满意", "基本满意"])}, device=device)
                 tablet.conn.close()
         stop.wait(random.uniform(0.05, 0.3))
 
