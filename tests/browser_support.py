@@ -66,6 +66,21 @@ SPEECH_STUB = """
 })();
 """
 
+FUNCTION_FORM = re.compile(r"^\s*(?:\(\s*\w*\s*\)|\w+)\s*=>")
+
+
+def wait_js(page: Any, expression: str, *, timeout: float | None = None, arg: Any = None) -> None:
+    """`page.wait_for_function`, except that a predicate which throws counts as "not yet".
+
+    Playwright fails the whole wait at once when the predicate throws, e.g. when it reads an
+    element the page has not rendered yet (or is re-rendering): under load a clerk-console fit
+    case failed so with "Cannot read properties of null". An expression or a one-argument
+    arrow function (given `arg`) is accepted, as `wait_for_function` accepts them."""
+    call = f"({expression})(a)" if FUNCTION_FORM.match(expression) else f"({expression})"
+    page.wait_for_function(f"(a) => {{ try {{ return {call}; }} catch (e) {{ return false; }} }}",
+                           arg=arg, timeout=timeout)
+
+
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
@@ -281,7 +296,7 @@ def hotkey(page: Any, key: str, action: str) -> None:
     The console ignores a key while the previous action's request is still in flight (its buttons
     are off): the screen may already show the new state from the live stream before the answer
     arrives, so a test that presses at once loses the key on a busy machine."""
-    page.wait_for_function(f"!document.querySelector('[data-testid=act-{action}]').disabled")
+    wait_js(page, f"!document.querySelector('[data-testid=act-{action}]').disabled")
     page.keyboard.press(key)
 
 

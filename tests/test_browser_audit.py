@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -46,7 +46,7 @@ def test_the_manager_sees_a_days_actions_filters_them_and_exports_them(pages: Pa
     page.get_by_test_id("audit-actor").select_option("1003")
     page.get_by_test_id("audit-action").select_option("ticket")
     page.get_by_test_id("audit-apply").click()
-    page.wait_for_function("() => { const t = document.querySelector('[data-testid=audit-table]');"
+    wait_js(page, "() => { const t = document.querySelector('[data-testid=audit-table]');"
                            " return t && !t.innerText.includes('暂停服务'); }")
     rows = page.locator("[data-testid=audit-table] tbody tr")
     actions = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(rows.count())]

@@ -13,7 +13,7 @@ from typing import Any
 
 from hall.queue.clock import iso
 
-from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in, wait_js
 from tests.waiting import WAIT_SECONDS
 
 pytestmark = BROWSER_MARKS
@@ -22,13 +22,13 @@ hall, browser, pages = browser_hall("broadcasthall", pages=Pages)
 
 
 def banner_shows(page: Any, text: str) -> None:
-    page.wait_for_function(
+    wait_js(page,
         "(t) => { const b = document.querySelector('[data-testid=broadcast-banner]');"
         " return b && !b.hidden && b.textContent.includes(t); }", arg=text, timeout=15000)
 
 
 def banner_gone(page: Any) -> None:
-    page.wait_for_function("document.querySelector('[data-testid=broadcast-banner]').hidden", timeout=15000)
+    wait_js(page, "document.querySelector('[data-testid=broadcast-banner]').hidden", timeout=15000)
 
 
 def led_lines(hall: Hall) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from hall.drivers.idcard.record import id_check_char
 
-from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -35,7 +35,7 @@ def test_card_at_kiosk_priority_ticket_then_phone_follows_the_call(pages: Browse
         update={"phone_poll_seconds": 1.0})})
     kiosk = pages.open_in(pages.context(LANDSCAPE), "/kiosk/k1", "kiosk")
     kiosk.wait_for_selector("[data-testid=tile-take]")
-    kiosk.wait_for_function("() => document.body.dataset.view === 'home'")
+    wait_js(kiosk, "() => document.body.dataset.view === 'home'")
 
     # Two people are already waiting in B (the 75-year-old's priority ticket goes ahead of them).
     for _ in range(2):
@@ -87,7 +87,7 @@ def test_card_at_kiosk_priority_ticket_then_phone_follows_the_call(pages: Browse
     clerk = hall.login("1002", window=2)
     status, answer = hall.api("POST", "/api/windows/2/call", token=clerk)
     assert status == 200 and answer["ticket"]["number"] == ticket_no, answer
-    phone.wait_for_function("() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
+    wait_js(phone, "() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
                             timeout=LIVE_MS)
     assert "请到2号窗口" in phone.inner_text("[data-testid=progress-headline]")
     assert phone.evaluate("() => window.__vib.length") >= 1
@@ -195,7 +195,7 @@ def test_phone_position_changes_live_until_called(pages: BrowserPages, hall: Hal
         assert hall.api("POST", "/api/windows/4/start", token=clerk)[0] == 200
     assert seen[0] == "还有1位，请回到大厅等候"
     assert hall.api("POST", "/api/windows/4/call", token=clerk)[1]["ticket"]["id"] == mine
-    phone.wait_for_function("() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
+    wait_js(phone, "() => document.querySelector('[data-testid=progress]').dataset.state === 'called'",
                             timeout=LIVE_MS)
     assert phone.inner_text("[data-testid=progress-headline]") == "请到4号窗口办理"
     # after service the page turns into the existing rating form

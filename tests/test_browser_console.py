@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot, wait_js
 
 pytestmark = BROWSER_MARKS
 WAIT = 10000
@@ -20,7 +20,7 @@ hall, browser, pages = browser_hall("console", pages=partial(BrowserPages, speec
 
 
 def _hero(board: Any, state: str, text: str) -> str:
-    board.wait_for_function(
+    wait_js(board,
         "([s, t]) => { const h = document.querySelector('[data-testid=hero]');"
         " return h.dataset.state === s && h.innerText.includes(t); }", arg=[state, text], timeout=WAIT)
     return str(board.get_by_test_id("hero").inner_text())
@@ -28,7 +28,7 @@ def _hero(board: Any, state: str, text: str) -> str:
 
 def test_board_call_panel_follows_the_ticket_and_the_window(pages: BrowserPages, hall: Hall) -> None:
     board = pages.open_in(pages.context({"width": 1920, "height": 1080}), "/board?chime=0", "board")
-    board.wait_for_function("window.hallBoard && window.hallBoard.live.snapshots > 0", timeout=WAIT)
+    wait_js(board, "window.hallBoard && window.hallBoard.live.snapshots > 0", timeout=WAIT)
     token = hall.login("1003", window=3)
 
     def call() -> str:
@@ -78,7 +78,7 @@ def test_clerk_actions_stay_in_view_with_case_registration_open(pages: BrowserPa
     clerk.get_by_test_id("act-start").click()
     clerk.wait_for_selector("[data-testid=current-state].ok", timeout=WAIT)
     clerk.get_by_test_id("case-open").click()
-    clerk.wait_for_function("getComputedStyle(document.querySelector('.col-case')).transform === 'none'", timeout=WAIT)
+    wait_js(clerk, "getComputedStyle(document.querySelector('.col-case')).transform === 'none'", timeout=WAIT)
     shot(clerk, "clerk-1366-case-drawer")
     # every action and the current number: inside the window and not under the drawer
     seen = clerk.evaluate("""() => [...document.querySelectorAll('.actions-grid .btn, [data-testid=current-number]')]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, BrowserPages, Hall, browser_hall, shot, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -74,7 +74,7 @@ def test_tablet_pairs_by_code_then_rates_and_a_revoke_locks_it_again(pages: Brow
     assert row["state"] == "paired" and row["created_by"] == "9101" and row["last_seen"]
     assert hall.api("POST", f"/api/tech/pairings/{made['id']}/revoke", {}, tech)[0] == 200
     lock.wait_for()
-    tablet.wait_for_function("localStorage.getItem('hall.deviceToken') === null")
+    wait_js(tablet, "localStorage.getItem('hall.deviceToken') === null")
     shot(tablet, "pairing-evaluator-revoked")
 
 

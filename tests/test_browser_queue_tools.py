@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, hotkey, shot, spoken
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, hotkey, shot, spoken, wait_js
 from tests.waiting import wait_until
 
 pytestmark = BROWSER_MARKS
@@ -25,7 +25,7 @@ def _spell(number: str) -> str:
 
 
 def _current_is(page: Any, number: str) -> None:
-    page.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{number}'")
+    wait_js(page, f"document.querySelector('[data-testid=current-number]').textContent === '{number}'")
 
 
 def _console(pages: Pages, staff_id: str, window: int, name: str) -> Any:
@@ -55,11 +55,11 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     hotkey(clerk, "F1", "call")
     _current_is(clerk, first)
     hotkey(clerk, "F4", "start")
-    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    wait_js(clerk, "document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     clerk.get_by_test_id("act-park").click()
     clerk.get_by_test_id(f"resume-{first}").wait_for()
     _current_is(clerk, "当前没有叫号")
-    board.wait_for_function(f"(document.querySelector('[data-testid=parked-1]') || {{}}).textContent"
+    wait_js(board, f"(document.querySelector('[data-testid=parked-1]') || {{}}).textContent"
                             f"?.includes('{first}')")
     assert wait_until(lambda: "欢迎办理" in _led_w1(hall)), _led_w1(hall)
 
@@ -70,23 +70,23 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.get_by_test_id("choose-reason-quick").click()
     clerk.get_by_test_id("choose-confirm").click()
     _current_is(clerk, third)
-    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{third}'")
+    wait_js(board, f"document.querySelector('[data-testid=hero-number]').textContent === '{third}'")
     assert wait_until(lambda: f"请{third}号" in _led_w1(hall)), _led_w1(hall)
-    clerk.wait_for_function(f"!document.querySelector('[data-testid=waiting-tickets] [data-number={third}]')")
+    wait_js(clerk, f"!document.querySelector('[data-testid=waiting-tickets] [data-number={third}]')")
 
     # resume the parked one: refused while the third is called, so finish it first
     assert clerk.get_by_test_id(f"resume-{first}").is_disabled()
     hotkey(clerk, "F4", "start")
-    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    wait_js(clerk, "document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     hotkey(clerk, "F5", "finish")
     _current_is(clerk, "当前没有叫号")
-    clerk.wait_for_function(f"!document.querySelector('[data-testid=resume-{first}]').disabled")
+    wait_js(clerk, f"!document.querySelector('[data-testid=resume-{first}]').disabled")
     clerk.get_by_test_id(f"resume-{first}").click()
     _current_is(clerk, first)
-    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
+    wait_js(board, f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
     assert "请回到 1 号窗口" in board.get_by_test_id("hero-window").inner_text()
-    board.wait_for_function("!document.querySelector('[data-testid=parked-1]')")
-    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'start').length >= 3", timeout=15000)
+    wait_js(board, "!document.querySelector('[data-testid=parked-1]')")
+    wait_js(board, "window.__speech.log.filter(e => e[0] === 'start').length >= 3", timeout=15000)
     said = spoken(board)
     assert said[-1] == f"请{_spell(first)}号回到1号窗口", said
     assert said[-2] == f"请{_spell(third)}号到1号窗口办理", said
@@ -103,14 +103,14 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.get_by_test_id(f"cancel-{second}").click()
     clerk.get_by_test_id("cancel-reason-left").click()
     clerk.get_by_test_id("cancel-confirm").click()
-    clerk.wait_for_function(f"!document.querySelector('[data-testid=waiting-tickets] [data-number={second}]')")
+    wait_js(clerk, f"!document.querySelector('[data-testid=waiting-tickets] [data-number={second}]')")
     assert second in clerk.get_by_test_id("status").inner_text()
     shot(clerk, "clerk-queue-tools")
     state = {t["number"]: t["state"] for t in (hall.services.engine.ticket_status(i)["ticket"] for i in range(1, 5))}
     assert state[second] == "cancelled" and state[first] == "serving" and state[third] == "done"
 
     # a coded pause: the picker asks for a reason, the board and the LED strip say why
-    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    wait_js(clerk, "document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     hotkey(clerk, "F7", "pause")                                     # the resumed ticket is being served
     clerk.get_by_test_id("pause-reason-other").click()
     clerk.get_by_test_id("pause-confirm").click()                     # 其他 without words: refused
@@ -118,7 +118,7 @@ def test_clerk_parks_chooses_resumes_and_cancels(pages: Pages, hall: Hall) -> No
     clerk.get_by_test_id("pause-reason-meeting").click()
     clerk.get_by_test_id("pause-confirm").click()
     clerk.get_by_test_id("paused-note").wait_for()
-    board.wait_for_function("document.querySelector('[data-testid=window-1]').textContent.includes('会议')")
+    wait_js(board, "document.querySelector('[data-testid=window-1]').textContent.includes('会议')")
     assert wait_until(lambda: "暂停服务：会议" in _led_w1(hall)), _led_w1(hall)
     shot(board, "board-parked-paused")
 
@@ -133,7 +133,7 @@ def test_hot_key_pressed_while_an_action_is_in_flight_is_announced_not_lost(page
     held: list[Any] = []
     clerk.route("**/api/windows/3/call", lambda route: held.append(route))   # released below
     hotkey(clerk, "F1", "call")
-    clerk.wait_for_function("document.querySelector('[data-testid=act-finish]').disabled")
+    wait_js(clerk, "document.querySelector('[data-testid=act-finish]').disabled")
     clerk.keyboard.press("F5")                                 # 办结, while the call is in flight
     toast = clerk.get_by_test_id("toast")
     toast.wait_for()

@@ -24,6 +24,7 @@ from tests.browser_support import (
     shot,
     spoken,
     take_ticket,
+    wait_js,
 )
 from tests.waiting import wait_until
 
@@ -81,7 +82,7 @@ def test_printer_failure_shows_the_number_and_offers_a_reprint(pages: Pages, hal
 
 def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, hall: Hall) -> None:
     board = pages.open("/board?chime=1", name="board")
-    board.wait_for_function("window.hallBoard && window.hallBoard.live.snapshots > 0")
+    wait_js(board, "window.hallBoard && window.hallBoard.live.snapshots > 0")
     first = hall.api("POST", "/api/tickets", {"category": "C"})[1]["number"]
     second = hall.api("POST", "/api/tickets", {"category": "C"})[1]["number"]
 
@@ -95,12 +96,12 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     clerk.get_by_test_id("login").click()
     clerk.get_by_test_id("act-call").wait_for()
     clerk.keyboard.press("F1")                      # 叫号
-    clerk.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{first}'")
-    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
+    wait_js(clerk, f"document.querySelector('[data-testid=current-number]').textContent === '{first}'")
+    wait_js(board, f"document.querySelector('[data-testid=hero-number]').textContent === '{first}'")
     assert "3 号窗口" in board.get_by_test_id("hero-window").inner_text()
     clerk.keyboard.press("F2")                      # 重呼
     clerk.wait_for_selector("[data-testid=status].ok")
-    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'end').length >= 2", timeout=10000)
+    wait_js(board, "window.__speech.log.filter(e => e[0] === 'end').length >= 2", timeout=10000)
     spelled = first[0] + "".join("零一二三四五六七八九"[int(c)] for c in first[1:])
     assert spoken(board) == [f"请{spelled}号到3号窗口办理", f"请{spelled}号到3号窗口办理，重呼"]
     log = board.evaluate("window.__speech.log")
@@ -114,34 +115,34 @@ def test_clerk_calls_and_the_board_shows_and_announces_in_order(pages: Pages, ha
     board.evaluate("window.hallBoard.live.reconnect()")
     board.get_by_test_id("offline-banner").wait_for(state="visible", timeout=10000)
     clerk.get_by_test_id("act-start").click()
-    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    wait_js(clerk, "document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     hotkey(clerk, "F1", "call")
-    clerk.wait_for_function(f"document.querySelector('[data-testid=current-number]').textContent === '{second}'")
+    wait_js(clerk, f"document.querySelector('[data-testid=current-number]').textContent === '{second}'")
     shot(board, "board-landscape-offline")
     board.unroute("**/api/events*")
-    board.wait_for_function(f"document.querySelector('[data-testid=hero-number]').textContent === '{second}'",
+    wait_js(board, f"document.querySelector('[data-testid=hero-number]').textContent === '{second}'",
                             timeout=20000)
     board.get_by_test_id("offline-banner").wait_for(state="hidden", timeout=10000)
-    board.wait_for_function("window.__speech.log.filter(e => e[0] === 'end').length >= 3", timeout=10000)
+    wait_js(board, "window.__speech.log.filter(e => e[0] === 'end').length >= 3", timeout=10000)
     spelled2 = second[0] + "".join("零一二三四五六七八九"[int(c)] for c in second[1:])
     assert spoken(board)[-1] == f"请{spelled2}号到3号窗口办理"
     assert board.locator("[data-testid=recent] li.newest").inner_text().startswith(second)
 
     # pausing the window shows on the board, in words
     hotkey(clerk, "F4", "start")                      # 开始办理
-    clerk.wait_for_function("document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
+    wait_js(clerk, "document.querySelector('[data-testid=current-state]').textContent.includes('办理')")
     hotkey(clerk, "F7", "pause")                      # 暂停 → choose a reason
     clerk.get_by_test_id("pause-reason-break").click()   # coded reasons from the config: 休息
     clerk.get_by_test_id("pause-confirm").click()
-    board.wait_for_function("document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
+    wait_js(board, "document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
     assert "休息" in board.get_by_test_id("window-3").inner_text()
     clerk.get_by_test_id("paused-note").wait_for()
     clerk.keyboard.press("F1")                      # refused while paused: the button is off
     assert clerk.get_by_test_id("act-call").is_disabled()
     # the pause request may still be finishing (buttons are off while busy): wait until 恢复 is live
-    clerk.wait_for_function("!document.querySelector('[data-testid=act-resume]').disabled")
+    wait_js(clerk, "!document.querySelector('[data-testid=act-resume]').disabled")
     clerk.keyboard.press("F8")                      # 恢复
-    board.wait_for_function("!document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
+    wait_js(board, "!document.querySelector('[data-testid=window-3]').textContent.includes('暂停服务')")
 
 
 def test_evaluator_records_a_bad_rating_with_a_reason(pages: Pages, hall: Hall) -> None:
@@ -316,12 +317,12 @@ def walk(page: Any, steps: list[str]) -> None:
             page.locator(".item-row").first.click()
             page.get_by_test_id("item-panel").wait_for()
         elif step.startswith("wait:"):
-            page.wait_for_function(f"(document.querySelector('[data-testid={step[5:]}]')?.textContent || '') !== ''")
+            wait_js(page, f"(document.querySelector('[data-testid={step[5:]}]')?.textContent || '') !== ''")
         elif step == "chip:first":
             page.locator("[data-testid=reasons] .chip").first.click()
         else:
             page.get_by_test_id(step).click()
-    page.wait_for_function(SETTLED)     # fetched content in place before measuring or taking the picture
+    wait_js(page, SETTLED)     # fetched content in place before measuring or taking the picture
 
 
 @pytest.mark.parametrize("orientation", ["landscape", "portrait"])
@@ -395,7 +396,7 @@ def test_a_full_category_says_so_in_words(pages: Pages, hall: Hall) -> None:
                                                             body=json.dumps(snap)))
     page.get_by_test_id("tile-take").click()
     tile = page.get_by_test_id("cat-D")
-    page.wait_for_function("document.querySelector('[data-testid=cat-D]').getAttribute('aria-disabled') === 'true'")
+    wait_js(page, "document.querySelector('[data-testid=cat-D]').getAttribute('aria-disabled') === 'true'")
     assert "今日已满" in tile.inner_text()
     tile.click(force=True)                                             # a citizen presses it anyway
     assert page.evaluate("document.body.dataset.view") == "take"       # no ticket screen
@@ -406,7 +407,7 @@ def test_voice_reads_the_screen_in_mandarin(pages: Pages) -> None:
     page = pages.open("/kiosk?idle=600", name="kiosk-voice")
     page.get_by_test_id("toggle-voice").click()
     page.get_by_test_id("tile-take").click()
-    page.wait_for_function("window.__speech.log.some(e => e[1].includes('请点选要办理的业务类别'))")
+    wait_js(page, "window.__speech.log.some(e => e[1].includes('请点选要办理的业务类别'))")
     assert any("取号" in t for t in spoken(page))              # the pressed tile is read out too
 
 
@@ -415,7 +416,7 @@ def test_other_screens(pages: Pages) -> None:
     page.get_by_test_id("go-kiosk").wait_for()
     shot(page, "index")
     board = pages.open("/board?chime=0", PORTRAIT, name="board-portrait")
-    board.wait_for_function("window.hallBoard.live.snapshots > 0")
+    wait_js(board, "window.hallBoard.live.snapshots > 0")
     assert "医保" in board.get_by_test_id("ticker").inner_text()     # the manager's notice scrolls
     shot(board, "board-portrait")
     clerk = pages.open("/clerk", {"width": 1366, "height": 768}, name="clerk-login")

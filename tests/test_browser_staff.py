@@ -18,7 +18,7 @@ from typing import Any
 
 from hall.logsetup import RedactFilter
 
-from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in
+from tests.browser_support import BROWSER_MARKS, Hall, Pages, browser_hall, shot, sign_in, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -74,7 +74,7 @@ def kpi(page: Any, name: str) -> str:
 
 
 def wait_kpi(page: Any, name: str, value: str) -> None:
-    page.wait_for_function(
+    wait_js(page,
         f"(document.querySelector('[data-testid=kpi-{name}] .kpi-value') || {{}}).textContent === '{value}'",
         timeout=10000)
 
@@ -99,7 +99,7 @@ def test_manager_signs_in_and_sees_figures_follow_the_hall(pages: Pages, hall: H
     assert kpi(page, "satisfaction") == "0.0%"              # the one rating so far is a 差评
     assert page.get_by_test_id("win-2").get_attribute("data-state") == "paused"
     assert "午间休息" in page.get_by_test_id("win-2").inner_text()
-    page.wait_for_function("document.querySelector('[data-testid=win-3]').dataset.state === 'idle'")
+    wait_js(page, "document.querySelector('[data-testid=win-3]').dataset.state === 'idle'")
     assert "陈静" in page.get_by_test_id("win-3").inner_text()
     assert "1 人" in page.get_by_test_id("queue-C").inner_text()
     # charts drawn on the page: a bar for this hour, the 差评 in window 4's satisfaction row
@@ -167,7 +167,7 @@ def test_manager_publishes_a_notice_the_kiosk_and_board_read(pages: Pages, hall:
     notice_id = next(n["id"] for n in body["notices"] if n["title"] == title)
     page.get_by_test_id(f"withdraw-{notice_id}").click()
     page.get_by_test_id("confirm-yes").click()
-    page.wait_for_function(f"document.querySelector('[data-testid=notice-{notice_id}]').className.includes('withdrawn')")
+    wait_js(page, f"document.querySelector('[data-testid=notice-{notice_id}]').className.includes('withdrawn')")
     assert all(n["title"] != title for n in hall.api("GET", "/api/notices")[1]["notices"])
 
 
@@ -254,13 +254,13 @@ def test_technician_tests_devices_and_watches_the_emulators(pages: Pages, hall: 
     # a citizen's ticket comes out of the emulated printer and shows on the page as printed
     number = hall.api("POST", "/api/tickets", {"category": "F"})[1]["number"]
     page.get_by_test_id("tab-emulators").click()
-    page.wait_for_function(
+    wait_js(page,
         f"(document.querySelector('[data-testid=printed-tickets]') || {{}}).textContent?.includes('{number}')",
         timeout=10000)
     assert page.locator("[data-testid=led-led-board] canvas.led-canvas").count() == 1
     # a virtual key on the window 1 evaluator: sent down the serial line, answered by the service
     page.get_by_test_id("key-eval-w1-1").click()
-    page.wait_for_function(
+    wait_js(page,
         "document.querySelector('[data-testid=eval-last-eval-w1]').textContent.includes('上次按键')", timeout=10000)
     # a printer fault toggle: paper out, then back
     page.get_by_test_id("fault-printer-paper-out").click()
@@ -283,13 +283,13 @@ def test_technician_places_a_card_on_the_emulated_id_reader(pages: Pages, hall: 
     page.get_by_test_id("card-id-idcard-w1").fill("110101198001010045")
     page.get_by_test_id("place-idcard-w1").click()
     # the driver finds, selects and reads the card over its serial protocol; the emulator then shows it read
-    page.wait_for_function(
+    wait_js(page,
         "(document.querySelector('[data-testid=card-on-idcard-w1]') || {}).textContent?.includes('已读')",
         timeout=30000)
     on_reader = page.get_by_test_id("card-on-idcard-w1").inner_text()
     assert "李*" in on_reader and "110***********0045" in on_reader
     page.get_by_test_id("tab-devices").click()
-    page.wait_for_function(
+    wait_js(page,
         "(document.querySelector('[data-testid=device-idcard-w1]') || {}).textContent?.includes('110***********0045')",
         timeout=30000)
     shown = page.get_by_test_id("devices").inner_text() + page.get_by_test_id("card-on-idcard-w1").inner_text()

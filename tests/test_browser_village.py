@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -278,10 +278,10 @@ def test_a_draft_made_offline_is_kept_and_sent_once_when_the_link_returns(pages:
     assert (row[0], row[1]) == ("上门代办", "五保户") and '"done":true' in row[2]
     # going offline and online again sends nothing more
     ctx.set_offline(True)
-    again.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+    wait_js(again, "() => document.documentElement.classList.contains('is-offline')")
     ctx.set_offline(False)
     # the page heard "online" (the sender's flush runs on the same event) and has no draft left to send
-    again.wait_for_function("() => !document.documentElement.classList.contains('is-offline')")
+    wait_js(again, "() => !document.documentElement.classList.contains('is-offline')")
     assert _drafts_on_device(again) == 0
     assert _count(hall, "赵老汉") == (1, 1)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hall.cli import main
 
-from tests.browser_support import chromium_available, chromium_browser
+from tests.browser_support import chromium_available, chromium_browser, wait_js
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def test_connecting_page_waits_for_the_hall_then_opens_it(browser: Any) -> None:
     server: http.server.ThreadingHTTPServer | None = None
     try:
         page.goto(f"{CONNECTING.as_uri()}#{target}")
-        page.wait_for_function("document.getElementById('tries').textContent.includes('2')", timeout=15000)
+        wait_js(page, "document.getElementById('tries').textContent.includes('2')", timeout=15000)
         assert page.title() == "正在连接服务…"
         assert "正在连接服务…" in page.inner_text("h1")
         assert f"127.0.0.1:{port}" in page.inner_text("#target")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot
+from tests.browser_support import BROWSER_MARKS, LANDSCAPE, BrowserPages, Hall, browser_hall, shot, wait_js
 
 pytestmark = BROWSER_MARKS
 
@@ -49,7 +49,7 @@ class Typist:
 
     def candidates(self, letters: str) -> list[str]:
         """The candidate row once it answers for `letters` (waits on the page's state, not on time)."""
-        self.page.wait_for_function(
+        wait_js(self.page,
             """(q) => document.querySelector('[data-testid=keyboard][data-ime] [data-testid=ime-cands]')
                         .dataset.q === q""", arg=letters)
         texts: list[str] = self.kb.get_by_test_id("ime-cand").all_inner_texts()
@@ -70,7 +70,7 @@ class Typist:
                 offered = self.candidates(typed)
                 if word in offered:
                     self.tap(self.kb.get_by_test_id("ime-cand").nth(offered.index(word)))
-                    self.page.wait_for_function(
+                    wait_js(self.page,
                         "() => document.querySelector('[data-testid=ime-buffer]').textContent === ''")
                     self.log.append(f"{word}:{typed}")
                     return
@@ -103,13 +103,13 @@ def test_guide_search_by_typed_hanzi_and_by_initials(pages: BrowserPages) -> Non
     t = Typist(page)
     t.word("低保", "di bao")
     assert page.get_by_test_id("search-input").input_value() == "低保"
-    page.wait_for_function("() => document.querySelector('[data-testid=item-list] .item-row')")
+    wait_js(page, "() => document.querySelector('[data-testid=item-list] .item-row')")
     assert "最低生活保障" in page.get_by_test_id("item-list").inner_text()
     # Initials still find it without choosing hanzi: the pending pinyin is searched too.
     t.tap(page.locator("[data-testid=keyboard] [data-key=clear]"))
     for ch in "DBSQ":
         t.key(ch)
-    page.wait_for_function("() => (document.querySelector('[data-testid=item-list]')?.innerText || '')"
+    wait_js(page, "() => (document.querySelector('[data-testid=item-list]')?.innerText || '')"
                            ".includes('最低生活保障')")
     shot(page, "kiosk-pinyin-guide-search")
 
@@ -127,11 +127,11 @@ def test_candidates_page_by_touch_and_symbols_type_directly(pages: BrowserPages)
     assert page.evaluate("window.hallKiosk.idle.busy()") is True
     assert page.locator("[data-key=ime-prev]").is_hidden()
     t.key("ime-next")
-    page.wait_for_function("(a) => document.querySelector('[data-testid=ime-cand]').textContent !== a", arg=first[0])
+    wait_js(page, "(a) => document.querySelector('[data-testid=ime-cand]').textContent !== a", arg=first[0])
     second = page.get_by_test_id("ime-cand").all_inner_texts()
     assert second and not set(first) & set(second)
     t.key("ime-prev")
-    page.wait_for_function("(a) => document.querySelector('[data-testid=ime-cand]').textContent === a", arg=first[0])
+    wait_js(page, "(a) => document.querySelector('[data-testid=ime-cand]').textContent === a", arg=first[0])
     t.key("space")                         # 空格 takes the first candidate
     assert page.get_by_test_id("note-input").input_value() == first[0]
     t.key("ime-symbols")

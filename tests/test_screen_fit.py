@@ -41,6 +41,7 @@ from tests.browser_support import (
     chromium_available,
     chromium_browser,
     serve_hall,
+    wait_js,
 )
 
 pytestmark = [
@@ -281,7 +282,7 @@ def _clerk_drawer(page: Any, open_: bool) -> None:
         toggle.click()
         page.wait_for_selector(f"[data-testid=case-open][aria-expanded={str(open_).lower()}]", timeout=STATE_MS)
     if open_:
-        page.wait_for_function("getComputedStyle(document.querySelector('.col-case')).transform === 'none'",
+        wait_js(page, "getComputedStyle(document.querySelector('.col-case')).transform === 'none'",
                                timeout=STATE_MS)
 
 
@@ -295,7 +296,7 @@ def c_idle(page: Any, ctx: Ctx) -> None:
     _clerk_drawer(page, False)
     if _clerk_state(page) != "none":
         page.get_by_test_id("act-finish").click()
-    page.wait_for_function("document.querySelector('[data-testid=current-number]').classList.contains('cur-none')",
+    wait_js(page, "document.querySelector('[data-testid=current-number]').classList.contains('cur-none')",
                            timeout=STATE_MS)
 
 
@@ -309,7 +310,7 @@ def c_serving(page: Any, ctx: Ctx) -> None:
         _wait(page, "[data-testid=act-start]:not([disabled])")
     if _clerk_state(page) == "called":
         page.get_by_test_id("act-start").click()
-    page.wait_for_function("(document.querySelector('[data-testid=current-state]') || {}).className?.includes('ok')",
+    wait_js(page, "(document.querySelector('[data-testid=current-state]') || {}).className?.includes('ok')",
                            timeout=STATE_MS)
 
 
@@ -355,10 +356,10 @@ def _busy_hall(ctx: Ctx) -> dict[str, str]:
 
 def b_busy(page: Any, ctx: Ctx) -> None:
     _busy_hall(ctx)
-    page.wait_for_function("window.hallBoard && window.hallBoard.live.snapshots > 0", timeout=STATE_MS)
-    page.wait_for_function("document.querySelector('[data-testid=window-2]').textContent.includes('暂停服务')",
+    wait_js(page, "window.hallBoard && window.hallBoard.live.snapshots > 0", timeout=STATE_MS)
+    wait_js(page, "document.querySelector('[data-testid=window-2]').textContent.includes('暂停服务')",
                            timeout=STATE_MS)
-    page.wait_for_function("document.querySelectorAll('[data-testid=recent] li').length >= 1", timeout=STATE_MS)
+    wait_js(page, "document.querySelectorAll('[data-testid=recent] li').length >= 1", timeout=STATE_MS)
     # however long the history, every category's count and every window stay on screen (the fit check
     # then finds none of them cut off)
     assert page.locator("[data-testid=waiting] li").count() == 6
@@ -391,7 +392,7 @@ def _tab(staff_id: str, pin: str, tab: str) -> Setup:
         _staff_signed_in(page, staff_id, pin)
         page.get_by_test_id(f"tab-{tab}").click()
         _wait(page, f"[data-testid=panel-{tab}]")
-        page.wait_for_function(f"!document.querySelector('[data-testid=panel-{tab}]').textContent.includes('正在加载')",
+        wait_js(page, f"!document.querySelector('[data-testid=panel-{tab}]').textContent.includes('正在加载')",
                                timeout=STATE_MS)
     return setup
 
@@ -612,8 +613,8 @@ def test_idle_reset_returns_to_the_kiosks_configured_large_mode(screens: ScreenP
     assert _large(page) is not default
     page.get_by_test_id("tile-guide").click()
     # no touch for 2 s: back home, 长辈模式 as configured again
-    page.wait_for_function("document.body.dataset.view === 'home'", timeout=STATE_MS)
-    page.wait_for_function(f"document.documentElement.classList.contains('large') === {str(default).lower()}",
+    wait_js(page, "document.body.dataset.view === 'home'", timeout=STATE_MS)
+    wait_js(page, f"document.documentElement.classList.contains('large') === {str(default).lower()}",
                            timeout=STATE_MS)
     assert page.get_by_test_id("toggle-large").get_attribute("aria-pressed") == str(default).lower()
 
@@ -654,6 +655,6 @@ def test_idle_dialog_and_footer_count_the_same_seconds(kiosk: Any) -> None:
                                           document.querySelector('[data-testid=still-there] p').textContent]""")
         first = [re.search(r"\d+", t) for t in numbers]
         assert all(first) and first[0].group() == first[1].group(), numbers   # type: ignore[union-attr]
-        kiosk.wait_for_function(f"!document.querySelector('[data-testid=still-there] p').textContent"
+        wait_js(kiosk, f"!document.querySelector('[data-testid=still-there] p').textContent"
                                 f".startsWith('{first[1].group()} ')")   # type: ignore[union-attr]
     kiosk.get_by_text("继续办理").click()
