@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+from hall.memory import QuietTrim
+from openpyxl import load_workbook
 
 _INDEX_THEN_SEARCH = """
 import json, sys
@@ -33,7 +38,8 @@ def test_pypinyin_is_let_go_once_the_guide_index_is_built(tmp_path: Path) -> Non
     assert result["found"] == ["最低生活保障申请", "最低生活保障申请"]     # the readings are: pinyin still finds 低保
 
 
-_HALL_WITHOUT_COUNTY = """
+# The demo hall without its county link, served by a Flask test client (each check adds its requests).
+_DEMO_HALL = """
 import json, sys
 from pathlib import Path
 from hall.config.loader import demo_config_path, load_config
@@ -44,6 +50,9 @@ cfg = load_config(demo_config_path())
 cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"endpoint": ""})})
 svc = build_services(cfg, Path(sys.argv[1]), with_devices=False)
 client = create_app(svc, {"TESTING": True}).test_client()
+"""
+
+_HALL_WITHOUT_COUNTY = _DEMO_HALL + """
 status = client.post("/api/tickets", json={"category": "A"}, headers={"Origin": "http://localhost"}).status_code
 svc.stop()
 print(json.dumps({"status": status, "jsonschema": "jsonschema" in sys.modules}))
@@ -54,3 +63,41 @@ def test_a_hall_without_a_county_link_does_not_load_the_wire_validator(tmp_path:
     out = subprocess.run([sys.executable, "-c", _HALL_WITHOUT_COUNTY, str(tmp_path)], capture_output=True, text=True,
                          check=True, timeout=300).stdout
     assert json.loads(out.strip().splitlines()[-1]) == {"status": 201, "jsonschema": False}
+
+
+_MANAGER_DOWNLOADS = _DEMO_HALL + """
+origin = {"Origin": "http://localhost"}
+token = client.post("/api/session", json={"staff_id": "9001", "pin": "hall-8888"}, headers=origin).get_json()["token"]
+r = client.get("/api/manage/xlsx/daily", headers={"Authorization": f"Bearer {token}"})
+Path(sys.argv[1], "daily.xlsx").write_bytes(r.data)
+svc.stop()
+print(json.dumps({"status": r.status_code, "loaded": sorted(m for m in ("openpyxl", "numpy") if m in sys.modules)}))
+"""
+
+
+def test_a_managers_download_does_not_load_openpyxl_in_the_service(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", _MANAGER_DOWNLOADS, str(tmp_path)], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {"status": 200, "loaded": []}
+    book = load_workbook(tmp_path / "daily.xlsx")       # built by the child, whole
+    assert book.sheetnames == ["总体情况", "各窗口", "工作人员", "业务类别", "分时段取号"]
+
+
+def test_a_quiet_hall_trims_once_after_a_burst_of_work() -> None:
+    trims: list[float] = []
+    trimmed = threading.Event()
+
+    def trim() -> None:
+        trims.append(time.monotonic())
+        trimmed.set()
+
+    quiet = QuietTrim(quiet=0.5, trim=trim)
+    for _ in range(20):                          # a burst: one waiting thread, one trim after it
+        quiet.touch()
+    last = time.monotonic()
+    quiet.touch()
+    assert trimmed.wait(60)
+    assert len(trims) == 1 and trims[0] - last >= 0.5       # not before the hall was quiet
+    trimmed.clear()
+    quiet.touch()                                # the next work arms it again
+    assert trimmed.wait(60) and len(trims) == 2

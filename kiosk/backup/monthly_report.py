@@ -8,33 +8,25 @@ read-only configured folder is not created, as for the backups themselves;
 the next check tries again. The file is written to a temporary name, flushed
 and renamed, so a crash never leaves half a workbook under the real name.
 
-Why a child process: building the workbook imports openpyxl (and numpy with it)
-and runs the month's report queries; in the service process that left ~20 MB
-resident until the next restart, from the 1st of every month (and at once on a
-fresh data folder). The child is started with the "spawn" method, which works
-the same on Windows and Linux, opens its own connection to the database, writes
-the file and exits, so the service process never imports openpyxl for it. A
-child that fails or dies is logged and tried again at the next check.
+The workbook is built in a child process (hall.manage.excel_child says why), so
+the service process never imports openpyxl for it; the service writes the bytes
+it sends back. A child that fails or dies is logged and tried again at the next
+check.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import sys
 import threading
-import time
 from datetime import date, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from hall.backup.take import default_folder
 from hall.config.schema import HallConfig
+from hall.manage.excel_child import build_in_child
 
 log = logging.getLogger(__name__)
-
-CHILD_SECONDS = 600.0   # a month of a busy hall builds in seconds; a child hung this long is killed
 
 
 def previous_month(today: date) -> str:
@@ -74,7 +66,9 @@ class MonthlyReportWriter:
             if not self.folder.is_dir():
                 self._failed(f"备份目录 {self.folder} 不存在，{month} 月度通报暂未写出")
                 return None
-            _run_child(self.config, self.data_dir, self.db_path, month, now, target, self._stopping)
+            data, _name = build_in_child(self.config, self.data_dir, self.db_path, "monthly", now, month=month,
+                                         stopping=self._stopping)
+            _write(data, target)
         except Exception as exc:   # a full disk, a pulled USB stick, a dead child: logged, retried at the next check
             self._failed(f"{month} 月度通报写出失败：{exc}")
             return None
@@ -88,69 +82,10 @@ class MonthlyReportWriter:
         self.last_error = why
 
 
-def _spawn_context() -> multiprocessing.context.SpawnContext:
-    """Spawn on every OS; under pywin32's pythonservice.exe the child must still be python.exe."""
-    ctx = multiprocessing.get_context("spawn")
-    exe = Path(sys.executable)
-    if sys.platform == "win32" and exe.name.lower() not in ("python.exe", "pythonw.exe"):
-        ctx.set_executable(str(Path(sys.exec_prefix) / "python.exe"))
-    return ctx
-
-
-def _run_child(config: HallConfig, data_dir: Path, db_path: str, month: str, now: datetime, target: Path,
-               stopping: threading.Event) -> None:
-    """Build and write the workbook in a child process; raises with the child's reason when it did not."""
-    ctx = _spawn_context()
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=write_workbook_in_child, name="monthly-report",
-                        args=(send, config, data_dir, db_path, month, now, target), daemon=True)
-    child.start()
-    send.close()                     # ours; the child holds its own copy, closed when it exits
-    try:
-        deadline = time.monotonic() + CHILD_SECONDS
-        while not receive.poll(0.5):     # in slices, so a stopping service does not wait for the child
-            if stopping.is_set() or time.monotonic() > deadline:
-                child.kill()
-                raise RuntimeError("服务正在停止，生成进程已结束" if stopping.is_set()
-                                   else f"生成进程 {CHILD_SECONDS:.0f} 秒未完成，已结束")
-        try:
-            error = receive.recv()
-        except EOFError:             # the child died before it could answer
-            child.join(30)
-            raise RuntimeError(f"生成进程意外退出（退出码 {child.exitcode}）") from None
-    finally:
-        receive.close()
-        child.join(30)
-    if error:
-        raise RuntimeError(error)
-
-
-def write_workbook_in_child(answer: Connection, config: HallConfig, data_dir: Path, db_path: str, month: str,
-                            now: datetime, target: Path) -> None:
-    """The child's whole life: its own connection, the records the report reads, the file; "" when written."""
-    try:
-        from hall.manage.excel import ExcelReports
-        from hall.queue.clock import FixedClock
-        from hall.queue.engine import QueueEngine
-        from hall.records.service import Records
-        from hall.store.db import Database
-
-        db = Database(db_path)
-        try:
-            clock = FixedClock(now, config.hall.timezone)   # the figures as of the parent's check
-            engine = QueueEngine(db, config, clock=clock)
-            records = Records(config, data_dir, db, engine, clock, lambda _type, _data: None)
-            data, _name = ExcelReports(db, config, records).build("monthly", month=month)
-        finally:
-            db.close()
-        tmp = target.with_name(target.name + ".tmp")
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(target)
-        answer.send("")
-    except BaseException as exc:   # the parent logs it in Chinese; the child has no log of its own
-        answer.send(f"{type(exc).__name__}: {exc}")
-    finally:
-        answer.close()
+def _write(data: bytes, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(target)

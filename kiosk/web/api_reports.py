@@ -1,4 +1,7 @@
-"""Excel report downloads for the manager (.xlsx); each download is audited as an export."""
+"""Excel report downloads for the manager (.xlsx); each download is audited as an export.
+
+Each workbook is built by a child process (hall.manage.excel_child), so a download does not leave
+openpyxl and numpy (~20 MB) resident in the service until its next restart."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from datetime import date
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
-from hall.manage.excel import KINDS, ExcelReports
+from hall.manage.excel import KINDS
+from hall.manage.excel_child import build_in_child
 from hall.web.api_audit import audit_staff_action
 from hall.web.auth import require_role
 from hall.web.errors import ApiError
@@ -47,13 +51,13 @@ def download(kind: str) -> Response:
     if kind not in KINDS:
         raise ApiError("not_found", f"报表类型应为 {'、'.join(KINDS)} 之一", 404)
     svc = services()
-    reports = svc.excel or ExcelReports(svc.db, svc.config, svc.records)
     if kind in ("ratings", "cases") and svc.records is None:
         raise ApiError("unavailable", "办件与评价记录未启用", 503)
-    if kind == "daily":
-        data, name = reports.build(kind, day=_day())
-    else:
-        data, name = reports.build(kind, month=_month())
+    day, month = (_day(), None) if kind == "daily" else (None, _month())
+    try:
+        data, name = build_in_child(svc.config, svc.data_dir, svc.db.path, kind, svc.clock.now(), day=day, month=month)
+    except RuntimeError as exc:
+        raise ApiError("unavailable", f"报表生成失败：{exc}", 503) from None
     audit_staff_action("export", name, {"bytes": len(data)})
     resp = Response(data, mimetype=XLSX)
     resp.headers["Content-Disposition"] = f"attachment; filename=\"report.xlsx\"; filename*=UTF-8''{quote(name)}"
