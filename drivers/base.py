@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from hall.drivers.pace import Pace
 from hall.drivers.transport import Transport, TransportError
 
 # dup-ok: a worker's states and names, like drivers/camera/device.py's; the camera is no DeviceWorker
@@ -65,8 +66,10 @@ class DeviceWorker:
     kind = "device"
 
     def __init__(self, name: str, transport: Transport, *, emulated: bool = False,
-                 backoff_min: float = 0.5, backoff_max: float = 30.0, idle_interval: float = 5.0) -> None:
+                 backoff_min: float = 0.5, backoff_max: float = 30.0, idle_interval: float = 5.0,
+                 pace: Pace | None = None) -> None:
         self.name = name
+        self.pace = pace            # busy or at rest (hall.drivers.pace); None: always the busy pace
         self.transport = transport
         self.emulated = emulated
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
@@ -98,6 +101,7 @@ class DeviceWorker:
         self._listening = False
         self._stop.set()
         self._commands.put(None)
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
@@ -111,7 +115,16 @@ class DeviceWorker:
             fut.set_exception(TransportError(f"{self.name} 已停止 / stopped"))
             return fut
         self._commands.put((command, fut))
+        self.wake()
         return fut
+
+    def has_commands(self) -> bool:
+        """Whether a command waits for the worker (a `poll` that listens long ends early for it)."""
+        return not self._commands.empty()
+
+    def wake(self) -> None:
+        """Make the worker look at its queue now: for kinds whose `poll` blocks on the line (a keypad
+        listening until its next heartbeat), which the queue alone would not end."""
 
     def on_state_change(self, fn: Callable[[DeviceWorker], None]) -> None:
         self._listeners.append(fn)

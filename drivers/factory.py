@@ -53,6 +53,8 @@ BUILDERS: dict[str, str] = {
 
 
 def build_devices(ctx: DeviceContext) -> None:
+    if ctx.config.devices:
+        ctx.hub.add_listener(ctx.manager.pace.listener)
     for spec in ctx.config.devices:
         target = BUILDERS.get(spec.kind)
         if target is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from hall.drivers.pace import Pace
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,7 @@ class DeviceManager:
         self.devices: dict[str, ManagedDevice] = {}
         self.emulators: dict[str, Any] = {}   # device name → emulator object (demo / commissioning)
         self.emulators_active = False
+        self.pace = Pace()                    # busy or at rest: how often devices poll (hall.drivers.pace)
 
     def add(self, device: ManagedDevice) -> None:
         self.devices[device.name] = device

@@ -13,6 +13,7 @@ URLs a hall config may use:
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from pathlib import Path
@@ -47,13 +48,61 @@ class Transport(Protocol):
     def is_open(self) -> bool: ...
 
 
+class Waker:
+    """Ends another thread's wait on a device line: a socket pair whose read end joins the wait's select.
+
+    A keypad's worker listens to its line until the next heartbeat is due, and a rating prompt opened
+    by a clerk must end that wait at once. A socket pair works with select on Windows too; a wake
+    sent before the wait began is kept (the byte stays) so the next wait ends at once: none is lost.
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._r.fileno()
+
+    def wake(self) -> None:
+        try:
+            self._w.send(b"w")
+        except OSError:     # the pair's buffer is full: a wake is pending already
+            pass
+
+    def drain(self) -> None:
+        try:
+            while self._r.recv(256):
+                pass
+        except OSError:     # BlockingIOError: nothing more to drain
+            pass
+
+    def close(self) -> None:
+        for s in (self._r, self._w):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def can_wake(transport: object) -> bool:
+    """Whether `transport.wake()` reliably ends a read in progress (or the next one): see `Waker`."""
+    return bool(getattr(transport, "wakeable", False))
+
+
 class SerialTransport:
+    """pyserial ports and URLs. A wait is ended from another thread (`wake`) on POSIX ports (pyserial's own
+    cancel pipe) and `socket://` lines (a `Waker`); Windows COM ports and other URLs cannot be woken
+    (`wakeable` is false) and their users keep short read windows."""
+
     def __init__(self, url: str, *, baudrate: int = 9600, bytesize: int = 8, parity: str = "N",
                  stopbits: float = 1, write_timeout: float = 3.0) -> None:
         self.url = url
         self.settings = {"baudrate": baudrate, "bytesize": bytesize, "parity": parity, "stopbits": stopbits}
         self.write_timeout = write_timeout
         self._port: Any = None
+        self._woken = False
+        self._waker: Waker | None = None     # socket:// lines: pyserial has no cancel for them
 
     def open(self) -> None:
         import serial
@@ -64,6 +113,30 @@ class SerialTransport:
             )
         except (serial.SerialException, ValueError) as exc:
             raise TransportError(f"串口 {self.url} 打开失败 / cannot open: {exc}") from exc
+        self._woken = False
+        if self._socket() is not None and self._waker is None:
+            self._waker = Waker()
+
+    def _socket(self) -> Any:
+        """The TCP socket behind a `socket://` URL (pyserial's protocol_socket keeps it in `_socket`)."""
+        return getattr(self._port, "_socket", None) if self.url.startswith("socket://") else None
+
+    @property
+    def wakeable(self) -> bool:
+        port = self._port
+        return port is not None and (hasattr(port, "pipe_abort_read_w") or self._waker is not None)
+
+    def wake(self) -> None:
+        """End a read in progress on another thread (or the next one), see `Waker`."""
+        self._woken = True
+        port = self._port
+        try:
+            if self._waker is not None:
+                self._waker.wake()
+            elif port is not None and hasattr(port, "pipe_abort_read_w"):
+                port.cancel_read()      # POSIX: a byte on pyserial's abort pipe, kept until a read takes it
+        except (OSError, ValueError):   # the port was closed under us: the worker reconnects anyway
+            pass
 
     # dup-ok: like the other transports' and kiosk/relay/client.py's close: each wraps its own handle, errors
     def close(self) -> None:
@@ -98,6 +171,13 @@ class SerialTransport:
         buf = b""
         try:
             while len(buf) < size and time.monotonic() < deadline:
+                if self._woken:
+                    self._woken = False
+                    if self._waker is not None:
+                        self._waker.drain()
+                    break
+                if self._waker is not None and not self._readable(deadline):
+                    continue
                 # one wait for the whole window (data ends it at once); set only when it changes, since
                 # on a real port each assignment reconfigures the line (tcsetattr)
                 wait = max(0.01, min(1.0, deadline - time.monotonic()))
@@ -108,6 +188,16 @@ class SerialTransport:
             raise TransportError(f"{self.url} 读取失败 / read failed: {exc}") from exc
         return buf
 
+    def _readable(self, deadline: float) -> bool:
+        """Wait for data on a socket:// line or a wake, whichever comes first (False: woken or timed out)."""
+        sock, waker = self._socket(), self._waker
+        if sock is None or waker is None:
+            return True
+        ready, _, _ = select.select([sock.fileno(), waker.fileno()], [], [], max(0.0, deadline - time.monotonic()))
+        if waker.fileno() in ready:
+            waker.drain()
+        return sock.fileno() in ready
+
 
 class TcpTransport:
     def __init__(self, host: str, port: int, *, connect_timeout: float = 3.0, io_timeout: float = 5.0) -> None:
@@ -115,6 +205,17 @@ class TcpTransport:
         self.host, self.port = host, port
         self.connect_timeout, self.io_timeout = connect_timeout, io_timeout
         self._sock: socket.socket | None = None
+        self._waker = Waker()
+        self._woken = False
+
+    @property
+    def wakeable(self) -> bool:
+        return True
+
+    def wake(self) -> None:
+        """End a read in progress on another thread (or the next one), see `Waker`."""
+        self._woken = True
+        self._waker.wake()
 
     def open(self) -> None:
         try:
@@ -152,9 +253,21 @@ class TcpTransport:
         deadline = time.monotonic() + timeout
         buf = b""
         while len(buf) < size:
+            if self._woken:
+                self._woken = False
+                self._waker.drain()
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            try:
+                ready, _, _ = select.select([self._sock.fileno(), self._waker.fileno()], [], [], remaining)
+            except (OSError, ValueError) as exc:   # closed under us by stop()
+                raise TransportError(f"{self.url} 接收失败 / receive failed: {exc}") from exc
+            if self._waker.fileno() in ready:
+                self._waker.drain()
+            if self._sock.fileno() not in ready:
+                continue
             self._sock.settimeout(remaining)
             try:
                 chunk = self._sock.recv(size - len(buf))

@@ -6,7 +6,10 @@ board/tablet SSE streams connect, read a while and drop. Every `--every`
 seconds one sample is printed as a JSON line (time, tickets so far, RSS,
 threads); at the end a summary: RSS after warm-up and at the end, the growth per
 1,000 tickets after warm-up (least squares over the samples), and RSS and CPU
-after a quiet minute. Bounded: it stops after `--seconds`, whatever happens.
+over the quiet `--idle` seconds after the day (devices still at the busy pace),
+then, with devices, the same again once the hall is at rest (REST_AFTER seconds
+after the last ticket, hall.drivers.pace: devices poll less often).
+Bounded: it stops after `--seconds`, whatever happens.
 
     ./scripts/soak                  # 180 s with the demo's emulated devices
     ./scripts/soak --seconds 60 --no-devices
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from hall.drivers.pace import REST_AFTER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import bench_config, start_server
@@ -189,6 +193,15 @@ def main() -> int:
     return 0
 
 
+def quiet_share(p: psutil.Process, seconds: float) -> tuple[float, float]:
+    """The process's CPU share (% of one core) over `seconds` of quiet, and its RSS (MB) at the end."""
+    cpu0, w0 = p.cpu_times(), time.monotonic()
+    time.sleep(seconds)
+    cpu1 = p.cpu_times()
+    share = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / (time.monotonic() - w0) * 100
+    return share, p.memory_info().rss / 1e6
+
+
 def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6, rate: float = 6.0,
         warmup: float = 0.25, idle: float = 30.0, devices: bool = True, apart: bool = False,
         echo: bool = False) -> dict[str, Any]:
@@ -199,6 +212,7 @@ def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6
     args = argparse.Namespace(seconds=seconds, every=every, kiosks=kiosks, streams=streams, rate=rate,
                               warmup=warmup, idle=idle, no_devices=not devices)
     checks: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="hallsoak") as d, contextlib.ExitStack() as emulators:
         tmp = Path(d)
         devs = emulators.enter_context(running_apart(tmp)) if apart and devices else None
@@ -232,12 +246,14 @@ def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6
             stop.set()
             for w in workers:
                 w.join(20)
+            quiet_from = time.monotonic()
             time.sleep(2.0)
-            cpu0, w0 = p.cpu_times(), time.monotonic()
-            time.sleep(args.idle)
-            cpu1 = p.cpu_times()
-            idle_cpu = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / (time.monotonic() - w0) * 100
-            idle_rss = p.memory_info().rss / 1e6
+            idle_cpu, idle_rss = quiet_share(p, args.idle)
+            if not args.no_devices:   # then the hall is at rest (hall.drivers.pace): devices poll less often
+                time.sleep(max(0.0, quiet_from + REST_AFTER + 2.0 - time.monotonic()))
+                rest_cpu, rest_rss = quiet_share(p, args.idle)
+                rest = {"rest_cpu_percent": round(rest_cpu, 3), "rest_rss_mb": round(rest_rss, 1),
+                        "rest_after_s": REST_AFTER}
         finally:
             stop.set()
             proc.terminate()
@@ -257,7 +273,7 @@ def run(seconds: float, *, every: float = 5.0, kiosks: int = 4, streams: int = 6
         "growth_after_warmup_mb": round(max(s["rss_mb"] for s in after) - after[0]["rss_mb"], 1),
         "growth_mb_per_1000_tickets": slope_per_1000(after),
         "idle_rss_mb": round(idle_rss, 1), "idle_cpu_percent": round(idle_cpu, 3), "idle_seconds": args.idle,
-    } | checks
+    } | rest | checks
     if echo:
         print(json.dumps({"summary": summary}, ensure_ascii=False))
     return summary | {"curve": [[x["tickets"], x["rss_mb"]] for x in samples]}

@@ -12,14 +12,23 @@ the device's worker thread:
   timeout), exactly once; the rating sink records it and the keypad says thanks;
 * noise, broken headers, bad checksums and partial frames are dropped and
   counted by the parser, and never reach the gate;
-* HEARTBEAT every `heartbeat` seconds; no valid frame for `degraded_after`
-  seconds → 异常 (degraded), for `offline_after` seconds → 离线 (the worker
-  closes the port and reconnects with backoff; the handshake is IDENTIFY → INFO).
-  After a reconnect an open prompt is shown again with the time it has left.
+* HEARTBEAT every `heartbeat` seconds while the hall is busy, every
+  `rest_heartbeat` seconds when it is at rest (hall.drivers.pace). A frame the
+  keypad leaves unanswered for `degraded_after − heartbeat` seconds → 异常
+  (degraded), for `offline_after − heartbeat` seconds → 离线 (the worker closes
+  the port and reconnects with backoff; the handshake is IDENTIFY → INFO). With
+  the defaults a keypad that dies is 异常 within 5 s and 离线 within 12 s while
+  the hall is busy (13 s and 20 s at rest). After a reconnect an open prompt is
+  shown again with the time it has left.
+* Between frames the worker listens to the line until its next heartbeat,
+  prompt timeout or check is due; a rating event or a technician's command ends
+  that wait at once (`Transport.wake`). A line that cannot be woken (a Windows
+  COM port) is listened to in turns of at most `IDLE_READ_SECONDS`.
 
-Options (config `options`): address (1), heartbeat (2 s), degraded_after (5 s),
-offline_after (12 s), reply_timeout (0.3 s), gap (0.1 s), prompt_text, prompt_timeout
-(30 s, used when the event has no expires_at), thanks_show (3 s), baudrate (9600).
+Options (config `options`): address (1), heartbeat (2 s), rest_heartbeat (10 s),
+degraded_after (5 s), offline_after (12 s), reply_timeout (0.3 s), gap (0.1 s),
+prompt_text, prompt_timeout (30 s, used when the event has no expires_at),
+thanks_show (3 s), baudrate (9600).
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ from hall.drivers.evaluator.base import (
     SinkProvider,
     apply_events,
 )
-from hall.drivers.transport import Transport, TransportError
+from hall.drivers.pace import Pace, paced
+from hall.drivers.transport import Transport, TransportError, can_wake
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +79,17 @@ class EvaluatorDevice(DeviceWorker):
                  heartbeat: float = 2.0, degraded_after: float = 5.0, offline_after: float = 12.0,
                  reply_timeout: float = 0.3, retries: int = 3, gap: float = 0.1,
                  prompt_text: str = DEFAULT_PROMPT_TEXT, prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT,
-                 thanks_show: int = 3, backoff_min: float = 0.5, backoff_max: float = 5.0) -> None:
+                 thanks_show: int = 3, backoff_min: float = 0.5, backoff_max: float = 5.0,
+                 rest_heartbeat: float = 10.0, pace: Pace | None = None) -> None:
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min,
-                         backoff_max=backoff_max, idle_interval=0.01)
+                         backoff_max=backoff_max, idle_interval=0.01, pace=pace)
         if not 1 <= address <= 0xFE:
             raise ValueError(f"评价器地址必须在 1..254 之间，而不是 {address}")
         self.window = window
         self.address = address
         self.clock: Clock = clock or ZoneClock()
         self.heartbeat, self.degraded_after, self.offline_after = heartbeat, degraded_after, offline_after
+        self.rest_heartbeat = max(heartbeat, rest_heartbeat)
         self.reply_timeout, self.retries = reply_timeout, max(1, retries)
         self.prompt_text, self.default_timeout, self.thanks_show = prompt_text, prompt_timeout, thanks_show
         self.gate = PromptGate(window)
@@ -93,6 +105,7 @@ class EvaluatorDevice(DeviceWorker):
         self._seq = 0
         self._last_rx: float | None = None
         self._last_tx = 0.0
+        self._asked_at: float | None = None    # first frame sent that still waits for any answer
         self._shown = _UNKNOWN            # token the keypad shows (0 = idle)
         self._thanks: list[int] = []      # tokens to thank for (rated here or on another channel)
         self._test_until = 0.0
@@ -103,8 +116,14 @@ class EvaluatorDevice(DeviceWorker):
 
     # ------------------------------------------------------------ public
     def on_event(self, event: Any) -> None:
-        """EventHub listener: only enqueues (the worker acts on its next turn)."""
+        """EventHub listener: only enqueues, then ends the worker's wait on the line so it acts now."""
         self.inbox.listener(event)
+        if self.inbox.pending():
+            self.wake()
+
+    def wake(self) -> None:
+        if can_wake(self.transport):
+            self.transport.wake()    # type: ignore[attr-defined]  # can_wake checked it
 
     def status(self) -> dict[str, Any]:
         st = super().status()
@@ -147,6 +166,7 @@ class EvaluatorDevice(DeviceWorker):
         self._heartbeats.clear()
         self._shown = _UNKNOWN
         self._last_rx = None
+        self._asked_at = None
         t0 = time.monotonic()
         info = self._transact(transport, P.Identify(), expect=P.Info)
         assert isinstance(info, P.Info)
@@ -168,34 +188,60 @@ class EvaluatorDevice(DeviceWorker):
         except Exception:   # a bug here must not kill the worker thread
             log.exception("evaluator %s: poll failed", self.name)
         now = time.monotonic()
-        if now - self._last_tx >= self.heartbeat:
+        if now - self._last_tx >= self.heartbeat_every():
             seq = self._send(transport, P.Heartbeat())
             self._heartbeats[seq] = now
             self.counters["heartbeats"] += 1
             if len(self._heartbeats) > 16:
                 self._heartbeats.pop(next(iter(self._heartbeats)))
-        silent = now - (self._last_rx if self._last_rx is not None else now)
-        if silent > self.offline_after:
+        unanswered = now - self._asked_at if self._asked_at is not None else 0.0
+        if unanswered > self._offline_margin():
+            silent = now - (self._last_rx if self._last_rx is not None else self._asked_at or now)
             raise TransportError(f"评价器 {self.name} 已 {silent:.0f} 秒无应答 / no reply")
-        if silent > self.degraded_after:
+        if unanswered > self._degraded_margin():
             if self.detail != SILENT_DETAIL:
-                log.warning("evaluator %s: no reply for %.1f s", self.name, silent)
+                log.warning("evaluator %s: no reply for %.1f s", self.name, unanswered)
             self.set_degraded(SILENT_DETAIL)
         elif self.detail == SILENT_DETAIL:
             self.set_degraded("")
 
+    def heartbeat_every(self) -> float:
+        """Seconds between heartbeats: `heartbeat` while the hall is busy, `rest_heartbeat` at rest."""
+        return paced(self.pace, self.heartbeat, self.rest_heartbeat)
+
     # ------------------------------------------------------------ internal
-    #: longest wait for the keypad between turns of the worker when nothing is going on
+    #: longest wait for the keypad between turns of the worker on a line that cannot be woken
     IDLE_READ_SECONDS = 0.5
 
+    def _degraded_margin(self) -> float:
+        return max(self.reply_timeout, self.degraded_after - self.heartbeat)
+
+    def _offline_margin(self) -> float:
+        return max(self._degraded_margin(), self.offline_after - self.heartbeat)
+
+    def _work_waiting(self) -> bool:
+        return (self.inbox.pending() or bool(self._thanks) or self.has_commands()
+                or time.monotonic() < self._test_until)
+
     def _read_window(self) -> float:
-        """How long one poll listens to the line. A key wakes the read at once, so the ACK stays fast;
-        what waits is only the host's own work (a new prompt, a test command), ≤ 500 ms when idle. A fixed
-        30 ms turn woke the worker ~30 times a second for nothing (idle CPU on a fanless hall PC)."""
-        if self.inbox.pending() or self._thanks or time.monotonic() < self._test_until:
+        """How long one poll listens to the line. A key ends the read at once, so the ACK stays fast; what
+        waits is the host's own work. On a line that can be woken the wait lasts until the next heartbeat,
+        prompt timeout or silence check, and a rating event or a command ends it (`wake`); otherwise it
+        is ≤ 500 ms. A fixed 30 ms turn woke the worker ~30 times a second for nothing, and 500 ms turns
+        still cost a fanless hall PC ~0.08 % of a core per keypad."""
+        if self._work_waiting():
             return 0.03
-        until_heartbeat = self.heartbeat - (time.monotonic() - self._last_tx)
-        return max(0.03, min(self.IDLE_READ_SECONDS, until_heartbeat))
+        now = time.monotonic()
+        due = [self._last_tx + self.heartbeat_every()]
+        if self._asked_at is not None:
+            due += [self._asked_at + self._degraded_margin(), self._asked_at + self._offline_margin()]
+        if self._sync_retry_at > now:
+            due.append(self._sync_retry_at)
+        prompt = self.gate.current()
+        if prompt is not None:
+            due.append(prompt.deadline)
+        longest = 3600.0 if can_wake(self.transport) else self.IDLE_READ_SECONDS
+        return max(0.03, min(longest, min(due) - now + 0.01))
 
     def _work(self, transport: Transport) -> None:
         """Apply queued rating events, time out the prompt, and make the keypad show the truth."""
@@ -247,6 +293,8 @@ class EvaluatorDevice(DeviceWorker):
         seq = self._next_seq() if seq is None else seq
         transport.write(P.encode(msg, addr=self.address, seq=seq))
         self._last_tx = time.monotonic()
+        if self._asked_at is None and not isinstance(msg, P.Ack):   # an ACK to a key wants no answer
+            self._asked_at = self._last_tx
         return seq
 
     def _transact(self, transport: Transport, msg: P.Message, *, expect: type) -> P.Message:
@@ -276,7 +324,8 @@ class EvaluatorDevice(DeviceWorker):
             frames = self.parser.feed(data)
             for frame in frames:
                 self._handle(frame, transport)
-            if frames or time.monotonic() >= deadline:
+            # nothing read before the deadline: the wait was woken (see `wake`), work is waiting
+            if frames or not data or time.monotonic() >= deadline or self._work_waiting():
                 return
 
     def _handle(self, frame: P.Frame, transport: Transport) -> None:
@@ -291,6 +340,7 @@ class EvaluatorDevice(DeviceWorker):
             return
         now = time.monotonic()
         self._last_rx = now
+        self._asked_at = None
         if isinstance(msg, P.Ack):
             self.keypad_mode = msg.mode
             sent = self._heartbeats.pop(frame.seq, None)

@@ -1,7 +1,10 @@
 """The ID-card reader worker (config `kind = "idcard"`): polls for a card and reads each placement once.
 
 Every poll sends find card (`20 01`); a found card is selected (`20 02`) and
-its base information read (`30 01`). Readers do not find a card again until
+its base information read (`30 01`). Polls come every `poll_every` seconds while
+the hall is busy and every `rest_poll_every` seconds once it is at rest
+(hall.drivers.pace): a card placed on a resting reader is found within that
+interval, and the read itself wakes the hall. Readers do not find a card again until
 it has been lifted; a reader that does is held back by `same_card_quiet`
 (the same card read again within that many seconds is not a new placement).
 
@@ -32,6 +35,7 @@ from hall.drivers.base import DeviceWorker
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.record import CardRecord, RecordError, id_hash, parse_text
 from hall.drivers.options import float_option, int_option
+from hall.drivers.pace import Pace, paced
 from hall.drivers.transport import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
@@ -55,9 +59,11 @@ class IdCardReader(DeviceWorker):
                  poll_every: float = 0.5, reply_timeout: float = 0.5, read_timeout: float = 2.0,
                  retries: int = 2, offline_after: int = 3, same_card_quiet: float = 3.0,
                  keep_seconds: float = 120.0, sam_recheck: float = 3.0,
-                 backoff_min: float = 0.5, backoff_max: float = 10.0) -> None:
+                 backoff_min: float = 0.5, backoff_max: float = 10.0, rest_poll_every: float = 2.0,
+                 pace: Pace | None = None) -> None:
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min,
-                         backoff_max=backoff_max, idle_interval=poll_every)
+                         backoff_max=backoff_max, idle_interval=poll_every, pace=pace)
+        self.rest_poll_every = rest_poll_every
         self.publish = publish
         self.hash_key = hash_key
         self.window = window
@@ -115,6 +121,9 @@ class IdCardReader(DeviceWorker):
         return full[0]
 
     # ------------------------------------------------------- worker hooks
+    def poll_interval(self) -> float:
+        return paced(self.pace, self.idle_interval, self.rest_poll_every)
+
     def on_connect(self, transport: Transport) -> None:
         self.parser = P.FrameParser(stats=self.parser.stats)
         self._misses = 0
@@ -272,8 +281,8 @@ def build_idcard(spec: Any, ctx: Any) -> IdCardReader:
     """Factory builder for kind "idcard" (see hall.drivers.factory).
 
     `emulator://` starts the reader emulator on TCP 127.0.0.1; `emulator://pty` behind a pty driven
-    as a serial line (POSIX). Options: baudrate (115200), poll_every (0.5 s), reply_timeout (0.5 s),
-    read_timeout (2 s), same_card_quiet (3 s).
+    as a serial line (POSIX). Options: baudrate (115200), poll_every (0.5 s), rest_poll_every (2 s),
+    reply_timeout (0.5 s), read_timeout (2 s), same_card_quiet (3 s).
     """
     opts = dict(spec.options)
     what = "身份证阅读器选项"
@@ -296,4 +305,5 @@ def build_idcard(spec: Any, ctx: Any) -> IdCardReader:
         reply_timeout=float_option(opts, "reply_timeout", 0.5, what=what),
         read_timeout=float_option(opts, "read_timeout", 2.0, what=what),
         same_card_quiet=float_option(opts, "same_card_quiet", 3.0, what=what),
+        rest_poll_every=float_option(opts, "rest_poll_every", 2.0, what=what), pace=ctx.manager.pace,
     )

@@ -19,7 +19,8 @@ Device options (`[[devices]] options`):
   color, font                      e.g. "red", 16/24/32
   title, call_template, earlier_template
   broadcast = true                 board only: the manager's hall broadcast scrolls in the bottom row (RAM area)
-  ack_timeout (s, 1.0), retries (2), probe_interval (s, 5), test_seconds (5)
+  ack_timeout (s, 1.0), retries (2), probe_interval (s, 5), rest_probe_interval (s, 30: while the hall is at rest,
+  hall.drivers.pace), test_seconds (5)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from hall.drivers.led.layout import (
 )
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
 from hall.drivers.options import bool_option, float_option, int_option
+from hall.drivers.pace import Pace, paced
 from hall.drivers.transport import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
@@ -66,14 +68,16 @@ class LedDevice(DeviceWorker):
                  snapshot: Callable[[], Mapping[str, Any]] | None = None,
                  broadcasts: Callable[[], Sequence[Mapping[str, Any]]] | None = None,
                  today: Callable[[], str] | None = None, emulated: bool = False, ack_timeout: float = 1.0,
-                 retries: int = 2, probe_interval: float = 5.0, test_seconds: float = 5.0,
+                 retries: int = 2, probe_interval: float = 5.0, rest_probe_interval: float = 30.0,
+                 pace: Pace | None = None, test_seconds: float = 5.0,
                  backoff_min: float = 0.5, backoff_max: float = 30.0) -> None:
         if role not in ROLE_NAMES:
             raise ValueError(f"LED 角色须为 board（大屏）或 window（窗口屏），而不是 {role!r}")
         if role == "window" and window is None:
             raise ValueError("窗口屏需要指定窗口号（设备的 window = N）")
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min, backoff_max=backoff_max,
-                         idle_interval=probe_interval)
+                         idle_interval=probe_interval, pace=pace)
+        self.rest_probe_interval = rest_probe_interval
         # dup-ok: a constructor keeping its arguments, the shape of drivers/printer/device.py
         self.protocol = protocol
         self.role = role
@@ -312,6 +316,9 @@ class LedDevice(DeviceWorker):
         self._force.clear()
         self._sync(transport)
 
+    def poll_interval(self) -> float:
+        return paced(self.pace, self.idle_interval, self.rest_probe_interval)
+
     def probe(self, transport: Transport) -> None:
         if time.monotonic() < self._test_until:
             return
@@ -466,6 +473,8 @@ def build_led(spec: Device, ctx: Any) -> LedDevice:
         broadcasts=ctx.extra.get("broadcasts") if bool_option(opts, "broadcast", True, what="LED 选项") else None,
         today=(lambda: clock.today().isoformat()) if clock is not None else None, emulated=emulated,
         ack_timeout=_opt_float(opts, "ack_timeout", 1.0), retries=_opt_int(opts, "retries", 2),
-        probe_interval=_opt_float(opts, "probe_interval", 5.0), test_seconds=_opt_float(opts, "test_seconds", 5.0),
+        probe_interval=_opt_float(opts, "probe_interval", 5.0),
+        rest_probe_interval=_opt_float(opts, "rest_probe_interval", 30.0), pace=ctx.manager.pace,
+        test_seconds=_opt_float(opts, "test_seconds", 5.0),
         backoff_min=_opt_float(opts, "backoff_min", 0.5), backoff_max=_opt_float(opts, "backoff_max", 30.0),
     )

@@ -37,6 +37,7 @@ from hall.config.schema import Device
 from hall.drivers.base import DeviceState, DeviceWorker, outcome_within
 from hall.drivers.contracts import EventSource, HallEvent
 from hall.drivers.options import bool_option, float_option, int_option
+from hall.drivers.pace import Pace, paced
 from hall.drivers.printer.status import PAPER_NAMES, REQ_HEALTH, Health, Paper, is_status_byte, parse_health
 from hall.drivers.printer.ticket import TicketLayout
 from hall.drivers.transport import (
@@ -75,12 +76,14 @@ class PrinterDevice(DeviceWorker):
 
     def __init__(self, name: str, transport: Transport, *, layout: TicketLayout, engine: Any, hub: EventSource,
                  emulated: bool = False, status_check: bool = True, probe_interval: float = 2.0,
+                 rest_probe_interval: float = 10.0, pace: Pace | None = None,
                  status_timeout: float = 1.0, baudrate: int | None = None, prints_tickets: bool = True,
                  stale_seconds: float = 120.0, backoff_max: float = 5.0,
                  takes_terminal: Callable[[str | None], bool] | None = None) -> None:
         # Short backoff: a kiosk must learn within seconds that the printer is back.
         super().__init__(name, transport, emulated=emulated, backoff_max=backoff_max,
-                         idle_interval=probe_interval)
+                         idle_interval=probe_interval, pace=pace)
+        self.rest_probe_interval = rest_probe_interval
         # dup-ok: a constructor keeping its arguments, the shape of drivers/led/device.py, kiosk/relay/client.py
         self.layout = layout
         self.engine = engine
@@ -367,6 +370,9 @@ class PrinterDevice(DeviceWorker):
         transport.read(256, 0.05)   # drop anything stale from before (a late reply, noise)
         self._query(transport)
 
+    def poll_interval(self) -> float:
+        return paced(self.pace, self.idle_interval, self.rest_probe_interval)
+
     def probe(self, transport: Transport) -> None:
         if self.status_check:
             self._query(transport)
@@ -422,7 +428,8 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
     `emulator://` starts the printer emulator on TCP 127.0.0.1 (a free port);
     `emulator://pty` puts it on a pty and drives it as a serial printer (POSIX).
     Driver options besides the ticket's (see hall.drivers.printer.ticket): status (ask DLE EOT,
-    default true except for device files), probe_interval (s, 2), status_timeout (s, 1),
+    default true except for device files), probe_interval (s, 2), rest_probe_interval (s, 10: while the hall
+    is at rest, hall.drivers.pace), status_timeout (s, 1),
     reconnect_max (s, 5), tickets (print issued tickets, default true), baudrate (serial).
     """
     opts = dict(spec.options)
@@ -448,6 +455,7 @@ def build_printer(spec: Device, ctx: Any) -> PrinterDevice:
         spec.name, transport, layout=layout, engine=ctx.engine, hub=ctx.hub, emulated=emulated,
         status_check=bool_option(opts, "status", not isinstance(transport, FileTransport), what=WHAT),
         probe_interval=float_option(opts, "probe_interval", 2.0, what=WHAT),
+        rest_probe_interval=float_option(opts, "rest_probe_interval", 10.0, what=WHAT), pace=ctx.manager.pace,
         status_timeout=float_option(opts, "status_timeout", 1.0, what=WHAT),
         baudrate=baudrate,
         prints_tickets=bool_option(opts, "tickets", True, what=WHAT),

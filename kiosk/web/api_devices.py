@@ -72,7 +72,8 @@ def _audit(action: str, target: str, detail: str) -> None:
 @require_role("technician")
 def list_devices() -> Response:
     svc = services()
-    return jsonify({"devices": svc.devices.states(), "emulators_active": svc.devices.emulators_active})
+    return jsonify({"devices": svc.devices.states(), "emulators_active": svc.devices.emulators_active,
+                    "pace": svc.devices.pace.status()})
 
 
 @bp.post("/api/devices/<name>/test")
