@@ -77,11 +77,11 @@ def test_devices_poll_slower_only_at_rest() -> None:
     reader = IdCardReader("idcard-k1", TcpTransport("127.0.0.1", 9), pace=pace, poll_every=0.5,
                           rest_poll_every=2.0)
     keypad = EvaluatorDevice("eval-w1", TcpTransport("127.0.0.1", 9), window=1, sink=lambda: None, pace=pace,
-                             heartbeat=2.0, rest_heartbeat=10.0)
+                             heartbeat=2.0, rest_heartbeat=8.0)
     unpaced = IdCardReader("idcard-w1", TcpTransport("127.0.0.1", 9), poll_every=0.5, rest_poll_every=2.0)
     assert (reader.poll_interval(), keypad.heartbeat_every()) == (0.5, 2.0)
     clock.t += 121
-    assert (reader.poll_interval(), keypad.heartbeat_every()) == (2.0, 10.0)
+    assert (reader.poll_interval(), keypad.heartbeat_every()) == (2.0, 8.0)
     assert unpaced.poll_interval() == 0.5, "a device built without a pace keeps the busy pace"
     pace.listener(Ev("ticket.called"))
     assert (reader.poll_interval(), keypad.heartbeat_every()) == (0.5, 2.0)

@@ -29,9 +29,9 @@ from hall.drivers.transport import SerialTransport, TcpTransport, Transport
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: an idle TCP client's read wakes this often to look at the stop flag (stop and unplug shut the
+#: an idle TCP client's read (and the accept) wakes this often to look at the stop flag (stop and unplug shut the
 #: socket down, which wakes it at once anyway)
-IDLE_WAKE = 1.0
+IDLE_WAKE = 5.0
 
 
 def require_pty() -> None:
@@ -249,7 +249,7 @@ class StreamEmulator:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((self._host, port))
         srv.listen(4)
-        srv.settimeout(1.0)   # shutdown() in stop/unplug ends the accept at once: this is only a fallback
+        srv.settimeout(IDLE_WAKE)   # shutdown() in stop/unplug ends the accept at once: this is only a fallback
         self._server = srv
         self.port = srv.getsockname()[1]
         self._spawn(self._accept_loop, srv, name=f"{self.thread_name}-accept-{self.port}").start()

@@ -28,9 +28,11 @@ from typing import Any
 from hall.drivers.emulators.faults import FaultCommands, cable, switch
 from hall.drivers.emulators.keypad_link import PtyLink, TcpLink, default_channel
 from hall.drivers.evaluator import protocol as P
+from hall.drivers.transport import Waker
 
 log = logging.getLogger(__name__)
 
+IDLE_SELECT = 5.0      # longest select with no timer due; changes from callers wake it at once
 MODE_LABELS = {P.MODE_IDLE: "待机", P.MODE_PROMPT: "请评价", P.MODE_THANKS: "谢谢您的评价", P.MODE_WAIT: "提交中"}
 KEY_RESULT_LABELS = {
     P.ST_OK: "已记录",
@@ -92,6 +94,7 @@ class EvaluatorEmulator:
         self.faults: dict[str, int] = {"noise_bursts": 0, "partial_frames": 0, "bad_checksums": 0,
                                        "unplugs": 0, "ignored_frames": 0}
         self.keys_sent = 0
+        self._waker = Waker()      # ends the loop's select when a caller changed what it waits for
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -174,6 +177,7 @@ class EvaluatorEmulator:
 
     def stop(self) -> None:
         self._stop.set()
+        self._waker.wake()
         if self._thread is not None:
             self._thread.join(2.0)
         self._thread = None
@@ -205,7 +209,8 @@ class EvaluatorEmulator:
                     self._link.write(frame)
                 self._pending_key[seq] = (frame, self.key_tries - 1, time.monotonic() + self.key_retry)
             self.keys_sent += 1
-            return seq
+        self._waker.wake()          # the retry timer is new: the loop's select must wait for it
+        return seq
 
     # ---------------------------------------------------------------- faults
     def inject_noise(self, data: bytes | None = None, n: int = 32) -> bytes:
@@ -240,6 +245,7 @@ class EvaluatorEmulator:
         """Keep the line open but answer nothing (a hung keypad)."""
         with self._lock:
             self.silent = silent
+        self._waker.wake()
 
     def ignore_next(self, n: int = 1) -> None:
         """Drop the next n host frames unanswered (the host must retry with the same SEQ)."""
@@ -251,6 +257,7 @@ class EvaluatorEmulator:
         with self._lock:
             self._reset_state()
             self.faults["reboots"] = self.faults.get("reboots", 0) + 1
+        self._waker.wake()
 
     def unplug(self) -> None:
         with self._lock:
@@ -259,12 +266,14 @@ class EvaluatorEmulator:
                 self.plugged = False
                 self.faults["unplugs"] += 1
                 self._reset_state()
+        self._waker.wake()          # the select must drop the closed line
 
     def replug(self) -> None:
         with self._lock:
             if not self.plugged:
                 self._link.plug()
                 self.plugged = True
+        self._waker.wake()          # and take up the new one
 
     # ------------------------------------------------------------------ view
     def view(self) -> dict[str, Any]:
@@ -316,10 +325,13 @@ class EvaluatorEmulator:
                 self._timers()
                 continue
             try:
-                ready, _, _ = select.select(objs, [], [], self._select_timeout())
+                ready, _, _ = select.select([*objs, self._waker], [], [], self._select_timeout())
             except (OSError, ValueError):     # closed under us by unplug()
                 self._stop.wait(0.01)
                 continue
+            if self._waker in ready:
+                self._waker.drain()
+                ready.remove(self._waker)
             for obj in ready:
                 with self._lock:
                     if obj not in self._link.readable():
@@ -331,10 +343,11 @@ class EvaluatorEmulator:
             self._timers()
 
     def _select_timeout(self) -> float:
-        """Until the next timer is due (a key's ACK retry, the end of a prompt or of thanks), at most 0.25 s;
-        0.02 s while a partial frame may need dropping. An idle keypad has nothing to do until the host
-        writes; waking 50 times a second through a whole 120 s prompt kept the demo PC busy after every
-        rating request (0.5 % CPU for two emulated keypads)."""
+        """Until the next timer is due (a key's ACK retry, the end of a prompt or of thanks), at most
+        `IDLE_SELECT` s; 0.02 s while a partial frame may need dropping. An idle keypad has nothing to do
+        until the host writes; waking 50 times a second through a whole 120 s prompt kept the demo PC busy
+        after every rating request (0.5 % CPU for two emulated keypads), and a 0.25 s cap still cost the
+        demo ~0.1 %. Callers that add a timer or change the line wake the select (`_waker`)."""
         with self._lock:
             if self._parser._buf:   # the frame gap (0.1 s) is checked as closely as before
                 return 0.02
@@ -344,7 +357,7 @@ class EvaluatorEmulator:
                 due.append(self._prompt_until)
             elif self.mode == P.MODE_THANKS:
                 due.append(self._thanks_until)
-        return min(0.25, max(0.005, min(due, default=now + 0.25) - now))
+        return min(IDLE_SELECT, max(0.005, min(due, default=now + IDLE_SELECT) - now))
 
     def _timers(self) -> None:
         with self._lock:

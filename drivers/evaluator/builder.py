@@ -60,7 +60,7 @@ def build_evaluator(spec: Device, ctx: DeviceContext) -> ManagedDevice:
             spec.name, open_transport(url, transport_opts), window=spec.window, sink=sink, clock=ctx.clock,
             address=address, emulated=emulated,
             heartbeat=option_float(opts, "heartbeat", 2.0),
-            rest_heartbeat=option_float(opts, "rest_heartbeat", 10.0), pace=ctx.manager.pace,
+            rest_heartbeat=option_float(opts, "rest_heartbeat", 8.0), pace=ctx.manager.pace,
             degraded_after=option_float(opts, "degraded_after", 5.0),
             offline_after=option_float(opts, "offline_after", 12.0),
             reply_timeout=option_float(opts, "reply_timeout", 0.3),
