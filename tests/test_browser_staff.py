@@ -243,6 +243,10 @@ def test_technician_tests_devices_and_watches_the_emulators(pages: Pages, hall: 
     page = pages.open("/tech", name="tech")
     sign_in(page, "9101", "tech-6666")
     page.get_by_test_id("device-printer").wait_for()
+    # a service that has just started is busy: its devices poll at the pace that serves people
+    pace = page.locator(".hz", has_text="设备轮询").locator("strong")
+    pace.wait_for()
+    assert pace.inner_text().startswith("正常频率"), pace.inner_text()
     page.get_by_test_id("test-printer").click()
     result = page.get_by_test_id("result-printer")
     result.wait_for(timeout=15000)

@@ -24,11 +24,11 @@ export function devicesPanel({ api, polled }) {
   async function load() {
     const [d, hz] = await Promise.all([api().get("/api/devices"), fetch("/healthz").then((r) => r.json())]);
     devices = d.devices;
-    renderHealth(hz);
+    renderHealth(hz, d.pace);
     render();
   }
 
-  function renderHealth(z) {
+  function renderHealth(z, pace) {
     const H = T.health;
     const item = healthItem;
     clear(health,
@@ -37,6 +37,8 @@ export function devicesPanel({ api, polled }) {
       item(H.version, z.version), item(H.uptime, T.uptime(z.uptime_seconds)),
       item(H.streams, String(z.live_streams)),
       item(H.emulators, z.emulators_active ? H.emulatorsOn : H.emulatorsOff, z.emulators_active ? "warn" : ""),
+      // Devices poll less often while nobody is served (drivers/pace.py): a card then takes up to 2 s.
+      pace && devices.length ? item(H.pace, pace.resting ? H.paceRest : H.paceBusy) : null,
       item(H.relay, `${z.relay.backlog} · ${T.relayStates[z.relay.state] || z.relay.state}`,
         z.relay.dead_letters ? "bad" : ""),
       z.backup ? item(H.backup, z.backup.last_backup_at ? T.backupLast(z.backup.last_backup_at)
