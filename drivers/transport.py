@@ -114,7 +114,7 @@ class SerialTransport:
         except (serial.SerialException, ValueError) as exc:
             raise TransportError(f"串口 {self.url} 打开失败 / cannot open: {exc}") from exc
         self._woken = False
-        if self._socket() is not None and self._waker is None:
+        if self._socket() is not None:
             self._waker = Waker()
 
     def _socket(self) -> Any:
@@ -130,9 +130,10 @@ class SerialTransport:
         """End a read in progress on another thread (or the next one), see `Waker`."""
         self._woken = True
         port = self._port
+        waker = self._waker
         try:
-            if self._waker is not None:
-                self._waker.wake()
+            if waker is not None:
+                waker.wake()
             elif port is not None and hasattr(port, "pipe_abort_read_w"):
                 port.cancel_read()      # POSIX: a byte on pyserial's abort pipe, kept until a read takes it
         except (OSError, ValueError):   # the port was closed under us: the worker reconnects anyway
@@ -146,6 +147,9 @@ class SerialTransport:
             except Exception:
                 pass
         self._port = None
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     @property
     def is_open(self) -> bool:
@@ -205,7 +209,7 @@ class TcpTransport:
         self.host, self.port = host, port
         self.connect_timeout, self.io_timeout = connect_timeout, io_timeout
         self._sock: socket.socket | None = None
-        self._waker = Waker()
+        self._waker: Waker | None = None     # made on open, closed on close: a wake needs an open line
         self._woken = False
 
     @property
@@ -215,7 +219,9 @@ class TcpTransport:
     def wake(self) -> None:
         """End a read in progress on another thread (or the next one), see `Waker`."""
         self._woken = True
-        self._waker.wake()
+        waker = self._waker
+        if waker is not None:
+            waker.wake()
 
     def open(self) -> None:
         try:
@@ -225,6 +231,7 @@ class TcpTransport:
         s.settimeout(self.io_timeout)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = s
+        self._waker, self._woken = Waker(), False
 
     # dup-ok: like the other transports' close/is_open/write: each wraps its own handle and its own errors
     def close(self) -> None:
@@ -234,6 +241,9 @@ class TcpTransport:
             except OSError:
                 pass
         self._sock = None
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     @property
     def is_open(self) -> bool:
@@ -248,24 +258,25 @@ class TcpTransport:
             raise TransportError(f"{self.url} 发送失败 / send failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
-        if self._sock is None:
+        if self._sock is None or self._waker is None:
             raise TransportError(f"{self.url} 未连接 / not open")
+        waker = self._waker
         deadline = time.monotonic() + timeout
         buf = b""
         while len(buf) < size:
             if self._woken:
                 self._woken = False
-                self._waker.drain()
+                waker.drain()
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                ready, _, _ = select.select([self._sock.fileno(), self._waker.fileno()], [], [], remaining)
+                ready, _, _ = select.select([self._sock.fileno(), waker.fileno()], [], [], remaining)
             except (OSError, ValueError) as exc:   # closed under us by stop()
                 raise TransportError(f"{self.url} 接收失败 / receive failed: {exc}") from exc
-            if self._waker.fileno() in ready:
-                self._waker.drain()
+            if waker.fileno() in ready:
+                waker.drain()
             if self._sock.fileno() not in ready:
                 continue
             self._sock.settimeout(remaining)
