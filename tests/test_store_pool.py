@@ -46,6 +46,36 @@ def test_a_burst_leaves_at_most_idle_max_connections_open(tmp_path: Path) -> Non
     db.close()
 
 
+def test_a_quiet_hall_closes_the_rushs_pooled_connections(tmp_path: Path) -> None:
+    db = Database(tmp_path / "hall.db")
+    db.release()                                       # the migrating thread's connection joins the pool
+    held = threading.Barrier(4)
+
+    def request() -> None:
+        db.conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
+        held.wait(30)
+        db.release()
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    pooled = list(db._idle)
+    assert len(pooled) == 4
+    mine = db.conn                                     # a connection a thread holds is never closed
+    assert mine in pooled and len(db._idle) == 3
+    assert db.shrink_idle(keep=1) == 2
+    assert len(db._idle) == 1
+    for c in pooled:
+        if c is not mine and c not in db._idle:
+            with pytest.raises(sqlite3.ProgrammingError):
+                c.execute("SELECT 1")
+    assert mine.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+    assert db.shrink_idle(keep=1) == 0
+    db.close()
+
+
 def test_a_waiting_stream_hands_its_connection_back(services: Services) -> None:
     app = create_app(services, {"TESTING": True, "SSE_HEARTBEAT": 0.05, "SSE_LIFETIME": 30.0})
     resp = app.test_client().get("/api/events", buffered=False)

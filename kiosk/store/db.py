@@ -201,6 +201,25 @@ class Database:
                                  f"database left unchanged: {exc}") from exc
         return len(steps)
 
+    def shrink_idle(self, keep: int = 1) -> int:
+        """Close pooled connections beyond `keep` once the hall is quiet; returns how many closed.
+
+        After a rush the pool holds up to IDLE_MAX warm connections (~1 MB each: schema, statements,
+        pages) that a quiet hall does not need; the next rush opens them again in a millisecond each.
+        Only idle ones are touched: a connection a thread holds is not in `_idle`."""
+        with self._lock:
+            extra = self._idle[:max(0, len(self._idle) - keep)]
+            del self._idle[:len(extra)]
+            for c in extra:
+                if c in self._all:
+                    self._all.remove(c)
+        for c in extra:
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass
+        return len(extra)
+
     def close(self) -> None:
         with self._lock:
             for c in self._all:

@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from hall.memory import QuietTrim
+from hall.memory import QuietTrim, give_back_free_memory
 from hall.screens import printout_routes as printout_pages
 from hall.screens import routes as screen_pages
 from hall.screens import village_routes as village_pages
@@ -67,7 +67,8 @@ def create_app(services: Services, settings: dict[str, Any] | None = None) -> Fl
     def _release_db(exc: BaseException | None) -> None:
         # the request thread's SQLite connection goes back to the pool (see Database.release)
         services.db.release()
-    app.before_request(QuietTrim().touch)   # freed heap back to the OS once the hall has been quiet a while
+    # once the hall has been quiet a while: the rush's extra database connections close, freed heap goes back
+    app.before_request(QuietTrim(trim=lambda: (services.db.shrink_idle(), give_back_free_memory())).touch)
     origin.install(app)    # state-changing requests only from the hall's own pages
     api_pairing.install(app)  # which paired device asks (X-Hall-Device), before the audit context
     for bp in (api_health.bp, api_session.bp, api_queue.bp, api_events.bp, api_manage.bp, api_printer.bp):
