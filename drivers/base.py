@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hall.drivers.pace import Pace
+from hall.drivers.pace import Pace, paced
 from hall.drivers.transport import Transport, TransportError
 
 # dup-ok: a worker's states and names, like drivers/camera/device.py's; the camera is no DeviceWorker
@@ -67,9 +67,10 @@ class DeviceWorker:
 
     def __init__(self, name: str, transport: Transport, *, emulated: bool = False,
                  backoff_min: float = 0.5, backoff_max: float = 30.0, idle_interval: float = 5.0,
-                 pace: Pace | None = None) -> None:
+                 pace: Pace | None = None, rest_interval: float | None = None) -> None:
         self.name = name
         self.pace = pace            # busy or at rest (hall.drivers.pace); None: always the busy pace
+        self.rest_interval = rest_interval   # `idle_interval` while the hall is at rest (None: unchanged)
         self.transport = transport
         self.emulated = emulated
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
@@ -160,8 +161,9 @@ class DeviceWorker:
         """Read input from devices that talk back; called between commands."""
 
     def poll_interval(self) -> float:
-        """How long to wait for a command before polling or probing again."""
-        return self.idle_interval
+        """How long to wait for a command before polling or probing again: longer while the hall rests."""
+        return self.idle_interval if self.rest_interval is None else paced(self.pace, self.idle_interval,
+                                                                             self.rest_interval)
 
     def listen(self, hub: EventSource, listener: EventListener) -> None:
         """Hear hub events in `listener` from now on (call in `start`). The hub has no remove, so the

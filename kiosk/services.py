@@ -24,7 +24,6 @@ from hall.events import EventHub
 from hall.housekeeping import Housekeeping
 from hall.manage.attendance import record_first_days
 from hall.manage.broadcast import Broadcasts
-from hall.manage.excel import ExcelReports
 from hall.manage.notices import Notices
 from hall.manage.roster import DutyRoster
 from hall.queue.clock import Clock
@@ -65,7 +64,6 @@ class Services:
     pruner: Pruner | None = None       # daily pruning by [retention]
     housekeeping: Housekeeping | None = None  # periodic chores: backup, pruning, clock check
     broadcasts: Broadcasts | None = None  # the manager's hall broadcast (board, LED, voice, kiosk) and its expiry
-    excel: ExcelReports | None = None   # .xlsx reports (manager downloads, the month's workbook in the backup folder)
     monthly_report: MonthlyReportWriter | None = None
     cards: CardReads | None = None     # ID-card reads for 刷身份证取号 and case prefill (memory only)
     started_at: float = field(default_factory=time.time)
@@ -190,7 +188,6 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     services.clock_check = ClockMonitor(config.clock)
     services.pruner = Pruner(db, config.retention)
     services.broadcasts = Broadcasts(db, clock, hub.publish)
-    services.excel = ExcelReports(db, config, services.records)
     services.monthly_report = MonthlyReportWriter(config, data_dir, db.path)
     services.village = VillageService(config, data_dir, db, clock, calendar=services.calendar,
                                       catalog=lambda: services.catalog.current, records=lambda: services.records,

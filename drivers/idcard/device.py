@@ -35,7 +35,7 @@ from hall.drivers.base import DeviceWorker
 from hall.drivers.idcard import protocol as P
 from hall.drivers.idcard.record import CardRecord, RecordError, id_hash, parse_text
 from hall.drivers.options import float_option, int_option
-from hall.drivers.pace import Pace, paced
+from hall.drivers.pace import Pace
 from hall.drivers.transport import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ class IdCardReader(DeviceWorker):
                  backoff_min: float = 0.5, backoff_max: float = 10.0, rest_poll_every: float = 2.0,
                  pace: Pace | None = None) -> None:
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min,
-                         backoff_max=backoff_max, idle_interval=poll_every, pace=pace)
-        self.rest_poll_every = rest_poll_every
+                         backoff_max=backoff_max, idle_interval=poll_every, pace=pace,
+                         rest_interval=rest_poll_every)
         self.publish = publish
         self.hash_key = hash_key
         self.window = window
@@ -121,9 +121,6 @@ class IdCardReader(DeviceWorker):
         return full[0]
 
     # ------------------------------------------------------- worker hooks
-    def poll_interval(self) -> float:
-        return paced(self.pace, self.idle_interval, self.rest_poll_every)
-
     def on_connect(self, transport: Transport) -> None:
         self.parser = P.FrameParser(stats=self.parser.stats)
         self._misses = 0

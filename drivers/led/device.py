@@ -47,7 +47,7 @@ from hall.drivers.led.layout import (
 )
 from hall.drivers.led.protocol import AreaSpec, Reply, ScreenProtocol, make_protocol
 from hall.drivers.options import bool_option, float_option, int_option
-from hall.drivers.pace import Pace, paced
+from hall.drivers.pace import Pace
 from hall.drivers.transport import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,8 @@ class LedDevice(DeviceWorker):
         if role == "window" and window is None:
             raise ValueError("窗口屏需要指定窗口号（设备的 window = N）")
         super().__init__(name, transport, emulated=emulated, backoff_min=backoff_min, backoff_max=backoff_max,
-                         idle_interval=probe_interval, pace=pace)
-        self.rest_probe_interval = rest_probe_interval
+                         idle_interval=probe_interval, pace=pace,
+                         rest_interval=rest_probe_interval)
         # dup-ok: a constructor keeping its arguments, the shape of drivers/printer/device.py
         self.protocol = protocol
         self.role = role
@@ -315,9 +315,6 @@ class LedDevice(DeviceWorker):
         self._replace_all = True      # a screen that lost power lost its areas: send every row again
         self._force.clear()
         self._sync(transport)
-
-    def poll_interval(self) -> float:
-        return paced(self.pace, self.idle_interval, self.rest_probe_interval)
 
     def probe(self, transport: Transport) -> None:
         if time.monotonic() < self._test_until:

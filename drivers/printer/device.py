@@ -37,7 +37,7 @@ from hall.config.schema import Device
 from hall.drivers.base import DeviceState, DeviceWorker, outcome_within
 from hall.drivers.contracts import EventSource, HallEvent
 from hall.drivers.options import bool_option, float_option, int_option
-from hall.drivers.pace import Pace, paced
+from hall.drivers.pace import Pace
 from hall.drivers.printer.status import PAPER_NAMES, REQ_HEALTH, Health, Paper, is_status_byte, parse_health
 from hall.drivers.printer.ticket import TicketLayout
 from hall.drivers.transport import (
@@ -82,8 +82,8 @@ class PrinterDevice(DeviceWorker):
                  takes_terminal: Callable[[str | None], bool] | None = None) -> None:
         # Short backoff: a kiosk must learn within seconds that the printer is back.
         super().__init__(name, transport, emulated=emulated, backoff_max=backoff_max,
-                         idle_interval=probe_interval, pace=pace)
-        self.rest_probe_interval = rest_probe_interval
+                         idle_interval=probe_interval, pace=pace,
+                         rest_interval=rest_probe_interval)
         # dup-ok: a constructor keeping its arguments, the shape of drivers/led/device.py, kiosk/relay/client.py
         self.layout = layout
         self.engine = engine
@@ -369,9 +369,6 @@ class PrinterDevice(DeviceWorker):
             return
         transport.read(256, 0.05)   # drop anything stale from before (a late reply, noise)
         self._query(transport)
-
-    def poll_interval(self) -> float:
-        return paced(self.pace, self.idle_interval, self.rest_probe_interval)
 
     def probe(self, transport: Transport) -> None:
         if self.status_check:
