@@ -88,6 +88,11 @@ class DeviceWorker:
         self._was_online = False
         self._listening = False         # hub events are wanted (the hub listener checks it)
         self._hub_listener_added = False
+        # Run on the worker's own thread each time it has done its work and is about to wait. The
+        # composition root sets it to hand the thread's SQLite connection back to the pool
+        # (hall.store.db.Database.release): a device that read the queue once (an LED's snapshot, a
+        # printer's ticket) would otherwise pin a warm connection (~0.5 MB) for the service's life.
+        self.after_work: Callable[[], None] | None = None
 
     # ----------------------------------------------------------------- public
     def start(self) -> None:
@@ -228,12 +233,14 @@ class DeviceWorker:
                 first = False
                 if not self._connect():
                     self._drain_failed()
+                    self._done_working()
                     delay = backoff * (0.75 + random.random() / 2)
                     backoff = min(self.backoff_max, backoff * 2)
                     if self._stop.wait(delay):
                         return
                     continue
                 backoff = self.backoff_min
+            self._done_working()
             try:
                 item = self._commands.get(timeout=self.poll_interval())
             except queue.Empty:
@@ -267,6 +274,14 @@ class DeviceWorker:
                 self.poll(self.transport) if self.transport.is_open else None
             except (OSError, TransportError) as exc:
                 self._fail(exc)
+
+    def _done_working(self) -> None:
+        if self.after_work is None:
+            return
+        try:
+            self.after_work()
+        except Exception:   # a failing hook must not stop the device
+            log.exception("after-work hook of %s failed", self.name)
 
     def _drain_failed(self) -> None:
         """While offline, commands fail at once so callers can tell the citizen."""

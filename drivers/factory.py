@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hall.config.schema import Device, HallConfig
+from hall.drivers.base import DeviceWorker
 from hall.drivers.contracts import Clock, EventSource, Redactor
 from hall.drivers.manager import DeviceManager, ManagedDevice
 
@@ -35,6 +36,9 @@ class DeviceContext:
     clock: Clock
     manager: DeviceManager
     redact: Redactor         # the app's ID/phone masking rule, for text a device prints or shows
+    # Hands the calling thread's database connection back to the pool (hall.store.db.Database.release):
+    # each device worker runs it whenever it has finished its work (DeviceWorker.after_work).
+    release: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +71,8 @@ def build_devices(ctx: DeviceContext) -> None:
         except (ValueError, OSError) as exc:
             log.error("device %s (%s): cannot be set up: %s", spec.name, spec.url, exc)
             continue
+        if isinstance(device, DeviceWorker):
+            device.after_work = ctx.release
         ctx.manager.add(device)
         if spec.url.startswith("emulator://"):
             ctx.manager.emulators_active = True

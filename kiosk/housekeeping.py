@@ -19,8 +19,11 @@ Chore = tuple[str, Callable[[datetime], object]]
 
 class Housekeeping:
     def __init__(self, now: Callable[[], datetime], chores: list[Chore], *, interval: float = 600.0,
-                 first_delay: float = 30.0) -> None:
+                 first_delay: float = 30.0, after: Callable[[], None] | None = None) -> None:
         self.now = now
+        # Run after each round on the housekeeping thread: the services hand its database connection back
+        # (hall.store.db.Database.release), since the next round is ten minutes away.
+        self.after = after
         self.chores = chores
         self.interval = interval
         self.first_delay = first_delay
@@ -35,6 +38,8 @@ class Housekeeping:
                 chore(self.now())
             except Exception:
                 log.exception("housekeeping: %s failed", name)
+        if self.after is not None:
+            self.after()
 
     def _loop(self) -> None:
         wait = self.first_delay

@@ -93,7 +93,7 @@ class Services:
         self._threads.append(t)
         if self.backups is not None:
             self.backups.config_path = self.config_path  # known only once serve set it
-        self.housekeeping = Housekeeping(self.clock.now, self.chores())
+        self.housekeeping = Housekeeping(self.clock.now, self.chores(), after=self.db.release)
         self.housekeeping.start()
 
     def chores(self) -> list[tuple[str, Any]]:
@@ -135,6 +135,8 @@ class Services:
                     self.cards.drop_day()
             except Exception:
                 log.exception("daily roll-over failed")
+            finally:
+                self.db.release()      # back to the pool until tomorrow (see Database.release)
 
     def relay_status(self) -> dict[str, Any]:
         """Backlog, oldest pending age, last success/error, dead letters, drain progress (/healthz, technician)."""
@@ -212,7 +214,7 @@ def build_services(config: HallConfig, data_dir: Path, *, clock: Clock | None = 
     hub.add_listener(services.cards.on_event)
     if with_devices:
         build_devices(DeviceContext(config=config, hub=hub, engine=engine, data_dir=data_dir, clock=clock,
-                                    manager=devices, redact=redact_text,
+                                    manager=devices, redact=redact_text, release=db.release,
                                     extra={"rating_sink": records.rating_sink,
                                            "rating_url": records.rating_url,
                                            "id_hash_key": records.id_key,

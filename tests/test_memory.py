@@ -65,6 +65,36 @@ def test_a_hall_without_a_county_link_does_not_load_the_wire_validator(tmp_path:
     assert json.loads(out.strip().splitlines()[-1]) == {"status": 201, "jsonschema": False}
 
 
+_SERVED_APP = """
+import json, sys
+from pathlib import Path
+from wsgiref.util import setup_testing_defaults
+from hall.config.loader import demo_config_path, load_config
+from hall.services import build_services
+from hall.web.app import create_app
+
+cfg = load_config(demo_config_path())
+cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"endpoint": ""})})
+svc = build_services(cfg, Path(sys.argv[1]), with_devices=False)
+app = create_app(svc)
+environ = {"PATH_INFO": "/healthz"}
+setup_testing_defaults(environ)
+statuses = []
+body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+svc.stop()
+print(json.dumps({"status": statuses[0], "loaded": sorted(m for m in ("flask.testing", "click.testing", "pdb")
+                                                           if m in sys.modules)}))
+"""
+
+
+def test_the_served_app_does_not_load_test_tools(tmp_path: Path) -> None:
+    """The app's test client (hall.web.same_origin_client) is imported only when a test asks for one:
+    flask.testing brings click.testing and pdb, which a hall's service never uses."""
+    out = subprocess.run([sys.executable, "-c", _SERVED_APP, str(tmp_path)], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {"status": "200 OK", "loaded": []}
+
+
 _MANAGER_DOWNLOADS = _DEMO_HALL + """
 origin = {"Origin": "http://localhost"}
 token = client.post("/api/session", json={"staff_id": "9001", "pin": "hall-8888"}, headers=origin).get_json()["token"]

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from hall.drivers.base import wait_until
 from hall.services import Services
 from hall.store.db import IDLE_MAX, Database
 from hall.web.app import create_app
@@ -88,3 +89,31 @@ def test_a_waiting_stream_hands_its_connection_back(services: Services) -> None:
     assert getattr(services.db._local, "conn", None) is None
     assert services.db._idle
     resp.close()
+
+
+def _held(db: Database) -> list[sqlite3.Connection]:
+    """Connections some thread keeps for itself (not in the pool)."""
+    with db._lock:
+        return [c for c in db._all if c not in db._idle]
+
+
+def test_device_and_background_threads_hand_their_connections_back(services: Services) -> None:
+    """A ticket is printed (the printer's worker and its status recorder), the LED board and window screens
+    read the queue, the records thread runs: none of these long-lived threads keeps a connection for
+    itself afterwards. Before, each pinned a warm one (~0.5 MB) for the service's life."""
+    services.start()
+    services.db.release()                      # this thread's, from the migrations (serve does the same)
+    client = create_app(services, {"TESTING": True}).test_client()
+    ticket = client.post("/api/tickets", json={"category": "A"}).get_json()["ticket"]
+    leds = [d for d in services.devices.devices.values() if d.kind == "led"]
+    assert leds, "the demo hall has LED screens"
+
+    def printed() -> bool:
+        status = services.engine.ticket_status(ticket["id"])["ticket"]["print_status"]
+        services.db.release()                  # the test's own thread asks too: not counted below
+        return bool(status == "printed")
+
+    assert wait_until(printed, 20)
+    assert wait_until(lambda: not _held(services.db), 20), \
+        f"{len(_held(services.db))} connection(s) still held by threads"
+    assert services.db._idle                   # they went back to the pool, for the next request to reuse

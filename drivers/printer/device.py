@@ -221,6 +221,8 @@ class PrinterDevice(DeviceWorker):
             self.engine.set_print_status(ticket_id, status)
         except Exception:
             log.exception("recording the print status of ticket %s failed", number)
+        finally:
+            self._done_working()     # the recorder thread's connection goes back too
 
     # ------------------------------------------------------------------ the print queue
     # Jobs wait in their own queue; one "flush" command at a time runs on the worker and takes every

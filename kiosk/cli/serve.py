@@ -114,6 +114,7 @@ def run(config: HallConfig, ddir: Path, host: str, port: int, log_file: Path | N
         log.info("demo villages and agents added (agent PIN %s)", services.village.DEMO_PIN)
     demo_codes = _demo_pairing_codes(services) if config.server.demo else []
     services.start()
+    services.db.release()   # the start-up's connection: the serving loop below never queries
     app = create_app(services)
     server = waitress.create_server(
         app, host=host, port=port, threads=config.server.threads, channel_timeout=60,

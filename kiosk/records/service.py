@@ -169,6 +169,7 @@ class Records(TimerThread):
             nxt = self.ratings.next_expiry()
             if nxt:
                 wait = min(wait, max(0.2, (parse_iso(nxt) - self.ctx.now()).total_seconds() + 0.05))
+            self.ctx.db.release()    # not pinned while the thread sleeps (see Database.release)
             self._wake.wait(wait)
             self._wake.clear()
 

@@ -264,6 +264,7 @@ class Relay:
         while not self._stop.is_set():
             with self._lock:
                 wait = self._st.next_attempt_mono - time.monotonic()
+            self.db.release()    # not pinned while the relay waits (see Database.release)
             if wait > 0:
                 self._wake.wait(wait)
                 self._wake.clear()
@@ -290,6 +291,7 @@ class Relay:
                 continue
             if outcome.sent == 0 and outcome.local_dead == 0:
                 self._maybe_prune()
+                self.db.release()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
             else:

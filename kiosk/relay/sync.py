@@ -217,6 +217,7 @@ class CountySync:
                 if job.next_due <= now:
                     self.run_job(job)
             wait = min(j.next_due for j in self.jobs) - time.monotonic()
+            self.relay.db.release()   # not pinned between fetches (see Database.release)
             if wait > 0:
                 self._wake.wait(wait)
                 self._wake.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify
 from hall.memory import QuietTrim, give_back_free_memory
@@ -44,6 +44,9 @@ from hall.web import (
 from hall.web.errors import register_error_handlers
 from hall.web.util import BoundedJSONProvider, Int64Converter
 
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 def openapi_document() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(resources.files("hall.web").joinpath("openapi.json").read_text("utf-8"))
@@ -52,6 +55,12 @@ def openapi_document() -> dict[str, Any]:
 
 class _HallFlask(Flask):
     json_provider_class = BoundedJSONProvider   # deep JSON is a 400, not a RecursionError
+
+    def test_client(self, use_cookies: bool = True, **kwargs: Any) -> FlaskClient:
+        """A client that sends the hall's own `Origin` (hall.web.origin), imported only when a test asks."""
+        from hall.web.same_origin_client import SameOriginClient
+
+        return SameOriginClient(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
 
 def create_app(services: Services, settings: dict[str, Any] | None = None) -> Flask:

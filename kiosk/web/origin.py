@@ -19,7 +19,6 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, request
-from flask.testing import FlaskClient
 from hall.web.auth import COOKIE
 from hall.web.errors import ApiError
 
@@ -83,16 +82,3 @@ def check_origin() -> None:
 
 def install(app: Flask) -> None:
     app.before_request(check_origin)
-    app.test_client_class = SameOriginClient
-
-
-class SameOriginClient(FlaskClient):
-    """The app's test client acts like the hall's own pages: it sends their `Origin`.
-
-    A test that plays an attacker passes its own `Origin`/`Referer` header, or
-    uses a plain `FlaskClient` to send none.
-    """
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.environ_base.setdefault("HTTP_ORIGIN", "http://localhost")
