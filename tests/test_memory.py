@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from hall.memory import QuietTrim
+from hall.memory import TCACHE_OFF, QuietTrim, lean_malloc_command
 from openpyxl import load_workbook
 
 _INDEX_THEN_SEARCH = """
@@ -131,3 +131,16 @@ def test_a_quiet_hall_trims_once_after_a_burst_of_work() -> None:
     trimmed.clear()
     quiet.touch()                                # the next work arms it again
     assert trimmed.wait(60) and len(trims) == 2
+
+
+def test_the_lean_malloc_re_run_only_where_glibc_reads_it() -> None:
+    argv = ["/opt/hall/venv/bin/python", "/opt/hall/venv/bin/kiosk", "serve", "--config", "/etc/hall/hall.toml"]
+    run = lean_malloc_command({"PATH": "/usr/bin"}, system="linux", libc="glibc", argv=argv)
+    assert run == (argv, {"PATH": "/usr/bin", "GLIBC_TUNABLES": TCACHE_OFF})
+    run = lean_malloc_command({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}, system="linux", libc="glibc",
+                              argv=argv)
+    assert run is not None and run[1]["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{TCACHE_OFF}"
+    # already re-run (or a technician's own value): no second exec, no loop
+    assert lean_malloc_command({"GLIBC_TUNABLES": TCACHE_OFF}, system="linux", libc="glibc", argv=argv) is None
+    assert lean_malloc_command({}, system="linux", libc="", argv=argv) is None          # musl: no tcache
+    assert lean_malloc_command({}, system="win32", libc="", argv=argv) is None          # Windows service

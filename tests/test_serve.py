@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import os
+import platform
 import signal
 import socket
 import sqlite3
@@ -37,9 +38,9 @@ def _no_devices_config(tmp: Path) -> Path:
     return p
 
 
-def _start(args: list[str], port: int) -> subprocess.Popen[str]:
+def _start(args: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     proc = subprocess.Popen([KIOSK, "serve", *args, "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -125,3 +126,26 @@ def test_log_lines_mask_id_and_phone(tmp_path: Path) -> None:
     RedactFilter().filter(rec)
     msg = rec.getMessage()
     assert "430102199001011234" not in msg and "13812341234" not in msg and "138****1234" in msg
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"),
+                    reason="glibc's tunables")
+@pytest.mark.parametrize(("given", "expected"), [
+    (None, "glibc.malloc.tcache_count=0"),                                     # re-run with the caches off
+    ("glibc.malloc.tcache_count=3", "glibc.malloc.tcache_count=3"),           # a technician's choice stands
+])   # (added to other tunables: tests/test_memory.py; glibc cuts /proc's copy of a list at its first ":")
+def test_the_service_process_runs_without_glibcs_per_thread_caches(tmp_path: Path, given: str | None,
+                                                                    expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    if given is not None:
+        env["GLIBC_TUNABLES"] = given
+    port = _port()
+    proc = _start(["--config", str(_no_devices_config(tmp_path)), "--data-dir", str(tmp_path / "data")], port, env)
+    try:
+        # the process started is the one serving (execve keeps the pid), now with the setting
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")] == [f"GLIBC_TUNABLES={expected}".encode()]
+        assert Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")[1:3] == [KIOSK.encode(), b"serve"]
+    finally:
+        proc.terminate()
+        proc.wait(15)

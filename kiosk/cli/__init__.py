@@ -55,6 +55,11 @@ def load_config_reported(path: str | Path) -> HallConfig | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["serve"]:
+        # Only the process's own command line: a test calling main([...]) must never be replaced.
+        from hall.memory import rerun_with_lean_malloc
+
+        rerun_with_lean_malloc()
     parser = build_parser()
     args = parser.parse_args(argv)
     code: int = args.handler(args)
